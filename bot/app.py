@@ -1,0 +1,197 @@
+"""Slack wiring: bolt listeners, the work queue, and the two transports.
+
+Listeners only parse and ack (well under Slack's 3 s); everything that talks to
+MinIO, Kubernetes or the store runs on the bounded `WorkQueue`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.access import CachedGroups
+from bot.commands import Command, Registry, UsageError, escape
+from bot.config import Config, Secrets
+from bot.delivery import Delivery, make_web_client
+from bot.dispatch import Dispatcher, new_request_id
+from bot.metrics import BotMetrics
+from bot.redact import register_secret
+from bot.reports import Report, notice
+from bot.runtime import Runtime
+from bot.verbs import build_registry
+from bot.worker import WorkQueue
+
+log = logging.getLogger("minio_chatops.app")
+
+RUN_ACTION = "run"  # a button that runs a /minio command in the message's thread
+
+
+@dataclass
+class SlashRequest:
+    """The parts of a slash command or button click the bot trusts (signed fields only)."""
+
+    user: str
+    channel: str
+    text: str
+    response_url: str | None
+    thread_ts: str | None = None
+
+
+class SlackGroups:
+    """Slack user-group members via `usergroups.users.list` (Tier 2: callers cache it)."""
+
+    def __init__(self, client: WebClient):
+        self._client = client
+
+    def __call__(self, group_id: str) -> frozenset[str]:
+        response = self._client.usergroups_users_list(usergroup=group_id)
+        return frozenset(response.get("users") or [])
+
+
+class Bot:
+    """The bot: a runtime, a dispatcher and a Slack delivery, joined by a work queue."""
+
+    def __init__(self, config: Config, secrets: Secrets, registry: Registry | None = None):
+        if secrets.slack_bot_token is None:
+            raise ValueError("SLACK_BOT_TOKEN is not set")
+        for secret in (secrets.slack_bot_token, secrets.slack_app_token, secrets.slack_signing_secret):
+            if secret is not None:
+                register_secret(secret.get_secret_value())
+        self.config = config
+        self.secrets = secrets
+        self.registry = registry or build_registry()
+        metrics = BotMetrics()
+        self.client = make_web_client(secrets.slack_bot_token.get_secret_value(), config.slack.api_url, metrics)
+        groups = CachedGroups(SlackGroups(self.client), ttl=config.slack.usergroup_cache_seconds)
+        self.runtime = Runtime(config, groups=groups, metrics=metrics)
+        self.dispatcher = Dispatcher(self.runtime, self.registry)
+        self.delivery = Delivery(self.client, self.runtime.metrics)
+        self.queue = WorkQueue(
+            config.slack.workers, config.slack.queue, on_depth=self.runtime.metrics.queue_depth.set
+        )
+        self.app = self._build_app()
+
+    # ----- bolt ---------------------------------------------------------------------
+
+    def _build_app(self) -> App:
+        signing = self.secrets.slack_signing_secret
+        app = App(
+            client=self.client,
+            signing_secret=signing.get_secret_value() if signing else "socket-mode-unused",
+            # Listeners only parse and ack; the real work goes to the WorkQueue, so running
+            # them inline is both fastest and keeps bolt's own executor out of the ack path.
+            process_before_response=True,
+            token_verification_enabled=False,
+            request_verification_enabled=signing is not None,
+            logger=logging.getLogger("minio_chatops.bolt"),
+        )
+        app.command(re.compile(r"^/minio"))(self._on_command)
+        app.action(re.compile(r"^run(:.*)?$"))(self._on_run_button)
+        app.error(self._on_error)
+        return app
+
+    def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("listener failed", extra={"error_type": type(error).__name__})
+
+    def _on_command(self, ack: Ack, body: dict[str, Any]) -> None:
+        request = SlashRequest(
+            user=str(body.get("user_id", "")),
+            channel=str(body.get("channel_id", "")),
+            text=str(body.get("text", "")),
+            response_url=body.get("response_url"),
+        )
+        self.accept(request, ack)
+
+    def _on_run_button(self, ack: Ack, body: dict[str, Any]) -> None:
+        action = (body.get("actions") or [{}])[0]
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        request = SlashRequest(
+            user=str((body.get("user") or {}).get("id", "")),
+            channel=str(container.get("channel_id") or (body.get("channel") or {}).get("id", "")),
+            text=str(action.get("value", "")),
+            response_url=body.get("response_url"),
+            thread_ts=str(message.get("thread_ts") or container.get("message_ts") or "") or None,
+        )
+        self.accept(request, ack)
+
+    def accept(self, request: SlashRequest, ack: Callable[..., None]) -> None:
+        """Parse, ack at once, and queue the work. Bad input is answered in the ack itself."""
+        if not request.user or not request.channel:
+            ack(response_type="ephemeral", text=":warning: That request is missing its user or channel.")
+            return
+        parsed = self.dispatcher.parse(request.text)
+        if isinstance(parsed, UsageError):
+            self.runtime.metrics.command_done(parsed.verb or "unknown", "bad_input", 0.0)
+            ack(response_type="ephemeral", text=f":warning: {parsed.message}")
+            return
+        request_id = new_request_id()
+        if not self.queue.submit(lambda: self.run(request, parsed, request_id)):
+            self.runtime.metrics.rejected.inc()
+            ack(response_type="ephemeral", text=":hourglass: The bot is busy right now; try again in a minute.")
+            return
+        if parsed.verb.slow:
+            working = f":hourglass_flowing_sand: Working on `/minio {escape(parsed.text, 200)}`…"
+            ack(response_type="ephemeral", text=working)
+        else:
+            ack()
+
+    def run(self, request: SlashRequest, command: Command, request_id: str) -> None:
+        """Worker side: run the command and deliver the report."""
+        report = self.dispatcher.run(request.user, request.channel, command, request_id=request_id)
+        self.deliver(request, report)
+
+    def deliver(self, request: SlashRequest, report: Report) -> None:
+        """Ephemeral answers go back via response_url; shared reports are posted in the channel."""
+        if report.ephemeral:
+            if request.response_url:
+                self.delivery.respond(request.response_url, report)
+            return
+        report = report.model_copy(update={"footer": [*report.footer, f"Requested by <@{request.user}>"]})
+        try:
+            self.delivery.post(request.channel, report, thread_ts=request.thread_ts)
+        except Exception:  # noqa: BLE001 - e.g. not_in_channel: answer through response_url instead
+            if request.response_url:
+                hint = notice("I could not post in this channel (invite me with `/invite @minio-chatops`).")
+                self.delivery.respond(request.response_url, report)
+                self.delivery.respond(request.response_url, hint)
+
+    # ----- transports ---------------------------------------------------------------
+
+    def start_socket_mode(self) -> Callable[[], None]:
+        """Connect over Socket Mode in the background; returns a stop function."""
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        if self.secrets.slack_app_token is None:
+            raise ValueError("SLACK_APP_TOKEN is needed for Socket Mode")
+        handler = SocketModeHandler(
+            self.app, app_token=self.secrets.slack_app_token.get_secret_value(), web_client=self.client
+        )
+        handler.connect()
+        return handler.close
+
+    def close(self) -> None:
+        self.queue.shutdown(wait=False)
+        self.runtime.close()
+
+
+def serve_forever(bot: Bot, mode: str, stop: threading.Event | None = None) -> None:
+    """Run the bot until `stop` is set (or forever): Socket Mode or HTTP, plus probes and metrics."""
+    from bot.http import serve_http
+
+    stop = stop or threading.Event()
+    if mode == "socket":
+        close = bot.start_socket_mode()
+        try:
+            serve_http(bot, stop, with_slack=False)
+        finally:
+            close()
+    else:
+        serve_http(bot, stop, with_slack=True)

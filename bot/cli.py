@@ -1,0 +1,269 @@
+"""`minio-chatops`: run the bot, use the shell, start the demo, check a config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, ConfigError, Secrets, load_config
+
+STATE_FILE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "minio-chatops" / "demo.json"
+
+
+def _config_path(value: str | None) -> str:
+    path = value or os.environ.get("MINIO_CHATOPS_CONFIG")
+    if not path:
+        raise SystemExit("error: give --config FILE or set MINIO_CHATOPS_CONFIG")
+    return path
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"{path}: invalid configuration", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load(args.file)
+    print(f"{args.file}: ok ({len(config.tenants)} tenants, {len(config.channels)} channels, "
+          f"{len(config.clusters)} clusters)")
+    return 0
+
+
+def _wait_for_signal() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_a: stop.set())
+    return stop
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import Bot, serve_forever
+    from bot.logs import setup_logging
+
+    setup_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    config = _load(_config_path(args.config))
+    secrets = Secrets()
+    mode = config.slack.mode
+    if mode == "auto":
+        mode = "socket" if secrets.slack_app_token else "http"
+    if mode == "http" and secrets.slack_signing_secret is None:
+        print("error: HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)", file=sys.stderr)
+        return 2
+    try:
+        bot = Bot(config, secrets)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stop = _wait_for_signal()
+    try:
+        serve_forever(bot, mode, stop)
+    finally:
+        bot.close()
+    return 0
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    from bot.runtime import Runtime
+    from bot.shell import Shell
+
+    sandbox = None
+    if args.sandbox:
+        from sandbox.launcher import Sandbox
+
+        print("starting the sandbox...", file=sys.stderr)
+        sandbox = Sandbox().start()
+        config = sandbox.config
+    else:
+        config = _load(_config_path(args.config))
+    try:
+        user = args.as_user or os.environ.get("MINIO_CHATOPS_USER") or (config.admins[0] if config.admins else "")
+        channel = args.channel or (config.channels[0].id if config.channels else "")
+        if not user or not channel:
+            print("error: give --as USER_ID and --channel CHANNEL_ID (the config names no admin/channel)",
+                  file=sys.stderr)
+            return 2
+        runtime = Runtime(config)
+        shell = Shell(runtime, user=user, channel=channel)
+        try:
+            if args.command:
+                return shell.run_line(args.command)
+            return shell.interactive()
+        finally:
+            runtime.close()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _demo_foreground(state_file: Path | None, tour: bool) -> int:
+    """Start the sandbox and the bot against the Slack simulator; serve until stopped."""
+    from bot.app import Bot
+    from bot.http import HttpServer
+    from bot.logs import setup_logging
+    from sandbox.launcher import DEMO_USERS, Sandbox, write_state
+
+    setup_logging(os.environ.get("LOG_LEVEL", "WARNING"))
+    sandbox = Sandbox(with_slack=True).start()
+    bot = None
+    server = None
+    try:
+        config = sandbox.config
+        secrets = Secrets(
+            slack_bot_token=sandbox.slack.bot_token,
+            slack_signing_secret=sandbox.slack.signing_secret,
+        )
+        bot = Bot(config, secrets)
+        server = HttpServer(bot, "127.0.0.1", 0).start()
+        events_url = f"http://127.0.0.1:{server.port}/slack/events"
+        info = {**sandbox.info(), "events_url": events_url}
+        if state_file is not None:
+            write_state(state_file, info)
+        else:
+            _print_welcome(sandbox, info)
+            if tour:
+                _tour(sandbox, events_url, DEMO_USERS["alice"])
+        stop = _wait_for_signal()
+        stop.wait()
+    finally:
+        if server is not None:
+            server.stop()
+        if bot is not None:
+            bot.close()
+        sandbox.stop()
+        if state_file is not None:
+            state_file.unlink(missing_ok=True)
+    return 0
+
+
+def _print_welcome(sandbox: Any, info: dict[str, Any]) -> None:
+    print("minio-chatops demo is running (Ctrl-C stops it).")
+    print(f"  MinIO simulator:  {', '.join(sandbox.minio.endpoints)} (faults: {sandbox.minio.control_url})")
+    print(f"  Slack simulator:  {info['slack_url']} (see {info['slack_url'].rstrip('/')}/_sim/state)")
+    print(f"  Kubernetes:       {info.get('kubeconfig') or 'not started (build it: sandbox/kube/build-testbin.sh)'}")
+    print(f"  Bot events URL:   {info['events_url']}")
+    for note in sandbox.notes:
+        print(f"  note: {note}")
+    print("\nTry, in another terminal:")
+    print(f"  minio-chatops shell --config {info['config']} -c '/minio tenants'")
+    print(f"  minio-chatops shell --config {info['config']}            # interactive")
+    print(f"  curl -X POST {sandbox.minio.control_url}/node/2/stop     # then ask again\n")
+
+
+def _tour(sandbox: Any, events_url: str, user: str) -> None:
+    """Send a few commands as alice in #ops through the Slack simulator and show what the channel sees."""
+    driver = sandbox.slack.driver(events_url=events_url)
+    for text in ("/minio help", "/minio tenants"):
+        before = len(sandbox.slack.messages(sandbox.channel))
+        result = driver.slash(user, sandbox.channel, text)
+        status = getattr(result, "status", "?")
+        print(f"alice in #ops> {text}   (ack {status})")
+        sandbox.slack.wait_for(
+            lambda b=before: len(sandbox.slack.messages(sandbox.channel)) > b
+            or bool(sandbox.slack.ephemerals(sandbox.channel, user)),
+            timeout=15,
+        )
+        for message in sandbox.slack.messages(sandbox.channel)[before:]:
+            print("  #ops sees: " + str(getattr(message, "text", message)).replace("\n", "\n            "))
+    print()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    state_file = Path(args.state_file) if args.state_file else STATE_FILE
+    if args.stop:
+        return _demo_stop(state_file)
+    if args.serve_detached:
+        return _demo_foreground(state_file, tour=False)
+    if not args.detach:
+        return _demo_foreground(None, tour=not args.no_tour)
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.unlink(missing_ok=True)
+    log_path = state_file.with_suffix(".log")
+    with log_path.open("ab") as log_file:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "demo", "--serve-detached", "--state-file", str(state_file)],
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True,
+        )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if state_file.exists():
+            print(state_file.read_text(encoding="utf-8"))
+            return 0
+        if child.poll() is not None:
+            print(f"error: the demo exited early; see {log_path}", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+    child.terminate()
+    print(f"error: the demo did not start in time; see {log_path}", file=sys.stderr)
+    return 1
+
+
+def _demo_stop(state_file: Path) -> int:
+    if not state_file.exists():
+        print("no detached demo is running", file=sys.stderr)
+        return 1
+    pid = int(json.loads(state_file.read_text(encoding="utf-8"))["pid"])
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        state_file.unlink(missing_ok=True)
+        return 0
+    for _ in range(150):
+        if not state_file.exists():
+            break
+        time.sleep(0.1)
+    print(f"stopped demo (pid {pid})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minio-chatops", description="Slack bot for day-2 operations of MinIO tenants on Kubernetes."
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{run,shell,demo,check-config}")
+    run = sub.add_parser("run", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
+    run.add_argument("--config", help="YAML file (default: $MINIO_CHATOPS_CONFIG)")
+    run.set_defaults(func=cmd_run)
+    shell = sub.add_parser("shell", help="run /minio commands in a terminal")
+    source = shell.add_mutually_exclusive_group()
+    source.add_argument("--config", help="YAML file (default: $MINIO_CHATOPS_CONFIG)")
+    source.add_argument("--sandbox", action="store_true", help="start the embedded sandbox and use it")
+    shell.add_argument("--as", dest="as_user", help="Slack user id to act as (default: first admin)")
+    shell.add_argument("--channel", help="Slack channel id to act in (default: first configured channel)")
+    shell.add_argument("-c", dest="command", help="run one command and exit with its status")
+    shell.set_defaults(func=cmd_shell)
+    demo = sub.add_parser("demo", help="start the sandbox and the bot against the Slack simulator")
+    mode = demo.add_mutually_exclusive_group()
+    mode.add_argument("--detach", action="store_true", help="run in the background; print one JSON line")
+    mode.add_argument("--stop", action="store_true", help="stop a detached demo")
+    mode.add_argument("--serve-detached", action="store_true", help=argparse.SUPPRESS)
+    demo.add_argument("--state-file", help=argparse.SUPPRESS)
+    demo.add_argument("--no-tour", action="store_true", help="do not send the example commands at start")
+    demo.set_defaults(func=cmd_demo)
+    check = sub.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_check_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.getLogger().setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

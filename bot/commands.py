@@ -1,0 +1,284 @@
+"""The `/minio` command registry: each verb is declared once, and everything
+(parsing, validation, help, permission, routing) is derived from that
+declaration.
+
+Parsing is pure and total: `Registry.parse` returns a `Command` or a
+`UsageError` for any input, and never raises.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+import shlex
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+if TYPE_CHECKING:
+    from bot.invocation import Invocation
+    from bot.reports import Report
+
+MAX_COMMAND_CHARS = 2000
+COMMAND = "/minio"
+
+
+class Permission(IntEnum):
+    """What a caller needs to run a verb. Higher includes lower."""
+
+    VIEW = 0  # anyone in a channel that may see the tenant
+    REQUEST = 1  # operators: may request changes (which still need approval)
+    ADMIN = 2
+
+
+class NoArgs(BaseModel):
+    """Argument model for verbs without arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+A = TypeVar("A", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument in a verb's usage.
+
+    kind: "positional" (in order), "option" (`--name value`), "flag" (`--name`).
+    rest: a positional that takes every remaining word (titles, summaries).
+    """
+
+    name: str
+    help: str = ""
+    kind: str = "positional"
+    required: bool = False
+    choices: tuple[str, ...] | None = None
+    rest: bool = False
+    metavar: str | None = None
+
+    @property
+    def field(self) -> str:
+        return self.name.replace("-", "_")
+
+    def usage(self) -> str:
+        if self.kind == "positional":
+            label = "|".join(self.choices) if self.choices else (self.metavar or self.name)
+            label = f"<{label}>" if not self.choices else label
+            if self.rest:
+                label += "..."
+            return label if self.required else f"[{label}]"
+        if self.kind == "flag":
+            return f"[--{self.name}]"
+        text = f"--{self.name} {self.metavar or self.name.upper().replace('-', '_')}"
+        return text if self.required else f"[{text}]"
+
+
+@dataclass(frozen=True)
+class Verb(Generic[A]):
+    """A declared `/minio` verb."""
+
+    name: str
+    summary: str
+    model: type[A]
+    handler: Callable[[Invocation, A], Report]
+    args: tuple[Arg, ...] = ()
+    permission: Permission = Permission.VIEW
+    # Some verbs need more for some sub-actions (e.g. `maintenance x enable`).
+    permission_for: Callable[[A], Permission] | None = None
+    details: str = ""
+    examples: tuple[str, ...] = ()
+    slow: bool = False  # ack with a "working on it" note
+    usage_override: str | None = None
+
+    def usage(self) -> str:
+        if self.usage_override:
+            return f"{COMMAND} {self.name} {self.usage_override}".rstrip()
+        parts = [arg.usage() for arg in self.args]
+        return " ".join([COMMAND, self.name, *parts])
+
+    def required_permission(self, args: A) -> Permission:
+        return self.permission_for(args) if self.permission_for else self.permission
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed, validated command ready to run."""
+
+    verb: Verb[Any]
+    args: BaseModel
+    text: str
+
+    @property
+    def tenant(self) -> str | None:
+        value = getattr(self.args, "tenant", None)
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class UsageError:
+    """Input the registry refused; `message` is safe to show as-is (already escaped)."""
+
+    message: str
+    verb: str | None = None
+
+
+_FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+
+
+def escape(text: str, limit: int = 80) -> str:
+    """Make user text safe to echo in Slack mrkdwn: no mentions, no links, bounded length.
+
+    `<`, `>` and `&` are what Slack's special syntax (`<!channel>`, `<@U1>`,
+    `<url|x>`) needs, so escaping them disarms every one of those; a zero-width
+    joiner stops plain `@here`/`@channel` from being linkified.
+    """
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"@(?=(here|channel|everyone)\b)", "@\u2060", text, flags=re.I)
+    return text.replace("`", "'")
+
+
+def _tokenize(text: str) -> list[str] | UsageError:
+    try:
+        lexer = shlex.shlex(text, posix=True, punctuation_chars=False)
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        return list(lexer)
+    except ValueError:
+        return UsageError("Unbalanced quotes. Close every `\"` you open, or drop them.")
+
+
+@dataclass
+class Registry:
+    """All verbs, by name, in declaration order."""
+
+    verbs: dict[str, Verb[Any]] = field(default_factory=dict)
+
+    def add(self, verb: Verb[Any]) -> Verb[Any]:
+        if verb.name in self.verbs:
+            raise ValueError(f"verb {verb.name} declared twice")
+        self.verbs[verb.name] = verb
+        return verb
+
+    def get(self, name: str) -> Verb[Any] | None:
+        return self.verbs.get(name)
+
+    def __iter__(self) -> Iterable[Verb[Any]]:  # type: ignore[override]
+        return iter(self.verbs.values())
+
+    def parse(self, raw: str) -> Command | UsageError:
+        """Turn the text after `/minio` into a Command, or explain why not. Never raises."""
+        try:
+            return self._parse(raw)
+        except Exception:  # noqa: BLE001 - the parser must be total; a bug here must not crash the ack
+            return UsageError("That command could not be read. Try `/minio help`.")
+
+    def _parse(self, raw: str) -> Command | UsageError:
+        if len(raw) > MAX_COMMAND_CHARS:
+            return UsageError(f"That command is too long ({len(raw)} characters; the limit is {MAX_COMMAND_CHARS}).")
+        # Slack sends &, < and > entity-encoded.
+        text = html.unescape(raw).translate(_SMART_QUOTES)
+        text = unicodedata.normalize("NFC", text)
+        if _FORBIDDEN_CHARS.search(text):
+            return UsageError("That command contains control characters; type it again as plain text.")
+        text = text.strip()
+        if text.startswith(COMMAND + " ") or text == COMMAND:
+            text = text[len(COMMAND) :].strip()
+        tokens = _tokenize(text)
+        if isinstance(tokens, UsageError):
+            return tokens
+        if not tokens:
+            tokens = ["help"]
+        name, rest = tokens[0].lower(), tokens[1:]
+        verb = self.verbs.get(name)
+        if verb is None:
+            close = difflib.get_close_matches(name, list(self.verbs), n=1, cutoff=0.5)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            return UsageError(f"Unknown command `{escape(name, 40)}`.{hint} Try `/minio help`.")
+        values = _bind(verb, rest)
+        if isinstance(values, UsageError):
+            return values
+        try:
+            args = verb.model.model_validate(values)
+        except ValidationError as exc:
+            return UsageError(_validation_message(verb, exc), verb.name)
+        return Command(verb=verb, args=args, text=text)
+
+
+def _bind(verb: Verb[Any], tokens: list[str]) -> dict[str, Any] | UsageError:
+    """Match words to the verb's declared arguments."""
+    by_option = {a.name: a for a in verb.args if a.kind in ("option", "flag")}
+    positionals = [a for a in verb.args if a.kind == "positional"]
+    values: dict[str, Any] = {}
+    words: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith("--") and len(token) > 2:
+            name, eq, inline = token[2:].partition("=")
+            arg = by_option.get(name.lower())
+            if arg is None:
+                known = ", ".join(f"--{n}" for n in by_option) or "none"
+                return UsageError(
+                    f"`{verb.name}` has no option `--{escape(name, 40)}` (options: {known}). "
+                    f"Usage: `{verb.usage()}`",
+                    verb.name,
+                )
+            if arg.kind == "flag":
+                values[arg.field] = True
+            elif eq:
+                values[arg.field] = inline
+            elif i + 1 < len(tokens):
+                i += 1
+                values[arg.field] = tokens[i]
+            else:
+                return UsageError(f"`--{arg.name}` needs a value. Usage: `{verb.usage()}`", verb.name)
+        else:
+            words.append(token)
+        i += 1
+    for index, arg in enumerate(positionals):
+        if not words:
+            break
+        if arg.rest:
+            values[arg.field] = " ".join(words)
+            words = []
+            break
+        word = words.pop(0)
+        if arg.choices and word.lower() not in arg.choices:
+            # An optional positional that does not match its choices may belong to the next one.
+            if not arg.required and index + 1 < len(positionals):
+                words.insert(0, word)
+                continue
+            return UsageError(
+                f"`{escape(word, 40)}` is not one of {', '.join(arg.choices)}. Usage: `{verb.usage()}`",
+                verb.name,
+            )
+        values[arg.field] = word.lower() if arg.choices else word
+    if words:
+        return UsageError(
+            f"Unexpected `{escape(' '.join(words), 60)}`. Usage: `{verb.usage()}`",
+            verb.name,
+        )
+    missing = [a for a in verb.args if a.required and a.field not in values]
+    if missing:
+        return UsageError(
+            f"Missing {', '.join(f'`{a.name}`' for a in missing)}. Usage: `{verb.usage()}`",
+            verb.name,
+        )
+    return values
+
+
+def _validation_message(verb: Verb[Any], exc: ValidationError) -> str:
+    problems = []
+    for item in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in item["loc"]) or "arguments"
+        msg = item["msg"].removeprefix("Value error, ")
+        problems.append(f"`{escape(loc.replace('_', '-'), 40)}`: {escape(msg, 200)}")
+    return f"{'; '.join(problems)}. Usage: `{verb.usage()}`"

@@ -1,0 +1,423 @@
+"""Configuration: one YAML file for structure, the environment for secrets.
+
+The YAML describes clusters, tenants, channels and people. It never holds a
+secret: Slack tokens come from the environment (`SLACK_BOT_TOKEN`,
+`SLACK_APP_TOKEN`, `SLACK_SIGNING_SECRET`) and MinIO keys from environment
+variables or a Kubernetes Secret that the YAML only *names*. Validation errors
+name the field and, where the YAML tells us, the line and column.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ACTION_KINDS = ("scale", "maintenance", "update", "operator-update", "rollback", "pod-delete")
+"""Destructive action kinds; each may have its own approver group and approval count."""
+
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
+_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `str()` lists each problem with its field and position."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvCredentials(_Model):
+    """MinIO keys read from two environment variables (the YAML names the variables)."""
+
+    access_key_env: str
+    secret_key_env: str
+
+
+class SecretCredentials(_Model):
+    """MinIO keys read from a Kubernetes Secret.
+
+    `format: keys` reads two data keys; `format: config.env` reads the operator's
+    `config.env` (`export MINIO_ROOT_USER=...` lines).
+    """
+
+    secret: str
+    namespace: str | None = None
+    format: Literal["keys", "config.env"] = "config.env"
+    access_key_key: str = "accesskey"
+    secret_key_key: str = "secretkey"  # noqa: S105 - the name of a key in the Secret, not a secret
+
+
+class FileCredentials(_Model):
+    """MinIO keys read from files (a mounted Kubernetes Secret volume, or the sandbox's state folder)."""
+
+    access_key_file: str
+    secret_key_file: str
+
+
+Credentials = EnvCredentials | SecretCredentials | FileCredentials
+
+
+class KubernetesTenantRef(_Model):
+    """Where the Tenant resource lives."""
+
+    cluster: str = "default"
+    namespace: str
+    tenant: str | None = None  # defaults to the tenant's own name
+
+
+class Thresholds(_Model):
+    """Capacity thresholds in percent of usable capacity."""
+
+    plan: float = Field(70, gt=0, le=100)
+    alert: float = Field(80, gt=0, le=100)
+    critical: float = Field(90, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if not self.plan <= self.alert <= self.critical:
+            raise ValueError("thresholds must satisfy plan <= alert <= critical")
+        return self
+
+
+class ApprovalRule(_Model):
+    """Who may approve one action kind, and how many approvals it needs."""
+
+    approvers: list[str] = Field(default_factory=list)  # user ids (U...) and user group ids (S...)
+    required: int = Field(1, ge=1, le=5)
+    expiry_minutes: int = Field(30, ge=1, le=24 * 60)
+
+    @field_validator("approvers")
+    @classmethod
+    def _ids(cls, value: list[str]) -> list[str]:
+        return [_slack_principal(v) for v in value]
+
+
+class ProbeSettings(_Model):
+    """The canary used by the performance probe."""
+
+    bucket: str = "minio-chatops-probe"
+    warn_ms: float = Field(200, gt=0)
+    critical_ms: float = Field(1000, gt=0)
+
+
+class BackupTarget(_Model):
+    """Where this tenant's backups land, and how old the newest may be."""
+
+    bucket: str
+    prefix: str = ""
+    endpoint: str | None = None  # another S3/MinIO endpoint; default: the tenant itself
+    credentials: Credentials | None = None
+    rpo_hours: float = Field(24, gt=0)
+
+
+class TenantConfig(_Model):
+    """One MinIO tenant the bot operates."""
+
+    name: str
+    kubernetes: KubernetesTenantRef | None = None
+    endpoints: list[str] = Field(default_factory=list)  # static MinIO endpoints, node 1 first
+    region: str = "us-east-1"
+    credentials: Credentials | None = None
+    channels: list[str] = Field(default_factory=list)  # channel ids that may see this tenant
+    operators: list[str] = Field(default_factory=list)  # who may request changes (users or groups)
+    approvals: dict[str, ApprovalRule] = Field(default_factory=dict)
+    approval_channel: str | None = None
+    thresholds: Thresholds = Thresholds()
+    probe: ProbeSettings = ProbeSettings()
+    backup: BackupTarget | None = None
+    ca_file: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _DNS_NAME.match(value) or len(value) > 63:
+            raise ValueError("tenant names are lower-case DNS labels (a-z, 0-9, '-')")
+        return value
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.match(r"^https?://[^/\s]+$", url):
+                raise ValueError(f"endpoint {url!r} must look like http(s)://host:port")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        return [_channel_id(v) for v in value]
+
+    @field_validator("operators")
+    @classmethod
+    def _operators(cls, value: list[str]) -> list[str]:
+        return [_slack_principal(v) for v in value]
+
+    @field_validator("approvals")
+    @classmethod
+    def _kinds(cls, value: dict[str, ApprovalRule]) -> dict[str, ApprovalRule]:
+        for kind in value:
+            if kind not in ACTION_KINDS:
+                raise ValueError(f"unknown action kind {kind!r}; known: {', '.join(ACTION_KINDS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _has_target(self) -> TenantConfig:
+        if self.kubernetes is None and not self.endpoints:
+            raise ValueError("a tenant needs `kubernetes` (a Tenant reference) or `endpoints` (static)")
+        if self.endpoints and self.credentials is None:
+            raise ValueError("a tenant with static endpoints needs `credentials`")
+        return self
+
+    def approval_rule(self, kind: str) -> ApprovalRule:
+        """The rule for an action kind; operator upgrades need two approvals by default."""
+        if kind in self.approvals:
+            return self.approvals[kind]
+        return ApprovalRule(required=2 if kind == "operator-update" else 1)
+
+    @property
+    def tenant_name(self) -> str:
+        """The Kubernetes Tenant name (defaults to the configured name)."""
+        return (self.kubernetes.tenant if self.kubernetes else None) or self.name
+
+
+class ReportSchedule(_Model):
+    """When a channel gets its daily report."""
+
+    cron: str = "0 9 * * *"
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("cron needs five fields: minute hour day month weekday")
+        return value
+
+
+class ChannelConfig(_Model):
+    """A Slack channel the bot serves."""
+
+    id: str
+    name: str | None = None
+    report: ReportSchedule | None = None
+    alerts_to: str | None = None  # channel id that receives this channel's alerts; default itself
+    responders: list[str] = Field(default_factory=list)
+
+    @field_validator("id", "alerts_to")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        return None if value is None else _channel_id(value)
+
+
+class ClusterConfig(_Model):
+    """A Kubernetes cluster: a kubeconfig (and context) or the in-cluster service account."""
+
+    name: str = "default"
+    kubeconfig: str | None = None
+    context: str | None = None
+    in_cluster: bool = False
+    namespaces: list[str] | None = None  # None: discover Tenants in all namespaces
+    discover: bool = True  # list Tenants found there next to the configured ones
+    channels: list[str] = Field(default_factory=list)  # channels that see discovered tenants
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        return [_channel_id(v) for v in value]
+
+
+class TimeoutConfig(_Model):
+    """The one network timeout policy (seconds)."""
+
+    connect: float = Field(2.0, gt=0, le=60)
+    read: float = Field(5.0, gt=0, le=300)
+    probe: float = Field(2.0, gt=0, le=60)
+    report_deadline: float = Field(5.0, gt=0, le=120)
+
+
+class SlackConfig(_Model):
+    """Where the Slack Web API is and how the bot listens."""
+
+    mode: Literal["auto", "socket", "http"] = "auto"
+    api_url: str | None = None  # only for the simulator; default Slack's public API
+    http_host: str = "0.0.0.0"  # noqa: S104 - the pod must listen on its own IP
+    http_port: int = Field(3000, ge=0, le=65535)  # 0: any free port
+    workers: int = Field(16, ge=1, le=256)
+    queue: int = Field(1000, ge=1)
+    usergroup_cache_seconds: int = Field(300, ge=0)
+
+
+class Config(_Model):
+    """The whole bot configuration."""
+
+    admins: list[str] = Field(default_factory=list)
+    slack: SlackConfig = SlackConfig()
+    store_url: str = "sqlite:///minio-chatops.db"
+    timeouts: TimeoutConfig = TimeoutConfig()
+    clusters: list[ClusterConfig] = Field(default_factory=list)
+    tenants: list[TenantConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    severity_minutes: dict[Literal["P1", "P2", "P3"], int] = Field(
+        default_factory=lambda: {"P1": 15, "P2": 60, "P3": 240}
+    )
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, value: list[str]) -> list[str]:
+        return [_slack_principal(v) for v in value]
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        names = [t.name for t in self.tenants]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"tenant names must be unique: {', '.join(dupes)}")
+        clusters = {c.name for c in self.clusters}
+        for tenant in self.tenants:
+            if tenant.kubernetes and tenant.kubernetes.cluster not in clusters:
+                raise ValueError(
+                    f"tenant {tenant.name!r} refers to cluster {tenant.kubernetes.cluster!r}, "
+                    f"which is not under `clusters`"
+                )
+        return self
+
+    def tenant(self, name: str) -> TenantConfig | None:
+        """The configured tenant called `name`, if any."""
+        return next((t for t in self.tenants if t.name == name), None)
+
+    def channel(self, channel_id: str) -> ChannelConfig | None:
+        """The configured channel with this id, if any."""
+        return next((c for c in self.channels if c.id == channel_id), None)
+
+    def cluster(self, name: str) -> ClusterConfig | None:
+        """The configured cluster called `name`, if any."""
+        return next((c for c in self.clusters if c.name == name), None)
+
+
+class Secrets(BaseSettings):
+    """Secrets and deployment settings from the environment, never from the YAML."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    minio_chatops_store_url: SecretStr | None = None  # a PostgreSQL URL carries a password
+
+
+def _slack_principal(value: str) -> str:
+    if not (_SLACK_USER.match(value) or _SLACK_GROUP.match(value)):
+        raise ValueError(f"{value!r} is not a Slack user id (U...) or user group id (S...)")
+    return value
+
+
+def _channel_id(value: str) -> str:
+    if not _SLACK_CHANNEL.match(value):
+        raise ValueError(f"{value!r} is not a Slack channel id (C...); use the id, not the #name")
+    return value
+
+
+_SECRET_WORDS = re.compile(r"(secret|password|token|access_?key|private)", re.I)
+
+
+def _yaml_positions(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
+    """Map each key path in the YAML to its 1-based (line, column)."""
+    positions: dict[tuple[str | int, ...], tuple[int, int]] = {}
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, str(key.value))
+                positions[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
+                walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*path, index))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return positions
+
+
+def _where(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _problems(error: ValidationError, positions: dict[tuple[str | int, ...], tuple[int, int]]) -> Iterator[str]:
+    for item in error.errors():
+        # Union members add their class name to the location; drop those parts.
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p[:1].isupper()))
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            field = str(loc[-1]) if loc else ""
+            message = (
+                "secrets must not be written in the config file; reference an environment variable "
+                "or a Kubernetes Secret instead"
+                if _SECRET_WORDS.search(field)
+                else "unknown field"
+            )
+        position = ""
+        probe = loc
+        while probe and probe not in positions:
+            probe = probe[:-1]
+        if probe in positions:
+            line, column = positions[probe]
+            position = f" (line {line}, column {column})"
+        yield f"{_where(loc)}: {message}{position}"
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Validate YAML text into a Config, raising ConfigError with every problem found."""
+    try:
+        data = yaml.safe_load(text) or {}
+        positions = _yaml_positions(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError([f"{source}: not valid YAML{where}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: the top level must be a mapping"])
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(list(_problems(exc, positions))) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate the YAML file at `path`."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read ({exc.strerror})"]) from None
+    return parse_config(text, str(file))
+

@@ -1,0 +1,148 @@
+"""Getting reports into Slack: post, thread, update, respond and upload, rate-limit aware.
+
+Every outgoing text passes through `redact`, and every call retries 429s after
+Slack's `Retry-After` and 5xx answers a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.webhook import WebhookClient
+
+from bot.metrics import BotMetrics
+from bot.redact import redact
+from bot.render import SlackMessage, render_slack
+from bot.reports import Report
+
+log = logging.getLogger("minio_chatops.delivery")
+
+SLACK_TIMEOUT_S = 10
+
+
+class _CountingRateLimitHandler(RateLimitErrorRetryHandler):
+    """Retries after Retry-After, and counts every 429 for /metrics."""
+
+    def __init__(self, metrics: BotMetrics, max_retry_count: int = 4):
+        super().__init__(max_retry_count=max_retry_count)
+        self._metrics = metrics
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            self._metrics.slack_ratelimited.labels(request.url.rsplit("/", 1)[-1]).inc()
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
+def retry_handlers(metrics: BotMetrics) -> list[RetryHandler]:
+    """The retry policy for every Slack call: 429 after Retry-After, a few 5xx and connection errors."""
+    return [
+        _CountingRateLimitHandler(metrics),
+        ServerErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def make_web_client(token: str, base_url: str | None, metrics: BotMetrics) -> WebClient:
+    """A WebClient with the bot's timeout and retry policy."""
+    kwargs: dict[str, Any] = {"token": token, "timeout": SLACK_TIMEOUT_S, "retry_handlers": retry_handlers(metrics)}
+    if base_url:
+        kwargs["base_url"] = base_url
+    return WebClient(**kwargs)
+
+
+def _clean(message: SlackMessage) -> dict[str, Any]:
+    """Payload with every string redacted (blocks included)."""
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        return value
+
+    return {"text": redact(message.text), "blocks": scrub(message.blocks)}
+
+
+class Delivery:
+    """Sends rendered reports through one WebClient."""
+
+    def __init__(self, client: WebClient, metrics: BotMetrics):
+        self.client = client
+        self.metrics = metrics
+
+    def _call(self, method: str, **kwargs: Any) -> dict[str, Any] | None:
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            response = self.client.api_call(method, json=kwargs)
+            return dict(response.data) if isinstance(response.data, dict) else {}
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown")) if exc.response is not None else "unknown"
+            self.metrics.slack_errors.labels(method, error).inc()
+            log.warning("slack call failed", extra={"method": method, "error": error})
+            raise
+        except Exception as exc:
+            self.metrics.slack_errors.labels(method, type(exc).__name__).inc()
+            log.warning("slack call failed", extra={"method": method, "error": type(exc).__name__})
+            raise
+
+    def post(self, channel: str, report: Report, thread_ts: str | None = None) -> str:
+        """Post a report (head + thread replies + charts); returns the head message's ts."""
+        rendered = render_slack(report)
+        head = self._call("chat.postMessage", channel=channel, thread_ts=thread_ts, **_clean(rendered.head))
+        ts = str((head or {}).get("ts", ""))
+        for part in rendered.thread:
+            self._call("chat.postMessage", channel=channel, thread_ts=thread_ts or ts, **_clean(part))
+        for chart in report.charts:
+            try:
+                self.client.files_upload_v2(
+                    channel=channel, thread_ts=thread_ts or ts, content=chart.png, filename=chart.filename,
+                    title=chart.title,
+                )
+            except Exception as exc:  # noqa: BLE001 - the text report already stands on its own
+                self.metrics.slack_errors.labels("files.upload_v2", type(exc).__name__).inc()
+                log.warning("chart upload failed", extra={"error_type": type(exc).__name__})
+        return ts
+
+    def update(self, channel: str, ts: str, report: Report) -> None:
+        """Replace a posted message with a new rendering (its thread is left as it is)."""
+        self._call("chat.update", channel=channel, ts=ts, **_clean(render_slack(report).head))
+
+    def respond(self, response_url: str, report: Report, replace_original: bool = False) -> None:
+        """Answer through a response_url (the only way to reach a user ephemerally after the ack)."""
+        rendered = render_slack(report)
+        webhook = WebhookClient(response_url, timeout=SLACK_TIMEOUT_S, retry_handlers=retry_handlers(self.metrics))
+        response_type = "ephemeral" if report.ephemeral else "in_channel"
+        # A response_url takes 5 posts; the head plus at most 3 parts leaves one spare.
+        for index, message in enumerate([rendered.head, *rendered.thread][:4]):
+            payload = _clean(message)
+            result = webhook.send(
+                text=payload["text"],
+                blocks=payload["blocks"],
+                response_type=response_type,
+                replace_original=replace_original and index == 0,
+            )
+            if result.status_code >= 400:
+                self.metrics.slack_errors.labels("response_url", str(result.status_code)).inc()
+                log.warning("response_url post failed", extra={"status": result.status_code})
+                return

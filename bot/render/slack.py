@@ -1,0 +1,176 @@
+"""Block Kit rendering. Every limit is enforced here, before Slack can refuse a message:
+long reports become a head message plus replies in its thread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.render import limits
+from bot.reports import Action, Report, Section, Status
+
+EMOJI = {
+    Status.HEALTHY: ":large_green_circle:",
+    Status.INFO: ":information_source:",
+    Status.UNKNOWN: ":white_circle:",
+    Status.DEGRADED: ":large_yellow_circle:",
+    Status.UNHEALTHY: ":red_circle:",
+}
+
+Block = dict[str, Any]
+
+
+@dataclass
+class SlackMessage:
+    """One message: fallback `text` plus `blocks`."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+@dataclass
+class SlackPost:
+    """A report as Slack will show it: a head message and, when long, replies in its thread."""
+
+    head: SlackMessage
+    thread: list[SlackMessage] = field(default_factory=list)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chunks(lines: list[str], limit: int) -> list[str]:
+    """Join lines into chunks no longer than `limit`, cutting only over-long single lines."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = _cut(line, limit)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _mrkdwn(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, limits.SECTION_TEXT)}}
+
+
+def _section_blocks(section: Section) -> list[Block]:
+    mark = f"{EMOJI[section.status]} " if section.status else ""
+    lines = [f"{mark}*{section.title}*"]
+    if section.error:
+        lines.append(f":warning: could not check: {section.error}")
+    lines += [f"{EMOJI[row.status]} {row.text}" if row.status else row.text for row in section.rows]
+    lines += section.lines
+    blocks = [_mrkdwn(chunk) for chunk in _chunks(lines, limits.SECTION_TEXT)]
+    fields = [
+        {"type": "mrkdwn", "text": _cut(f"*{kv.label}*\n{kv.value}", limits.FIELD_TEXT)} for kv in section.fields
+    ]
+    for start in range(0, len(fields), limits.MAX_FIELDS):
+        blocks.append({"type": "section", "fields": fields[start : start + limits.MAX_FIELDS]})
+    return blocks
+
+
+def _button(action: Action) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": _cut(action.label, limits.BUTTON_TEXT)},
+        "action_id": _cut(action.action_id, limits.ID_CHARS),
+        "value": action.value[: limits.BUTTON_VALUE],
+    }
+    if action.style in ("primary", "danger"):
+        button["style"] = action.style
+    if action.confirm:
+        button["confirm"] = {
+            "title": {"type": "plain_text", "text": _cut(action.label, limits.CONFIRM_TITLE)},
+            "text": {"type": "mrkdwn", "text": _cut(action.confirm, limits.CONFIRM_TEXT)},
+            "confirm": {"type": "plain_text", "text": _cut("Yes, " + action.label.lower(), limits.CONFIRM_BUTTON)},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        }
+    return button
+
+
+def _action_blocks(actions: list[Action]) -> list[Block]:
+    return [
+        {"type": "actions", "elements": [_button(a) for a in actions[start : start + limits.ACTIONS_ELEMENTS]]}
+        for start in range(0, len(actions), limits.ACTIONS_ELEMENTS)
+    ]
+
+
+def _size(blocks: list[Block]) -> int:
+    return len(json.dumps(blocks, ensure_ascii=False))
+
+
+def fallback_text(report: Report) -> str:
+    """The notification text: title, verdict and summary, short."""
+    parts = [report.title]
+    if report.status:
+        parts[0] = f"{report.title}: {report.status.value}"
+    if report.summary:
+        parts.append(report.summary)
+    return _cut("\n".join(p for p in parts if p), limits.MESSAGE_TEXT)
+
+
+def render_slack(report: Report) -> SlackPost:
+    """Render a report as one message, or a head message plus thread replies when it is long."""
+    head: list[Block] = []
+    if report.title:
+        title = f"{report.title}: {report.status.value}" if report.status else report.title
+        head.append({"type": "header", "text": {"type": "plain_text", "text": _cut(title, limits.HEADER_TEXT)}})
+    intro = []
+    if report.summary:
+        intro.append(f"{EMOJI[report.status]} {report.summary}" if report.status else report.summary)
+    intro += [f"• {reason}" for reason in report.reasons]
+    head += [_mrkdwn(chunk) for chunk in _chunks(intro, limits.SECTION_TEXT)]
+
+    body: list[list[Block]] = [_section_blocks(s) for s in report.sections]
+    tail: list[Block] = _action_blocks(report.actions)
+    if report.footer:
+        elements = [{"type": "mrkdwn", "text": _cut(f, limits.SECTION_TEXT)} for f in report.footer]
+        tail.append({"type": "context", "elements": elements[: limits.CONTEXT_ELEMENTS]})
+
+    text = fallback_text(report)
+    messages: list[list[Block]] = [list(head)]
+    for group in body:
+        group = [{"type": "divider"}, *group] if messages[-1] else group
+        current = messages[-1]
+        fits_count = len(current) + len(group) + (len(tail) if len(messages) == 1 else 0) <= limits.MAX_BLOCKS
+        fits_size = _size(current) + _size(group) + _size(tail) <= limits.MESSAGE_BLOCK_CHARS
+        if current and not (fits_count and fits_size):
+            group = group[1:] if group and group[0].get("type") == "divider" else group
+            messages.append([])
+        # A single section longer than a whole message is split block by block.
+        for block in group:
+            if len(messages[-1]) + 1 > limits.MAX_BLOCKS or _size(messages[-1]) + _size([block]) > (
+                limits.MESSAGE_BLOCK_CHARS
+            ):
+                messages.append([])
+            messages[-1].append(block)
+    # Buttons and footer belong to the head, so they stay where people look.
+    if tail:
+        if len(messages[0]) + len(tail) <= limits.MAX_BLOCKS and _size(messages[0]) + _size(tail) <= (
+            limits.MESSAGE_BLOCK_CHARS
+        ):
+            messages[0] += tail
+        else:
+            messages[0] = messages[0][: limits.MAX_BLOCKS - len(tail) - 1]
+            messages[0] += tail
+    if len(messages) > 1:
+        messages[0].append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "Details continue in the thread."}]}
+        )
+    post = SlackPost(head=SlackMessage(text=text, blocks=messages[0]))
+    for index, blocks in enumerate(messages[1:], start=2):
+        post.thread.append(SlackMessage(text=f"{report.title} (part {index})", blocks=blocks))
+    return post

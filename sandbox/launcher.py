@@ -1,0 +1,211 @@
+"""The sandbox: every stand-in the bot talks to, started together on loopback.
+
+- a MinIO cluster simulator holding a demo tenant (always);
+- a real kube-apiserver + etcd with a demo Tenant world (when the binaries are
+  built: `sandbox/kube/build-testbin.sh`);
+- a Slack simulator with demo users and channels (for `demo`; the shell does
+  not need one).
+
+It writes a configuration file for the bot (and key files it refers to) into a
+state folder, so a second process (`shell --config`) can use the same sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.config import Config, parse_config
+
+log = logging.getLogger("minio_chatops.sandbox")
+
+DEMO_TENANT = "demo"
+DEMO_NAMESPACE = "minio-demo"
+DEMO_USERS = {"alice": "U0ALICE", "bob": "U0BOB", "carol": "U0CAROL"}
+SANDBOX_CHANNEL = "C0SANDBOX"  # used when there is no Slack simulator (the shell)
+
+
+def kube_binaries_available() -> bool:
+    """True when kube-apiserver and etcd are built in the cache folder."""
+    from sandbox.kube.controlplane import BinariesMissing, find_binaries
+
+    try:
+        find_binaries()
+    except BinariesMissing:
+        return False
+    return True
+
+
+@dataclass
+class Sandbox:
+    """Starts and stops the stand-ins and writes a bot configuration pointing at them."""
+
+    state_dir: Path | None = None
+    with_kube: bool | None = None  # None: when the binaries are built
+    with_slack: bool = False
+    scanner_interval: float = 5.0
+    minio: Any = None
+    kube: Any = None
+    slack: Any = None
+    config_path: Path | None = None
+    channel: str = SANDBOX_CHANNEL
+    _owns_state: bool = False
+    _kubeconfig: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def start(self) -> Sandbox:
+        """Start every stand-in and write the config; on failure, stop what was started."""
+        from sandbox.minio_sim import SimCluster
+
+        if self.state_dir is None:
+            self.state_dir = Path(tempfile.mkdtemp(prefix="minio-chatops-sandbox-"))
+            self._owns_state = True
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            access_key = "demo-admin"
+            secret_key = secrets.token_urlsafe(24)
+            self.minio = SimCluster(
+                pools=[(4, 2)],
+                access_key=access_key,
+                secret_key=secret_key,
+                scanner_interval=self.scanner_interval,
+                prometheus_auth="jwt",
+            )
+            self.minio.start()
+            self.minio.load_demo_data()
+            self.minio.run_scanner()
+            self._write_keys(access_key, secret_key)
+            if self.with_slack:
+                from sandbox.slack_sim import SlackSim
+
+                self.slack = SlackSim()
+                self.slack.start()
+                self.channel = self._slack_channel("ops")
+            use_kube = kube_binaries_available() if self.with_kube is None else self.with_kube
+            if use_kube:
+                self._start_kube()
+            elif self.with_kube is None:
+                self.notes.append(
+                    "Kubernetes control plane not started: build it with `sandbox/kube/build-testbin.sh`."
+                )
+            self.config_path = self.state_dir / "config.yaml"
+            self.config_path.write_text(yaml.safe_dump(self.config_dict(), sort_keys=False), encoding="utf-8")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _slack_channel(self, name: str) -> str:
+        snapshot = self.slack.state.snapshot() if hasattr(self.slack, "state") else {}
+        for channel in snapshot.get("channels", []):
+            if channel.get("name") == name:
+                return str(channel["id"])
+        raise RuntimeError(f"the Slack simulator has no #{name}")
+
+    def _write_keys(self, access_key: str, secret_key: str) -> None:
+        assert self.state_dir is not None
+        for name, value in (("access_key", access_key), ("secret_key", secret_key)):
+            path = self.state_dir / name
+            path.write_text(value, encoding="utf-8")
+            path.chmod(0o600)
+
+    def _start_kube(self) -> None:
+        from sandbox.kube.controlplane import ControlPlane
+        from sandbox.kube.world import PoolSpec, TenantWorld, ensure_operator
+
+        assert self.state_dir is not None
+        self.kube = ControlPlane.start(workdir=self.state_dir / "kube")
+        from sandbox.kube import install_crds
+
+        api = self.kube.api_client()
+        install_crds(api)
+        ensure_operator(api)
+        TenantWorld(
+            namespace=DEMO_NAMESPACE,
+            name=DEMO_TENANT,
+            pools=[PoolSpec("pool-0", servers=4, volumes_per_server=2, size="1Ti")],
+        ).apply(api)
+        self._kubeconfig = self.kube.write_kubeconfig(self.state_dir / "kubeconfig")
+
+    def config_dict(self) -> dict[str, Any]:
+        """The bot configuration for this sandbox, as YAML-ready data."""
+        assert self.state_dir is not None
+        tenant: dict[str, Any] = {
+            "name": DEMO_TENANT,
+            "endpoints": list(self.minio.endpoints),
+            "credentials": {
+                "access_key_file": str(self.state_dir / "access_key"),
+                "secret_key_file": str(self.state_dir / "secret_key"),
+            },
+            "channels": [self.channel],
+            "operators": [DEMO_USERS["alice"], DEMO_USERS["bob"]],
+            "approvals": {
+                kind: {"approvers": [DEMO_USERS["alice"], DEMO_USERS["bob"]]}
+                for kind in ("scale", "maintenance", "update", "rollback", "pod-delete")
+            },
+            "probe": {"bucket": "probe"},
+        }
+        config: dict[str, Any] = {
+            "admins": [DEMO_USERS["alice"]],
+            "store_url": f"sqlite:///{self.state_dir / 'minio-chatops.db'}",
+            "channels": [{"id": self.channel, "name": "ops", "report": {"cron": "0 9 * * *", "timezone": "UTC"}}],
+            "tenants": [tenant],
+        }
+        if self.slack is not None:
+            config["slack"] = {"api_url": self.slack.api_url, "mode": "http", "http_host": "127.0.0.1", "http_port": 0}
+        if self.kube is not None and self._kubeconfig is not None:
+            config["clusters"] = [
+                {"name": "sandbox", "kubeconfig": str(self._kubeconfig), "namespaces": [DEMO_NAMESPACE],
+                 "discover": False, "channels": [self.channel]}
+            ]
+            tenant["kubernetes"] = {"cluster": "sandbox", "namespace": DEMO_NAMESPACE, "tenant": DEMO_TENANT}
+        return config
+
+    @property
+    def config(self) -> Config:
+        """The validated bot configuration."""
+        return parse_config(yaml.safe_dump(self.config_dict()))
+
+    def info(self) -> dict[str, Any]:
+        """What a script needs to drive this sandbox (the `demo --detach` JSON line)."""
+        out: dict[str, Any] = {"config": str(self.config_path), "pid": os.getpid()}
+        if self.slack is not None:
+            out["slack_url"] = self.slack.base_url
+        if self.minio is not None:
+            out["minio_control_url"] = self.minio.control_url
+        if self._kubeconfig is not None:
+            out["kubeconfig"] = str(self._kubeconfig)
+        return out
+
+    def stop(self) -> None:
+        """Stop everything started; remove the state folder if this sandbox created it."""
+        for part in (self.slack, self.minio, self.kube):
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    part.stop()
+        self.slack = self.minio = self.kube = None
+        if self._owns_state and self.state_dir is not None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def write_state(path: Path, info: dict[str, Any]) -> None:
+    """Write the detach state file atomically."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info), encoding="utf-8")
+    tmp.replace(path)

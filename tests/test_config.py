@@ -1,0 +1,93 @@
+"""Configuration: valid files load; invalid ones name the field and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+VALID = """
+admins: [U0ALICE]
+clusters:
+  - name: prod
+    kubeconfig: /etc/kube/config
+tenants:
+  - name: analytics
+    kubernetes: {cluster: prod, namespace: minio-analytics}
+    credentials: {secret: analytics-env}
+    channels: [C0OPS]
+    approvals:
+      operator-update: {approvers: [S0ONCALL], required: 2}
+channels:
+  - id: C0OPS
+    report: {cron: "0 9 * * *", timezone: Pacific/Auckland}
+"""
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(ROOT / "config.example.yaml")
+    assert config.tenants, "the example should show at least one tenant"
+
+
+def test_valid_config_loads_with_defaults() -> None:
+    config = parse_config(VALID)
+    tenant = config.tenants[0]
+    assert tenant.thresholds.plan == 70 and tenant.thresholds.alert == 80 and tenant.thresholds.critical == 90
+    assert tenant.approval_rule("operator-update").required == 2
+    assert tenant.approval_rule("scale").required == 1
+    assert tenant.approval_rule("scale").expiry_minutes == 30
+    assert tenant.tenant_name == "analytics"
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    return info.value.problems
+
+
+def test_inline_secret_is_refused_with_position() -> None:
+    found = problems(VALID.replace("credentials: {secret: analytics-env}", "secret_key: hunter2hunter2"))
+    assert any("tenants[0].secret_key" in p and "secrets must not be written" in p and "line 9" in p for p in found)
+    assert not any("hunter2" in p for p in found)
+
+
+def test_bad_time_zone_names_the_field() -> None:
+    found = problems(VALID.replace("Pacific/Auckland", "Mars/Olympus"))
+    assert any(p.startswith("channels[0].report.timezone") and "Mars/Olympus" in p for p in found)
+
+
+def test_unknown_cluster_reference() -> None:
+    found = problems(VALID.replace("cluster: prod,", "cluster: staging,"))
+    assert any("cluster 'staging'" in p for p in found)
+
+
+def test_channel_names_instead_of_ids() -> None:
+    found = problems(VALID.replace("channels: [C0OPS]", "channels: ['#ops']"))
+    assert any("tenants[0].channels" in p and "channel id" in p for p in found)
+
+
+def test_thresholds_must_be_ordered() -> None:
+    found = problems(VALID.replace("channels: [C0OPS]\n", "channels: [C0OPS]\n    thresholds: {plan: 95}\n", 1))
+    assert any("plan <= alert <= critical" in p for p in found)
+
+
+def test_not_yaml() -> None:
+    found = problems("tenants: [\n  - name: x")
+    assert found and "not valid YAML" in found[0] and "line" in found[0]
+
+
+def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(VALID)
+    assert main(["check-config", str(good)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(VALID.replace("Pacific/Auckland", "Nowhere"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check-config", str(bad)])
+    assert exit_info.value.code == 1
+    assert "channels[0].report.timezone" in capsys.readouterr().err
