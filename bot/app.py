@@ -122,7 +122,7 @@ class Bot:
         )
         self.accept(request, ack)
 
-    def accept(self, request: SlashRequest, ack: Callable[..., None]) -> None:
+    def accept(self, request: SlashRequest, ack: Callable[..., object]) -> None:
         """Parse, ack at once, and queue the work. Bad input is answered in the ack itself."""
         if not request.user or not request.channel:
             ack(response_type="ephemeral", text=":warning: That request is missing its user or channel.")

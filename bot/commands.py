@@ -13,7 +13,7 @@ import html
 import re
 import shlex
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -170,7 +170,7 @@ class Registry:
     def get(self, name: str) -> Verb[Any] | None:
         return self.verbs.get(name)
 
-    def __iter__(self) -> Iterable[Verb[Any]]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Verb[Any]]:
         return iter(self.verbs.values())
 
     def parse(self, raw: str) -> Command | UsageError:

@@ -281,9 +281,15 @@ class Config(_Model):
     clusters: list[ClusterConfig] = Field(default_factory=list)
     tenants: list[TenantConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
-    severity_minutes: dict[Literal["P1", "P2", "P3"], int] = Field(
-        default_factory=lambda: {"P1": 15, "P2": 60, "P3": 240}
-    )
+    severity_minutes: dict[str, int] = Field(default_factory=lambda: {"P1": 15, "P2": 60, "P3": 240})
+
+    @field_validator("severity_minutes")
+    @classmethod
+    def _severities(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = set(value) - {"P1", "P2", "P3"}
+        if unknown:
+            raise ValueError(f"severities are P1, P2 and P3 (not {', '.join(sorted(unknown))})")
+        return {"P1": 15, "P2": 60, "P3": 240} | value
 
     @field_validator("admins")
     @classmethod

@@ -136,12 +136,17 @@ class Delivery:
         # A response_url takes 5 posts; the head plus at most 3 parts leaves one spare.
         for index, message in enumerate([rendered.head, *rendered.thread][:4]):
             payload = _clean(message)
-            result = webhook.send(
-                text=payload["text"],
-                blocks=payload["blocks"],
-                response_type=response_type,
-                replace_original=replace_original and index == 0,
-            )
+            try:
+                result = webhook.send(
+                    text=payload["text"],
+                    blocks=payload["blocks"],
+                    response_type=response_type,
+                    replace_original=replace_original and index == 0,
+                )
+            except Exception as exc:  # noqa: BLE001 - an unreachable response_url is logged, not fatal
+                self.metrics.slack_errors.labels("response_url", type(exc).__name__).inc()
+                log.warning("response_url post failed", extra={"error_type": type(exc).__name__})
+                return
             if result.status_code >= 400:
                 self.metrics.slack_errors.labels("response_url", str(result.status_code)).inc()
                 log.warning("response_url post failed", extra={"status": result.status_code})

@@ -73,12 +73,13 @@ def build_asgi(bot: Bot, with_slack: bool = True) -> Starlette:
         except UnicodeDecodeError:
             guard.release(signature)
             return JSONResponse({"error": "body is not UTF-8"}, status_code=400)
-        bolt_request = BoltRequest(
-            body=text,
-            query=request.url.query,
-            headers={k: [v] for k, v in request.headers.items()},
-        )
         try:
+            # BoltRequest parses the body on construction; malformed JSON fails here.
+            bolt_request = BoltRequest(
+                body=text,
+                query=request.url.query,
+                headers={k: [v] for k, v in request.headers.items()},
+            )
             bolt_response = await run_in_threadpool(bot.app.dispatch, bolt_request)
         except Exception as exc:  # noqa: BLE001 - malformed payloads must not crash the server
             guard.release(signature)

@@ -25,6 +25,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), f"Bearer {MASK}"),
     (re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s\"]+"), rf"\1{MASK}"),
     (re.compile(r"(?i)(Signature=)[0-9a-f]{16,}"), rf"\1{MASK}"),
+    # response_url / webhook paths are bearer capabilities: whoever has one can post.
+    (re.compile(r"(/(?:commands|actions|services)/)[A-Za-z0-9_/-]{10,}"), rf"\1{MASK}"),
     (re.compile(r"(?i)(://[^/\s:@]+:)[^@\s/]+@"), rf"\1{MASK}@"),
     (
         re.compile(

@@ -4,4 +4,6 @@ pytest_plugins = [
     "tests.fixtures.kube",
     "tests.fixtures.minio",
     "tests.fixtures.slack",
+    "tests.fixtures.postgres",
+    "tests.fixtures.bot",
 ]

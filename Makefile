@@ -1,0 +1,33 @@
+# Every target sets up what it needs; each is quick when already done.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup testbin demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev,postgres]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+# kube-apiserver + etcd for tests and the sandbox, cached outside the work tree.
+testbin:
+	sandbox/kube/build-testbin.sh
+
+demo: setup testbin
+	$(VENV)/bin/minio-chatops demo
+
+test: setup testbin
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: setup testbin
+	$(PY) bench/ack_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
