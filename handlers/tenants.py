@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from bot.clients.errors import ClientError
@@ -18,7 +19,7 @@ def _liveness(runtime: Runtime, tenant: TenantConfig) -> tuple[int, int, list[in
     """(live nodes, nodes, down node numbers) from `/minio/health/live` on every node."""
     client = runtime.minio(tenant)
     probes = fan_out(
-        {str(n): (lambda n=n: client.liveness(n)) for n in range(1, len(client.endpoints) + 1)},
+        {str(n): partial(client.liveness, n) for n in range(1, len(client.endpoints) + 1)},
         deadline_s=runtime.config.timeouts.probe + 0.5,
     )
     down = [int(k) for k, p in probes.items() if isinstance(p, ClientError) or not p.ok]
@@ -80,7 +81,7 @@ def tenants_command(inv: Invocation, _args: NoArgs) -> Report:
     if not tenants:
         raise UserError("No tenants are visible in this channel. Ask an admin to add it to a tenant's channels.")
     results = fan_out(
-        {t.name: (lambda t=t: tenant_line(inv.runtime, t)) for t in tenants},
+        {t.name: partial(tenant_line, inv.runtime, t) for t in tenants},
         deadline_s=inv.runtime.config.timeouts.report_deadline + 1,
     )
     lines: list[str] = []

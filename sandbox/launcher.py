@@ -88,9 +88,8 @@ class Sandbox:
             if self.with_slack:
                 from sandbox.slack_sim import SlackSim
 
-                self.slack = SlackSim()
-                self.slack.start()
-                self.channel = self._slack_channel("ops")
+                self.slack = SlackSim().start()
+                self.channel = self.slack.seed_demo()["ops"]
             use_kube = kube_binaries_available() if self.with_kube is None else self.with_kube
             if use_kube:
                 self._start_kube()
@@ -104,13 +103,6 @@ class Sandbox:
             self.stop()
             raise
         return self
-
-    def _slack_channel(self, name: str) -> str:
-        snapshot = self.slack.state.snapshot() if hasattr(self.slack, "state") else {}
-        for channel in snapshot.get("channels", []):
-            if channel.get("name") == name:
-                return str(channel["id"])
-        raise RuntimeError(f"the Slack simulator has no #{name}")
 
     def _write_keys(self, access_key: str, secret_key: str) -> None:
         assert self.state_dir is not None
