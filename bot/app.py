@@ -19,18 +19,17 @@ from slack_sdk import WebClient
 from bot.access import CachedGroups
 from bot.commands import Command, Registry, UsageError, escape
 from bot.config import Config, Secrets
-from bot.delivery import Delivery, make_web_client
+from bot.delivery import Delivery, SlackOutbox, make_web_client
 from bot.dispatch import Dispatcher, new_request_id
+from bot.interactions import Buttons, Click
 from bot.metrics import BotMetrics
 from bot.redact import register_secret
 from bot.reports import Report, notice
 from bot.runtime import Runtime
-from bot.verbs import build_registry
+from bot.verbs import build_buttons, build_registry
 from bot.worker import WorkQueue
 
 log = logging.getLogger("minio_chatops.app")
-
-RUN_ACTION = "run"  # a button that runs a /minio command in the message's thread
 
 
 @dataclass
@@ -58,7 +57,9 @@ class SlackGroups:
 class Bot:
     """The bot: a runtime, a dispatcher and a Slack delivery, joined by a work queue."""
 
-    def __init__(self, config: Config, secrets: Secrets, registry: Registry | None = None):
+    def __init__(
+        self, config: Config, secrets: Secrets, registry: Registry | None = None, buttons: Buttons | None = None
+    ):
         if secrets.slack_bot_token is None:
             raise ValueError("SLACK_BOT_TOKEN is not set")
         for secret in (secrets.slack_bot_token, secrets.slack_app_token, secrets.slack_signing_secret):
@@ -71,8 +72,9 @@ class Bot:
         self.client = make_web_client(secrets.slack_bot_token.get_secret_value(), config.slack.api_url, metrics)
         groups = CachedGroups(SlackGroups(self.client), ttl=config.slack.usergroup_cache_seconds)
         self.runtime = Runtime(config, groups=groups, metrics=metrics)
-        self.dispatcher = Dispatcher(self.runtime, self.registry)
+        self.dispatcher = Dispatcher(self.runtime, self.registry, buttons or build_buttons())
         self.delivery = Delivery(self.client, self.runtime.metrics)
+        self.outbox = SlackOutbox(self.delivery)
         self.queue = WorkQueue(
             config.slack.workers, config.slack.queue, on_depth=self.runtime.metrics.queue_depth.set
         )
@@ -93,7 +95,7 @@ class Bot:
             logger=logging.getLogger("minio_chatops.bolt"),
         )
         app.command(re.compile(r"^/minio"))(self._on_command)
-        app.action(re.compile(r"^run(:.*)?$"))(self._on_run_button)
+        app.action(re.compile(r".*"))(self._on_click)
         app.error(self._on_error)
         return app
 
@@ -109,18 +111,43 @@ class Bot:
         )
         self.accept(request, ack)
 
-    def _on_run_button(self, ack: Ack, body: dict[str, Any]) -> None:
+    def _on_click(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Ack a button press at once; answer it on the work queue."""
         action = (body.get("actions") or [{}])[0]
         container = body.get("container") or {}
         message = body.get("message") or {}
-        request = SlashRequest(
+        click = Click(
             user=str((body.get("user") or {}).get("id", "")),
             channel=str(container.get("channel_id") or (body.get("channel") or {}).get("id", "")),
-            text=str(action.get("value", "")),
-            response_url=body.get("response_url"),
-            thread_ts=str(message.get("thread_ts") or container.get("message_ts") or "") or None,
+            message_ts=str(container.get("message_ts") or message.get("ts") or ""),
+            action_id=str(action.get("action_id", "")),
+            value=str(action.get("value", ""))[:2000],
+            thread_ts=str(message.get("thread_ts") or "") or None,
         )
-        self.accept(request, ack)
+        response_url = body.get("response_url")
+        ack()
+        if not click.user or not click.channel or not click.action_id:
+            return
+        request_id = new_request_id()
+        if not self.queue.submit(lambda: self.answer_click(click, response_url, request_id)):
+            self.runtime.metrics.rejected.inc()
+            if response_url:
+                self.delivery.respond(response_url, notice("The bot is busy right now; press again in a minute."))
+
+    def answer_click(self, click: Click, response_url: str | None, request_id: str) -> None:
+        """Worker side: run the button's handler and apply what it returns."""
+        result = self.dispatcher.click(click, outbox=self.outbox, request_id=request_id)
+        if result.update is not None:
+            try:
+                self.delivery.update(click.channel, click.message_ts, result.update)
+            except Exception:  # noqa: BLE001 - e.g. the message was deleted; the reply still goes out
+                log.warning("could not update the clicked message", extra={"request_id": request_id})
+        if result.reply is not None:
+            request = SlashRequest(click.user, click.channel, "", response_url,
+                                   thread_ts=click.thread_ts or click.message_ts)
+            self.deliver(request, result.reply)
+        if result.ephemeral is not None and response_url:
+            self.delivery.respond(response_url, result.ephemeral.model_copy(update={"ephemeral": True}))
 
     def accept(self, request: SlashRequest, ack: Callable[..., object]) -> None:
         """Parse, ack at once, and queue the work. Bad input is answered in the ack itself."""
@@ -145,7 +172,10 @@ class Bot:
 
     def run(self, request: SlashRequest, command: Command, request_id: str) -> None:
         """Worker side: run the command and deliver the report."""
-        report = self.dispatcher.run(request.user, request.channel, command, request_id=request_id)
+        report = self.dispatcher.run(
+            request.user, request.channel, command, request_id=request_id, outbox=self.outbox,
+            thread_ts=request.thread_ts,
+        )
         self.deliver(request, report)
 
     def deliver(self, request: SlashRequest, report: Report) -> None:

@@ -23,6 +23,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
 from bot.metrics import BotMetrics
+from bot.outbox import OutboxError
 from bot.redact import redact
 from bot.render import SlackMessage, render_slack
 from bot.reports import Report
@@ -151,3 +152,58 @@ class Delivery:
                 self.metrics.slack_errors.labels("response_url", str(result.status_code)).inc()
                 log.warning("response_url post failed", extra={"status": result.status_code})
                 return
+
+
+class SlackOutbox:
+    """The `Outbox` handlers use, backed by the Slack Web API."""
+
+    def __init__(self, delivery: Delivery):
+        self.delivery = delivery
+
+    def _api(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return self.delivery._call(method, **kwargs) or {}
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "")) if exc.response is not None else ""
+            raise OutboxError(f"Slack refused {method}: {code or 'unknown error'}", code) from None
+        except Exception as exc:  # noqa: BLE001 - network trouble becomes a typed delivery error
+            raise OutboxError(f"Slack unreachable for {method} ({type(exc).__name__})", "unreachable") from None
+
+    def post(self, channel: str, report: Report, thread_ts: str | None = None) -> str:
+        try:
+            return self.delivery.post(channel, report, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "")) if exc.response is not None else ""
+            raise OutboxError(f"Slack refused the message: {code or 'unknown error'}", code) from None
+        except Exception as exc:  # noqa: BLE001
+            raise OutboxError(f"Slack unreachable ({type(exc).__name__})", "unreachable") from None
+
+    def update(self, channel: str, ts: str, report: Report) -> None:
+        self._api("chat.update", channel=channel, ts=ts, **_clean(render_slack(report).head))
+
+    def create_channel(self, name: str) -> str:
+        data = self._api("conversations.create", name=name)
+        return str((data.get("channel") or {}).get("id", ""))
+
+    def invite(self, channel: str, users: list[str]) -> None:
+        for user in users:
+            try:
+                self._api("conversations.invite", channel=channel, users=user)
+            except OutboxError as exc:
+                if exc.code not in ("already_in_channel", "cant_invite_self", "user_not_found"):
+                    raise
+
+    def pin(self, channel: str, ts: str) -> None:
+        try:
+            self._api("pins.add", channel=channel, timestamp=ts)
+        except OutboxError as exc:
+            if exc.code != "already_pinned":
+                raise
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        try:
+            data = self._api("chat.getPermalink", channel=channel, message_ts=ts)
+        except OutboxError:
+            return None
+        link = data.get("permalink")
+        return str(link) if link else None

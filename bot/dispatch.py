@@ -1,7 +1,7 @@
 """Transport-free command execution: access check, handler call, error containment.
 
-Slack (bot/app.py), the terminal shell and the scheduler all run commands
-through `Dispatcher.run`, so the same rules hold everywhere.
+Slack (bot/app.py), the terminal shell and the scheduler all run commands and
+clicks through the `Dispatcher`, so the same rules hold everywhere.
 """
 
 from __future__ import annotations
@@ -10,15 +10,22 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from bot.clients.errors import ClientError
 from bot.commands import Command, Registry, UsageError, escape
+from bot.interactions import Buttons, Click, ClickResult
 from bot.invocation import Invocation, UserError
+from bot.outbox import Outbox, TerminalOutbox
 from bot.redact import redact
 from bot.reports import Report, notice
 from bot.runtime import Runtime
 
 log = logging.getLogger("minio_chatops.dispatch")
+
+T = TypeVar("T")
+
+RUN_BUTTON = "run"  # a button whose value is a /minio command, run in the message's thread
 
 
 def new_request_id() -> str:
@@ -27,14 +34,24 @@ def new_request_id() -> str:
 
 
 class Dispatcher:
-    """Runs parsed commands for a caller in a channel."""
+    """Runs parsed commands and button clicks for a caller in a channel."""
 
-    def __init__(self, runtime: Runtime, registry: Registry):
+    def __init__(self, runtime: Runtime, registry: Registry, buttons: Buttons | None = None):
         self.runtime = runtime
         self.registry = registry
+        self.buttons = buttons or Buttons()
 
     def parse(self, text: str) -> Command | UsageError:
         return self.registry.parse(text)
+
+    def _channel_refusal(self, user: str, channel: str) -> Report | None:
+        # Unknown channels get help only; nothing about tenants leaks there.
+        if self.runtime.config.channel(channel) is None and not self.runtime.access.is_admin(user):
+            return notice(
+                "This channel is not set up for minio-chatops. "
+                "Ask a bot admin to add it under `channels` in the configuration."
+            )
+        return None
 
     def run(
         self,
@@ -43,30 +60,18 @@ class Dispatcher:
         command: Command,
         progress: Callable[[str], None] | None = None,
         request_id: str | None = None,
+        outbox: Outbox | None = None,
+        thread_ts: str | None = None,
     ) -> Report:
         """Check access, run the handler, and always return a Report (never raise)."""
         request_id = request_id or new_request_id()
-        started = time.monotonic()
         verb = command.verb
-        outcome = "ok"
-        try:
-            if self.runtime.config.channel(channel) is None and not self.runtime.access.is_admin(user):
-                # Unknown channels get help only; nothing about tenants leaks there.
-                if verb.name != "help":
-                    outcome = "denied"
-                    return notice(
-                        "This channel is not set up for minio-chatops. "
-                        "Ask a bot admin to add it under `channels` in the configuration."
-                    )
-            tenant = None
-            if command.tenant:
-                tenant = Invocation(user, channel, self.runtime, self.registry).tenant(command.tenant)
-            decision = self.runtime.access.check(
-                user, channel, verb.name, verb.required_permission(command.args), tenant
-            )
-            if not decision.allowed:
-                outcome = "denied"
-                return notice(decision.reason)
+
+        def call() -> Report:
+            if verb.name != "help":
+                refusal = self._channel_refusal(user, channel)
+                if refusal is not None:
+                    raise _Refused(refusal)
             invocation = Invocation(
                 user=user,
                 channel=channel,
@@ -74,15 +79,68 @@ class Dispatcher:
                 registry=self.registry,
                 progress=progress or (lambda _t: None),
                 request_id=request_id,
+                outbox=outbox or TerminalOutbox(),
+                thread_ts=thread_ts,
             )
+            tenant = invocation.tenant(command.tenant) if command.tenant else None
+            decision = self.runtime.access.check(
+                user, channel, verb.name, verb.required_permission(command.args), tenant
+            )
+            if not decision.allowed:
+                raise _Refused(notice(decision.reason))
             return verb.handler(invocation, command.args)
+
+        return self._contained(verb.name, request_id, call)
+
+    def click(self, click: Click, outbox: Outbox | None = None, request_id: str | None = None) -> ClickResult:
+        """Answer a button press; a failure becomes an ephemeral note to the clicker."""
+        request_id = request_id or new_request_id()
+        if click.action_id.split(":", 1)[0] == RUN_BUTTON:
+            parsed = self.parse(click.value)
+            if isinstance(parsed, UsageError):
+                return ClickResult(ephemeral=notice(parsed.message))
+            thread = click.thread_ts or click.message_ts
+            report = self.run(click.user, click.channel, parsed, request_id=request_id, outbox=outbox,
+                              thread_ts=thread)
+            return ClickResult(ephemeral=report) if report.ephemeral else ClickResult(reply=report)
+        button = self.buttons.find(click.action_id)
+        if button is None:
+            return ClickResult(ephemeral=notice("This button is no longer supported; run the command again."))
+        found = button
+
+        def call() -> ClickResult:
+            refusal = self._channel_refusal(click.user, click.channel)
+            if refusal is not None:
+                raise _Refused(refusal)
+            invocation = Invocation(
+                user=click.user,
+                channel=click.channel,
+                runtime=self.runtime,
+                registry=self.registry,
+                request_id=request_id,
+                outbox=outbox or TerminalOutbox(),
+                thread_ts=click.thread_ts or click.message_ts,
+            )
+            return found.handler(invocation, click)
+
+        result = self._contained(f"button:{found.prefix}", request_id, call)
+        return ClickResult(ephemeral=result) if isinstance(result, Report) else result
+
+    def _contained(self, name: str, request_id: str, call: Callable[[], T]) -> T | Report:
+        started = time.monotonic()
+        outcome = "ok"
+        try:
+            return call()
+        except _Refused as refused:
+            outcome = "denied"
+            return refused.report
         except UserError as exc:
             outcome = "rejected"
             return notice(str(exc))
         except ClientError as exc:
             outcome = "error"
-            log.warning("client error", extra={"request_id": request_id, "verb": verb.name, "error": str(exc)})
-            return notice(f"`{verb.name}` could not finish: {escape(str(exc), 300)}")
+            log.warning("client error", extra={"request_id": request_id, "verb": name, "error": str(exc)})
+            return notice(f"`{name}` could not finish: {escape(str(exc), 300)}")
         except Exception as exc:  # noqa: BLE001 - the caller gets a short message; the log keeps the cause
             outcome = "error"
             frame = exc.__traceback__
@@ -94,14 +152,20 @@ class Dispatcher:
                 "handler failed",
                 extra={
                     "request_id": request_id,
-                    "verb": verb.name,
+                    "verb": name,
                     "error_type": type(exc).__name__,
                     "where": where,
                     "error": redact(str(exc))[:500],
                 },
             )
-            return notice(
-                f"`{verb.name}` failed unexpectedly (error id `{request_id}`). The bot admins can look it up."
-            )
+            return notice(f"`{name}` failed unexpectedly (error id `{request_id}`). The bot admins can look it up.")
         finally:
-            self.runtime.metrics.command_done(verb.name, outcome, time.monotonic() - started)
+            self.runtime.metrics.command_done(name, outcome, time.monotonic() - started)
+
+
+class _Refused(Exception):
+    """Internal: stop with this report (a denial)."""
+
+    def __init__(self, report: Report):
+        super().__init__(report.summary)
+        self.report = report

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands import escape
 from bot.config import TenantConfig
+from bot.outbox import Outbox, TerminalOutbox
 
 if TYPE_CHECKING:
     from bot.commands import Registry
@@ -32,6 +33,8 @@ class Invocation:
     registry: Registry
     progress: Callable[[str], None] = field(default=_no_progress)
     request_id: str = ""
+    outbox: Outbox = field(default_factory=TerminalOutbox)
+    thread_ts: str | None = None  # the thread the command was run in (a button in a thread)
 
     def visible_tenants(self) -> list[TenantConfig]:
         """Tenants this channel may see, in configuration order."""

@@ -23,6 +23,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), MASK),
     (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(\"?)[^\"\n,;]+"), rf"\1\2{MASK}"),
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), f"Bearer {MASK}"),
+    (re.compile(r"(?i)AWS4-HMAC-SHA256\s+Credential=\S+(\s+SignedHeaders=\S+)?(\s+Signature=\S+)?"), MASK),
+    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), MASK),
     (re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s\"]+"), rf"\1{MASK}"),
     (re.compile(r"(?i)(Signature=)[0-9a-f]{16,}"), rf"\1{MASK}"),
     # response_url / webhook paths are bearer capabilities: whoever has one can post.

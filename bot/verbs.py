@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.commands import Registry
+from bot.interactions import Buttons
 from handlers import help as help_verb
 from handlers import tenants
 
@@ -13,3 +14,9 @@ def build_registry() -> Registry:
     for verb in (help_verb.VERB, tenants.VERB):
         registry.add(verb)
     return registry
+
+
+def build_buttons() -> Buttons:
+    """Every button the bot answers (besides `run`, which runs the command in its value)."""
+    buttons = Buttons()
+    return buttons

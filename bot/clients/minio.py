@@ -1,0 +1,891 @@
+"""Typed client for one MinIO deployment: admin API, health probes, metrics, a few S3 calls.
+
+Every method returns a pydantic model (see ``minio_models``) or raises
+:class:`MinioError` naming the node and the reason. Nothing here knows about
+Slack or reports.
+
+Node numbers are 1-based: ``endpoints[0]`` is node 1. Read-only calls made
+with ``node=None`` try the nodes in order and take the first good answer;
+nodes that failed on the way are remembered (``last_failed_nodes`` and, for
+``server_info``, ``ServerInfo.failed_nodes``). Calls that change state are
+sent to another node only when the first certainly did not act on them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+import urllib3
+from minio import Minio
+from minio.crypto import decrypt
+from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
+
+from bot.clients.errors import ErrorKind, MinioError, classify_transport_error
+from bot.clients.minio_auth import canonical_query, prometheus_jwt, signed_headers
+from bot.clients.minio_models import (
+    AccountInfo,
+    BackupFreshness,
+    BucketInfo,
+    CanaryResult,
+    ClusterHealth,
+    DataUsage,
+    HealStatus,
+    LockEntry,
+    ObjectLockInfo,
+    PoolStatus,
+    Probe,
+    ServerInfo,
+    ServiceActionResult,
+    TopLocks,
+    UserInfo,
+    VersioningInfo,
+)
+from bot.clients.timeouts import (
+    MAX_IN_FLIGHT_PER_ENDPOINT,
+    EndpointBusyError,
+    Timeouts,
+    endpoint_slot,
+    make_pool_manager,
+)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+ADMIN_PREFIX = "/minio/admin/v3/"
+
+# S3/admin error codes that mean "these credentials are wrong", as opposed to
+# "these credentials may not do that" (AccessDenied -> forbidden).
+_AUTH_CODES = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidToken",
+        "ExpiredToken",
+        "AuthorizationHeaderMalformed",
+        "AuthorizationQueryParametersError",
+        "MissingSecurityHeader",
+        "XMinioAdminInvalidAccessKey",
+        "XMinioAdminInvalidSecretKey",
+        "XMinioInvalidToken",
+    }
+)
+_NOT_FOUND_CODES = frozenset({"NoSuchBucket", "NoSuchKey", "NoSuchBucketPolicy", "XMinioAdminNoSuchUser"})
+# Failures after which another node may well answer.
+_FAILOVER_KINDS = frozenset({"unreachable", "timeout", "unavailable"})
+
+_pool_list = TypeAdapter(list[PoolStatus])
+_lock_list = TypeAdapter(list[LockEntry])
+_user_map = TypeAdapter(dict[str, dict[str, Any]])
+
+
+@dataclass(frozen=True)
+class _Node:
+    number: int
+    base: SplitResult
+
+    @property
+    def netloc(self) -> str:
+        return self.base.netloc
+
+    @property
+    def label(self) -> str:
+        return f"MinIO node {self.number}"
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: Mapping[str, str]
+    data: bytes
+    latency_ms: float
+
+
+class _BufferedBody(io.BytesIO):
+    """An already-read body shaped like the urllib3 response ``minio.crypto.decrypt`` reads from."""
+
+    def release_conn(self) -> None:
+        """Nothing to release: the connection went back to the pool when the body was read."""
+
+
+class MinioClient:
+    """Talks to one MinIO deployment through its node endpoints.
+
+    ``secret_key`` is held as a ``SecretStr``; neither key appears in
+    ``repr``/``str`` or in any error.
+    """
+
+    def __init__(
+        self,
+        endpoints: list[str],
+        access_key: str,
+        secret_key: SecretStr | str,
+        region: str = "us-east-1",
+        timeouts: Timeouts | None = None,
+        ca_file: str | None = None,
+        insecure: bool = False,
+    ) -> None:
+        if not endpoints:
+            raise ValueError("MinioClient needs at least one endpoint")
+        nodes = []
+        for number, endpoint in enumerate(endpoints, start=1):
+            parts = urlsplit(endpoint)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"endpoint {number} must look like http(s)://host:port, got {endpoint!r}")
+            nodes.append(_Node(number, SplitResult(parts.scheme, parts.netloc, "", "", "")))
+        self._nodes = nodes
+        self._access_key = access_key
+        self._secret = secret_key if isinstance(secret_key, SecretStr) else SecretStr(secret_key)
+        self.region = region
+        self.timeouts = timeouts or Timeouts()
+        self._insecure = insecure
+        self._pool = make_pool_manager(self.timeouts, ca_file=ca_file, insecure=insecure)
+        self._s3_clients: dict[int, Minio] = {}
+        self._s3_lock = threading.Lock()
+        self.last_failed_nodes: dict[int, str] = {}
+
+    def __repr__(self) -> str:
+        return f"MinioClient(endpoints={self.endpoints!r}, region={self.region!r})"
+
+    __str__ = __repr__
+
+    @property
+    def endpoints(self) -> list[str]:
+        """The node endpoints, node 1 first."""
+        return [urlunsplit(n.base) for n in self._nodes]
+
+    @property
+    def nodes(self) -> list[int]:
+        """Node numbers, 1-based."""
+        return [n.number for n in self._nodes]
+
+    def close(self) -> None:
+        """Drop pooled connections."""
+        self._pool.clear()
+
+    # ------------------------------------------------------------ plumbing
+
+    def _secrets(self) -> tuple[str, str]:
+        return (self._secret.get_secret_value(), self._access_key)
+
+    def _node(self, number: int) -> _Node:
+        if not 1 <= number <= len(self._nodes):
+            raise MinioError("invalid", "MinIO cluster", f"there is no node {number}; nodes are 1..{len(self._nodes)}")
+        return self._nodes[number - 1]
+
+    def _error(
+        self, kind: ErrorKind, node: _Node, detail: str, *, status: int | None = None, not_sent: bool = False
+    ) -> MinioError:
+        return MinioError(
+            kind,
+            node.label,
+            detail,
+            address=node.netloc,
+            status=status,
+            not_sent=not_sent,
+            secrets=self._secrets(),
+        )
+
+    def _send(
+        self,
+        node: _Node,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        signed: bool = True,
+        headers: Mapping[str, str] | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> _Answer:
+        """One HTTP exchange with one node; transport failures become MinioError, any status is returned."""
+        policy = timeouts or self.timeouts
+        url = node.base._replace(path=path, query=canonical_query(query))
+        request_headers: dict[str, str] = {}
+        if signed:
+            request_headers = signed_headers(
+                method=method,
+                url=url,
+                access_key=self._access_key,
+                secret_key=self._secret.get_secret_value(),
+                region=self.region,
+                body=body,
+            )
+        request_headers.update(headers or {})
+        start = time.monotonic()
+        try:
+            with endpoint_slot(node.netloc, wait_s=policy.total):
+                response = self._pool.request(
+                    method,
+                    urlunsplit(url),
+                    body=body,
+                    headers=request_headers,
+                    timeout=policy.urllib3(),
+                    retries=False,
+                    redirect=False,
+                    preload_content=True,
+                )
+        except EndpointBusyError:
+            raise self._error(
+                "timeout",
+                node,
+                f"{MAX_IN_FLIGHT_PER_ENDPOINT} calls already in flight for {policy.total:g} s",
+                not_sent=True,
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            failure = classify_transport_error(exc, policy.connect, policy.read)
+            raise self._error(failure.kind, node, failure.detail, not_sent=failure.not_sent) from None
+        return _Answer(response.status, dict(response.headers), response.data, (time.monotonic() - start) * 1000)
+
+    def _admin(
+        self,
+        node: _Node,
+        method: str,
+        command: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> _Answer:
+        """A signed admin call; non-2xx answers become MinioError."""
+        answer = self._send(node, method, ADMIN_PREFIX + command, query=query, body=body)
+        if not 200 <= answer.status < 300:
+            raise self._http_error(node, answer, command)
+        return answer
+
+    def _http_error(self, node: _Node, answer: _Answer, what: str) -> MinioError:
+        code, message = _error_fields(answer)
+        status = answer.status
+        text = f"{what}: HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+        kind: ErrorKind
+        not_sent = False
+        if status == 401 or (status in (400, 403) and code in _AUTH_CODES):
+            kind = "auth"
+        elif status == 403:
+            kind = "forbidden"
+        elif status == 404:
+            kind = "not_found"
+        elif status == 409:
+            kind = "conflict"
+        elif status in (400, 412, 413, 415):
+            kind = "invalid"
+        elif status in (405, 501):
+            kind, text = "unavailable", f"{text} (not supported by this server)"
+        elif status in (429, 503):
+            # The server refused before doing anything: another node may act.
+            kind, not_sent = "unavailable", True
+        elif status >= 500 and code:
+            kind = "unavailable"
+        else:
+            kind = "bad_response"
+        return self._error(kind, node, text, status=status, not_sent=not_sent)
+
+    def _parse(self, node: _Node, answer: _Answer, model: type[M], what: str) -> M:
+        try:
+            return model.model_validate_json(answer.data)
+        except ValidationError as exc:
+            raise self._error(
+                "bad_response", node, f"{what}: {_validation_summary(exc)}", status=answer.status
+            ) from None
+
+    def _on_nodes(
+        self, call: Callable[[_Node], T], node: int | None, *, changes_state: bool = False
+    ) -> tuple[T, _Node]:
+        """Run ``call`` on ``node``, or on the first node that answers when ``node`` is None.
+
+        State-changing calls move on only when the failed node certainly did not act.
+        """
+        if node is not None:
+            target = self._node(node)
+            return call(target), target
+        failed: dict[int, str] = {}
+        errors: list[MinioError] = []
+        for target in self._nodes:
+            try:
+                result = call(target)
+            except MinioError as exc:
+                if exc.kind in _FAILOVER_KINDS and (exc.not_sent or not changes_state):
+                    failed[target.number] = str(exc)
+                    errors.append(exc)
+                    continue
+                self.last_failed_nodes = failed
+                raise
+            self.last_failed_nodes = failed
+            return result, target
+        self.last_failed_nodes = failed
+        kinds = {e.kind for e in errors}
+        kind: ErrorKind = errors[0].kind if len(kinds) == 1 else "unreachable"
+        summary = "; ".join(f"node {n}: {e.detail}" for n, e in zip(failed, errors, strict=True))
+        raise MinioError(kind, "MinIO cluster", f"no node answered ({summary})", secrets=self._secrets())
+
+    # ------------------------------------------------------------ admin: info and usage
+
+    def server_info(self, node: int | None = None) -> ServerInfo:
+        """Cluster topology, drives and versions (admin ``info``), first healthy node's view."""
+
+        def call(target: _Node) -> ServerInfo:
+            return self._parse(target, self._admin(target, "GET", "info"), ServerInfo, "info")
+
+        info, target = self._on_nodes(call, node)
+        info.answered_by = target.number
+        info.failed_nodes = dict(self.last_failed_nodes) if node is None else {}
+        return info
+
+    def data_usage(self, node: int | None = None) -> DataUsage:
+        """Scanner usage per bucket (admin ``datausageinfo``): O(buckets), never lists objects."""
+
+        def call(target: _Node) -> DataUsage:
+            return self._parse(target, self._admin(target, "GET", "datausageinfo"), DataUsage, "datausageinfo")
+
+        return self._on_nodes(call, node)[0]
+
+    # ------------------------------------------------------------ health probes
+
+    def liveness(self, node: int) -> Probe:
+        """``/minio/health/live`` of one node. A down node is an answer (``ok=False``), not an exception."""
+        return self._probe(node, "/minio/health/live")
+
+    def readiness(self, node: int) -> Probe:
+        """``/minio/health/ready`` of one node (liveness plus KMS/etcd)."""
+        return self._probe(node, "/minio/health/ready")
+
+    def _probe(self, number: int, path: str) -> Probe:
+        target = self._node(number)
+        url = urlunsplit(target.base._replace(path=path))
+        start = time.monotonic()
+        try:
+            answer = self._send(target, "GET", path, signed=False, timeouts=self.timeouts.for_probe())
+        except MinioError as exc:
+            return Probe(
+                node=number,
+                url=url,
+                ok=False,
+                latency_ms=_ms_since(start),
+                error=str(exc),
+                error_kind=exc.kind,
+            )
+        ok = answer.status == 200
+        return Probe(
+            node=number,
+            url=url,
+            ok=ok,
+            status=answer.status,
+            latency_ms=answer.latency_ms,
+            error=None if ok else f"HTTP {answer.status}",
+            server_status_header=_header(answer.headers, "X-Minio-Server-Status"),
+        )
+
+    def cluster_health(self, read: bool = False, maintenance: bool = False, node: int | None = None) -> ClusterHealth:
+        """Erasure-set quorum check (``/minio/health/cluster[/read]``, optionally ``?maintenance=true``).
+
+        200 means healthy; 503 (quorum lost) and 412 (maintenance would break
+        quorum, or drives heal) are answers with ``ok=False``. Unreachable or
+        hung nodes raise MinioError.
+        """
+        path = "/minio/health/cluster" + ("/read" if read else "")
+        query = {"maintenance": "true"} if maintenance else None
+
+        def call(target: _Node) -> ClusterHealth:
+            answer = self._send(target, "GET", path, query=query, signed=False)
+            if answer.status not in (200, 412, 503):
+                raise self._http_error(target, answer, path)
+            return ClusterHealth(
+                ok=answer.status == 200,
+                status=answer.status,
+                write_quorum=_int_header(answer.headers, "X-Minio-Write-Quorum"),
+                read_quorum=_int_header(answer.headers, "X-Minio-Read-Quorum"),
+                healing_drives=_int_header(answer.headers, "X-Minio-Healing-Drives") or 0,
+                storage_class_defaults=_bool_header(answer.headers, "X-Minio-Storage-Class-Defaults"),
+                node=target.number,
+                latency_ms=answer.latency_ms,
+                read=read,
+                maintenance=maintenance,
+            )
+
+        return self._on_nodes(call, node)[0]
+
+    # ------------------------------------------------------------ admin: heal, pools, service, locks
+
+    def heal_status(self, node: int | None = None) -> HealStatus:
+        """Background healing state (admin ``background-heal/status``)."""
+
+        def call(target: _Node) -> HealStatus:
+            answer = self._admin(target, "POST", "background-heal/status")
+            return self._parse(target, answer, HealStatus, "background-heal/status")
+
+        return self._on_nodes(call, node)[0]
+
+    def pools_list(self, node: int | None = None) -> list[PoolStatus]:
+        """All server pools with their decommission state (admin ``pools/list``)."""
+
+        def call(target: _Node) -> list[PoolStatus]:
+            answer = self._admin(target, "GET", "pools/list")
+            return self._parse_adapter(target, answer, _pool_list, "pools/list")
+
+        return self._on_nodes(call, node)[0]
+
+    def pools_status(self, pool: str, node: int | None = None) -> PoolStatus:
+        """One pool's decommission progress (admin ``pools/status``); ``pool`` is its command line."""
+
+        def call(target: _Node) -> PoolStatus:
+            answer = self._admin(target, "GET", "pools/status", query={"pool": pool})
+            return self._parse(target, answer, PoolStatus, "pools/status")
+
+        return self._on_nodes(call, node)[0]
+
+    def decommission_start(self, pools: str, node: int | None = None) -> PoolStatus | None:
+        """Start decommissioning ``pools`` (comma-separated command lines); returns the first pool's status.
+
+        Returns None when the server accepted but the status could not be read back.
+        """
+
+        def call(target: _Node) -> _Node:
+            self._admin(target, "POST", "pools/decommission", query={"pool": pools})
+            return target
+
+        target = self._on_nodes(call, node, changes_state=True)[0]
+        return self._status_after(pools, target)
+
+    def decommission_cancel(self, pools: str, node: int | None = None) -> PoolStatus | None:
+        """Cancel a running decommission of ``pools``; returns the first pool's status or None."""
+
+        def call(target: _Node) -> _Node:
+            self._admin(target, "POST", "pools/cancel", query={"pool": pools})
+            return target
+
+        target = self._on_nodes(call, node, changes_state=True)[0]
+        return self._status_after(pools, target)
+
+    def _status_after(self, pools: str, target: _Node) -> PoolStatus | None:
+        try:
+            return self.pools_status(pools.split(",")[0], node=target.number)
+        except MinioError:
+            # The action itself succeeded; the caller polls pools_status for progress.
+            return None
+
+    def service_restart(self, dry_run: bool, node: int | None = None) -> ServiceActionResult:
+        """Restart every server of the deployment (admin ``service`` v2), or only check that it could."""
+        query = {"action": "restart", "type": "2", "dry-run": "true" if dry_run else "false"}
+
+        def call(target: _Node) -> ServiceActionResult:
+            answer = self._admin(target, "POST", "service", query=query)
+            if not answer.data.strip():
+                return ServiceActionResult(action="restart", dry_run=dry_run)
+            return self._parse(target, answer, ServiceActionResult, "service restart")
+
+        return self._on_nodes(call, node, changes_state=not dry_run)[0]
+
+    def top_locks(self, node: int | None = None) -> TopLocks:
+        """The oldest locks held; ``supported=False`` on single-node setups (the API answers 404 there)."""
+
+        def call(target: _Node) -> TopLocks:
+            try:
+                answer = self._admin(target, "GET", "top/locks")
+            except MinioError as exc:
+                if exc.kind == "not_found":
+                    return TopLocks(supported=False)
+                raise
+            data = answer.data.strip() or b"[]"
+            locks = self._parse_adapter(
+                target,
+                _Answer(answer.status, answer.headers, data, answer.latency_ms),
+                _lock_list,
+                "top/locks",
+            )
+            return TopLocks(supported=True, locks=locks)
+
+        return self._on_nodes(call, node)[0]
+
+    def _parse_adapter(self, node: _Node, answer: _Answer, adapter: TypeAdapter[T], what: str) -> T:
+        try:
+            return adapter.validate_json(answer.data)
+        except ValidationError as exc:
+            raise self._error(
+                "bad_response", node, f"{what}: {_validation_summary(exc)}", status=answer.status
+            ) from None
+
+    # ------------------------------------------------------------ admin: account and users
+
+    def account_info(self, node: int | None = None) -> AccountInfo:
+        """Who the bot's credentials are and which buckets they see (admin ``accountinfo``)."""
+
+        def call(target: _Node) -> AccountInfo:
+            return self._parse(target, self._admin(target, "GET", "accountinfo"), AccountInfo, "accountinfo")
+
+        return self._on_nodes(call, node)[0]
+
+    def list_users(self, node: int | None = None) -> list[UserInfo]:
+        """Internal IAM users (admin ``list-users``; the answer is encrypted with the secret key)."""
+
+        def call(target: _Node) -> list[UserInfo]:
+            answer = self._admin(target, "GET", "list-users")
+            try:
+                body = _BufferedBody(answer.data)
+                plain = decrypt(cast(urllib3.BaseHTTPResponse, body), self._secret.get_secret_value())
+            except Exception as exc:  # noqa: BLE001 - any decryption failure means "unreadable answer"
+                raise self._error(
+                    "bad_response", target, f"list-users: cannot decrypt the answer ({type(exc).__name__})"
+                ) from None
+            try:
+                raw = _user_map.validate_json(plain)
+                return [UserInfo.model_validate({**fields, "access_key": key}) for key, fields in sorted(raw.items())]
+            except ValidationError as exc:
+                raise self._error("bad_response", target, f"list-users: {_validation_summary(exc)}") from None
+
+        return self._on_nodes(call, node)[0]
+
+    # ------------------------------------------------------------ metrics
+
+    def metrics_cluster(self, jwt: bool = True, node: int | None = None) -> dict[str, float]:
+        """Prometheus v2 cluster metrics as ``{'name{labels}': value}`` (``name`` alone when unlabelled)."""
+        path = "/minio/v2/metrics/cluster"
+
+        def call(target: _Node) -> dict[str, float]:
+            headers = {}
+            if jwt:
+                token = prometheus_jwt(self._access_key, self._secret.get_secret_value())
+                headers["Authorization"] = f"Bearer {token}"
+            answer = self._send(target, "GET", path, signed=False, headers=headers)
+            if answer.status != 200:
+                error = self._http_error(target, answer, "metrics")
+                if error.kind == "forbidden":
+                    # MinIO answers 403 both for a bad token and for a user without admin:Prometheus.
+                    error = self._error(
+                        "forbidden",
+                        target,
+                        f"{error.detail} (token rejected or no admin:Prometheus)",
+                        status=error.status,
+                    )
+                raise error
+            try:
+                return parse_prometheus_text(answer.data.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                raise self._error("bad_response", target, f"metrics: unreadable exposition ({exc})") from None
+
+        return self._on_nodes(call, node)[0]
+
+    # ------------------------------------------------------------ S3 side (through the SDK)
+
+    def _s3(self, target: _Node) -> Minio:
+        with self._s3_lock:
+            client = self._s3_clients.get(target.number)
+            if client is None:
+                # Our pool, not the SDK's default (5 retries, 5-minute timeouts).
+                client = Minio(
+                    target.netloc,
+                    access_key=self._access_key,
+                    secret_key=self._secret.get_secret_value(),
+                    secure=target.base.scheme == "https",
+                    region=self.region,
+                    http_client=self._pool,
+                    cert_check=not self._insecure,
+                )
+                self._s3_clients[target.number] = client
+            return client
+
+    def _s3_call(self, target: _Node, what: str, fn: Callable[[Minio], T]) -> T:
+        """Run one SDK call against ``target`` inside its in-flight slot, mapping SDK errors."""
+        try:
+            with endpoint_slot(target.netloc, wait_s=self.timeouts.total):
+                return fn(self._s3(target))
+        except EndpointBusyError:
+            raise self._error(
+                "timeout",
+                target,
+                f"{what}: {MAX_IN_FLIGHT_PER_ENDPOINT} calls already in flight",
+                not_sent=True,
+            ) from None
+        except S3Error as exc:
+            raise self._s3_error(target, what, exc) from None
+        except ServerError as exc:
+            status = exc.status_code
+            kind: ErrorKind = "unavailable" if status in (429, 503) or status >= 500 else "bad_response"
+            raise self._error(
+                kind, target, f"{what}: HTTP {status}", status=status, not_sent=status in (429, 503)
+            ) from None
+        except InvalidResponseError:
+            raise self._error("bad_response", target, f"{what}: the answer is not S3 XML") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            failure = classify_transport_error(exc, self.timeouts.connect, self.timeouts.read)
+            raise self._error(failure.kind, target, f"{what}: {failure.detail}", not_sent=failure.not_sent) from None
+        except MinioException as exc:
+            raise self._error("bad_response", target, f"{what}: {type(exc).__name__}") from None
+        except ValueError as exc:
+            # The SDK validates names and arguments before sending.
+            raise self._error("invalid", target, f"{what}: {exc}", not_sent=True) from None
+
+    def _s3_error(self, target: _Node, what: str, exc: S3Error) -> MinioError:
+        code = exc.code or ""
+        status = exc.response.status if exc.response is not None else None
+        kind: ErrorKind
+        if code in _AUTH_CODES:
+            kind = "auth"
+        elif code == "AccessDenied" or status == 403:
+            kind = "forbidden"
+        elif code in _NOT_FOUND_CODES or status == 404:
+            kind = "not_found"
+        elif status == 409:
+            kind = "conflict"
+        elif status in (429, 503) or code in ("SlowDown", "XMinioServerNotInitialized"):
+            kind = "unavailable"
+        elif status is not None and status >= 500:
+            kind = "unavailable"
+        else:
+            kind = "invalid"
+        detail = f"{what}: {code or 'error'}" + (f": {exc.message}" if exc.message else "")
+        return self._error(kind, target, detail, status=status, not_sent=kind == "unavailable")
+
+    def list_buckets(self, node: int | None = None) -> list[BucketInfo]:
+        """All buckets (S3 ListBuckets)."""
+
+        def call(target: _Node) -> list[BucketInfo]:
+            buckets = self._s3_call(target, "list buckets", lambda c: c.list_buckets())
+            return [BucketInfo(name=b.name, created=b.creation_date) for b in buckets]
+
+        return self._on_nodes(call, node)[0]
+
+    def bucket_policy_public(self, bucket: str, node: int | None = None) -> bool:
+        """True when the bucket policy allows anonymous access (an Allow statement for principal ``*``)."""
+
+        def call(target: _Node) -> bool:
+            try:
+                text = self._s3_call(target, f"policy of {bucket}", lambda c: c.get_bucket_policy(bucket))
+            except MinioError as exc:
+                if exc.kind == "not_found" and "NoSuchBucketPolicy" in exc.detail:
+                    return False
+                raise
+            try:
+                policy = json.loads(text)
+            except ValueError:
+                raise self._error("bad_response", target, f"policy of {bucket}: not JSON") from None
+            return policy_is_public(policy)
+
+        return self._on_nodes(call, node)[0]
+
+    def bucket_versioning(self, bucket: str, node: int | None = None) -> VersioningInfo:
+        """Versioning status of a bucket: Enabled, Suspended or Off."""
+
+        def call(target: _Node) -> VersioningInfo:
+            config = self._s3_call(target, f"versioning of {bucket}", lambda c: c.get_bucket_versioning(bucket))
+            return VersioningInfo(bucket=bucket, status=config.status_string, mfa_delete=config.mfa_delete)
+
+        return self._on_nodes(call, node)[0]
+
+    def object_lock(self, bucket: str, node: int | None = None) -> ObjectLockInfo:
+        """Object-lock configuration of a bucket (``enabled=False`` when the bucket has none)."""
+
+        def call(target: _Node) -> ObjectLockInfo:
+            try:
+                config = self._s3_call(target, f"object lock of {bucket}", lambda c: c.get_object_lock_config(bucket))
+            except MinioError as exc:
+                if "ObjectLockConfigurationNotFound" in exc.detail:
+                    return ObjectLockInfo(bucket=bucket, enabled=False)
+                raise
+            return ObjectLockInfo(
+                bucket=bucket,
+                enabled=True,
+                mode=config.mode,
+                duration=config.duration,
+                unit=config.duration_unit,
+            )
+
+        return self._on_nodes(call, node)[0]
+
+    def canary(self, bucket: str, size: int = 4096, node: int | None = None) -> CanaryResult:
+        """PUT, GET and DELETE one small object and time each step.
+
+        Failures are part of the result (``ok=False``, ``error``), since a
+        failed canary is what the caller wants to report. With ``node=None``
+        the first node that accepts a connection is used.
+        """
+        name = f".minio-chatops/canary/{uuid.uuid4().hex}"
+        payload = uuid.uuid4().bytes * (size // 16 + 1)
+        payload = payload[:size]
+        nodes = [self._node(node)] if node is not None else list(self._nodes)
+        result = CanaryResult(bucket=bucket, node=nodes[0].number, ok=False)
+        for target in nodes:
+            result, put_not_sent = self._canary_on(target, bucket, name, payload)
+            # Move on only if this node certainly never received the PUT (no stray object left behind).
+            if result.ok or not put_not_sent:
+                break
+        return result
+
+    def _canary_on(self, target: _Node, bucket: str, name: str, payload: bytes) -> tuple[CanaryResult, bool]:
+        """One canary round trip on one node; returns the result and whether the PUT never reached it."""
+        result = CanaryResult(bucket=bucket, node=target.number, ok=False)
+
+        def timed(step: str, fn: Callable[[Minio], Any]) -> Any:
+            start = time.monotonic()
+            value = self._s3_call(target, f"canary {step}", fn)
+            setattr(result, f"{step}_ms", _ms_since(start))
+            return value
+
+        def get(c: Minio) -> bytes:
+            response = c.get_object(bucket, name)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        try:
+            timed("put", lambda c: c.put_object(bucket, name, io.BytesIO(payload), len(payload)))
+        except MinioError as exc:
+            result.error, result.error_kind = str(exc), exc.kind
+            return result, exc.not_sent
+        failure: MinioError | None = None
+        try:
+            if timed("get", get) != payload:
+                failure = self._error("bad_response", target, "canary get: object came back different")
+        except MinioError as exc:
+            failure = exc
+        try:
+            timed("delete", lambda c: c.remove_object(bucket, name))
+        except MinioError as exc:
+            failure = failure or exc
+        if failure is not None:
+            result.error, result.error_kind = str(failure), failure.kind
+        else:
+            result.ok = True
+        return result, False
+
+    def backup_freshness(
+        self, bucket: str, prefix: str, max_keys: int = 10_000, node: int | None = None
+    ) -> BackupFreshness:
+        """Newest object under a backup prefix, looking at no more than ``max_keys`` objects."""
+
+        def call(target: _Node) -> BackupFreshness:
+            def scan(c: Minio) -> tuple[datetime | None, int, bool]:
+                newest: datetime | None = None
+                seen = 0
+                for obj in c.list_objects(bucket, prefix=prefix, recursive=True):
+                    if seen >= max_keys:
+                        return newest, seen, True
+                    seen += 1
+                    if obj.last_modified and (newest is None or obj.last_modified > newest):
+                        newest = obj.last_modified
+                return newest, seen, False
+
+            newest, seen, truncated = self._s3_call(target, f"list {bucket}/{prefix}", scan)
+            age = datetime.now(UTC) - newest if newest else None
+            return BackupFreshness(
+                bucket=bucket, prefix=prefix, newest=newest, age=age, objects_seen=seen, truncated=truncated
+            )
+
+        return self._on_nodes(call, node)[0]
+
+    def newest_object_age(self, bucket: str, prefix: str, max_keys: int = 10_000) -> timedelta | None:
+        """Age of the newest object under ``prefix`` (backup freshness); None when there is none."""
+        return self.backup_freshness(bucket, prefix, max_keys).age
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def parse_prometheus_text(text: str) -> dict[str, float]:
+    """Parse Prometheus text exposition into ``{'name{labels}': value}``; comments and blanks skipped."""
+    samples: dict[str, float] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "{" in line:
+            close = line.rindex("}")
+            key = line[: close + 1]
+            rest = line[close + 1 :].split()
+        else:
+            parts = line.split()
+            key, rest = parts[0], parts[1:]
+        if not rest:
+            raise ValueError(f"sample without value: {key[:60]}")
+        samples[key] = float(rest[0])
+    return samples
+
+
+def policy_is_public(policy: Mapping[str, Any]) -> bool:
+    """True when a bucket policy has an Allow statement for the anonymous principal ``*``."""
+    statements = policy.get("Statement") or []
+    if isinstance(statements, dict):
+        statements = [statements]
+    for statement in statements:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        if principal == "*":
+            return True
+        if isinstance(principal, dict):
+            aws = principal.get("AWS")
+            if aws == "*" or (isinstance(aws, list) and "*" in aws):
+                return True
+    return False
+
+
+def _error_fields(answer: _Answer) -> tuple[str | None, str | None]:
+    """(code, message) from a MinIO error body: admin JSON, S3 XML, or a short hint for anything else."""
+    data = answer.data.strip()
+    if not data:
+        return None, None
+    if data[:1] == b"{":
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            return None, "error body is not valid JSON"
+        if isinstance(doc, dict):
+            code = doc.get("Code") or doc.get("code")
+            message = doc.get("Message") or doc.get("message") or doc.get("error")
+            return (str(code) if code else None), (str(message) if message else None)
+    if data[:1] == b"<" and b"<Code>" in data:
+        text = data.decode("utf-8", "replace")
+        return _xml_text(text, "Code"), _xml_text(text, "Message")
+    content_type = _header(answer.headers, "Content-Type") or "unknown type"
+    return None, f"non-JSON body ({content_type.split(';')[0]}, {len(data)} bytes)"
+
+
+def _xml_text(text: str, tag: str) -> str | None:
+    start = text.find(f"<{tag}>")
+    end = text.find(f"</{tag}>")
+    if start < 0 or end < start:
+        return None
+    return text[start + len(tag) + 2 : end] or None
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    # Never the input values: they may hold environment variables or keys.
+    first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+    if first["type"] == "json_invalid":
+        return "the answer is not valid JSON"
+    where = ".".join(str(p) for p in first["loc"]) or "top level"
+    return f"unexpected answer shape at {where} ({first['type']}, {exc.error_count()} problem(s))"
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = _header(headers, name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _bool_header(headers: Mapping[str, str], name: str) -> bool | None:
+    value = _header(headers, name)
+    return None if value is None else value.strip().lower() == "true"
+
+
+def _ms_since(start: float) -> float:
+    return (time.monotonic() - start) * 1000

@@ -1,0 +1,466 @@
+"""Typed views of MinIO's admin, health and S3 answers.
+
+Models parse MinIO's own JSON field names through aliases and expose snake
+case. Anything the bot must never hold (``minio_env_vars``, ``mem_stats``) is
+not a field, so pydantic drops it while parsing: it never reaches a model, a
+report or a log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Wire(BaseModel):
+    """Base for models parsed from MinIO JSON: unknown fields dropped, names by alias or field name."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=False)
+
+
+def _zero_time_to_none(value: Any) -> Any:
+    # Go's zero time ("0001-01-01T00:00:00Z") means "never": the scanner has not finished a cycle.
+    if value in (None, "") or (isinstance(value, str) and value.startswith("0001-01-01")):
+        return None
+    return value
+
+
+# ---------------------------------------------------------------- info
+
+
+class HealProgress(_Wire):
+    """Progress of a drive being healed (``heal_info`` of a drive)."""
+
+    started: datetime | None = None
+    objects_total: int = Field(default=0, alias="objects_total_count")
+    bytes_total: int = Field(default=0, alias="objects_total_size")
+    items_healed: int = 0
+    items_failed: int = 0
+    bytes_done: int = 0
+    bytes_failed: int = 0
+    finished: bool = False
+
+    @field_validator("started", mode="before")
+    @classmethod
+    def _zero_time(cls, value: Any) -> Any:
+        return _zero_time_to_none(value)
+
+    @property
+    def fraction_done(self) -> float | None:
+        """Share of bytes healed, 0..1, when the total is known."""
+        return self.bytes_done / self.bytes_total if self.bytes_total else None
+
+
+class Drive(_Wire):
+    """One drive as a server reports it in ``info``."""
+
+    endpoint: str = ""
+    state: str = ""
+    uuid: str = ""
+    total: int = Field(default=0, alias="totalspace")
+    used: int = Field(default=0, alias="usedspace")
+    available: int = Field(default=0, alias="availspace")
+    healing: bool = False
+    pool_index: int = 0
+    set_index: int = 0
+    disk_index: int = 0
+    heal_info: HealProgress | None = None
+
+
+class ServerStatus(_Wire):
+    """One server (node) of the cluster as seen by the node that answered ``info``."""
+
+    endpoint: str = ""
+    state: str = ""
+    uptime_s: int = Field(default=0, alias="uptime")
+    version: str = ""
+    commit_id: str = Field(default="", alias="commitID")
+    pool_number: int | None = Field(default=None, alias="poolNumber", exclude=True, repr=False)
+    pool_numbers: list[int] = Field(default_factory=list, alias="poolNumbers")
+    network: dict[str, str] = Field(default_factory=dict)
+    drives: list[Drive] = Field(default_factory=list)
+
+    @field_validator("drives", "pool_numbers", mode="before")
+    @classmethod
+    def _null_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("network", mode="before")
+    @classmethod
+    def _null_dict(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @model_validator(mode="after")
+    def _merge_pool_number(self) -> ServerStatus:
+        # Older servers send a single ``poolNumber``, newer ones ``poolNumbers``.
+        if not self.pool_numbers and self.pool_number is not None:
+            self.pool_numbers = [self.pool_number]
+        return self
+
+
+class Backend(_Wire):
+    """Erasure backend summary: drive counts, parity, set layout per pool."""
+
+    backend_type: str = Field(default="", alias="backendType")
+    online_disks: int = Field(default=0, alias="onlineDisks")
+    offline_disks: int = Field(default=0, alias="offlineDisks")
+    standard_sc_parity: int | None = Field(default=None, alias="standardSCParity")
+    rr_sc_parity: int | None = Field(default=None, alias="rrSCParity")
+    total_sets: list[int] = Field(default_factory=list, alias="totalSets")
+    drives_per_set: list[int] = Field(default_factory=list, alias="totalDrivesPerSet")
+
+    @field_validator("total_sets", "drives_per_set", mode="before")
+    @classmethod
+    def _null_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class ServerInfo(_Wire):
+    """The cluster as one node sees it (admin ``info``), without environment or memory dumps."""
+
+    mode: str = ""
+    region: str = ""
+    deployment_id: str = Field(default="", alias="deploymentID")
+    buckets: int = Field(default=0, validation_alias=AliasChoices(AliasPath("buckets", "count"), "buckets"))
+    objects: int = Field(default=0, validation_alias=AliasChoices(AliasPath("objects", "count"), "objects"))
+    versions: int = Field(default=0, validation_alias=AliasChoices(AliasPath("versions", "count"), "versions"))
+    usage_bytes: int = Field(default=0, validation_alias=AliasChoices(AliasPath("usage", "size"), "usage_bytes"))
+    backend: Backend = Field(default_factory=Backend)
+    servers: list[ServerStatus] = Field(default_factory=list)
+    # Filled by the client, not parsed: which node answered, and which were tried first and failed.
+    answered_by: int | None = None
+    failed_nodes: dict[int, str] = Field(default_factory=dict)
+
+    @field_validator("servers", mode="before")
+    @classmethod
+    def _null_servers(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _null_backend(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @property
+    def drives(self) -> list[Drive]:
+        """All drives of all servers."""
+        return [d for s in self.servers for d in s.drives]
+
+
+# ---------------------------------------------------------------- data usage
+
+
+class BucketUsage(_Wire):
+    """Scanner figures for one bucket."""
+
+    size: int = 0
+    objects: int = Field(default=0, alias="objectsCount")
+    versions: int = Field(default=0, alias="versionsCount")
+
+
+class DataUsage(_Wire):
+    """The scanner's last stored data-usage result (admin ``datausageinfo``), cost O(buckets)."""
+
+    last_update: datetime | None = Field(default=None, alias="lastUpdate")
+    objects: int = Field(default=0, alias="objectsCount")
+    total_size: int = Field(default=0, alias="objectsTotalSize")
+    buckets_count: int = Field(default=0, alias="bucketsCount")
+    buckets: dict[str, BucketUsage] = Field(default_factory=dict, alias="bucketsUsageInfo")
+
+    @field_validator("last_update", mode="before")
+    @classmethod
+    def _zero_time(cls, value: Any) -> Any:
+        return _zero_time_to_none(value)
+
+    @field_validator("buckets", mode="before")
+    @classmethod
+    def _null_buckets(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+# ---------------------------------------------------------------- probes
+
+
+class Probe(_Wire):
+    """One liveness or readiness probe of one node. A failed probe is an answer, not an error."""
+
+    node: int
+    url: str
+    ok: bool
+    status: int | None = None
+    latency_ms: float
+    error: str | None = None
+    error_kind: str | None = None
+    server_status_header: str | None = None
+
+
+class ClusterHealth(_Wire):
+    """Answer of ``/minio/health/cluster`` (or ``/cluster/read``, or ``?maintenance=true``)."""
+
+    ok: bool
+    status: int
+    write_quorum: int | None = None
+    read_quorum: int | None = None
+    healing_drives: int = 0
+    storage_class_defaults: bool | None = None
+    node: int
+    latency_ms: float
+    read: bool = False
+    maintenance: bool = False
+
+
+# ---------------------------------------------------------------- heal, pools, service, locks
+
+
+class HealSet(_Wire):
+    """Healing state of one erasure set."""
+
+    id: str = ""
+    pool_index: int = 0
+    set_index: int = 0
+    heal_status: str = ""
+    total_objects: int = 0
+    disks: list[Drive] = Field(default_factory=list)
+
+    @field_validator("disks", mode="before")
+    @classmethod
+    def _null_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class HealStatus(_Wire):
+    """Background healing state (admin ``background-heal/status``, madmin BgHealState)."""
+
+    offline_nodes: list[str] = Field(default_factory=list)
+    scanned_items: int = Field(
+        default=0, validation_alias=AliasChoices("ScannedItemsCount", "scanned_items_count", "scanned_items")
+    )
+    last_heal_activity: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("LastHealActivity", "last_heal_activity")
+    )
+    healing_drives: list[str] = Field(
+        default_factory=list, validation_alias=AliasChoices("HealDisks", "healDisks", "healing_drives")
+    )
+    sets: list[HealSet] = Field(default_factory=list)
+    sc_parity: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("offline_nodes", "healing_drives", "sets", mode="before")
+    @classmethod
+    def _null_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("sc_parity", mode="before")
+    @classmethod
+    def _null_dict(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("last_heal_activity", mode="before")
+    @classmethod
+    def _zero_time(cls, value: Any) -> Any:
+        return _zero_time_to_none(value)
+
+
+class DecommissionInfo(_Wire):
+    """Progress of one pool's decommission."""
+
+    start_time: datetime | None = Field(default=None, alias="startTime")
+    start_size: int = Field(default=0, alias="startSize")
+    total_size: int = Field(default=0, alias="totalSize")
+    current_size: int = Field(default=0, alias="currentSize")
+    complete: bool = False
+    failed: bool = False
+    canceled: bool = False
+    objects_decommissioned: int = Field(default=0, alias="objectsDecommissioned")
+    objects_failed: int = Field(default=0, alias="objectsDecommissionedFailed")
+    bytes_decommissioned: int = Field(default=0, alias="bytesDecommissioned")
+    bytes_failed: int = Field(default=0, alias="bytesDecommissionedFailed")
+
+    @field_validator("start_time", mode="before")
+    @classmethod
+    def _zero_time(cls, value: Any) -> Any:
+        return _zero_time_to_none(value)
+
+
+class PoolStatus(_Wire):
+    """One server pool as ``pools/list`` / ``pools/status`` describe it."""
+
+    id: int = 0
+    cmdline: str = ""
+    last_update: datetime | None = Field(default=None, alias="lastUpdate")
+    decommission: DecommissionInfo | None = Field(default=None, alias="decommissionInfo")
+
+    @field_validator("last_update", mode="before")
+    @classmethod
+    def _zero_time(cls, value: Any) -> Any:
+        return _zero_time_to_none(value)
+
+
+class ServiceHostResult(_Wire):
+    """One host's answer to a service action."""
+
+    host: str = ""
+    error: str | None = Field(default=None, validation_alias=AliasChoices("err", "error"))
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return value or None
+
+
+class ServiceActionResult(_Wire):
+    """Answer to ``service?action=restart&type=2`` (per-host results, dry-run flag)."""
+
+    action: str = ""
+    dry_run: bool = Field(default=False, validation_alias=AliasChoices("dryRun", "dry_run"))
+    results: list[ServiceHostResult] = Field(default_factory=list)
+
+    @field_validator("results", mode="before")
+    @classmethod
+    def _null_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class LockEntry(_Wire):
+    """One of the oldest locks held in the cluster."""
+
+    resource: str = ""
+    type: str = ""
+    source: str = ""
+    owner: str = ""
+    id: str = Field(default="", validation_alias=AliasChoices("id", "ID"))
+    time: datetime | None = Field(default=None, validation_alias=AliasChoices("time", "timestamp"))
+    elapsed_s: float | None = Field(default=None, validation_alias=AliasChoices("elapsed", "elapsed_s"))
+    quorum: int | None = None
+    servers: list[str] = Field(default_factory=list, validation_alias=AliasChoices("serverlist", "servers"))
+
+    @field_validator("servers", mode="before")
+    @classmethod
+    def _null_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("elapsed_s", mode="before")
+    @classmethod
+    def _nanoseconds(cls, value: Any) -> Any:
+        # Go durations serialise as integer nanoseconds.
+        if isinstance(value, int) and value > 10**7:
+            return value / 1e9
+        return value
+
+
+class TopLocks(_Wire):
+    """Oldest locks; ``supported`` is False on single-node setups, which have no lock API (404)."""
+
+    supported: bool = True
+    locks: list[LockEntry] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- account, users
+
+
+class BucketAccess(_Wire):
+    """Whether the account may read/write a bucket."""
+
+    read: bool = False
+    write: bool = False
+
+
+class AccountBucket(_Wire):
+    """A bucket visible to the account, with its usage."""
+
+    name: str
+    size: int = 0
+    objects: int = 0
+    created: datetime | None = None
+    access: BucketAccess = Field(default_factory=BucketAccess)
+
+
+class AccountInfo(_Wire):
+    """Admin ``accountinfo``: who the bot is and which buckets it sees."""
+
+    account_name: str = Field(default="", alias="AccountName")
+    policy: dict[str, Any] | None = Field(default=None, alias="Policy")
+    buckets: list[AccountBucket] = Field(default_factory=list, alias="Buckets")
+
+    @field_validator("buckets", mode="before")
+    @classmethod
+    def _null_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _policy_any(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else None
+
+
+class UserInfo(_Wire):
+    """One internal (IAM) user; never carries the user's secret key."""
+
+    access_key: str
+    status: str = ""
+    policy_name: str | None = Field(default=None, alias="policyName")
+    member_of: list[str] = Field(default_factory=list, alias="memberOf")
+    updated_at: datetime | None = Field(default=None, alias="updatedAt")
+
+    @field_validator("member_of", mode="before")
+    @classmethod
+    def _null_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+# ---------------------------------------------------------------- S3 side
+
+
+class BucketInfo(_Wire):
+    """A bucket from ListBuckets."""
+
+    name: str
+    created: datetime | None = None
+
+
+class VersioningInfo(_Wire):
+    """Bucket versioning: status is "Enabled", "Suspended" or "Off"."""
+
+    bucket: str
+    status: str
+    mfa_delete: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """True while new writes create versions."""
+        return self.status == "Enabled"
+
+
+class ObjectLockInfo(_Wire):
+    """Object-lock configuration of a bucket; ``enabled`` False when none is set."""
+
+    bucket: str
+    enabled: bool
+    mode: str | None = None
+    duration: int | None = None
+    unit: str | None = None
+
+
+class CanaryResult(_Wire):
+    """Timing of one PUT/GET/DELETE round trip of a small object."""
+
+    bucket: str
+    node: int
+    ok: bool
+    put_ms: float | None = None
+    get_ms: float | None = None
+    delete_ms: float | None = None
+    error: str | None = None
+    error_kind: str | None = None
+
+
+class BackupFreshness(_Wire):
+    """Newest object under a backup prefix."""
+
+    bucket: str
+    prefix: str
+    newest: datetime | None
+    age: timedelta | None
+    objects_seen: int
+    truncated: bool

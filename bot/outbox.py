@@ -1,0 +1,97 @@
+"""Where handlers send messages without knowing Slack.
+
+A handler that must post more than one answer (progress in a thread, an
+approval card, an incident channel) talks to an `Outbox`. The Slack bot gives
+it one backed by the Web API; the shell gives it one that prints; tests can
+use either.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol, TextIO
+
+from bot.render import render_text
+from bot.reports import Report
+
+
+class OutboxError(Exception):
+    """A message could not be delivered; the text says why (e.g. `name_taken`)."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+class Outbox(Protocol):
+    """Posting, updating and channel operations, transport-free."""
+
+    def post(self, channel: str, report: Report, thread_ts: str | None = None) -> str:
+        """Post a report; returns the message id (Slack: its ts)."""
+        ...
+
+    def update(self, channel: str, ts: str, report: Report) -> None:
+        """Replace a message the bot posted."""
+        ...
+
+    def create_channel(self, name: str) -> str:
+        """Create a public channel; returns its id. Raises OutboxError("...", "name_taken") on collision."""
+        ...
+
+    def invite(self, channel: str, users: list[str]) -> None:
+        """Invite users to a channel (unknown or already-present users are skipped)."""
+        ...
+
+    def pin(self, channel: str, ts: str) -> None:
+        """Pin a message."""
+        ...
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """A link to a message, when the transport has one."""
+        ...
+
+
+@dataclass
+class TerminalOutbox:
+    """Prints what would be posted; used by the shell (Slack may be down) and in tests."""
+
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    posted: list[tuple[str, str, Report, str | None]] = field(default_factory=list)
+    channels: dict[str, str] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _next(self) -> str:
+        with self._lock:
+            return f"{next(self._ids):06d}.000000"
+
+    def post(self, channel: str, report: Report, thread_ts: str | None = None) -> str:
+        ts = self._next()
+        self.posted.append((channel, ts, report, thread_ts))
+        where = f"{channel} thread {thread_ts}" if thread_ts else channel
+        self.out.write(f"--- posted to {where} ---\n{render_text(report)}")
+        return ts
+
+    def update(self, channel: str, ts: str, report: Report) -> None:
+        self.posted.append((channel, ts, report, None))
+        self.out.write(f"--- updated {channel} {ts} ---\n{render_text(report)}")
+
+    def create_channel(self, name: str) -> str:
+        if name in self.channels.values():
+            raise OutboxError(f"a channel named #{name} exists", "name_taken")
+        channel = f"CTERM{len(self.channels) + 1:04d}"
+        self.channels[channel] = name
+        self.out.write(f"--- created #{name} ({channel}) ---\n")
+        return channel
+
+    def invite(self, channel: str, users: list[str]) -> None:
+        self.out.write(f"--- invited {', '.join(users)} to {channel} ---\n")
+
+    def pin(self, channel: str, ts: str) -> None:
+        self.out.write(f"--- pinned {ts} in {channel} ---\n")
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        return None
