@@ -1,0 +1,33 @@
+"""Demo data: a few realistic buckets whose sizes scale with the cluster's usable capacity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sandbox.minio_sim.cluster import SimCluster
+
+# bucket -> (share of usable capacity, average object size in bytes, object lock)
+DEMO_BUCKETS: dict[str, tuple[float, int, bool]] = {
+    "backups": (0.34, 64 << 20, True),
+    "logs": (0.11, 96 << 10, False),
+    "ml-datasets": (0.19, 8 << 20, False),
+    "web-assets": (0.012, 180 << 10, False),
+}
+PROBE_OBJECTS = {"healthcheck/probe.txt": b"ok\n", "healthcheck/last-run.json": b'{"status": "ok"}\n'}
+
+
+def load_demo_data(cluster: SimCluster) -> None:
+    """Create backups, logs, ml-datasets, web-assets (public) and probe, with synthetic usage."""
+    model = cluster.model
+    usable = sum(model.pool_raw_capacity(p.index) * (p.set_size - p.parity) // p.set_size for p in model.pools)
+    usage: dict[str, tuple[int, int]] = {}
+    for name, (share, avg_object, locked) in DEMO_BUCKETS.items():
+        model.create_bucket(name, object_lock=locked)
+        size = int(usable * share)
+        usage[name] = (size, max(1, size // avg_object))
+    cluster.set_usage(usage)
+    model.create_bucket("probe")
+    for key, data in PROBE_OBJECTS.items():
+        model.put_object("probe", key, data, "text/plain", {})
+    cluster.set_bucket_public("web-assets")

@@ -1,0 +1,212 @@
+"""Plain data records of the simulated deployment: drives, nodes, sets, pools, buckets, objects, views.
+
+Little behaviour here (derived properties, a drive's time-driven state); `model.ClusterModel` owns the rules.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sandbox.minio_sim import erasure
+
+NODE_ONLINE = "online"
+NODE_STOPPED = "stopped"
+NODE_HUNG = "hung"
+
+
+class QuorumError(Exception):
+    """An erasure set lacks the drives needed for the operation."""
+
+    def __init__(self, kind: str, pool_index: int, set_index: int) -> None:
+        super().__init__(f"{kind} quorum lost on pool {pool_index} set {set_index}")
+        self.kind = kind
+        self.pool_index = pool_index
+        self.set_index = set_index
+
+
+class UnknownTargetError(LookupError):
+    """A fault was aimed at a node, drive or pool that does not exist."""
+
+
+class StorageFullError(Exception):
+    """Too many drives of the target set are full to accept a write."""
+
+
+@dataclass
+class Drive:
+    """One drive; its health evolves with time after a replacement (unformatted -> healing -> ok)."""
+
+    node: int
+    slot: int
+    pool_index: int
+    set_index: int
+    disk_index: int
+    total: int
+    uuid: str
+    removed: bool = False
+    replaced_at: float | None = None
+    format_seconds: float = 0.0
+    heal_seconds: float = 0.0
+
+    def local_state(self, now: float) -> tuple[str, bool, float]:
+        """(state, healing, heal progress 0..1) as the drive itself reports it."""
+        if self.removed:
+            return "offline", False, 0.0
+        if self.replaced_at is None:
+            return "ok", False, 1.0
+        elapsed = now - self.replaced_at
+        if elapsed < self.format_seconds:
+            return "unformatted", False, 0.0
+        healed = elapsed - self.format_seconds
+        if healed < self.heal_seconds:
+            return "ok", True, healed / self.heal_seconds
+        return "ok", False, 1.0
+
+
+@dataclass
+class Node:
+    """One MinIO server process."""
+
+    number: int
+    pool_index: int
+    drives_per_node: int
+    version: str
+    port: int = 0
+    state: str = NODE_ONLINE
+    started_at: float = field(default_factory=time.time)
+    disk_full: bool = False
+
+
+@dataclass
+class ErasureSet:
+    """An erasure set: its drives ordered by disk_index and its parity."""
+
+    pool_index: int
+    set_index: int
+    drives: list[Drive]
+    parity: int
+
+    @property
+    def size(self) -> int:
+        return len(self.drives)
+
+    @property
+    def data(self) -> int:
+        return erasure.data_drives(self.size, self.parity)
+
+    @property
+    def write_quorum(self) -> int:
+        return erasure.write_quorum(self.size, self.parity)
+
+    @property
+    def read_quorum(self) -> int:
+        return erasure.read_quorum(self.size, self.parity)
+
+
+@dataclass
+class Pool:
+    """A server pool: nodes x drives per node, cut into erasure sets."""
+
+    index: int
+    nodes: list[int]
+    drives_per_node: int
+    set_size: int
+    parity: int
+    sets: list[ErasureSet] = field(default_factory=list)
+
+
+@dataclass
+class StoredObject:
+    """An object kept in memory, with the set it was written to."""
+
+    key: str
+    data: bytes
+    etag: str
+    last_modified: float
+    content_type: str
+    metadata: dict[str, str]
+    pool_index: int
+    set_index: int
+    version_id: str = "null"
+
+
+@dataclass
+class Bucket:
+    """A bucket: real objects plus synthetic usage (size/objects) that is never materialised."""
+
+    name: str
+    created: float
+    objects: dict[str, StoredObject] = field(default_factory=dict)
+    policy: str | None = None
+    versioning: str | None = None
+    object_lock: bool = False
+    real_bytes: int = 0
+    synthetic_size: int = 0
+    synthetic_objects: int = 0
+
+    @property
+    def size(self) -> int:
+        return self.real_bytes + self.synthetic_size
+
+    @property
+    def object_count(self) -> int:
+        return len(self.objects) + self.synthetic_objects
+
+
+@dataclass(frozen=True)
+class DriveView:
+    """A drive as peers see it right now (node state folded in)."""
+
+    drive: Drive
+    endpoint: str
+    state: str
+    healing: bool
+    heal_progress: float
+    total: int
+    used: int
+    avail: int
+
+
+@dataclass(frozen=True)
+class SetHealth:
+    """Online drive count and quorums of one erasure set."""
+
+    pool_index: int
+    set_index: int
+    size: int
+    online: int
+    healing: int
+    write_quorum: int
+    read_quorum: int
+
+    @property
+    def writable(self) -> bool:
+        return self.online >= self.write_quorum
+
+    @property
+    def readable(self) -> bool:
+        return self.online >= self.read_quorum
+
+
+@dataclass(frozen=True)
+class HealthResult:
+    """Answer of the cluster health check."""
+
+    healthy: bool
+    write_quorum: int
+    read_quorum: int
+    healing_drives: int
+    using_defaults: bool
+    sets: tuple[SetHealth, ...]
+
+
+@dataclass
+class LockEntry:
+    """A namespace lock, as reported by top/locks."""
+
+    resource: str
+    lock_type: str
+    since: float
+    owner: str
+    uid: str

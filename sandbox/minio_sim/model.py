@@ -1,0 +1,525 @@
+"""In-memory model of a MinIO deployment: pools, nodes, drives, buckets and objects.
+
+Every HTTP surface (S3, admin, health, metrics) reads this one model, so a fault
+injected here shows up consistently everywhere. All mutation happens under
+`ClusterModel.lock`; readers take it for the short time they build a view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Iterable, Mapping
+
+from sandbox.minio_sim import erasure
+from sandbox.minio_sim.decommission import Decommission
+from sandbox.minio_sim.entities import (
+    NODE_HUNG,
+    NODE_ONLINE,
+    Bucket,
+    Drive,
+    DriveView,
+    ErasureSet,
+    HealthResult,
+    LockEntry,
+    Node,
+    Pool,
+    QuorumError,
+    SetHealth,
+    StorageFullError,
+    StoredObject,
+    UnknownTargetError,
+)
+
+DEFAULT_VERSION = "RELEASE.2025-09-07T16-13-09Z"
+DEFAULT_ACCESS_KEY = "simadmin"
+DEFAULT_SECRET_KEY = "simsecret-please-change"
+# A freshly formatted drive is never empty: format.json, .minio.sys, bucket metadata.
+DRIVE_BASE_USED = 24 << 20
+
+
+def parse_pool_shape(text: str) -> tuple[int, int]:
+    """Parse "4x2" into (nodes, drives_per_node)."""
+    nodes, _, drives = text.lower().partition("x")
+    if not nodes.isdigit() or not drives.isdigit():
+        raise ValueError(f"pool shape must look like 4x2, got {text!r}")
+    return int(nodes), int(drives)
+
+
+class ClusterModel:
+    """The shared state of the simulated deployment."""
+
+    def __init__(
+        self,
+        pools: list[tuple[int, int]],
+        *,
+        access_key: str,
+        secret_key: str,
+        region: str,
+        version: str,
+        drive_size: int,
+        storage_class_parity: int | None,
+        prometheus_auth: str,
+        host: str = "127.0.0.1",
+        decommission_seconds: float = 10.0,
+    ) -> None:
+        if not pools:
+            raise ValueError("at least one pool is required")
+        if prometheus_auth not in ("jwt", "public"):
+            raise ValueError("prometheus_auth must be 'jwt' or 'public'")
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.region = region
+        self.default_version = version
+        self.drive_size = drive_size
+        self.storage_class_parity = storage_class_parity
+        self.prometheus_auth = prometheus_auth
+        self.host = host
+        self.decommission_seconds = decommission_seconds
+        self.deployment_id = str(uuid.uuid4())
+        self.shapes = list(pools)
+        self.pools: list[Pool] = []
+        self.nodes: dict[int, Node] = {}
+        self.drives: list[Drive] = []
+        self._build_layout()
+        # Mutable state below is what reset() restores.
+        self.buckets: dict[str, Bucket] = {}
+        self.set_bytes: dict[tuple[int, int], int] = {}
+        self.set_objects: dict[tuple[int, int], int] = {}
+        self.synthetic_bytes = 0
+        self.synthetic_objects = 0
+        self.latency_ms = 0.0
+        self.decommissions: dict[int, Decommission] = {}
+        self.pending_decommission_failures: set[int] = set()
+        self.locks: list[LockEntry] = []
+        self.heal_errors = 0
+        self.generation = 0
+        self.users = default_users()
+
+    # ----------------------------------------------------------------- layout
+    def _build_layout(self) -> None:
+        node_number = 0
+        for pool_index, (nodes, per_node) in enumerate(self.shapes):
+            size = erasure.choose_set_size(nodes, per_node)
+            parity = self.storage_class_parity
+            if parity is None:
+                parity = erasure.default_parity(size)
+            erasure.validate_parity(size, parity)
+            numbers = list(range(node_number + 1, node_number + nodes + 1))
+            node_number += nodes
+            pool = Pool(index=pool_index, nodes=numbers, drives_per_node=per_node, set_size=size, parity=parity)
+            for number in numbers:
+                self.nodes[number] = Node(number, pool_index, per_node, self.default_version)
+            by_set: dict[int, list[Drive]] = {}
+            for slot in erasure.layout_pool(nodes, per_node):
+                number = numbers[slot.node_offset - 1]
+                drive = Drive(
+                    node=number,
+                    slot=slot.drive,
+                    pool_index=pool_index,
+                    set_index=slot.set_index,
+                    disk_index=slot.disk_index,
+                    total=self.drive_size,
+                    uuid=self._drive_uuid(number, slot.drive, 0),
+                )
+                self.drives.append(drive)
+                by_set.setdefault(slot.set_index, []).append(drive)
+            pool.sets = [
+                ErasureSet(pool_index, set_index, sorted(members, key=lambda d: d.disk_index), parity)
+                for set_index, members in sorted(by_set.items())
+            ]
+            self.pools.append(pool)
+
+    def _drive_uuid(self, node: int, slot: int, generation: int) -> str:
+        return str(uuid.uuid5(uuid.UUID(self.deployment_id), f"{node}/{slot}/{generation}"))
+
+    def all_sets(self) -> list[ErasureSet]:
+        """Every erasure set of every pool, pool-major."""
+        return [s for pool in self.pools for s in pool.sets]
+
+    def node(self, number: int) -> Node:
+        """The node numbered `number` (1-based); KeyError if there is none."""
+        if number not in self.nodes:
+            raise UnknownTargetError(f"no node {number}; nodes are 1..{len(self.nodes)}")
+        return self.nodes[number]
+
+    def drive(self, node: int, slot: int) -> Drive:
+        """Drive `slot` (1-based) of `node`."""
+        self.node(node)
+        for d in self.drives:
+            if d.node == node and d.slot == slot:
+                return d
+        raise UnknownTargetError(f"node {node} has no drive {slot}")
+
+    def node_endpoint(self, number: int) -> str:
+        """host:port of a node, as MinIO's servers[].endpoint shows it."""
+        return f"{self.host}:{self.nodes[number].port}"
+
+    def drive_endpoint(self, drive: Drive) -> str:
+        """URL-style drive endpoint, as MinIO's drives[].endpoint shows it."""
+        return f"http://{self.node_endpoint(drive.node)}/data{drive.slot}"
+
+    def pool_cmdline(self, pool: Pool) -> str:
+        """The pool's command-line argument, used by pools/* admin calls to name a pool."""
+        ports = [self.nodes[n].port for n in pool.nodes]
+        drives = f"/data{{1...{pool.drives_per_node}}}" if pool.drives_per_node > 1 else "/data1"
+        if len(ports) > 1 and ports == list(range(ports[0], ports[0] + len(ports))):
+            return f"http://{self.host}:{{{ports[0]}...{ports[-1]}}}{drives}"
+        return " ".join(f"http://{self.host}:{p}{drives}" for p in ports)
+
+    def find_pool(self, arg: str) -> Pool | None:
+        """Resolve a `pool=` argument: the pool's cmdline, or (leniently) its index."""
+        arg = arg.strip()
+        for pool in self.pools:
+            if arg == self.pool_cmdline(pool):
+                return pool
+        if arg.isdigit() and int(arg) < len(self.pools):
+            return self.pools[int(arg)]
+        return None
+
+    def touch(self) -> None:
+        """Record a change (the scanner rebuilds its cached result only after one)."""
+        self.generation += 1
+        self.changed.notify_all()
+
+    # ------------------------------------------------------------ node state
+    def set_node_state(self, number: int, state: str) -> None:
+        """Move a node to online/stopped/hung and wake requests parked on a hung node."""
+        with self.lock:
+            node = self.node(number)
+            if state == NODE_ONLINE and node.state != NODE_HUNG:
+                node.started_at = time.time()
+            node.state = state
+            self.touch()
+
+    def await_serving(self, number: int) -> bool:
+        """Block while the node is hung; True if it may answer, False if it must drop the request."""
+        with self.lock:
+            while self.nodes[number].state == NODE_HUNG:
+                self.changed.wait(1.0)
+            return self.nodes[number].state == NODE_ONLINE
+
+    def node_online(self, number: int) -> bool:
+        """True when peers can reach the node."""
+        return self.nodes[number].state == NODE_ONLINE
+
+    # ----------------------------------------------------------- drive views
+    def drive_view(self, drive: Drive, now: float | None = None) -> DriveView:
+        """The drive as a peer reports it, including space figures."""
+        now = time.monotonic() if now is None else now
+        endpoint = self.drive_endpoint(drive)
+        if not self.node_online(drive.node):
+            return DriveView(drive, endpoint, "offline", False, 0.0, 0, 0, 0)
+        state, healing, progress = drive.local_state(now)
+        if state == "offline":
+            return DriveView(drive, endpoint, "offline", False, 0.0, 0, 0, 0)
+        total = drive.total
+        if state == "unformatted":
+            used = 0
+        else:
+            eset = self.pools[drive.pool_index].sets[drive.set_index]
+            share = self.set_logical_bytes(drive.pool_index, drive.set_index) // max(eset.data, 1)
+            used = DRIVE_BASE_USED + int(share * progress)
+        if self.nodes[drive.node].disk_full:
+            used = total
+        used = min(used, total)
+        return DriveView(drive, endpoint, state, healing, progress, total, used, total - used)
+
+    def drive_views(self) -> list[DriveView]:
+        """Views of every drive, in node then slot order."""
+        now = time.monotonic()
+        return [self.drive_view(d, now) for d in sorted(self.drives, key=lambda d: (d.node, d.slot))]
+
+    # ---------------------------------------------------------------- health
+    def set_health(self, exclude_node: int | None = None) -> list[SetHealth]:
+        """Online/healing drive counts per set; `exclude_node` pretends that node is down."""
+        now = time.monotonic()
+        result = []
+        for eset in self.all_sets():
+            online = healing = 0
+            for d in eset.drives:
+                if d.node == exclude_node or not self.node_online(d.node):
+                    continue
+                state, is_healing, _ = d.local_state(now)
+                if state == "ok":
+                    online += 1
+                    healing += int(is_healing)
+            result.append(
+                SetHealth(
+                    eset.pool_index, eset.set_index, eset.size, online, healing, eset.write_quorum, eset.read_quorum
+                )
+            )
+        return result
+
+    def cluster_health(self, *, for_read: bool, maintenance_node: int | None = None) -> HealthResult:
+        """Evaluate /minio/health/cluster[/read] (optionally in maintenance mode for one node)."""
+        with self.lock:
+            sets = self.set_health(exclude_node=maintenance_node)
+            healing = sum(s.healing for s in self.set_health())
+        healthy = all(s.readable if for_read else s.writable for s in sets)
+        if maintenance_node is not None and healing > 0:
+            healthy = False
+        return HealthResult(
+            healthy=healthy,
+            write_quorum=max(s.write_quorum for s in sets),
+            read_quorum=max(s.read_quorum for s in sets),
+            healing_drives=healing,
+            using_defaults=self.storage_class_parity is None,
+            sets=tuple(sets),
+        )
+
+    # -------------------------------------------------------------- capacity
+    def pool_active_weights(self, now: float | None = None) -> list[float]:
+        """Share of new data each pool receives; decommissioning pools drain towards 0."""
+        now = time.monotonic() if now is None else now
+        weights = []
+        for pool in self.pools:
+            weight = float(self.pool_raw_capacity(pool.index))
+            dec = self.decommissions.get(pool.index)
+            if dec is not None and dec.active_or_complete(now):
+                weight *= 1.0 - dec.progress(now)
+            weights.append(weight)
+        if sum(weights) <= 0:
+            weights = [1.0] + [0.0] * (len(self.pools) - 1)
+        return weights
+
+    def set_logical_bytes(self, pool_index: int, set_index: int) -> int:
+        """Bytes stored in a set: its real objects plus its share of synthetic usage."""
+        return self.set_bytes.get((pool_index, set_index), 0) + self._synthetic_share(self.synthetic_bytes, pool_index)
+
+    def set_object_count(self, pool_index: int, set_index: int) -> int:
+        """Objects stored in a set, real plus synthetic share."""
+        return self.set_objects.get((pool_index, set_index), 0) + self._synthetic_share(
+            self.synthetic_objects, pool_index
+        )
+
+    def _synthetic_share(self, amount: int, pool_index: int) -> int:
+        weights = self.pool_active_weights()
+        pool_share = amount * weights[pool_index] / sum(weights)
+        return int(pool_share / len(self.pools[pool_index].sets))
+
+    def pool_used_bytes(self, pool_index: int) -> int:
+        """Logical bytes held by a pool."""
+        return sum(self.set_logical_bytes(pool_index, s.set_index) for s in self.pools[pool_index].sets)
+
+    def pool_raw_capacity(self, pool_index: int) -> int:
+        """Raw bytes of all drives of a pool (online or not)."""
+        pool = self.pools[pool_index]
+        return sum(d.total for s in pool.sets for d in s.drives)
+
+    def pool_usable_free(self, pool_index: int) -> int:
+        """Usable (data-drive) bytes still free in a pool."""
+        pool = self.pools[pool_index]
+        usable = self.pool_raw_capacity(pool_index) * (pool.set_size - pool.parity) // pool.set_size
+        return usable - self.pool_used_bytes(pool_index)
+
+    def standard_parity(self) -> int:
+        """The standard storage class parity MinIO reports (the first pool's)."""
+        return self.pools[0].parity
+
+    def rr_parity(self) -> int:
+        """Reduced-redundancy parity."""
+        return erasure.default_rr_parity(self.pools[0].set_size)
+
+    # --------------------------------------------------------------- writes
+    def _check_set(self, pool_index: int, set_index: int, *, for_read: bool) -> None:
+        health = next(s for s in self.set_health() if s.pool_index == pool_index and s.set_index == set_index)
+        if not (health.readable if for_read else health.writable):
+            raise QuorumError("read" if for_read else "write", pool_index, set_index)
+        if not for_read:
+            eset = self.pools[pool_index].sets[set_index]
+            writable = [
+                d
+                for d in eset.drives
+                if self.node_online(d.node)
+                and not self.nodes[d.node].disk_full
+                and d.local_state(time.monotonic())[0] == "ok"
+            ]
+            if len(writable) < eset.write_quorum:
+                raise StorageFullError(f"pool {pool_index} set {set_index} is full")
+
+    def _place(self, key: str) -> tuple[int, int]:
+        """Pick pool (most free space among active pools) and set (hash of the key)."""
+        weights = self.pool_active_weights()
+        candidates = [p for p in self.pools if weights[p.index] > 0 and self.pool_accepts_writes(p.index)]
+        if not candidates:
+            candidates = self.pools[:1]
+        pool = max(candidates, key=lambda p: (self.pool_usable_free(p.index), -p.index))
+        set_index = zlib.crc32(key.encode()) % len(pool.sets)
+        return pool.index, set_index
+
+    def pool_accepts_writes(self, pool_index: int) -> bool:
+        """False while the pool is being (or has been) decommissioned."""
+        dec = self.decommissions.get(pool_index)
+        return dec is None or not dec.active_or_complete(time.monotonic())
+
+    def create_bucket(self, name: str, *, object_lock: bool = False) -> bool:
+        """Create a bucket; False if it exists. Needs write quorum on every set."""
+        with self.lock:
+            if name in self.buckets:
+                return False
+            for s in self.set_health():
+                if not s.writable:
+                    raise QuorumError("write", s.pool_index, s.set_index)
+            self.buckets[name] = Bucket(
+                name, time.time(), object_lock=object_lock, versioning="Enabled" if object_lock else None
+            )
+            self.touch()
+            return True
+
+    def delete_bucket(self, name: str) -> None:
+        """Remove an empty bucket (caller checks existence and emptiness)."""
+        with self.lock:
+            self.buckets.pop(name, None)
+            self.touch()
+
+    def put_object(
+        self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
+    ) -> StoredObject:
+        """Store an object; raises QuorumError/StorageFullError when its set cannot take it."""
+        with self.lock:
+            pool_index, set_index = self._place(key)
+            self._check_set(pool_index, set_index, for_read=False)
+            b = self.buckets[bucket]
+            old = b.objects.get(key)
+            if old is not None:
+                self._account(b, old, -1)
+            version_id = str(uuid.uuid4()) if b.versioning == "Enabled" else "null"
+            obj = StoredObject(
+                key=key,
+                data=data,
+                etag=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                last_modified=time.time(),
+                content_type=content_type,
+                metadata=dict(metadata),
+                pool_index=pool_index,
+                set_index=set_index,
+                version_id=version_id,
+            )
+            b.objects[key] = obj
+            self._account(b, obj, +1)
+            self.touch()
+            return obj
+
+    def get_object(self, bucket: str, key: str) -> StoredObject | None:
+        """Fetch an object; raises QuorumError when its set lost read quorum."""
+        with self.lock:
+            obj = self.buckets[bucket].objects.get(key)
+            if obj is not None:
+                self._check_set(obj.pool_index, obj.set_index, for_read=True)
+            return obj
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Delete an object if present (S3 deletes are idempotent)."""
+        with self.lock:
+            b = self.buckets[bucket]
+            obj = b.objects.pop(key, None)
+            if obj is not None:
+                self._account(b, obj, -1)
+                self.touch()
+
+    def _account(self, bucket: Bucket, obj: StoredObject, sign: int) -> None:
+        where = (obj.pool_index, obj.set_index)
+        bucket.real_bytes += sign * len(obj.data)
+        self.set_bytes[where] = self.set_bytes.get(where, 0) + sign * len(obj.data)
+        self.set_objects[where] = self.set_objects.get(where, 0) + sign
+
+    def set_synthetic_usage(self, usage: Mapping[str, tuple[int, int]], *, replace: bool = False) -> None:
+        """Give buckets synthetic (size, objects) usage; creates missing buckets. O(len(usage))."""
+        with self.lock:
+            if replace:
+                for b in self.buckets.values():
+                    b.synthetic_size = b.synthetic_objects = 0
+                self.synthetic_bytes = self.synthetic_objects = 0
+            now = time.time()
+            for name, (size, objects) in usage.items():
+                b = self.buckets.get(name) or Bucket(name, now)
+                self.buckets[name] = b
+                self.synthetic_bytes += int(size) - b.synthetic_size
+                self.synthetic_objects += int(objects) - b.synthetic_objects
+                b.synthetic_size, b.synthetic_objects = int(size), int(objects)
+            self.touch()
+
+    def settle_decommissions(self) -> None:
+        """Once a decommission completes, move its real objects to the remaining pools (once)."""
+        with self.lock:
+            now = time.monotonic()
+            for dec in self.decommissions.values():
+                if not dec.settled and dec.status(now) == "complete":
+                    dec.settled = True
+                    self._move_objects_off(dec.pool_index)
+
+    def _move_objects_off(self, pool_index: int) -> None:
+        with self.lock:
+            for b in self.buckets.values():
+                for obj in b.objects.values():
+                    if obj.pool_index != pool_index:
+                        continue
+                    self._account(b, obj, -1)
+                    obj.pool_index, obj.set_index = self._place(obj.key)
+                    self._account(b, obj, +1)
+            self.touch()
+
+    # ---------------------------------------------------------------- faults
+    def replace_drive(self, node: int, slot: int, *, heal_seconds: float, format_seconds: float) -> None:
+        """Swap in a fresh drive: new uuid, unformatted for `format_seconds`, then healing."""
+        with self.lock:
+            d = self.drive(node, slot)
+            generation = int(time.monotonic() * 1000)
+            d.uuid = self._drive_uuid(node, slot, generation)
+            d.removed = False
+            d.replaced_at = time.monotonic()
+            d.format_seconds = max(format_seconds, 0.0)
+            d.heal_seconds = max(heal_seconds, 0.0)
+            self.touch()
+
+    def reset_state(self) -> None:
+        """Back to a freshly deployed cluster: every fault and all data cleared."""
+        with self.lock:
+            for node in self.nodes.values():
+                node.version = self.default_version
+                node.disk_full = False
+            for d in self.drives:
+                d.removed = False
+                d.replaced_at = None
+                d.uuid = self._drive_uuid(d.node, d.slot, 0)
+            self.buckets.clear()
+            self.set_bytes.clear()
+            self.set_objects.clear()
+            self.synthetic_bytes = self.synthetic_objects = 0
+            self.latency_ms = 0.0
+            self.decommissions.clear()
+            self.pending_decommission_failures.clear()
+            self.locks.clear()
+            self.heal_errors = 0
+            self.users = default_users()
+            self.touch()
+
+    def add_lock(self, resource: str, age_seconds: float, lock_type: str = "WRITE") -> None:
+        """Register a long-held namespace lock for top/locks."""
+        with self.lock:
+            self.locks.append(
+                LockEntry(
+                    resource, lock_type, time.time() - age_seconds, f"http://{self.node_endpoint(1)}", str(uuid.uuid4())
+                )
+            )
+
+    def usage_rows(self) -> Iterable[tuple[str, int, int, float]]:
+        """(bucket, size, objects, created) for the scanner; caller holds the lock."""
+        for b in self.buckets.values():
+            yield b.name, b.size, b.object_count, b.created
+
+
+def default_users() -> dict[str, dict[str, str]]:
+    """A few IAM users so list-users has something to decrypt."""
+    return {
+        "backup-agent": {"policyName": "readwrite", "status": "enabled"},
+        "grafana": {"policyName": "diagnostics", "status": "enabled"},
+        "probe": {"policyName": "readonly", "status": "enabled"},
+        "old-ci": {"policyName": "readwrite", "status": "disabled"},
+    }
