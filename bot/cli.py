@@ -163,21 +163,36 @@ def _print_welcome(sandbox: Any, info: dict[str, Any]) -> None:
     print(f"  curl -X POST {sandbox.minio.control_url}/node/2/stop     # then ask again\n")
 
 
+def _blocks_text(blocks: list[dict[str, Any]]) -> str:
+    """The visible text of Block Kit blocks, one block per line (for the demo's transcript)."""
+    lines: list[str] = []
+    for block in blocks:
+        if "text" in block and isinstance(block["text"], dict):
+            lines.append(str(block["text"].get("text", "")))
+        for item in block.get("fields", []) + block.get("elements", []):
+            if isinstance(item, dict) and isinstance(item.get("text"), str):
+                lines.append(item["text"])
+    return "\n".join(line for line in lines if line)
+
+
 def _tour(sandbox: Any, events_url: str, user: str) -> None:
-    """Send a few commands as alice in #ops through the Slack simulator and show what the channel sees."""
-    driver = sandbox.slack.driver(events_url=events_url)
+    """Send a few commands as alice in #ops through the Slack simulator and show what she sees."""
+    from bot.render.text import plain
+
+    slack, channel = sandbox.slack, sandbox.channel
+    driver = slack.driver(events_url=events_url)
     for text in ("/minio help", "/minio tenants"):
-        before = len(sandbox.slack.messages(sandbox.channel))
-        result = driver.slash(user, sandbox.channel, text)
-        status = getattr(result, "status", "?")
-        print(f"alice in #ops> {text}   (ack {status})")
-        sandbox.slack.wait_for(
-            lambda b=before: len(sandbox.slack.messages(sandbox.channel)) > b
-            or bool(sandbox.slack.ephemerals(sandbox.channel, user)),
-            timeout=15,
+        seen = (len(slack.messages(channel)), len(slack.ephemerals(channel, user)))
+        result = driver.slash(user, channel, text)
+        print(f"alice in #ops> {text}   (acked in {result.ack_s * 1000:.0f} ms)")
+        slack.wait_for(
+            lambda s=seen: (len(slack.messages(channel)), len(slack.ephemerals(channel, user))) != s, timeout=15
         )
-        for message in sandbox.slack.messages(sandbox.channel)[before:]:
-            print("  #ops sees: " + str(getattr(message, "text", message)).replace("\n", "\n            "))
+        time.sleep(0.3)  # a long report continues in a thread: let it land
+        new = [("only alice sees", _blocks_text(e.blocks) or e.text) for e in slack.ephemerals(channel, user)[seen[1]:]]
+        new += [("#ops sees", _blocks_text(m.blocks) or m.text) for m in slack.messages(channel)[seen[0]:]]
+        for who, body in new:
+            print(f"  {who}: " + plain(body).replace("\n", "\n      "))
     print()
 
 

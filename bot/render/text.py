@@ -18,6 +18,7 @@ _MARK = {
 def plain(text: str) -> str:
     """Undo Slack entity escaping and link syntax for a terminal."""
     text = re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text)
+    text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("\u2060", "")
 
 
