@@ -37,6 +37,7 @@ from bot.redact import register_secret
 if TYPE_CHECKING:
     from bot.clients.kube import KubeClient
     from bot.clients.minio import MinioClient
+    from bot.store import Store
 
 log = logging.getLogger("minio_chatops.runtime")
 
@@ -45,6 +46,16 @@ DISCOVERY_TTL_S = 30.0
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _url_password(url: str) -> str | None:
+    """The password in a database URL, if any (so the redactor knows it)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 def parse_config_env(text: str) -> dict[str, str]:
@@ -88,6 +99,31 @@ class Runtime:
         self._kube: dict[str, KubeClient] = {}
         self._discovered: tuple[float, list[TenantConfig]] = (0.0, [])
         self.discovery_errors: dict[str, str] = {}
+        self._store: Store | None = None
+        self._store_lock = threading.Lock()
+
+    # ----- state ---------------------------------------------------------------------
+
+    @property
+    def store_url(self) -> str:
+        """`MINIO_CHATOPS_STORE_URL` (a PostgreSQL URL carries a password) or the config's `store_url`."""
+        url = self.environ.get("MINIO_CHATOPS_STORE_URL") or self.config.store_url
+        register_secret(_url_password(url))
+        return url
+
+    @property
+    def store(self) -> Store:
+        """The state store, connected and migrated on first use (thread-safe)."""
+        if self._store is not None:
+            return self._store
+        with self._store_lock:
+            if self._store is None:
+                from bot.store import Store
+
+                store = Store(self.store_url)
+                store.migrate()
+                self._store = store
+        return self._store
 
     # ----- tenants -----------------------------------------------------------------
 
@@ -234,6 +270,9 @@ class Runtime:
         with self._lock:
             clients = list(self._minio.values())
             self._minio.clear()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
         for client in clients:
             close = getattr(client, "close", None)
             if callable(close):
