@@ -1,0 +1,49 @@
+"""The bot's state store: approvals, audit trail, capacity history, incidents, runbooks and more.
+
+SQLAlchemy Core on SQLite (default, embedded) or PostgreSQL (shared by
+replicas); every function takes and returns typed values, never rows. Usage::
+
+    store = Store(config.store_url)
+    store.migrate()
+    approval = store.approvals.create(tenant="demo", kind="scale", ...)
+    if store.approvals.transition(approval.id, {"pending"}, "approved", decided_at=now): ...
+"""
+
+from bot.store.errors import StoreError, StoreUnavailable
+from bot.store.models import (
+    AlertState,
+    Approval,
+    ApprovalStatus,
+    AuditEvent,
+    BucketSize,
+    CapacitySnapshot,
+    Incident,
+    JsonObject,
+    MaintenanceWindow,
+    RunbookCheck,
+    RunbookRun,
+    SpecSnapshot,
+    TimelineEntry,
+    Vote,
+)
+from bot.store.store import Store
+
+__all__ = [
+    "AlertState",
+    "Approval",
+    "ApprovalStatus",
+    "AuditEvent",
+    "BucketSize",
+    "CapacitySnapshot",
+    "Incident",
+    "JsonObject",
+    "MaintenanceWindow",
+    "RunbookCheck",
+    "RunbookRun",
+    "SpecSnapshot",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "TimelineEntry",
+    "Vote",
+]

@@ -1,0 +1,188 @@
+"""Approval requests and their votes.
+
+Races between replicas and double clicks are settled by the database, not by
+reading first: :meth:`Approvals.transition` is one conditional UPDATE and
+:meth:`Approvals.add_vote` one INSERT guarded by a unique key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy.sql import Executable
+
+from bot.store.db import Database, insert_ignoring_conflict
+from bot.store.models import Approval, ApprovalStatus, JsonObject, Vote
+from bot.store.schema import approval_votes, approvals
+
+_ID_BYTES = 9  # 12 URL-safe characters: short enough for button values, 72 random bits
+
+
+def new_approval_id() -> str:
+    """A fresh approval id: URL-safe, short, unguessable (it travels in Slack button values)."""
+    return secrets.token_urlsafe(_ID_BYTES)
+
+
+class Approvals:
+    """Create, read and move approval requests through their statuses."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(
+        self,
+        *,
+        tenant: str,
+        kind: str,
+        plan: JsonObject,
+        plan_hash: str,
+        requester: str,
+        expires_at: datetime,
+        approvals_required: int = 1,
+        resource_version: str | None = None,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        created_at: datetime | None = None,
+    ) -> Approval:
+        """Record a new pending request and return it (with its generated id)."""
+        approval_id = new_approval_id()
+        values = {
+            "id": approval_id,
+            "tenant": tenant,
+            "kind": kind,
+            "plan": plan,
+            "plan_hash": plan_hash,
+            "resource_version": resource_version,
+            "status": ApprovalStatus.PENDING.value,
+            "requester": requester,
+            "approvals_required": approvals_required,
+            "channel": channel,
+            "message_ts": message_ts,
+            "created_at": created_at or datetime.now(UTC),
+            "expires_at": expires_at,
+        }
+        with self._db.write() as conn:
+            conn.execute(approvals.insert().values(values))
+            created = _load(conn, approval_id)
+        assert created is not None  # just inserted in this transaction
+        return created
+
+    def get(self, approval_id: str) -> Approval | None:
+        """The request with its votes, or None if there is no such id."""
+        with self._db.read() as conn:
+            return _load(conn, approval_id)
+
+    def transition(
+        self,
+        approval_id: str,
+        from_statuses: Iterable[str],
+        to_status: str,
+        *,
+        decided_at: datetime | None = None,
+        executed_at: datetime | None = None,
+        result: str | None = None,
+        message_ts: str | None = None,
+        resource_version: str | None = None,
+    ) -> bool:
+        """Move a request to `to_status` if it is still in one of `from_statuses`; True if this caller won.
+
+        One ``UPDATE ... WHERE id = ? AND status IN (...)``: when two replicas
+        (or two clicks) race, the database lets exactly one row update happen
+        and every other caller gets False. Fields left as None are unchanged.
+        """
+        allowed = [ApprovalStatus(s).value for s in from_statuses]
+        target = ApprovalStatus(to_status).value
+        changes: dict[str, object] = {"status": target}
+        for name, value in (
+            ("decided_at", decided_at),
+            ("executed_at", executed_at),
+            ("result", result),
+            ("message_ts", message_ts),
+            ("resource_version", resource_version),
+        ):
+            if value is not None:
+                changes[name] = value
+        stmt = update(approvals).where(approvals.c.id == approval_id, approvals.c.status.in_(allowed)).values(changes)
+        with self._db.write() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def set_message(self, approval_id: str, *, channel: str, message_ts: str) -> bool:
+        """Remember where the approval card was posted; False if there is no such request."""
+        stmt = update(approvals).where(approvals.c.id == approval_id).values(channel=channel, message_ts=message_ts)
+        with self._db.write() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def add_vote(self, approval_id: str, user: str, *, at: datetime | None = None) -> bool:
+        """Record `user`'s approval; False if they already approved this request.
+
+        The vote is recorded whatever the request's status: checking the status
+        and counting votes against `approvals_required` is the caller's job.
+        Raises StoreError if the request does not exist.
+        """
+        values = {"approval_id": approval_id, "user_id": user, "decided_at": at or datetime.now(UTC)}
+        with self._db.write() as conn:
+            inserted = insert_ignoring_conflict(conn, approval_votes, values, ["approval_id", "user_id"])
+        return inserted is not None
+
+    def votes(self, approval_id: str) -> list[Vote]:
+        """The votes on one request, oldest first."""
+        with self._db.read() as conn:
+            return _votes(conn, [approval_id]).get(approval_id, [])
+
+    def pending(self, tenant: str | None = None) -> list[Approval]:
+        """Requests still waiting for approval (optionally for one tenant), oldest first."""
+        stmt = select(approvals).where(approvals.c.status == ApprovalStatus.PENDING.value)
+        if tenant is not None:
+            stmt = stmt.where(approvals.c.tenant == tenant)
+        return self._list(stmt.order_by(approvals.c.created_at, approvals.c.id))
+
+    def due_for_expiry(self, now: datetime) -> list[Approval]:
+        """Pending requests whose deadline has passed at `now`; expire each with :meth:`transition`."""
+        stmt = (
+            select(approvals)
+            .where(approvals.c.status == ApprovalStatus.PENDING.value, approvals.c.expires_at <= now)
+            .order_by(approvals.c.expires_at, approvals.c.id)
+        )
+        return self._list(stmt)
+
+    def recent(self, limit: int = 20, *, tenant: str | None = None) -> list[Approval]:
+        """The newest requests in any status, newest first."""
+        stmt = select(approvals)
+        if tenant is not None:
+            stmt = stmt.where(approvals.c.tenant == tenant)
+        return self._list(stmt.order_by(approvals.c.created_at.desc(), approvals.c.id).limit(limit))
+
+    def _list(self, stmt: Executable) -> list[Approval]:
+        with self._db.read() as conn:
+            rows = list(conn.execute(stmt).mappings())
+            votes = _votes(conn, [r["id"] for r in rows])
+        return [_approval(r, votes.get(r["id"], [])) for r in rows]
+
+
+def _load(conn: Connection, approval_id: str) -> Approval | None:
+    row = conn.execute(select(approvals).where(approvals.c.id == approval_id)).mappings().first()
+    if row is None:
+        return None
+    return _approval(row, _votes(conn, [approval_id]).get(approval_id, []))
+
+
+def _votes(conn: Connection, approval_ids: list[str]) -> dict[str, list[Vote]]:
+    if not approval_ids:
+        return {}
+    stmt = (
+        select(approval_votes)
+        .where(approval_votes.c.approval_id.in_(approval_ids))
+        .order_by(approval_votes.c.decided_at, approval_votes.c.user_id)
+    )
+    found: dict[str, list[Vote]] = {}
+    for r in conn.execute(stmt).mappings():
+        vote = Vote(approval_id=r["approval_id"], user=r["user_id"], decided_at=r["decided_at"])
+        found.setdefault(vote.approval_id, []).append(vote)
+    return found
+
+
+def _approval(row: RowMapping, votes: list[Vote]) -> Approval:
+    return Approval.model_validate({**row, "votes": tuple(votes)})

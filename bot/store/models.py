@@ -1,0 +1,198 @@
+"""What the store returns: frozen pydantic models, never database rows.
+
+Every datetime here is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+JsonObject = dict[str, Any]
+"""A JSON object as stored in plan / detail / spec / changes columns."""
+
+
+class ApprovalStatus(StrEnum):
+    """Where an approval request is in its life.
+
+    pending -> approved -> executing -> succeeded | failed; or pending ->
+    rejected | expired | cancelled; `refused` means the bot declined to run it
+    (stale plan, policy) after approval.
+    """
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    EXECUTING = "executing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REFUSED = "refused"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Vote(_Record):
+    """One approver's approval of one request."""
+
+    approval_id: str
+    user: str
+    decided_at: datetime
+
+
+class Approval(_Record):
+    """A requested destructive change waiting for (or past) its approvals."""
+
+    id: str
+    tenant: str
+    kind: str
+    plan: JsonObject
+    plan_hash: str
+    resource_version: str | None
+    status: ApprovalStatus
+    requester: str
+    approvals_required: int
+    channel: str | None
+    message_ts: str | None
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+    executed_at: datetime | None
+    result: str | None
+    votes: tuple[Vote, ...] = ()
+
+    @property
+    def approvers(self) -> list[str]:
+        """Who has approved so far, in the order they did."""
+        return [v.user for v in self.votes]
+
+
+class AuditEvent(_Record):
+    """One line of the append-only audit trail."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    tenant: str | None
+    approval_id: str | None
+    plan_hash: str | None
+    detail: JsonObject
+
+
+class BucketSize(_Record):
+    """One bucket's usage in a capacity snapshot."""
+
+    bucket: str
+    size: int
+    objects: int
+
+
+class CapacitySnapshot(_Record):
+    """A tenant's capacity at one moment; `ok=False` marks a gap (MinIO unreachable, see `error`)."""
+
+    id: int
+    tenant: str
+    taken_at: datetime
+    ok: bool
+    error: str | None
+    raw_total: int | None
+    raw_used: int | None
+    usable_total: int | None
+    usable_used: int | None
+    objects: int | None
+    buckets_count: int | None
+    scanner_last_update: datetime | None
+
+
+class TimelineEntry(_Record):
+    """Something that happened during an incident."""
+
+    id: int
+    incident_id: int
+    at: datetime
+    actor: str
+    kind: str
+    text: str
+
+
+class Incident(_Record):
+    """A declared incident; open while `resolved_at` is None."""
+
+    id: int
+    tenant: str | None
+    severity: str
+    title: str
+    channel_id: str | None
+    declared_by: str
+    declared_at: datetime
+    resolved_at: datetime | None
+    summary: str | None
+
+    @property
+    def is_open(self) -> bool:
+        """True until the incident is resolved."""
+        return self.resolved_at is None
+
+
+class RunbookCheck(_Record):
+    """A ticked step of a runbook run."""
+
+    run_id: int
+    step: int
+    checked_by: str
+    checked_at: datetime
+    note: str | None
+
+
+class RunbookRun(_Record):
+    """One walk through a runbook in a channel, with the steps ticked so far."""
+
+    id: int
+    runbook: str
+    channel: str
+    message_ts: str | None
+    started_by: str
+    started_at: datetime
+    finished_at: datetime | None
+    checks: tuple[RunbookCheck, ...] = ()
+
+
+class AlertState(_Record):
+    """The last known state of one alert key, kept so restarts do not re-notify."""
+
+    key: str
+    state: str
+    since: datetime
+    last_notified_at: datetime | None
+    message_ts: str | None
+
+
+class SpecSnapshot(_Record):
+    """A Tenant spec as it was before a change, kept for rollback."""
+
+    id: int
+    tenant: str
+    taken_at: datetime
+    reason: str
+    resource_version: str | None
+    spec: JsonObject
+    taken_by: str | None
+
+
+class MaintenanceWindow(_Record):
+    """A maintenance window; `changes` records what enabling it changed, so closing can undo exactly that."""
+
+    id: int
+    tenant: str
+    started_by: str
+    started_at: datetime
+    until: datetime
+    ended_at: datetime | None
+    changes: JsonObject

@@ -1,0 +1,310 @@
+"""The tables, as SQLAlchemy Core metadata, identical on SQLite and PostgreSQL.
+
+Conventions that keep one schema portable:
+
+* Timestamps use :class:`UtcDateTime`: aware UTC datetimes in and out (SQLite
+  keeps no zone, so values are stored as naive UTC and re-labelled on read).
+* Statuses are plain strings with CHECK constraints rather than database ENUM
+  types, which PostgreSQL can only extend with awkward migrations.
+* JSON is ``JSON`` on SQLite and ``JSONB`` on PostgreSQL.
+* ``audit_events`` is append-only: triggers on both backends refuse UPDATE and
+  DELETE, so even a hand-typed SQL statement cannot rewrite history.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    event,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.schema import DDL
+
+APPROVAL_STATUSES = (
+    "pending",
+    "approved",
+    "executing",
+    "succeeded",
+    "failed",
+    "rejected",
+    "expired",
+    "cancelled",
+    "refused",
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend; naive datetimes are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            # A naive value is ambiguous (local time? UTC?); refusing it finds the bug early.
+            raise ValueError("the store takes timezone-aware datetimes, got a naive one")
+        value = value.astimezone(UTC)
+        # SQLite's DATETIME is text without a zone; storing naive UTC keeps ordering and comparisons right.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# JSONB on PostgreSQL: indexable and compact; plain JSON text on SQLite.
+Json = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", String(32), primary_key=True),  # short URL-safe token, travels in Slack button values
+    Column("tenant", String(63), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("plan", Json, nullable=False),
+    Column("plan_hash", String(128), nullable=False),
+    Column("resource_version", String(64)),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("requester", String(32), nullable=False),
+    Column("approvals_required", Integer, nullable=False, default=1),
+    Column("channel", String(32)),
+    Column("message_ts", String(32)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime),
+    Column("executed_at", UtcDateTime),
+    Column("result", Text),
+    CheckConstraint(_one_of("status", APPROVAL_STATUSES), name="status"),
+    CheckConstraint("approvals_required >= 1", name="approvals_required"),
+    Index(None, "status", "expires_at"),
+    Index(None, "tenant", "status"),
+)
+
+approval_votes = Table(
+    "approval_votes",
+    metadata,
+    # One person, one vote: the key (approval_id, user_id) is unique, so two clicks cannot count twice.
+    Column("approval_id", String(32), ForeignKey("approvals.id", ondelete="CASCADE"), primary_key=True),
+    # Not "user": that is a reserved word in PostgreSQL, where a bare `SELECT user` means current_user.
+    Column("user_id", String(32), primary_key=True),
+    Column("decided_at", UtcDateTime, nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("tenant", String(63)),
+    # No foreign key: the audit trail must outlive anything it mentions.
+    Column("approval_id", String(32)),
+    Column("plan_hash", String(128)),
+    Column("detail", Json, nullable=False),
+    Index(None, "at"),
+    Index(None, "tenant", "at"),
+    Index(None, "approval_id"),
+)
+
+capacity_snapshots = Table(
+    "capacity_snapshots",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("taken_at", UtcDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text),
+    Column("raw_total", BigInteger),
+    Column("raw_used", BigInteger),
+    Column("usable_total", BigInteger),
+    Column("usable_used", BigInteger),
+    Column("objects", BigInteger),
+    Column("buckets_count", Integer),
+    Column("scanner_last_update", UtcDateTime),
+    Index(None, "tenant", "taken_at"),
+)
+
+bucket_sizes = Table(
+    "bucket_sizes",
+    metadata,
+    Column(
+        "snapshot_id",
+        BigId,
+        ForeignKey("capacity_snapshots.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("bucket", String(63), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("objects", BigInteger, nullable=False),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(63)),
+    Column("severity", String(8), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("channel_id", String(32)),
+    Column("declared_by", String(32), nullable=False),
+    Column("declared_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("summary", Text),
+    Index(None, "resolved_at"),
+    Index(None, "channel_id"),
+)
+
+incident_timeline = Table(
+    "incident_timeline",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Index(None, "incident_id", "at"),
+)
+
+runbook_runs = Table(
+    "runbook_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("runbook", String(128), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("message_ts", String(32)),
+    Column("started_by", String(32), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+)
+
+runbook_checks = Table(
+    "runbook_checks",
+    metadata,
+    # Unique (run_id, step): a step is ticked once; the first tick stands.
+    Column("run_id", BigId, ForeignKey("runbook_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("step", Integer, primary_key=True),
+    Column("checked_by", String(32), nullable=False),
+    Column("checked_at", UtcDateTime, nullable=False),
+    Column("note", Text),
+)
+
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("key", String(200), primary_key=True),  # e.g. "capacity:demo", "health:demo"
+    Column("state", String(32), nullable=False),
+    Column("since", UtcDateTime, nullable=False),
+    Column("last_notified_at", UtcDateTime),
+    Column("message_ts", String(32)),
+)
+
+spec_snapshots = Table(
+    "spec_snapshots",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("taken_at", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("resource_version", String(64)),
+    Column("spec", Json, nullable=False),
+    Column("taken_by", String(64)),
+    Index(None, "tenant", "taken_at"),
+)
+
+maintenance_windows = Table(
+    "maintenance_windows",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("started_by", String(32), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("until", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Column("changes", Json, nullable=False),  # what enabling changed, so disabling reverses exactly that
+)
+# At most one unclosed window per tenant, even when two replicas open one at the same moment.
+Index(
+    "uq_maintenance_windows_open_tenant",
+    maintenance_windows.c.tenant,
+    unique=True,
+    sqlite_where=maintenance_windows.c.ended_at.is_(None),
+    postgresql_where=maintenance_windows.c.ended_at.is_(None),
+)
+
+scheduler_runs = Table(
+    "scheduler_runs",
+    metadata,
+    # The claim: unique (job_id, scheduled_for); whichever replica inserts the row first runs that slot.
+    Column("job_id", String(200), primary_key=True),
+    Column("scheduled_for", UtcDateTime, primary_key=True),
+    Column("ran_at", UtcDateTime, nullable=False),
+    Column("by", String(200)),
+)
+
+# --- append-only audit trail, enforced by the database itself -------------------------------
+
+_APPEND_ONLY_MESSAGE = "audit_events is append-only"
+
+_SQLITE_TRIGGERS = [
+    f"""CREATE TRIGGER IF NOT EXISTS audit_events_no_{op.lower()} BEFORE {op} ON audit_events
+    BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY_MESSAGE}'); END"""
+    for op in ("UPDATE", "DELETE")
+]
+
+_POSTGRES_TRIGGERS = [
+    f"""CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION '{_APPEND_ONLY_MESSAGE}' USING ERRCODE = 'insufficient_privilege'; END $$""",
+    """CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()""",
+    # Row triggers do not fire on TRUNCATE; this statement trigger closes that door too.
+    """CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()""",
+]
+
+for _sql in _SQLITE_TRIGGERS:
+    event.listen(audit_events, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
+for _sql in _POSTGRES_TRIGGERS:
+    event.listen(audit_events, "after_create", DDL(_sql).execute_if(dialect="postgresql"))
+
+
+def table_names() -> list[str]:
+    """Every table the store owns, in creation order (parents first)."""
+    return [t.name for t in metadata.sorted_tables]
