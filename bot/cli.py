@@ -226,6 +226,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 1
 
 
+def _running(pid: int) -> bool:
+    """True while `pid` runs (a zombie waiting to be reaped has already stopped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return "State:\tZ" not in status
+
+
 def _demo_stop(state_file: Path) -> int:
     if not state_file.exists():
         print("no detached demo is running", file=sys.stderr)
@@ -236,10 +245,12 @@ def _demo_stop(state_file: Path) -> int:
     except ProcessLookupError:
         state_file.unlink(missing_ok=True)
         return 0
-    for _ in range(150):
-        if not state_file.exists():
-            break
+    deadline = time.monotonic() + 30
+    while _running(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
+    if _running(pid):
+        os.kill(pid, signal.SIGKILL)
+    state_file.unlink(missing_ok=True)
     print(f"stopped demo (pid {pid})")
     return 0
 

@@ -27,6 +27,8 @@ _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_PROM_MATCHER = r'\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"[^"\\]*"\s*'
+_PROM_MATCHERS = re.compile(rf"^{_PROM_MATCHER}(,{_PROM_MATCHER})*$")
 
 
 class ConfigError(Exception):
@@ -137,10 +139,15 @@ class TenantConfig(_Model):
     operators: list[str] = Field(default_factory=list)  # who may request changes (users or groups)
     approvals: dict[str, ApprovalRule] = Field(default_factory=dict)
     approval_channel: str | None = None
+    # Whether `/minio maintenance <tenant> disable` needs an approval like `enable` (default) or runs at once.
+    approve_maintenance_disable: bool = True
     thresholds: Thresholds = Thresholds()
     probe: ProbeSettings = ProbeSettings()
     backup: BackupTarget | None = None
     ca_file: str | None = None
+    # Optional capacity history source: range queries over MinIO's v2 cluster metrics instead of the store.
+    prometheus_url: str | None = None
+    prometheus_selector: str = ""  # label matchers that pick this tenant's series, e.g. 'job="minio-demo"'
 
     @field_validator("name")
     @classmethod
@@ -161,6 +168,21 @@ class TenantConfig(_Model):
     @classmethod
     def _channels(cls, value: list[str]) -> list[str]:
         return [_channel_id(v) for v in value]
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _prometheus_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
+            raise ValueError(f"prometheus_url {value!r} must look like http(s)://host:port[/path]")
+        return value.rstrip("/") if value else value
+
+    @field_validator("prometheus_selector")
+    @classmethod
+    def _prometheus_selector(cls, value: str) -> str:
+        # Matchers only (no braces, no query language): they are pasted inside `metric{...}`.
+        if value and not _PROM_MATCHERS.match(value):
+            raise ValueError('prometheus_selector must be label matchers like job="minio-demo"')
+        return value
 
     @field_validator("operators")
     @classmethod
@@ -210,11 +232,19 @@ class ReportSchedule(_Model):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
         return value
 
+    checklist: bool = False  # also post the daily runbook checklist, right after the report
+
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("cron needs five fields: minute hour day month weekday")
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:  # the scheduler parses it the same way; fail at start, not at 09:00
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"invalid cron {value!r}: {exc}") from None
         return value
 
 
@@ -271,6 +301,27 @@ class SlackConfig(_Model):
     usergroup_cache_seconds: int = Field(300, ge=0)
 
 
+class LeaderElectionConfig(_Model):
+    """Several replicas: a Kubernetes Lease picks the one that runs the scheduler (all serve commands)."""
+
+    cluster: str | None = None  # the `clusters` entry whose API holds the Lease; default the first
+    namespace: str | None = None  # default $POD_NAMESPACE, the service account's namespace, or "default"
+    name: str = "minio-chatops-leader"
+    lease_seconds: int = Field(15, ge=2, le=300)
+
+
+class SchedulerConfig(_Model):
+    """Background jobs (run by the leader only)."""
+
+    enabled: bool = True
+    alert_check_minutes: float = Field(3, gt=0, le=24 * 60)
+    snapshot_minutes: float = Field(60, gt=0, le=24 * 60)
+    approval_sweep_seconds: float = Field(60, ge=1, le=3600)
+    catch_up_hours: float = Field(12, ge=0, le=48)  # a report missed during downtime is sent late within this
+    store_retry_seconds: float = Field(60, gt=0, le=3600)  # retry a report whose claim hit a store outage
+    parallel: int = Field(8, ge=1, le=64)  # tenants gathered at once for a report, snapshot or alert check
+
+
 class Config(_Model):
     """The whole bot configuration."""
 
@@ -282,6 +333,9 @@ class Config(_Model):
     tenants: list[TenantConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
     severity_minutes: dict[str, int] = Field(default_factory=lambda: {"P1": 15, "P2": 60, "P3": 240})
+    audit_channel: str | None = None  # channel id that also receives every audit event, one line each
+    scheduler: SchedulerConfig = SchedulerConfig()
+    leader_election: LeaderElectionConfig | None = None  # None: this process is the only one (always leader)
 
     @field_validator("severity_minutes")
     @classmethod
@@ -296,6 +350,11 @@ class Config(_Model):
     def _admins(cls, value: list[str]) -> list[str]:
         return [_slack_principal(v) for v in value]
 
+    @field_validator("audit_channel")
+    @classmethod
+    def _audit_channel(cls, value: str | None) -> str | None:
+        return None if value is None else _channel_id(value)
+
     @model_validator(mode="after")
     def _references(self) -> Config:
         names = [t.name for t in self.tenants]
@@ -309,6 +368,12 @@ class Config(_Model):
                     f"tenant {tenant.name!r} refers to cluster {tenant.kubernetes.cluster!r}, "
                     f"which is not under `clusters`"
                 )
+        election = self.leader_election
+        if election is not None:
+            if not self.clusters:
+                raise ValueError("leader_election needs a Kubernetes cluster under `clusters` to hold its Lease")
+            if election.cluster is not None and election.cluster not in clusters:
+                raise ValueError(f"leader_election.cluster {election.cluster!r} is not under `clusters`")
         return self
 
     def tenant(self, name: str) -> TenantConfig | None:
@@ -333,6 +398,11 @@ class Secrets(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     minio_chatops_store_url: SecretStr | None = None  # a PostgreSQL URL carries a password
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 def _slack_principal(value: str) -> str:

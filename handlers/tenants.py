@@ -15,15 +15,20 @@ from bot.reports import Report, Row, Section, Status, worst
 from bot.runtime import Runtime
 
 
-def _liveness(runtime: Runtime, tenant: TenantConfig) -> tuple[int, int, list[int]]:
-    """(live nodes, nodes, down node numbers) from `/minio/health/live` on every node."""
+def _liveness(runtime: Runtime, tenant: TenantConfig) -> tuple[int, int, dict[int, str]]:
+    """(live nodes, nodes, {down node: why}) from `/minio/health/live` on every node."""
     client = runtime.minio(tenant)
     probes = fan_out(
         {str(n): partial(client.liveness, n) for n in range(1, len(client.endpoints) + 1)},
         deadline_s=runtime.config.timeouts.probe + 0.5,
     )
-    down = [int(k) for k, p in probes.items() if isinstance(p, ClientError) or not p.ok]
-    return len(probes) - len(down), len(probes), sorted(down)
+    down: dict[int, str] = {}
+    for key, probe in probes.items():
+        if isinstance(probe, ClientError):
+            down[int(key)] = probe.detail
+        elif not probe.ok:
+            down[int(key)] = probe.error or f"HTTP {probe.status}"
+    return len(probes) - len(down), len(probes), dict(sorted(down.items()))
 
 
 def _kubernetes(runtime: Runtime, tenant: TenantConfig) -> tuple[str | None, int, int]:
@@ -52,7 +57,7 @@ def tenant_line(runtime: Runtime, tenant: TenantConfig) -> tuple[Status, str]:
         live, total, down = minio
         text = f"{live}/{total} nodes live"
         if down:
-            text += " (down: " + ", ".join(f"node {n}" for n in down) + ")"
+            text += " (down: " + ", ".join(f"node {n}: {why}" for n, why in down.items()) + ")"
         parts.append(text)
         statuses.append(Status.HEALTHY if live == total else Status.UNHEALTHY if live == 0 else Status.DEGRADED)
     if "kube" in results:
