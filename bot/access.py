@@ -62,12 +62,22 @@ def no_groups(_group_id: str) -> frozenset[str]:
     return frozenset()
 
 
+ChannelTenants = Callable[[str], frozenset[str]]
+"""Tenant names a channel outside the configuration may see (an incident channel: its incident's tenant)."""
+
+
+def no_linked_tenants(_channel: str) -> frozenset[str]:
+    """No channel is linked to a tenant besides the configured ones."""
+    return frozenset()
+
+
 class Access:
     """Answers access questions for one configuration."""
 
-    def __init__(self, config: Config, groups: GroupMembers = no_groups):
+    def __init__(self, config: Config, groups: GroupMembers = no_groups, linked: ChannelTenants = no_linked_tenants):
         self.config = config
         self._groups = groups
+        self._linked = linked
 
     def is_admin(self, user: str) -> bool:
         return self._matches(user, self.config.admins)
@@ -84,8 +94,17 @@ class Access:
                     continue
         return False
 
+    def linked_tenants(self, channel: str) -> frozenset[str]:
+        """Tenants an unconfigured channel may see (incident channels); configured channels have none."""
+        if self.config.channel(channel) is not None:
+            return frozenset()
+        try:
+            return self._linked(channel)
+        except Exception:  # noqa: BLE001 - an unreachable store links nothing; it does not crash the check
+            return frozenset()
+
     def can_see(self, channel: str, tenant: TenantConfig) -> bool:
-        return channel in tenant.channels
+        return channel in tenant.channels or tenant.name in self.linked_tenants(channel)
 
     def visible_tenants(self, channel: str, tenants: list[TenantConfig]) -> list[TenantConfig]:
         return [t for t in tenants if self.can_see(channel, t)]

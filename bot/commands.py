@@ -146,13 +146,18 @@ def escape(text: str, limit: int = 80) -> str:
 
 
 def _tokenize(text: str) -> list[str] | UsageError:
-    try:
-        lexer = shlex.shlex(text, posix=True, punctuation_chars=False)
-        lexer.whitespace_split = True
-        lexer.commenters = ""
-        return list(lexer)
-    except ValueError:
-        return UsageError("Unbalanced quotes. Close every `\"` you open, or drop them.")
+    # Shell-like words; when single quotes do not pair up they are apostrophes
+    # ("Can't write to bucket"), so only double quotes group words then.
+    for quotes in ("'\"", '"'):
+        try:
+            lexer = shlex.shlex(text, posix=True, punctuation_chars=False)
+            lexer.whitespace_split = True
+            lexer.commenters = ""
+            lexer.quotes = quotes
+            return list(lexer)
+        except ValueError:
+            continue
+    return UsageError("Unbalanced quotes. Close every `\"` you open, or drop them.")
 
 
 @dataclass

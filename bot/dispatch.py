@@ -46,7 +46,11 @@ class Dispatcher:
 
     def _channel_refusal(self, user: str, channel: str) -> Report | None:
         # Unknown channels get help only; nothing about tenants leaks there.
-        if self.runtime.config.channel(channel) is None and not self.runtime.access.is_admin(user):
+        if (
+            self.runtime.config.channel(channel) is None
+            and not self.runtime.access.is_admin(user)
+            and not self.runtime.access.linked_tenants(channel)  # an open incident's channel
+        ):
             return notice(
                 "This channel is not set up for minio-chatops. "
                 "Ask a bot admin to add it under `channels` in the configuration."
@@ -88,6 +92,7 @@ class Dispatcher:
             )
             if not decision.allowed:
                 raise _Refused(notice(decision.reason))
+            _record_in_incident(self.runtime, channel, user, command.text)
             return verb.handler(invocation, command.args)
 
         return self._contained(verb.name, request_id, call)
@@ -161,6 +166,18 @@ class Dispatcher:
             return notice(f"`{name}` failed unexpectedly (error id `{request_id}`). The bot admins can look it up.")
         finally:
             self.runtime.metrics.command_done(name, outcome, time.monotonic() - started)
+
+
+def _record_in_incident(runtime: Runtime, channel: str, user: str, text: str) -> None:
+    """Write the command to the incident timeline when `channel` is an incident channel; never fails the command."""
+    if runtime.config.channel(channel) is not None:
+        return  # configured channels are never incident channels
+    try:
+        from handlers.incidents import record_command
+
+        record_command(runtime, channel, user, text)
+    except Exception:  # noqa: BLE001 - the timeline must never break a command
+        log.warning("timeline hook failed", extra={"channel": channel})
 
 
 class _Refused(Exception):

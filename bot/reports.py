@@ -62,6 +62,16 @@ class Row(_Frozen):
     text: str
 
 
+class Action(_Frozen):
+    """A button offered under a report (run a command, approve, ...)."""
+
+    label: str
+    action_id: str
+    value: str
+    style: str | None = None  # "primary" | "danger"
+    confirm: str | None = None  # confirm dialog text, for anything that changes state
+
+
 class Section(_Frozen):
     """One part of a report. `error` set means the section could not be gathered."""
 
@@ -71,16 +81,8 @@ class Section(_Frozen):
     lines: list[str] = Field(default_factory=list)
     fields: list[KeyValue] = Field(default_factory=list)
     error: str | None = None
-
-
-class Action(_Frozen):
-    """A button offered under a report (run a command, approve, ...)."""
-
-    label: str
-    action_id: str
-    value: str
-    style: str | None = None  # "primary" | "danger"
-    confirm: str | None = None  # confirm dialog text, for anything that changes state
+    # Buttons that belong to this section (a checklist step's Check/Run), drawn right under it.
+    actions: list[Action] = Field(default_factory=list)
 
 
 class Chart(_Frozen):

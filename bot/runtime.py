@@ -89,7 +89,8 @@ class Runtime:
         metrics: BotMetrics | None = None,
     ):
         self.config = config
-        self.access = Access(config, groups)
+        # An open incident's channel sees that incident's tenant (incident channels are not in the config).
+        self.access = Access(config, groups, linked=self._incident_tenants)
         self.clock = clock
         self.metrics = metrics or BotMetrics()
         self.environ = environ if environ is not None else dict(os.environ)
@@ -124,6 +125,11 @@ class Runtime:
                 store.migrate()
                 self._store = store
         return self._store
+
+    def _incident_tenants(self, channel: str) -> frozenset[str]:
+        """The tenant of the open incident that owns `channel`, if any."""
+        incident = self.store.incidents.open_in_channel(channel)
+        return frozenset([incident.tenant]) if incident is not None and incident.tenant else frozenset()
 
     # ----- tenants -----------------------------------------------------------------
 

@@ -51,6 +51,11 @@ def test_control_characters_are_refused(text: str) -> None:
     assert isinstance(result, UsageError) and "control characters" in result.message
 
 
+def test_apostrophes_are_not_quotes() -> None:
+    result = parse("help can't")
+    assert isinstance(result, Command) and result.args.model_dump() == {"verb": "can't"}
+
+
 def test_unbalanced_quotes() -> None:
     result = parse('help "tenants')
     assert isinstance(result, UsageError) and "quotes" in result.message

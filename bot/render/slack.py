@@ -79,6 +79,8 @@ def _section_blocks(section: Section) -> list[Block]:
     ]
     for start in range(0, len(fields), limits.MAX_FIELDS):
         blocks.append({"type": "section", "fields": fields[start : start + limits.MAX_FIELDS]})
+    # A section's own buttons stay with it (same group), so a split never separates them.
+    blocks += _action_blocks(section.actions)
     return blocks
 
 

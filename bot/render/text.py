@@ -46,6 +46,8 @@ def render_text(report: Report) -> str:
             out.append(f"  {plain(line)}")
         for kv in section.fields:
             out.append(f"  {kv.label}: {plain(kv.value)}")
+        if section.actions:
+            out.append("  " + " ".join(f"[{a.label}]" for a in section.actions))
     if report.actions:
         out += ["", "Actions: " + ", ".join(a.label for a in report.actions)]
     for chart in report.charts:

@@ -1,0 +1,280 @@
+"""`/minio incident <type> [tenant]`: real diagnostics against the MinIO simulator and a real kube-apiserver."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from kubernetes import client
+
+from bot.clients.kube_models import ContainerInfo, PodInfo
+from bot.reports import Status
+from handlers.incident_diagnostics import INCIDENT_TYPES
+from handlers.incident_pod_crash import crashed_pods, redact_log
+from sandbox.kube.world import TenantWorld, crashloop_pod, remove_network_policy, set_cert_expiry
+from sandbox.minio_sim import SimCluster
+from tests.fixtures.minio import ClusterFactory
+from tests.test_incident_env import (
+    ELSEWHERE,
+    OPS,
+    Env,
+    EnvFactory,
+    dead_kubeconfig,
+    report_text,
+    section,
+    tenant_doc,
+    texts,
+)
+
+# Fixtures shared by the incident and runbook tests (make_env, full_env, static_env, demo_cluster, ...).
+pytest_plugins = ["tests.test_incident_env"]
+
+
+# ---------------------------------------------------------------- pod-crash
+
+
+def test_given_a_crashlooping_pod_pod_crash_names_it_with_reason_events_and_next_actions(
+    full_env: Env, tenant_world: TenantWorld, kube_api: client.ApiClient
+) -> None:
+    crashloop_pod(kube_api, tenant_world.namespace, "demo-pool-0-2", last_reason="OOMKilled", restarts=7)
+    report = full_env.run("incident pod-crash demo")
+    assert report.status is Status.UNHEALTHY
+    pods = section(report, "Pods")
+    assert pods.status is Status.UNHEALTHY
+    assert "3/4 pods ready" in texts(pods)
+    assert "demo-pool-0-2" in texts(pods) and "CrashLoopBackOff" in texts(pods) and "7 restart(s)" in texts(pods)
+    assert "OOMKilled" in texts(pods) and "exit 137" in texts(pods)
+    assert "went over its memory limit" in texts(section(report, "Termination reasons"))
+    events = texts(section(report, "Recent warning events (1 h)"))
+    assert "BackOff" in events and "Pod/demo-pool-0-2" in events
+    # This API server has no kubelet: the log section says so, and the rest still arrives.
+    logs = section(report, "Last log lines: demo-pool-0-2")
+    assert logs.error and "unavailable" in logs.error
+    assert section(report, "MinIO view of its servers").status is Status.HEALTHY
+    actions = texts(section(report, "Recommended next actions"))
+    assert "/minio scale demo resources" in actions
+    assert report.sections[-1].title == "Recommended next actions"
+
+
+def test_given_healthy_pods_pod_crash_finds_nothing(full_env: Env) -> None:
+    report = full_env.run("incident pod-crash demo")
+    assert section(report, "Pods").status is Status.HEALTHY
+    assert "4/4 pods ready" in texts(section(report, "Pods"))
+    assert "No pod is crashing now" in texts(section(report, "Recommended next actions"))
+
+
+def test_pod_logs_are_redacted_cut_and_cannot_break_out_of_the_code_block() -> None:
+    lines = [
+        "starting",
+        "MINIO_ROOT_PASSWORD=supersecretvalue123 loaded",
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIA/2024 Signature=abcdef0123456789abcdef",
+        "```<!channel> " + "x" * 500,
+    ]
+    out = redact_log(lines)
+    joined = "\n".join(out)
+    assert "supersecretvalue123" not in joined and "abcdef0123456789abcdef" not in joined
+    assert "```" not in joined and "<!channel>" not in joined and "&lt;!channel&gt;" in joined
+    assert all(len(line) < 220 for line in out)  # 200 characters of log text, plus entities
+
+
+def test_crashed_pods_puts_not_ready_pods_first() -> None:
+    ok = PodInfo(name="a", namespace="n", phase="Running", ready=True)
+    restarted = PodInfo(
+        name="b",
+        namespace="n",
+        phase="Running",
+        ready=True,
+        restarts=2,
+        containers=[ContainerInfo(name="minio", restarts=2, last_termination_reason="Error")],
+        last_termination_reason="Error",
+    )
+    crashing = PodInfo(name="c", namespace="n", phase="Running", ready=False, waiting_reason="CrashLoopBackOff")
+    assert [p.name for p in crashed_pods([ok, restarted, crashing])] == ["c", "b"]
+
+
+# ---------------------------------------------------------------- storage-full
+
+
+def test_given_full_drives_storage_full_shows_capacity_largest_buckets_and_how_to_get_space(
+    full_env: Env, demo_cluster: SimCluster
+) -> None:
+    demo_cluster.set_usage({"backups": {"size": 3 << 40, "objects": 1000}}, replace=False)
+    demo_cluster.disk_full(1)
+    demo_cluster.run_scanner()
+    report = full_env.run("incident storage-full demo")
+    capacity = section(report, "Capacity")
+    assert capacity.status is Status.UNHEALTHY
+    assert "Drive full" in texts(capacity)
+    largest = texts(section(report, "Largest buckets"))
+    assert largest.index("`backups`") < largest.index("`logs`")  # largest first
+    assert "no objects were listed" in largest
+    volumes = texts(section(report, "Volumes"))
+    assert "8 PVCs" in volumes and "grow in place" in volumes
+    actions = texts(section(report, "Recommended next actions"))
+    assert "/minio capacity demo" in actions
+
+
+# ---------------------------------------------------------------- network-issue
+
+
+def test_given_a_node_down_and_no_network_policy_network_issue_names_the_node(
+    full_env: Env, demo_cluster: SimCluster, tenant_world: TenantWorld, kube_api: client.ApiClient
+) -> None:
+    demo_cluster.stop_node(3)
+    remove_network_policy(kube_api, tenant_world.namespace, tenant_world.network_policy)
+    report = full_env.run("incident network-issue demo")
+    endpoints = section(report, "Node endpoints")
+    assert endpoints.status is Status.UNHEALTHY
+    assert "node 3" in texts(endpoints) and "node 1" in texts(endpoints)
+    peers = section(report, "Peer network (from `info`)")
+    assert "offline" in texts(peers)
+    assert section(report, "Services").status is Status.HEALTHY and "demo-hl" in texts(section(report, "Services"))
+    assert "traffic is not restricted" in texts(section(report, "NetworkPolicies"))
+    assert "Nodes 3 do not answer" in texts(section(report, "Recommended next actions"))
+
+
+def test_given_a_deny_all_network_policy_network_issue_says_it_blocks_node_traffic(
+    full_env: Env, tenant_world: TenantWorld, kube_api: client.ApiClient
+) -> None:
+    client.NetworkingV1Api(kube_api).create_namespaced_network_policy(
+        tenant_world.namespace,
+        client.V1NetworkPolicy.model_validate(
+            {"metadata": {"name": "deny-all"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
+        ),
+    )
+    report = full_env.run("incident network-issue demo")
+    policies = section(report, "NetworkPolicies")
+    assert policies.status is Status.UNHEALTHY and "denies ALL ingress" in texts(policies)
+    assert "deny-all" in texts(section(report, "Recommended next actions")).split("\n")[0]
+
+
+# ---------------------------------------------------------------- performance
+
+
+def test_given_a_long_held_lock_performance_shows_it_with_probe_latencies(
+    full_env: Env, demo_cluster: SimCluster
+) -> None:
+    demo_cluster.add_lock("backups/db.tar", age_seconds=600)
+    report = full_env.run("incident performance demo")
+    probes = texts(section(report, "Probe latencies"))
+    assert "node 1 liveness" in probes and "canary on `probe`" in probes and "PUT" in probes
+    locks = section(report, "Locks held (`top/locks`)")
+    assert locks.status is Status.UNHEALTHY and "backups/db.tar" in texts(locks)
+    pressure = section(report, "Pod resource pressure")
+    assert pressure.error and "metrics API not available" in pressure.error
+    assert "Long-held locks" in texts(section(report, "Recommended next actions"))
+
+
+# ---------------------------------------------------------------- security
+
+
+def test_given_a_certificate_expiring_in_5_days_security_is_UNHEALTHY_and_says_renew(
+    full_env: Env, tenant_world: TenantWorld, kube_api: client.ApiClient
+) -> None:
+    set_cert_expiry(kube_api, tenant_world.namespace, tenant_world.tls_secret, days=5)
+    report = full_env.run("incident security demo")
+    certs = section(report, "Certificates")
+    assert certs.status is Status.UNHEALTHY
+    assert "demo-tls" in texts(certs) and ("expires in 5 day" in texts(certs) or "expires in 4 day" in texts(certs))
+    users = texts(section(report, "Users"))
+    assert "old-ci" in users and "disabled" in users and "backup-agent" in users
+    assert "web-assets" in texts(section(report, "Public buckets"))
+    assert section(report, "Credentials").status is Status.HEALTHY
+    assert "Renew the certificate in Secret `demo-tls`" in texts(section(report, "Recommended next actions"))
+
+
+def test_given_default_credentials_security_says_so_without_showing_them(
+    make_env: EnvFactory, tmp_path: Path, minio_cluster_factory: ClusterFactory
+) -> None:
+    cluster = minio_cluster_factory([(4, 2)], access_key="minioadmin", secret_key="minioadmin")
+    env = make_env([tenant_doc(tmp_path, cluster)])
+    report = env.run("incident security demo")
+    assert report.status is Status.UNHEALTHY
+    credentials = section(report, "Credentials")
+    assert credentials.status is Status.UNHEALTHY and "default root credentials" in texts(credentials)
+    assert "minioadmin" not in report_text(report)
+    assert "Rotate the root credentials" in texts(section(report, "Recommended next actions"))
+
+
+# ---------------------------------------------------------------- data-loss
+
+
+def test_data_loss_shows_quorum_versioning_and_object_lock_per_bucket_and_backup_state(full_env: Env) -> None:
+    report = full_env.run("incident data-loss demo")
+    at_risk = texts(section(report, "Data at risk now"))
+    assert "Write quorum: met" in at_risk and "Read quorum: met" in at_risk and "8/8 ok" in at_risk
+    buckets = section(report, "Versioning and object lock per bucket")
+    text = texts(buckets)
+    assert "`backups`" in text and "object lock on" in text
+    assert "`logs`: versioning Off · no object lock" in text
+    assert "No backup target is configured" in texts(section(report, "Backup freshness"))
+    assert section(report, "Replication").status is Status.UNKNOWN
+    assert "can only be restored from backup" in texts(section(report, "Recommended next actions"))
+
+
+def test_given_write_quorum_lost_data_loss_says_do_not_restart_more(static_env: Env, demo_cluster: SimCluster) -> None:
+    demo_cluster.stop_node(3)
+    demo_cluster.stop_node(4)
+    report = static_env.run("incident data-loss demo")
+    assert "Write quorum: LOST" in texts(section(report, "Data at risk now"))
+    assert report.status is Status.UNHEALTHY
+    assert "do NOT restart" in texts(section(report, "Recommended next actions")).split("\n")[0]
+
+
+# ---------------------------------------------------------------- faults: one side down, the other still reported
+
+
+def test_given_the_kubernetes_api_unreachable_minio_sections_are_still_reported(
+    make_env: EnvFactory, tmp_path: Path, demo_cluster: SimCluster, tenant_world: TenantWorld
+) -> None:
+    env = make_env([tenant_doc(tmp_path, demo_cluster, tenant_world)], dead_kubeconfig(tmp_path))
+    started = time.monotonic()
+    report = env.run("incident pod-crash demo")
+    assert time.monotonic() - started < 6
+    pods = section(report, "Pods")
+    assert pods.status is Status.UNKNOWN and pods.error and "unreachable" in pods.error
+    minio = section(report, "MinIO view of its servers")
+    assert minio.status is Status.HEALTHY and "4/4 servers online" in texts(minio)
+    security = env.run("incident security demo")
+    assert section(security, "Certificates").error
+    assert "old-ci" in texts(section(security, "Users"))
+
+
+def test_given_minio_unreachable_kubernetes_sections_are_still_reported(
+    full_env: Env, demo_cluster: SimCluster, tenant_world: TenantWorld, kube_api: client.ApiClient
+) -> None:
+    crashloop_pod(kube_api, tenant_world.namespace, "demo-pool-0-1")
+    demo_cluster.stop()
+    report = full_env.run("incident pod-crash demo")
+    assert section(report, "MinIO view of its servers").error
+    assert "demo-pool-0-1" in texts(section(report, "Pods"))
+    network = full_env.run("incident network-issue demo")
+    assert section(network, "Node endpoints").status is Status.UNHEALTHY
+    assert "demo-hl" in texts(section(network, "Services"))
+    assert "demo-minio" in texts(section(network, "NetworkPolicies"))
+
+
+def test_every_type_answers_for_a_static_tenant_without_kubernetes(static_env: Env) -> None:
+    for kind in INCIDENT_TYPES:
+        report = static_env.run(f"incident {kind} demo")
+        assert report.title == f"Incident diagnostics: {kind} on demo", report.summary
+        assert report.sections[-1].title == "Recommended next actions" and report.sections[-1].lines
+        assert not report.failed
+
+
+# ---------------------------------------------------------------- bad input and access
+
+
+def test_unknown_tenant_is_refused_with_the_tenants_that_exist(static_env: Env) -> None:
+    report = static_env.run("incident pod-crash nope")
+    assert report.failed and "Unknown tenant `nope`" in report.summary and "`demo`" in report.summary
+
+
+def test_a_tenant_not_visible_in_this_channel_is_refused(static_env: Env) -> None:
+    report = static_env.run("incident security demo", channel=ELSEWHERE)
+    assert report.failed and "not visible in this channel" in report.summary
+
+
+def test_without_a_tenant_the_only_visible_tenant_is_used(static_env: Env) -> None:
+    report = static_env.run("incident performance", channel=OPS)
+    assert report.title == "Incident diagnostics: performance on demo"
