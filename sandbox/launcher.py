@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from bot.config import Config, parse_config
+from sandbox.history import seed_sandbox_history
 
 log = logging.getLogger("minio_chatops.sandbox")
 
@@ -99,6 +100,7 @@ class Sandbox:
                 )
             self.config_path = self.state_dir / "config.yaml"
             self.config_path.write_text(yaml.safe_dump(self.config_dict(), sort_keys=False), encoding="utf-8")
+            seed_sandbox_history(self.config, DEMO_TENANT)  # a week of capacity history to forecast from
         except BaseException:
             self.stop()
             raise

@@ -1,0 +1,155 @@
+"""Capacity history from Prometheus: range queries over MinIO's v2 cluster capacity metrics.
+
+Used instead of the store when a tenant sets `prometheus_url` (plus
+`prometheus_selector` when one Prometheus scrapes several tenants). The series
+are `minio_cluster_capacity_{usable,raw}_{total,free}_bytes` from
+`/minio/v2/metrics/cluster`; several scraped nodes report the same cluster
+figures, so each query takes the `max` across them, of the last sample in each
+grid step (`last_over_time`), so any scrape interval up to the step works.
+
+A grid step without a sample between the first and the last sample is a gap
+(the scrape failed: MinIO or the exporter was down), reported like a failed
+snapshot in the store.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import urllib3
+
+from bot.clients.errors import ClientError, classify_transport_error
+from bot.clients.fanout import fan_out
+from bot.clients.timeouts import Timeouts, make_pool_manager
+from handlers.capacity_forecast import HistoryPoint
+
+METRICS = {
+    "usable_total": "minio_cluster_capacity_usable_total_bytes",
+    "usable_free": "minio_cluster_capacity_usable_free_bytes",
+    "raw_total": "minio_cluster_capacity_raw_total_bytes",
+    "raw_free": "minio_cluster_capacity_raw_free_bytes",
+}
+MAX_POINTS = 720  # one a hour over 30 days; far below Prometheus' 11,000-point limit
+MIN_STEP = timedelta(seconds=1)
+MAX_STEP = timedelta(hours=1)
+GAP_ERROR = "no Prometheus sample (the scrape failed: MinIO or its metrics endpoint was unreachable)"
+
+
+def choose_step(since: datetime, until: datetime) -> timedelta:
+    """A grid step giving at most MAX_POINTS points, between one second and one hour, whole seconds."""
+    seconds = (until - since).total_seconds() / MAX_POINTS
+    seconds = min(max(seconds, MIN_STEP.total_seconds()), MAX_STEP.total_seconds())
+    return timedelta(seconds=math.ceil(seconds))
+
+
+def parse_matrix(body: bytes) -> dict[float, float]:
+    """Timestamp -> value of a range-query answer (the first series; `max` leaves only one)."""
+    doc = json.loads(body)
+    if doc.get("status") != "success":
+        raise ValueError(str(doc.get("error") or "query failed"))
+    result = doc.get("data", {}).get("result") or []
+    if not result:
+        return {}
+    return {float(ts): float(value) for ts, value in result[0].get("values", [])}
+
+
+def points_from_series(series: dict[str, dict[float, float]], since: datetime, step: timedelta) -> list[HistoryPoint]:
+    """Join the four series on their timestamps; missing grid steps inside the data become gaps."""
+    stamps = sorted(set(series["usable_total"]) & set(series["usable_free"]))
+    if not stamps:
+        return []
+    present = set(stamps)
+    first, last = stamps[0], stamps[-1]
+    step_s = step.total_seconds()
+    grid = [first + i * step_s for i in range(round((last - first) / step_s) + 1)]
+    points: list[HistoryPoint] = []
+    for ts in grid:
+        # Prometheus aligns the grid on `start`; tolerate float noise in the timestamps it returns.
+        match = next((s for s in (ts, round(ts, 3)) if s in present), None)
+        taken_at = datetime.fromtimestamp(ts, UTC)
+        if match is None:
+            points.append(HistoryPoint(taken_at=taken_at, ok=False, error=GAP_ERROR))
+            continue
+        usable_total = int(series["usable_total"][match])
+        usable_free = int(series["usable_free"][match])
+        raw_total = series["raw_total"].get(match)
+        raw_free = series["raw_free"].get(match)
+        points.append(
+            HistoryPoint(
+                taken_at=taken_at,
+                usable_total=usable_total,
+                usable_used=max(0, usable_total - usable_free),
+                raw_total=int(raw_total) if raw_total is not None else None,
+                raw_used=int(raw_total - raw_free) if raw_total is not None and raw_free is not None else None,
+            )
+        )
+    return points
+
+
+class PrometheusHistory:
+    """Reads a tenant's capacity history from one Prometheus server (HTTP API v1)."""
+
+    def __init__(
+        self, url: str, timeouts: Timeouts, selector: str = "", http: urllib3.PoolManager | None = None
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.selector = selector
+        self.timeouts = timeouts
+        self._http = http or make_pool_manager(timeouts)
+        parts = urlsplit(self.url)
+        self._target = f"Prometheus ({parts.netloc})"
+
+    def _query_range(self, metric: str, since: datetime, until: datetime, step: timedelta) -> dict[float, float]:
+        # last_over_time over one step: any scrape within the step counts (scrape intervals vary), and a
+        # step without one stays empty, which is exactly a gap.
+        window = f"{max(1, round(step.total_seconds()))}s"
+        query = f"max(last_over_time({metric}{{{self.selector}}}[{window}]))"
+        params = urlencode(
+            {
+                "query": query,
+                "start": f"{since.timestamp():.3f}",
+                "end": f"{until.timestamp():.3f}",
+                "step": f"{step.total_seconds():g}",
+            }
+        )
+        try:
+            response = self._http.request(
+                "GET", f"{self.url}/api/v1/query_range?{params}", timeout=self.timeouts.urllib3()
+            )
+        except Exception as exc:  # noqa: BLE001 - every transport failure becomes a typed ClientError
+            failure = classify_transport_error(exc, self.timeouts.connect, self.timeouts.read)
+            raise ClientError(failure.kind, self._target, failure.detail) from None
+        if response.status != 200:
+            raise ClientError(
+                "bad_response" if response.status < 500 else "unavailable",
+                self._target,
+                f"HTTP {response.status} for {metric}",
+                status=response.status,
+            )
+        try:
+            return parse_matrix(response.data)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ClientError("bad_response", self._target, f"unreadable range query answer ({exc})") from None
+
+    def history(self, since: datetime, until: datetime, step: timedelta | None = None) -> list[HistoryPoint]:
+        """Capacity points from `since` to `until` on a grid of `step` (chosen from the span by default)."""
+        step = step or choose_step(since, until)
+        calls: dict[str, Callable[[], Any]] = {
+            key: partial(self._query_range, metric, since, until, step) for key, metric in METRICS.items()
+        }
+        results = fan_out(calls, deadline_s=self.timeouts.total + 1)
+        series: dict[str, dict[float, float]] = {}
+        for key, result in results.items():
+            if isinstance(result, ClientError):
+                if key.startswith("usable"):
+                    raise result
+                series[key] = {}  # raw figures are optional: usable drives the forecast
+            else:
+                series[key] = result
+        return points_from_series(series, since, step)
