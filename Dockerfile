@@ -13,7 +13,7 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[postgres]'
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 MINIO_CHATOPS_CONFIG=/etc/minio-chatops/config.yaml
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels 'minio-chatops[postgres]' \
+    pip install --no-cache-dir --no-index --find-links=/wheels 'minio-chatops[postgres]==0.1.0' \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin chatops
 COPY runbooks /usr/share/minio-chatops/runbooks
 USER 10001:10001

@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup testbin demo test lint bench clean
+.PHONY: system-deps setup testbin deploy-tools demo test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -12,14 +12,22 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# Debian packages the tests use (PostgreSQL, Prometheus), installed only when missing.
+system-deps:
+	.ci/system-deps
+
 # kube-apiserver + etcd for tests and the sandbox, cached outside the work tree.
 testbin:
 	sandbox/kube/build-testbin.sh
 
+# kustomize (renders deploy/), pinned in deploy/tools/go.mod, cached outside the work tree.
+deploy-tools:
+	deploy/build-kustomize.sh
+
 demo: setup testbin
 	$(VENV)/bin/minio-chatops demo
 
-test: setup testbin
+test: system-deps setup testbin deploy-tools
 	$(PY) -m pytest
 
 lint: setup

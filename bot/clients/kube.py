@@ -52,6 +52,36 @@ JSON_PATCH = "application/json-patch+json"
 
 Patch = dict[str, Any] | list[dict[str, Any]]
 
+ApiCall = tuple[str, str, str, str]
+"""(API group, resource, subresource or "", verb) of one Kubernetes API request."""
+
+# Every request each public KubeClient method can make. The deployment's RBAC
+# (deploy/) grants exactly these; tests/test_rbac.py fails when a public method
+# is missing here or a call has no matching rule. Add a method? Add its row.
+API_CALLS: dict[str, list[ApiCall]] = {
+    "from_kubeconfig": [],
+    "in_cluster": [],
+    "close": [],
+    "list_tenants": [(TENANT_GROUP, TENANT_PLURAL, "", "list")],
+    "get_tenant": [(TENANT_GROUP, TENANT_PLURAL, "", "get")],
+    "patch_tenant": [(TENANT_GROUP, TENANT_PLURAL, "", "patch")],
+    "list_pods": [("", "pods", "", "list")],
+    "list_pvcs": [("", "persistentvolumeclaims", "", "list")],
+    "list_statefulsets": [("apps", "statefulsets", "", "list")],
+    "get_deployment": [("apps", "deployments", "", "get")],
+    "patch_deployment": [("apps", "deployments", "", "patch")],
+    "patch_pvc": [("", "persistentvolumeclaims", "", "patch")],
+    "delete_pod": [("", "pods", "", "delete")],
+    "pod_logs": [("", "pods", "log", "get")],
+    "pod_metrics": [(METRICS_GROUP, "pods", "", "list")],
+    "list_events": [("", "events", "", "list")],
+    "list_network_policies": [("networking.k8s.io", "networkpolicies", "", "list")],
+    "list_storage_classes": [("storage.k8s.io", "storageclasses", "", "list")],
+    "list_services": [("", "services", "", "list")],
+    "read_secret": [("", "secrets", "", "get")],
+    "tls_certificate": [("", "secrets", "", "get")],
+}
+
 
 class KubeClient:
     """Reads and changes the Kubernetes objects of MinIO tenants.
