@@ -74,7 +74,10 @@ def test_unknown_option() -> None:
 
 @pytest.mark.parametrize(
     "evil",
-    ["<!channel>", "<!here|here>", "<@U0ALICE>", "@channel", "@here", "<https://evil.example|click>", "&lt;!everyone&gt;"],
+    [
+        "<!channel>", "<!here|here>", "<@U0ALICE>", "@channel", "@here", "<https://evil.example|click>",
+        "&lt;!everyone&gt;",
+    ],
 )
 def test_echoed_user_text_cannot_mention_or_link(evil: str) -> None:
     result = parse(f"{evil}")
@@ -99,6 +102,8 @@ def test_parser_is_total(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["help", "tenants", "--x", "'", '"', "health", "<!channel>", " ", "--verb=a"]), max_size=8))
+@given(
+    st.lists(st.sampled_from(["help", "tenants", "--x", "'", '"', "health", "<!channel>", " ", "--verb=a"]), max_size=8)
+)
 def test_parser_is_total_on_command_like_input(words: list[str]) -> None:
     assert isinstance(parse(" ".join(words)), Command | UsageError)

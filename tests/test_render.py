@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -66,7 +67,7 @@ def check_message(blocks: list[dict], fallback: str) -> None:
                     assert len(button["confirm"]["title"]["text"]) <= limits.CONFIRM_TITLE
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=int(os.environ.get('RENDER_EXAMPLES', '60')), deadline=None)
 @given(reports)
 def test_every_rendered_message_respects_slack_limits(report: Report) -> None:
     post = render_slack(report)

@@ -268,7 +268,7 @@ def test_every_call_is_recorded_with_params_token_and_status(slack_sim: SlackSim
 
 def test_state_endpoint_shows_channels_and_messages(slack_sim: SlackSim, slack_client: WebClient) -> None:
     slack_client.chat_postMessage(channel=OPS, text="visible to humans")
-    with urllib.request.urlopen(f"{slack_sim.base_url}_sim/state", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(f"{slack_sim.base_url}_sim/state", timeout=5) as response:
         state = json.load(response)
     ops = next(c for c in state["channels"] if c["id"] == OPS)
     assert [m["text"] for m in ops["messages"]] == ["visible to humans"]

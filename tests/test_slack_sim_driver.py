@@ -395,7 +395,7 @@ def test_cli_prints_where_it_listens_and_stops_on_sigterm() -> None:
         assert process.stdout is not None
         info = json.loads(process.stdout.readline())
         assert info["pid"] == process.pid and info["api_url"].endswith("/api/")
-        with urllib.request.urlopen(f"{info['base_url']}_sim/state", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{info['base_url']}_sim/state", timeout=5) as response:
             state = json.load(response)
         assert {c["name"] for c in state["channels"]} == {"ops", "platform"}
         identity = WebClient(token="xoxb-sim-token", base_url=info["api_url"]).auth_test()

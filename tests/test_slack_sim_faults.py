@@ -73,13 +73,13 @@ def test_latency_and_forced_errors(slack_sim: SlackSim, slack_client: WebClient)
 
 def test_faults_over_the_http_control_endpoint(slack_sim: SlackSim, slack_client: WebClient) -> None:
     fault = {"method": "conversations.info", "status": 429, "retry_after": 2, "times": 1}
-    request = urllib.request.Request(  # noqa: S310
+    request = urllib.request.Request(
         f"{slack_sim.base_url}_sim/fault",
         data=json.dumps(fault).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5) as response:
         assert json.load(response) == {"ok": True}
     with pytest.raises(SlackApiError) as caught:
         slack_client.conversations_info(channel=OPS)

@@ -77,8 +77,15 @@ def _section_blocks(section: Section) -> list[Block]:
     fields = [
         {"type": "mrkdwn", "text": _cut(f"*{kv.label}*\n{kv.value}", limits.FIELD_TEXT)} for kv in section.fields
     ]
-    for start in range(0, len(fields), limits.MAX_FIELDS):
-        blocks.append({"type": "section", "fields": fields[start : start + limits.MAX_FIELDS]})
+    # At most 10 fields per block, and few enough characters that one block never fills a message.
+    batch: list[Block] = []
+    for field in fields:
+        if batch and (len(batch) == limits.MAX_FIELDS or _size([*batch, field]) > limits.SECTION_TEXT * 2):
+            blocks.append({"type": "section", "fields": batch})
+            batch = []
+        batch.append(field)
+    if batch:
+        blocks.append({"type": "section", "fields": batch})
     # A section's own buttons stay with it (same group), so a split never separates them.
     blocks += _action_blocks(section.actions)
     return blocks
@@ -124,55 +131,70 @@ def fallback_text(report: Report) -> str:
     return _cut("\n".join(p for p in parts if p), limits.MESSAGE_TEXT)
 
 
+_CONTINUED: Block = {"type": "context", "elements": [{"type": "mrkdwn", "text": "Details continue in the thread."}]}
+
+
+def _pack(groups: list[list[Block]], first_blocks: int, first_chars: int) -> list[list[Block]]:
+    """Fill messages with groups in order, a divider between groups; the first message has a smaller budget.
+
+    A group that fits nowhere whole (one very long section) is split block by block.
+    """
+    messages: list[list[Block]] = [[]]
+
+    def room(index: int) -> tuple[int, int]:
+        return (first_blocks, first_chars) if index == 0 else (limits.MAX_BLOCKS, limits.MESSAGE_BLOCK_CHARS)
+
+    def fits(message: list[Block], extra: list[Block], index: int) -> bool:
+        blocks, chars = room(index)
+        return len(message) + len(extra) <= blocks and _size(message) + _size(extra) <= chars
+
+    for group in groups:
+        current = messages[-1]
+        with_divider = [{"type": "divider"}, *group] if current and group and group[0]["type"] != "header" else group
+        if fits(current, with_divider, len(messages) - 1):
+            current += with_divider
+            continue
+        if current:
+            messages.append([])
+        for block in group:
+            if not fits(messages[-1], [block], len(messages) - 1) and messages[-1]:
+                messages.append([])
+            messages[-1].append(block)
+    return messages
+
+
 def render_slack(report: Report) -> SlackPost:
-    """Render a report as one message, or a head message plus thread replies when it is long."""
-    head: list[Block] = []
+    """Render a report as one message, or a head message plus thread replies when it is long.
+
+    The title, the start of the report, its buttons and footer stay in the head
+    message where people look; whatever does not fit continues in its thread.
+    """
+    groups: list[list[Block]] = []
     if report.title:
         title = f"{report.title}: {report.status.value}" if report.status else report.title
-        head.append({"type": "header", "text": {"type": "plain_text", "text": _cut(title, limits.HEADER_TEXT)}})
+        groups.append([{"type": "header", "text": {"type": "plain_text", "text": _cut(title, limits.HEADER_TEXT)}}])
     intro = []
     if report.summary:
         intro.append(f"{EMOJI[report.status]} {report.summary}" if report.status else report.summary)
     intro += [f"• {reason}" for reason in report.reasons]
-    head += [_mrkdwn(chunk) for chunk in _chunks(intro, limits.SECTION_TEXT)]
+    intro_blocks = [_mrkdwn(chunk) for chunk in _chunks(intro, limits.SECTION_TEXT)]
+    if groups and intro_blocks:
+        groups[0] += intro_blocks[:1]  # the header and the verdict belong together
+        intro_blocks = intro_blocks[1:]
+    groups += [[block] for block in intro_blocks]
+    groups += [_section_blocks(s) for s in report.sections]
 
-    body: list[list[Block]] = [_section_blocks(s) for s in report.sections]
     tail: list[Block] = _action_blocks(report.actions)
     if report.footer:
         elements = [{"type": "mrkdwn", "text": _cut(f, limits.SECTION_TEXT)} for f in report.footer]
         tail.append({"type": "context", "elements": elements[: limits.CONTEXT_ELEMENTS]})
-
-    text = fallback_text(report)
-    messages: list[list[Block]] = [list(head)]
-    for group in body:
-        group = [{"type": "divider"}, *group] if messages[-1] else group
-        current = messages[-1]
-        fits_count = len(current) + len(group) + (len(tail) if len(messages) == 1 else 0) <= limits.MAX_BLOCKS
-        fits_size = _size(current) + _size(group) + _size(tail) <= limits.MESSAGE_BLOCK_CHARS
-        if current and not (fits_count and fits_size):
-            group = group[1:] if group and group[0].get("type") == "divider" else group
-            messages.append([])
-        # A single section longer than a whole message is split block by block.
-        for block in group:
-            if len(messages[-1]) + 1 > limits.MAX_BLOCKS or _size(messages[-1]) + _size([block]) > (
-                limits.MESSAGE_BLOCK_CHARS
-            ):
-                messages.append([])
-            messages[-1].append(block)
-    # Buttons and footer belong to the head, so they stay where people look.
-    if tail:
-        if len(messages[0]) + len(tail) <= limits.MAX_BLOCKS and _size(messages[0]) + _size(tail) <= (
-            limits.MESSAGE_BLOCK_CHARS
-        ):
-            messages[0] += tail
-        else:
-            messages[0] = messages[0][: limits.MAX_BLOCKS - len(tail) - 1]
-            messages[0] += tail
+    # The head keeps room for the buttons, the footer and the "continues" note.
+    reserve = [*tail, _CONTINUED]
+    messages = _pack(groups, limits.MAX_BLOCKS - len(reserve), limits.MESSAGE_BLOCK_CHARS - _size(reserve))
+    head = messages[0] + tail
     if len(messages) > 1:
-        messages[0].append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": "Details continue in the thread."}]}
-        )
-    post = SlackPost(head=SlackMessage(text=text, blocks=messages[0]))
+        head.append(_CONTINUED)
+    post = SlackPost(head=SlackMessage(text=fallback_text(report), blocks=head))
     for index, blocks in enumerate(messages[1:], start=2):
         post.thread.append(SlackMessage(text=f"{report.title} (part {index})", blocks=blocks))
     return post
