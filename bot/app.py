@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from bot.access import CachedGroups
 from bot.commands import Command, Registry, UsageError, escape
 from bot.config import Config, Secrets
-from bot.delivery import Delivery, SlackOutbox, make_web_client
+from bot.delivery import PROMPT_BLOCK, Delivery, SlackOutbox, make_web_client, prompt_submission
 from bot.dispatch import Dispatcher, new_request_id
 from bot.interactions import Buttons, Click
 from bot.metrics import BotMetrics
@@ -96,6 +96,7 @@ class Bot:
         )
         app.command(re.compile(r"^/minio"))(self._on_command)
         app.action(re.compile(r".*"))(self._on_click)
+        app.view(re.compile(r".*"))(self._on_form)
         app.error(self._on_error)
         return app
 
@@ -123,6 +124,7 @@ class Bot:
             action_id=str(action.get("action_id", "")),
             value=str(action.get("value", ""))[:2000],
             thread_ts=str(message.get("thread_ts") or "") or None,
+            trigger_id=str(body.get("trigger_id") or "") or None,
         )
         response_url = body.get("response_url")
         ack()
@@ -133,6 +135,27 @@ class Bot:
             self.runtime.metrics.rejected.inc()
             if response_url:
                 self.delivery.respond(response_url, notice("The bot is busy right now; press again in a minute."))
+
+    def _on_form(self, ack: Ack, body: dict[str, Any]) -> None:
+        """A submitted form (e.g. a rejection reason): checked for an answer in the ack, then routed like a click."""
+        view = body.get("view") or {}
+        answer, channel, message_ts = prompt_submission(view)
+        if not answer.strip():
+            ack(response_action="errors", errors={PROMPT_BLOCK: "Please write an answer."})
+            return
+        ack()
+        click = Click(
+            user=str((body.get("user") or {}).get("id", "")),
+            channel=channel,
+            message_ts=message_ts,
+            action_id=str(view.get("callback_id", "")),
+            value=answer[:3000],
+        )
+        if not click.user or not click.channel or not click.action_id:
+            return
+        request_id = new_request_id()
+        if not self.queue.submit(lambda: self.answer_click(click, None, request_id)):
+            self.runtime.metrics.rejected.inc()
 
     def answer_click(self, click: Click, response_url: str | None, request_id: str) -> None:
         """Worker side: run the button's handler and apply what it returns."""
@@ -148,6 +171,12 @@ class Bot:
             self.deliver(request, result.reply)
         if result.ephemeral is not None and response_url:
             self.delivery.respond(response_url, result.ephemeral.model_copy(update={"ephemeral": True}))
+        elif result.ephemeral is not None:
+            # Form submissions carry no response_url: show the answer to the user with chat.postEphemeral.
+            try:
+                self.delivery.post_ephemeral(click.channel, click.user, result.ephemeral)
+            except Exception:  # noqa: BLE001 - e.g. the bot is not in the channel; the card still tells the story
+                log.warning("could not answer the form", extra={"request_id": request_id})
 
     def accept(self, request: SlashRequest, ack: Callable[..., object]) -> None:
         """Parse, ack at once, and queue the work. Bad input is answered in the ack itself."""
@@ -215,13 +244,19 @@ class Bot:
 def serve_forever(bot: Bot, mode: str, stop: threading.Event | None = None) -> None:
     """Run the bot until `stop` is set (or forever): Socket Mode or HTTP, plus probes and metrics."""
     from bot.http import serve_http
+    from bot.scheduler import start_background
 
     stop = stop or threading.Event()
-    if mode == "socket":
-        close = bot.start_socket_mode()
-        try:
-            serve_http(bot, stop, with_slack=False)
-        finally:
-            close()
-    else:
-        serve_http(bot, stop, with_slack=True)
+    # Leader election + scheduler: every replica serves commands; only the leader runs jobs.
+    background = start_background(bot)
+    try:
+        if mode == "socket":
+            close = bot.start_socket_mode()
+            try:
+                serve_http(bot, stop, with_slack=False)
+            finally:
+                close()
+        else:
+            serve_http(bot, stop, with_slack=True)
+    finally:
+        background.stop()

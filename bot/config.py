@@ -127,6 +127,32 @@ class BackupTarget(_Model):
     rpo_hours: float = Field(24, gt=0)
 
 
+class TargetVersions(_Model):
+    """The versions a tenant should run, set by people (no internet is assumed); `update check` compares."""
+
+    minio: str | None = None  # a MinIO release tag, e.g. RELEASE.2025-09-07T16-13-09Z
+    operator: str | None = None  # an operator image tag, e.g. v7.1.1
+
+
+class RolloutSettings(_Model):
+    """How long the bot follows a change it executed (upgrade, new pool, resize, restart, decommission).
+
+    At most 55 minutes: the approval engine treats an execution older than an
+    hour as left behind by a dead process. Longer work (a big decommission)
+    goes on without the bot; `/minio scale <tenant> decommission <pool> --status` follows it.
+    """
+
+    timeout_minutes: float = Field(45, gt=0, le=55)
+    poll_seconds: float = Field(10, gt=0, le=600)
+
+
+class OperatorRef(_Model):
+    """Where the MinIO Operator Deployment of a cluster runs."""
+
+    namespace: str = "minio-operator"
+    deployment: str = "minio-operator"
+
+
 class TenantConfig(_Model):
     """One MinIO tenant the bot operates."""
 
@@ -148,6 +174,8 @@ class TenantConfig(_Model):
     # Optional capacity history source: range queries over MinIO's v2 cluster metrics instead of the store.
     prometheus_url: str | None = None
     prometheus_selector: str = ""  # label matchers that pick this tenant's series, e.g. 'job="minio-demo"'
+    target_versions: TargetVersions = TargetVersions()  # what `/minio update <tenant> check` compares against
+    rollout: RolloutSettings = RolloutSettings()  # how long scaling and upgrades are followed after execution
 
     @field_validator("name")
     @classmethod
@@ -239,10 +267,10 @@ class ReportSchedule(_Model):
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("cron needs five fields: minute hour day month weekday")
-        from apscheduler.triggers.cron import CronTrigger
+        from bot.scheduler import crontab_trigger
 
         try:  # the scheduler parses it the same way; fail at start, not at 09:00
-            CronTrigger.from_crontab(value)
+            crontab_trigger(value)
         except ValueError as exc:
             raise ValueError(f"invalid cron {value!r}: {exc}") from None
         return value
@@ -273,6 +301,7 @@ class ClusterConfig(_Model):
     namespaces: list[str] | None = None  # None: discover Tenants in all namespaces
     discover: bool = True  # list Tenants found there next to the configured ones
     channels: list[str] = Field(default_factory=list)  # channels that see discovered tenants
+    operator: OperatorRef = OperatorRef()  # the MinIO Operator Deployment `/minio update operator` changes
 
     @field_validator("channels")
     @classmethod

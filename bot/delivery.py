@@ -6,6 +6,7 @@ Slack's `Retry-After` and 5xx answers a bounded number of times.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -23,7 +24,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
 from bot.metrics import BotMetrics
-from bot.outbox import OutboxError
+from bot.outbox import OutboxError, Prompt
 from bot.redact import redact
 from bot.render import SlackMessage, render_slack
 from bot.reports import Report
@@ -31,6 +32,9 @@ from bot.reports import Report
 log = logging.getLogger("minio_chatops.delivery")
 
 SLACK_TIMEOUT_S = 10
+
+PROMPT_BLOCK = "prompt"  # block_id / action_id of a Prompt's one text input
+PROMPT_ACTION = "answer"
 
 
 class _CountingRateLimitHandler(RateLimitErrorRetryHandler):
@@ -129,6 +133,10 @@ class Delivery:
         """Replace a posted message with a new rendering (its thread is left as it is)."""
         self._call("chat.update", channel=channel, ts=ts, **_clean(render_slack(report).head))
 
+    def post_ephemeral(self, channel: str, user: str, report: Report) -> None:
+        """Show a report to one user in a channel (for answers that have no response_url, e.g. forms)."""
+        self._call("chat.postEphemeral", channel=channel, user=user, **_clean(render_slack(report).head))
+
     def respond(self, response_url: str, report: Report, replace_original: bool = False) -> None:
         """Answer through a response_url (the only way to reach a user ephemerally after the ack)."""
         rendered = render_slack(report)
@@ -152,6 +160,45 @@ class Delivery:
                 self.metrics.slack_errors.labels("response_url", str(result.status_code)).inc()
                 log.warning("response_url post failed", extra={"status": result.status_code})
                 return
+
+
+def prompt_view(prompt: Prompt) -> dict[str, Any]:
+    """A Prompt as a Slack modal: one text input; where it came from rides in private_metadata."""
+
+    def text(value: str, limit: int) -> dict[str, str]:
+        return {"type": "plain_text", "text": value if len(value) <= limit else value[: limit - 1] + "…"}
+
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": PROMPT_ACTION,
+        "multiline": prompt.multiline,
+        "min_length": prompt.min_length,
+        "max_length": prompt.max_length,
+    }
+    if prompt.placeholder:
+        element["placeholder"] = text(prompt.placeholder, 150)
+    return {
+        "type": "modal",
+        "callback_id": prompt.callback_id,
+        "title": text(prompt.title, 24),
+        "submit": text(prompt.submit, 24),
+        "close": text("Cancel", 24),
+        "private_metadata": json.dumps({"channel": prompt.channel, "message_ts": prompt.message_ts}),
+        "blocks": [{"type": "input", "block_id": PROMPT_BLOCK, "label": text(prompt.label, 2000), "element": element}],
+    }
+
+
+def prompt_submission(view: dict[str, Any]) -> tuple[str, str, str]:
+    """(answer, channel, message_ts) of a submitted Prompt modal; empty strings where absent."""
+    state = ((view.get("state") or {}).get("values") or {}).get(PROMPT_BLOCK) or {}
+    answer = str((state.get(PROMPT_ACTION) or {}).get("value") or "")
+    try:
+        meta = json.loads(str(view.get("private_metadata") or "{}"))
+    except ValueError:
+        meta = {}
+    if not isinstance(meta, dict):
+        meta = {}
+    return answer, str(meta.get("channel") or ""), str(meta.get("message_ts") or "")
 
 
 class SlackOutbox:
@@ -207,3 +254,6 @@ class SlackOutbox:
             return None
         link = data.get("permalink")
         return str(link) if link else None
+
+    def open_modal(self, trigger_id: str, prompt: Prompt) -> None:
+        self._api("views.open", trigger_id=trigger_id, view=prompt_view(prompt))

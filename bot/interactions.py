@@ -27,6 +27,7 @@ class Click:
     action_id: str
     value: str
     thread_ts: str | None = None  # the thread the clicked message lives in, if any
+    trigger_id: str | None = None  # lets the handler open a form (valid ~3 s); None outside Slack
 
 
 @dataclass

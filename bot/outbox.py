@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
+from pydantic import BaseModel, ConfigDict
+
 from bot.render import render_text
 from bot.reports import Report
 
@@ -24,6 +26,28 @@ class OutboxError(Exception):
     def __init__(self, message: str, code: str = ""):
         super().__init__(message)
         self.code = code
+
+
+class Prompt(BaseModel):
+    """A one-question form (Slack: a modal with one text input), transport-free.
+
+    Its submission comes back as a click whose ``action_id`` is ``callback_id``,
+    whose ``value`` is the typed text, and whose channel / message are
+    ``channel`` / ``message_ts`` (so it is routed and checked like a button).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    callback_id: str
+    title: str  # Slack: 24 characters at most
+    label: str
+    channel: str
+    message_ts: str
+    submit: str = "Submit"
+    placeholder: str = ""
+    min_length: int = 1
+    max_length: int = 500
+    multiline: bool = True
 
 
 class Outbox(Protocol):
@@ -51,6 +75,10 @@ class Outbox(Protocol):
 
     def permalink(self, channel: str, ts: str) -> str | None:
         """A link to a message, when the transport has one."""
+        ...
+
+    def open_modal(self, trigger_id: str, prompt: Prompt) -> None:
+        """Ask the user who clicked (``trigger_id``, < 3 s old) one question; OutboxError when it cannot."""
         ...
 
 
@@ -95,3 +123,6 @@ class TerminalOutbox:
 
     def permalink(self, channel: str, ts: str) -> str | None:
         return None
+
+    def open_modal(self, trigger_id: str, prompt: Prompt) -> None:
+        raise OutboxError("forms need Slack; use the command instead", "unsupported")

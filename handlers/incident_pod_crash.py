@@ -32,6 +32,7 @@ from handlers.incident_common import (
     not_on_kubernetes,
     server_label,
 )
+from handlers.remediation import pod_delete_action
 
 LOG_TAIL_LINES = 20
 LOG_LINE_CHARS = 200
@@ -141,7 +142,9 @@ def evaluate_pod_crash(facts: PodCrashFacts, tenant: str) -> Diagnosis:
         status = worst([r.status for r in rows if r.status], Status.HEALTHY)
         if not pods:
             status, lines = Status.UNHEALTHY, ["No pods found for this tenant."]
-        sections.append(Section(title="Pods", status=status, lines=lines, rows=rows))
+        # Approval-gated remediation: one button per failing pod requests its deletion (quorum-checked first).
+        buttons = [pod_delete_action(tenant, p.namespace, p.name) for p in bad if not p.ready and not p.deleting][:5]
+        sections.append(Section(title="Pods", status=status, lines=lines, rows=rows, actions=buttons))
         for pod in bad:
             for c in pod.containers:
                 for reason in (c.waiting_reason, c.last_termination_reason):

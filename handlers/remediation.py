@@ -1,0 +1,287 @@
+"""Incident remediation as approval-gated buttons. First: delete a crash-looping pod.
+
+Diagnostics (e.g. `/minio incident pod-crash`) offer :func:`pod_delete_action`
+under a failing pod. Pressing it *requests* the change: the plan is previewed
+(Kubernetes dry run, quorum check) and posted as an approval card; another
+authorised person approves it; the engine re-checks and deletes the pod once;
+its StatefulSet recreates it with the same PVCs, and the card's thread follows
+it until it is Ready again or the follow-up times out.
+
+Refused when deleting the pod would leave any erasure set below write quorum:
+the node's drives that are online now are subtracted from every set they
+belong to (from MinIO's admin ``info``), and each set must keep at least its
+write quorum. A pod whose MinIO node cannot be identified is refused too
+(quorum cannot be proven).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.approvals import request_change
+from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, register, seal
+from bot.clients.errors import ClientError
+from bot.clients.kube import KubeClient
+from bot.clients.kube_models import PodInfo
+from bot.clients.minio_models import ServerInfo
+from bot.commands import escape
+from bot.config import TenantConfig
+from bot.interactions import Button, Click, ClickResult
+from bot.invocation import Invocation, UserError
+from bot.reports import Action, notice
+from bot.runtime import Runtime
+from handlers.health_erasure import default_parity
+
+REMEDIATE = "remediate"
+POD_DELETE = "pod-delete"
+ACTION_KIND = "pod-delete"
+FOLLOW_TIMEOUT_S = 300.0  # how long the card's thread follows the recreated pod
+FOLLOW_POLL_S = 5.0
+
+
+def pod_delete_action(tenant_name: str, namespace: str, pod: str) -> Action:
+    """A button that requests (with approval) deleting ``pod`` so its StatefulSet recreates it."""
+    return Action(
+        label=f"Delete pod {pod}"[:75],
+        action_id=f"{REMEDIATE}:{POD_DELETE}:{pod}"[:255],
+        value=f"{tenant_name}/{namespace}/{pod}",
+        style="danger",
+        confirm=f"Request approval to delete pod {pod}? Its StatefulSet recreates it with the same volumes. "
+        "Someone else must approve, after a quorum check.",
+    )
+
+
+# ----------------------------------------------------------------------------- quorum
+
+
+def write_quorum_problems(info: ServerInfo, server_endpoint: str) -> list[str]:
+    """Erasure sets that would fall below write quorum if ``server_endpoint``'s drives went offline (pure)."""
+    backend = info.backend
+    online: dict[tuple[int, int], int] = {}
+    for server in info.servers:
+        if server.endpoint == server_endpoint:
+            continue
+        for drive in server.drives:
+            if drive.state == "ok":
+                key = (drive.pool_index, drive.set_index)
+                online[key] = online.get(key, 0) + 1
+    problems = []
+    for pool, (sets, size) in enumerate(zip(backend.total_sets, backend.drives_per_set, strict=False)):
+        parity = backend.standard_sc_parity if backend.standard_sc_parity is not None else default_parity(size)
+        parity = min(parity, size // 2)
+        data = size - parity
+        quorum = data + 1 if data == parity else data
+        for index in range(sets):
+            left = online.get((pool, index), 0)
+            if left < quorum:
+                problems.append(f"pool {pool} set {index} would keep {left} online drive(s), below its write quorum "
+                                f"of {quorum}")
+    return problems
+
+
+def server_for_pod(info: ServerInfo, pod: str, ordered_pods: list[str], endpoints: list[str]) -> str | None:
+    """The MinIO server endpoint a pod serves, or None when it cannot be told.
+
+    In a cluster the endpoint host is ``<pod>.<tenant>-hl.<namespace>.svc...``;
+    with static endpoints (node 1 first) the i-th pod (pools in spec order,
+    then ordinal) is the i-th endpoint.
+    """
+    for server in info.servers:
+        host = server.endpoint.split("://", 1)[-1].rsplit(":", 1)[0]
+        if host == pod or host.startswith(pod + "."):
+            return server.endpoint
+    if pod in ordered_pods:
+        index = ordered_pods.index(pod)
+        if index < len(endpoints):
+            netloc = urlsplit(endpoints[index]).netloc
+            for server in info.servers:
+                if server.endpoint.split("://", 1)[-1] == netloc:
+                    return server.endpoint
+    return None
+
+
+def quorum_finding(runtime: Runtime, tenant: TenantConfig, kube: KubeClient, namespace: str, pod: str) -> Finding:
+    """Blocking: deleting ``pod`` keeps every erasure set at or above write quorum."""
+    check = "write quorum without this pod"
+    try:
+        info = runtime.minio(tenant).server_info()
+        spec = kube.get_tenant(namespace, tenant.tenant_name)
+    except ClientError as exc:
+        return Finding(check=check, ok=False, detail=f"Cannot check quorum, so the deletion is refused: {exc}")
+    ordered = [f"{spec.name}-{p.name}-{i}" for p in spec.pools for i in range(p.servers)]
+    server = server_for_pod(info, pod, ordered, tenant.endpoints)
+    if server is None:
+        return Finding(check=check, ok=False, detail=f"Cannot tell which MinIO node pod `{pod}` serves, so quorum "
+                       "cannot be proven: refused.")
+    problems = write_quorum_problems(info, server)
+    if problems:
+        return Finding(check=check, ok=False, detail=f"Deleting `{pod}` now would break writes: "
+                       + "; ".join(problems[:3]) + ". Bring the other offline drives or nodes back first.")
+    return Finding(check=check, ok=True, detail=f"Every erasure set keeps write quorum without `{pod}` ({server}).")
+
+
+# ----------------------------------------------------------------------------- the change kind
+
+
+def _kube(runtime: Runtime, tenant: TenantConfig) -> tuple[KubeClient, str]:
+    kube = runtime.kube_for(tenant)
+    if kube is None or tenant.kubernetes is None:
+        raise UserError(f"Tenant `{tenant.name}` has no Kubernetes Tenant configured: pods cannot be deleted from "
+                        "here.")
+    return kube, tenant.kubernetes.namespace
+
+
+def _find(kube: KubeClient, namespace: str, tenant: TenantConfig, pod: str) -> PodInfo | None:
+    # Only the tenant's own pods (label v1.min.io/tenant) can be targets.
+    return next((p for p in kube.list_pods(namespace, tenant.tenant_name) if p.name == pod), None)
+
+
+def _state(pod: PodInfo) -> str:
+    parts = [pod.waiting_reason or pod.phase or "unknown", f"{pod.restarts} restart(s)"]
+    if pod.last_termination_reason:
+        parts.append(f"last exit {pod.last_termination_reason}")
+    return ", ".join(parts)
+
+
+def _failing(pod: PodInfo) -> Finding:
+    if pod.ready:
+        return Finding(check="pod is failing", ok=False, detail=f"`{pod.name}` is Ready: deleting it would only "
+                       "interrupt a working node.")
+    return Finding(check="pod is failing", ok=True, detail=f"`{pod.name}` is not Ready ({_state(pod)}).")
+
+
+def plan_pod_delete(runtime: Runtime, tenant: TenantConfig, pod_name: str, requester: str) -> ChangePlan:
+    """Preview of deleting one of the tenant's pods (UserError when there is no such pod)."""
+    kube, namespace = _kube(runtime, tenant)
+    pod = _find(kube, namespace, tenant, pod_name)
+    if pod is None:
+        raise UserError(f"No pod `{escape(pod_name, 80)}` of tenant `{tenant.name}` in namespace `{namespace}`.")
+    if pod.deleting:
+        raise UserError(f"Pod `{pod.name}` is already being deleted.")
+    try:
+        kube.delete_pod(namespace, pod.name, dry_run=True)
+        dry_run = DryRun(ok=True, detail=f"delete pod {namespace}/{pod.name}: accepted by the API server.")
+    except ClientError as exc:
+        dry_run = DryRun(ok=False, detail=f"delete pod {namespace}/{pod.name}: {exc}")
+    statefulset = f"{tenant.tenant_name}-{pod.pool}" if pod.pool else "its StatefulSet"
+    return seal(ChangePlan(
+        kind=PodDelete.name,
+        action_kind=ACTION_KIND,
+        tenant=tenant.name,
+        title=f"Delete pod {pod.name} of {tenant.name}",
+        params={
+            "namespace": namespace,
+            "pod": pod.name,
+            "started_at": pod.started_at.isoformat() if pod.started_at else None,
+            "follow_seconds": FOLLOW_TIMEOUT_S,
+            "requested_by": requester,
+        },
+        targets=[Target(kind="Pod", namespace=namespace, name=pod.name,
+                        fingerprint=pod.started_at.isoformat() if pod.started_at else None)],
+        changes=[Change(what=f"Pod `{pod.name}`", before=_state(pod),
+                        after=f"deleted; StatefulSet `{statefulset}` recreates it with the same PVCs")],
+        notes=["Data is not touched: the pod's PVCs stay; MinIO heals anything written while it is away."],
+        dry_run=dry_run,
+        preflight=[_failing(pod), quorum_finding(runtime, tenant, kube, namespace, pod.name)],
+        risk="medium",
+        planned_at=runtime.clock(),
+    ))
+
+
+class PodDelete:
+    """Change kind `pod-delete`."""
+
+    name = "pod-delete"
+    action_kind = ACTION_KIND
+
+    def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
+        tenant = _tenant(runtime, plan.tenant)
+        kube, namespace = _kube(runtime, tenant)
+        name = str(plan.params["pod"])
+        pod = _find(kube, namespace, tenant, name)
+        if pod is None or pod.deleting:
+            return [Finding(check="target unchanged", ok=False, detail=f"Pod `{name}` is gone or already being "
+                            "recreated: nothing to do.")]
+        started = pod.started_at.isoformat() if pod.started_at else None
+        if started != plan.params.get("started_at"):
+            return [Finding(check="target unchanged", ok=False, detail=f"Pod `{name}` was recreated since the "
+                            "preview. Request it again if it still fails.")]
+        return [
+            Finding(check="target unchanged", ok=True, detail=f"Pod `{name}` is the one previewed."),
+            _failing(pod),
+            quorum_finding(runtime, tenant, kube, namespace, name),
+        ]
+
+    def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        tenant = _tenant(runtime, plan.tenant)
+        kube, namespace = _kube(runtime, tenant)
+        name = str(plan.params["pod"])
+        kube.delete_pod(namespace, name)
+        lines = [f"Pod {namespace}/{name} deleted; waiting for its StatefulSet to recreate it."]
+        progress(lines[-1])
+        return _follow(kube, namespace, tenant, name, plan.params, progress, lines)
+
+
+def _follow(kube: KubeClient, namespace: str, tenant: TenantConfig, name: str, params: dict[str, Any],
+            progress: Callable[[str], None], lines: list[str]) -> Outcome:
+    """Watch the recreated pod until Ready or the timeout; the deletion itself already happened."""
+    timeout = float(params.get("follow_seconds") or FOLLOW_TIMEOUT_S)
+    started = time.monotonic()
+    seen_new = False
+    while time.monotonic() - started < timeout:
+        try:
+            pod = _find(kube, namespace, tenant, name)
+        except ClientError as exc:
+            progress(f"Could not read the pod: {exc}")
+            pod = None
+        recreated = pod is not None and not pod.deleting and (
+            pod.started_at is None or pod.started_at.isoformat() != params.get("started_at"))
+        if pod is not None and recreated and not seen_new:
+            seen_new = True
+            lines.append(f"Pod {name} recreated ({_state(pod)}).")
+            progress(lines[-1])
+        if pod is not None and recreated and pod.ready:
+            lines.append(f"Pod {name} is Ready again after {time.monotonic() - started:.0f} s.")
+            progress(lines[-1])
+            return Outcome(ok=True, summary=f"Pod {name} deleted, recreated and Ready again.", lines=lines)
+        time.sleep(min(FOLLOW_POLL_S, max(0.0, timeout - (time.monotonic() - started))))
+    lines.append(f"Stopped following after {timeout:.0f} s: the pod is not Ready yet.")
+    return Outcome(ok=True, summary=f"Pod {name} deleted, but not Ready again within {timeout:.0f} s: check "
+                   f"`/minio health {tenant.name}`.", lines=lines)
+
+
+def _tenant(runtime: Runtime, name: str) -> TenantConfig:
+    tenant = next((t for t in runtime.tenants() if t.name == name), None)
+    if tenant is None:
+        raise ClientError("invalid", f"tenant {name}", "is no longer configured")
+    return tenant
+
+
+register(PodDelete())
+
+
+# ----------------------------------------------------------------------------- the button
+
+
+def on_remediate(inv: Invocation, click: Click) -> ClickResult:
+    """A remediation button: plan the change and request its approval (the clicker is the requester)."""
+    parts = click.action_id.split(":")
+    if len(parts) < 2 or parts[1] != POD_DELETE:
+        return ClickResult(ephemeral=notice("This remediation is not supported; run the diagnostics again."))
+    tenant_name, namespace, pod = [*click.value.split("/", 2), "", "", ""][:3]
+    tenant = inv.tenant(tenant_name)
+    if tenant.kubernetes is None or tenant.kubernetes.namespace != namespace or not pod:
+        return ClickResult(ephemeral=notice("This button does not match the tenant's configuration; run the "
+                                            "diagnostics again."))
+    if not inv.runtime.access.can_request(inv.user, tenant):
+        return ClickResult(ephemeral=notice(f"You may not request changes on `{tenant.name}`: you are not an "
+                                            "operator or approver of this tenant."))
+    plan = plan_pod_delete(inv.runtime, tenant, pod, inv.user)
+    return ClickResult(ephemeral=request_change(inv, plan))
+
+
+BUTTONS: tuple[Button, ...] = (Button(REMEDIATE, on_remediate),)
+"""Remediation buttons, for ``bot.verbs.build_buttons``."""
