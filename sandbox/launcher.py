@@ -148,6 +148,8 @@ class Sandbox:
                 for kind in ("scale", "maintenance", "update", "rollback", "pod-delete")
             },
             "probe": {"bucket": "probe"},
+            # No operator runs in the sandbox to roll changes out: stop following them soon.
+            "rollout": {"timeout_minutes": 2},
         }
         config: dict[str, Any] = {
             "admins": [DEMO_USERS["alice"]],
