@@ -33,6 +33,24 @@ class BotMetrics:
             registry=self.registry,
         )
 
+        self.leader = Gauge(
+            "minio_chatops_leader", "1 while this replica holds the leader Lease (runs the scheduler)",
+            registry=self.registry,
+        )
+        self.leader_changes = Counter(
+            "minio_chatops_leader_changes_total", "Leadership gained or lost by this replica", ["event"],
+            registry=self.registry,
+        )
+        self.scheduler_runs = Counter(
+            "minio_chatops_scheduler_runs_total",
+            "Scheduled job runs, by job and outcome (sent, skipped, not_due, deferred, failed)",
+            ["job", "outcome"], registry=self.registry,
+        )
+        self.alerts = Counter(
+            "minio_chatops_alerts_total", "Alert transitions, by kind and event (alert, recovery, muted)",
+            ["kind", "event"], registry=self.registry,
+        )
+
     def command_done(self, verb: str, outcome: str, seconds: float) -> None:
         self.commands.labels(verb, outcome).inc()
         self.command_seconds.labels(verb).observe(seconds)

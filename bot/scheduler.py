@@ -1,0 +1,589 @@
+"""Background jobs, run by the leader replica only (APScheduler 3, one BackgroundScheduler).
+
+Jobs:
+
+* ``report:<channel>``: the daily report, on the channel's cron in its time zone;
+  optionally followed by the daily runbook checklist (``report.checklist``).
+* ``snapshots``: a capacity snapshot of every tenant (``scheduler.snapshot_minutes``).
+* ``alerts``: health and capacity alert evaluation (``scheduler.alert_check_minutes``).
+* ``approvals``: the approval expiry sweep (``scheduler.approval_sweep_seconds``).
+
+**Exactly once.** A report is sent only after ``store.scheduler.claim_run(job,
+slot)`` succeeds; the claim is a unique row, so across replicas, restarts and
+leader hand-overs one caller wins each slot. The slot is a pure function of the
+cron, the zone and the clock (`latest_fire_time`), so every replica names it
+identically. A slot is claimed *before* sending: a crash mid-send loses (part
+of) that day's report rather than sending it twice.
+
+**Missed runs.** APScheduler forgets runs missed while the process was down, so
+``start()`` runs each report job once at once: it looks for the latest slot
+within ``scheduler.catch_up_hours`` and sends it if nobody claimed it. The same
+path covers a new leader taking over right after a slot (and means a channel
+added to the config gets that day's report at start if its time passed within
+the window: better late than silently skipped). Jobs use
+``coalesce=True`` and ``max_instances=1`` and a per-job lock, so a job never
+overlaps itself (catch-up and cron can meet).
+
+**Wall clock.** `WallClockCron` fires once per local wall-clock time: on the
+day clocks go back a 02:30 cron fires once (APScheduler's CronTrigger fires
+twice), and on the day they go forward a time that does not exist fires an
+hour later by the wall clock (03:30 for 02:30 in Europe/Berlin).
+
+**Store outage.** When the claim cannot be made the report is not sent (it could
+be a double); a note tells the channel it is delayed and the job retries every
+``scheduler.store_retry_seconds`` until the catch-up window closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clients.errors import ClientError
+from bot.clients.fanout import fan_out
+from bot.config import ChannelConfig, ReportSchedule, TenantConfig
+from bot.outbox import Outbox
+from bot.reports import Report
+from bot.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+    from bot.leader import LeaderElector, LeaseStore
+    from bot.runtime import Runtime
+
+log = logging.getLogger("minio_chatops.scheduler")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MIN_GRACE = timedelta(minutes=1)
+_SCAN_LIMIT = 200_000  # fire times looked at when searching back; a per-minute cron over 48 h is 2,880
+
+
+# ----------------------------------------------------------------------------- time
+
+
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _cron_day(token: str) -> int:
+    if token.isdigit() and 0 <= int(token) <= 7:
+        return int(token)
+    if token[:3] in _CRON_DAYS:
+        return _CRON_DAYS.index(token[:3])
+    raise ValueError(f"bad day of week {token!r} (0-7 or sun-sat)")
+
+
+def crontab_weekdays(field: str) -> str:
+    """A crontab day-of-week field (0 or 7 = Sunday) as APScheduler 3 reads it (0 = Monday, so names)."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for token in field.lower().split(","):
+        part, _, step = token.partition("/")
+        if part == "*":
+            first, last = 0, 6
+        elif "-" in part:
+            low, high = part.split("-", 1)
+            first, last = _cron_day(low), _cron_day(high)
+        else:
+            first = last = _cron_day(part)
+            if step:
+                last = 6
+        if first > last or (step and not step.isdigit()) or step == "0":
+            raise ValueError(f"bad day of week {token!r}")
+        days.update(day % 7 for day in range(first, last + 1, int(step or 1)))
+    return ",".join(_CRON_DAYS[day] for day in sorted(days))
+
+
+def crontab_trigger(cron: str, zone: ZoneInfo | None = None) -> CronTrigger:
+    """APScheduler's CronTrigger for a standard five-field crontab line (weekday numbers as cron means them).
+
+    Raises ValueError naming what is wrong.
+    """
+    fields = cron.split()
+    if len(fields) != 5:
+        raise ValueError("cron needs five fields: minute hour day month weekday")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_weekdays(weekday), timezone=zone
+    )
+
+
+class WallClockCron(BaseTrigger):
+    """A five-field cron in a time zone that fires at most once per local wall-clock time."""
+
+    def __init__(self, cron: str, timezone: str) -> None:
+        self.cron = cron
+        self.zone = ZoneInfo(timezone)
+        self._cron = crontab_trigger(cron, self.zone)
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        # CronTrigger is asked without `previous_fire_time`: with it, around a DST fold it can
+        # answer a time before `now`, which makes the scheduler loop on the same run.
+        # All arithmetic in UTC: adding to a local time drops its `fold` and lands in the wrong hour.
+        cursor = now.astimezone(UTC)
+        if previous_fire_time is not None:
+            cursor = max(cursor, previous_fire_time.astimezone(UTC) + timedelta(seconds=1))
+        for _ in range(10_000):
+            found: datetime | None = self._cron.get_next_fire_time(None, cursor)
+            if found is None:
+                return None
+            candidate = found.astimezone(UTC)
+            local = candidate.astimezone(self.zone)
+            if local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset():
+                # The repeated hour after the clocks went back: this wall time has fired already.
+                cursor = candidate + timedelta(seconds=1)
+                continue
+            return candidate
+        return None
+
+    def __str__(self) -> str:
+        return f"cron[{self.cron} {self.zone.key}]"
+
+    def __repr__(self) -> str:
+        return f"WallClockCron({self.cron!r}, {self.zone.key!r})"
+
+
+def report_trigger(schedule: ReportSchedule) -> WallClockCron:
+    """The trigger of a channel's daily report."""
+    return WallClockCron(schedule.cron, schedule.timezone)
+
+
+def report_job_id(channel_id: str) -> str:
+    """The job (and claim) id of a channel's daily report."""
+    return f"report:{channel_id}"
+
+
+def next_fire_time(trigger: BaseTrigger, now: datetime) -> datetime | None:
+    """The first fire time at or after `now`."""
+    result: datetime | None = trigger.get_next_fire_time(None, now)
+    return result
+
+
+def latest_fire_time(trigger: BaseTrigger, now: datetime, lookback: timedelta) -> datetime | None:
+    """The last fire time in (`now` - `lookback`, `now`], or None: the slot a run at `now` stands for."""
+    cursor = now - lookback
+    previous: datetime | None = None
+    latest: datetime | None = None
+    for _ in range(_SCAN_LIMIT):
+        fire: datetime | None = trigger.get_next_fire_time(previous, cursor)
+        if fire is None or fire > now:
+            break
+        if fire > now - lookback:
+            latest = fire
+        previous, cursor = fire, fire
+    return latest.astimezone(UTC) if latest is not None else None
+
+
+def aligned_slot(now: datetime, every: timedelta) -> datetime:
+    """`now` rounded down to a multiple of `every` since the epoch (the same on every replica)."""
+    steps = (now - EPOCH) // every
+    return EPOCH + steps * every
+
+
+# ----------------------------------------------------------------------------- the work
+
+
+def _report(runtime: Runtime, outbox: Outbox, channel: ChannelConfig, slot: datetime, now: datetime) -> object:
+    from handlers.reports import send_daily_report
+
+    return send_daily_report(runtime, outbox, channel.id, scheduled_for=slot, now=now)
+
+
+def _snapshot(runtime: Runtime, tenant: TenantConfig) -> object:
+    from handlers.capacity import take_snapshot
+
+    take_snapshot(runtime, tenant)
+    return None
+
+
+def _alerts(runtime: Runtime, outbox: Outbox, now: datetime) -> object:
+    from handlers.alerts import evaluate_alerts
+
+    return evaluate_alerts(runtime, outbox, now=now)
+
+
+def _expire_approvals(runtime: Runtime, outbox: Outbox, now: datetime) -> object:
+    from bot.approvals import expire_due
+
+    return expire_due(runtime, outbox, now)
+
+
+def _checklist(runtime: Runtime, channel_id: str, outbox: Outbox) -> object:
+    from handlers.runbooks import daily_checklist
+
+    return daily_checklist(runtime, channel_id, outbox)
+
+
+@dataclass(frozen=True)
+class Work:
+    """What each job does. The defaults call the handlers; tests pass stand-ins."""
+
+    report: Callable[[Runtime, Outbox, ChannelConfig, datetime, datetime], object] = _report
+    snapshot: Callable[[Runtime, TenantConfig], object] = _snapshot
+    alerts: Callable[[Runtime, Outbox, datetime], object] = _alerts
+    expire_approvals: Callable[[Runtime, Outbox, datetime], object] = _expire_approvals
+    checklist: Callable[[Runtime, str, Outbox], object] = _checklist
+
+
+# ----------------------------------------------------------------------------- the scheduler
+
+
+class Scheduler:
+    """The leader's jobs on an APScheduler BackgroundScheduler; `start()`/`stop()` follow leadership."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        outbox: Outbox,
+        *,
+        work: Work | None = None,
+        clock: Callable[[], datetime] | None = None,
+        identity: str = "",
+        is_leader: Callable[[], bool] = lambda: True,
+        workers: int = 4,
+    ) -> None:
+        self.runtime = runtime
+        self.outbox = outbox
+        self.work = work or Work()
+        self.clock = clock or runtime.clock
+        self.identity = identity
+        self.is_leader = is_leader
+        self.workers = workers
+        self.settings = runtime.config.scheduler
+        self.report_grace = max(timedelta(hours=self.settings.catch_up_hours), MIN_GRACE)
+        self._aps: BackgroundScheduler | None = None
+        self._lock = threading.Lock()
+        self._job_locks: dict[str, threading.Lock] = {}
+        self._delay_noted: set[tuple[str, datetime]] = set()
+        self._missing: set[str] = set()
+
+    # ----- lifecycle -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._aps is not None
+
+    def report_channels(self) -> list[ChannelConfig]:
+        """Configured channels that have a daily report."""
+        return [c for c in self.runtime.config.channels if c.report is not None]
+
+    def start(self) -> None:
+        """Add the jobs and start; every job also runs once now (catch-up after downtime or hand-over)."""
+        with self._lock:
+            if self._aps is not None:
+                return
+            now = self.clock()
+            aps = BackgroundScheduler(
+                timezone=UTC,
+                executors={"default": ThreadPoolExecutor(max_workers=self.workers)},
+                job_defaults={"coalesce": True, "max_instances": 1},
+            )
+            grace_s = int(self.report_grace.total_seconds())
+            for channel in self.report_channels():
+                assert channel.report is not None
+                aps.add_job(
+                    self.run_report, report_trigger(channel.report), args=[channel.id],
+                    id=report_job_id(channel.id), name=f"daily report {channel.id}",
+                    misfire_grace_time=grace_s, next_run_time=now,
+                )
+            intervals: list[tuple[str, Callable[[], str], timedelta]] = [
+                ("snapshots", self.run_snapshots, timedelta(minutes=self.settings.snapshot_minutes)),
+                ("alerts", self.run_alerts, timedelta(minutes=self.settings.alert_check_minutes)),
+                ("approvals", self.run_approval_sweep, timedelta(seconds=self.settings.approval_sweep_seconds)),
+            ]
+            for job_id, func, every in intervals:
+                # Anchored at the epoch, so every replica's slots fall at the same instants.
+                trigger = IntervalTrigger(seconds=every.total_seconds(), start_date=EPOCH, timezone=UTC)
+                aps.add_job(
+                    func, trigger, id=job_id, name=job_id,
+                    misfire_grace_time=max(1, int(every.total_seconds() / 2)), next_run_time=now,
+                )
+            aps.start()
+            self._aps = aps
+        log.info("scheduler started", extra={"jobs": len(aps.get_jobs()), "identity": self.identity})
+
+    def stop(self) -> None:
+        """Stop scheduling at once; a job already running finishes (its claim keeps it single)."""
+        with self._lock:
+            aps, self._aps = self._aps, None
+        if aps is not None:
+            aps.shutdown(wait=False)
+            log.info("scheduler stopped", extra={"identity": self.identity})
+
+    def wakeup(self) -> None:
+        """Re-check due jobs now (tests move a fake clock and call this)."""
+        aps = self._aps
+        if aps is not None:
+            aps.wakeup()
+
+    def jobs(self) -> dict[str, datetime | None]:
+        """Job id -> next run time (UTC), for status displays and tests."""
+        aps = self._aps
+        if aps is None:
+            return {}
+        return {
+            job.id: job.next_run_time.astimezone(UTC) if job.next_run_time else None for job in aps.get_jobs()
+        }
+
+    # ----- plumbing --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _exclusive(self, job: str) -> Iterator[bool]:
+        """True when this job is not already running in this process (then holds it)."""
+        with self._lock:
+            lock = self._job_locks.setdefault(job, threading.Lock())
+        acquired = lock.acquire(blocking=False)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                lock.release()
+
+    def _done(self, job: str, outcome: str) -> str:
+        self.runtime.metrics.scheduler_runs.labels(job, outcome).inc()
+        return outcome
+
+    def _call(self, job: str, func: Callable[[], object]) -> str:
+        """Run one piece of work; its failure is logged and counted, never raised into APScheduler."""
+        try:
+            func()
+        except ImportError as exc:
+            if job not in self._missing:  # a feature not installed yet: say so once
+                self._missing.add(job)
+                log.warning("job has no implementation", extra={"job": job, "error": str(exc)})
+            return self._done(job, "failed")
+        except Exception as exc:  # noqa: BLE001 - one failed run must not stop the schedule
+            log.error("job failed", extra={"job": job, "error_type": type(exc).__name__, "error": str(exc)[:300]})
+            return self._done(job, "failed")
+        return self._done(job, "sent")
+
+    def _claim(self, job: str, slot: datetime, now: datetime) -> bool:
+        """The store's verdict on (job, slot); raises StoreError when it cannot be asked."""
+        return self.runtime.store.scheduler.claim_run(job, slot, by=self.identity or None, at=now)
+
+    # ----- jobs ------------------------------------------------------------------------
+
+    def run_report(self, channel_id: str, slot: datetime | None = None) -> str:
+        """The daily report job: find the slot due now, claim it, send the report (and checklist).
+
+        Returns the outcome: sent, skipped (claimed elsewhere, not leader, or
+        already running), not_due, deferred (store unreachable) or failed.
+        """
+        job = report_job_id(channel_id)
+        with self._exclusive(job) as free:
+            if not free:
+                return self._done("report", "skipped")
+            channel = self.runtime.config.channel(channel_id)
+            if channel is None or channel.report is None:
+                return self._done("report", "not_due")
+            now = self.clock()
+            if slot is None:
+                slot = latest_fire_time(report_trigger(channel.report), now, self.report_grace)
+            if slot is None or now - slot > self.report_grace:
+                return self._done("report", "not_due")
+            if not self.is_leader():
+                return self._done("report", "skipped")
+            try:
+                claimed = self._claim(job, slot, now)
+            except StoreError as exc:
+                return self._defer(channel, slot, now, exc)
+            if not claimed:
+                return self._done("report", "skipped")
+            log.info("sending the daily report", extra={"channel": channel_id, "slot": slot.isoformat()})
+            outcome = self._call("report", partial(self.work.report, self.runtime, self.outbox, channel, slot, now))
+            if channel.report.checklist:
+                self._run_checklist(channel, slot, now)
+            return outcome
+
+    def _run_checklist(self, channel: ChannelConfig, slot: datetime, now: datetime) -> str:
+        job = f"checklist:{channel.id}"
+        try:
+            if not self._claim(job, slot, now):
+                return self._done("checklist", "skipped")
+        except StoreError as exc:
+            log.warning("checklist not claimed", extra={"channel": channel.id, "error": exc.message})
+            return self._done("checklist", "failed")
+        return self._call("checklist", partial(self.work.checklist, self.runtime, channel.id, self.outbox))
+
+    def _defer(self, channel: ChannelConfig, slot: datetime, now: datetime, exc: StoreError) -> str:
+        """The claim could not be made: say the report is late (once) and try again later."""
+        log.warning("daily report deferred: store unavailable", extra={"channel": channel.id, "error": exc.message})
+        retry_at = now + timedelta(seconds=self.settings.store_retry_seconds)
+        if retry_at - slot > self.report_grace:
+            log.error("daily report given up: store unavailable all day", extra={"channel": channel.id})
+            return self._done("report", "failed")
+        aps = self._aps
+        if aps is not None:
+            aps.add_job(
+                self.run_report, DateTrigger(run_date=retry_at, timezone=UTC), args=[channel.id, slot],
+                id=f"report-retry:{channel.id}", replace_existing=True,
+                misfire_grace_time=int(self.report_grace.total_seconds()),
+            )
+        if (channel.id, slot) not in self._delay_noted:
+            self._delay_noted.add((channel.id, slot))
+            note = Report(
+                title="",
+                summary=f":hourglass: Today's daily report is delayed: {exc.message}. "
+                "It will be posted once the bot's state store is reachable again.",
+            )
+            with contextlib.suppress(Exception):  # the note is a courtesy; the retry is what matters
+                self.outbox.post(channel.id, note)
+        return self._done("report", "deferred")
+
+    def run_snapshots(self) -> str:
+        """Capacity snapshots of every tenant, once per slot across replicas."""
+        with self._exclusive("snapshots") as free:
+            if not free or not self.is_leader():
+                return self._done("snapshots", "skipped")
+            tenants = self.runtime.tenants()
+            if not tenants:
+                return self._done("snapshots", "not_due")
+            now = self.clock()
+            slot = aligned_slot(now, timedelta(minutes=self.settings.snapshot_minutes))
+            try:
+                if not self._claim("snapshots", slot, now):
+                    return self._done("snapshots", "skipped")
+            except StoreError as exc:
+                log.warning("snapshots skipped: store unavailable", extra={"error": exc.message})
+                return self._done("snapshots", "failed")
+            timeout = self.runtime.config.timeouts.report_deadline
+            waves = -(-len(tenants) // self.settings.parallel)
+            results = fan_out(
+                {t.name: partial(self.work.snapshot, self.runtime, t) for t in tenants},
+                deadline_s=waves * (timeout + 1) + 1,
+                max_workers=self.settings.parallel,
+            )
+            failed = [name for name, result in results.items() if isinstance(result, ClientError)]
+            if failed:
+                log.warning("capacity snapshots failed", extra={"tenants": failed[:20], "count": len(failed)})
+            return self._done("snapshots", "failed" if len(failed) == len(tenants) else "sent")
+
+    def run_alerts(self) -> str:
+        """Evaluate health and capacity alerts (state in the store de-duplicates the posts)."""
+        with self._exclusive("alerts") as free:
+            if not free or not self.is_leader():
+                return self._done("alerts", "skipped")
+            if not self.runtime.tenants():
+                return self._done("alerts", "not_due")
+            return self._call("alerts", partial(self.work.alerts, self.runtime, self.outbox, self.clock()))
+
+    def run_approval_sweep(self) -> str:
+        """Expire approvals past their deadline (the transition is atomic, so a repeat is harmless)."""
+        with self._exclusive("approvals") as free:
+            if not free or not self.is_leader():
+                return self._done("approvals", "skipped")
+            return self._call(
+                "approvals", partial(self.work.expire_approvals, self.runtime, self.outbox, self.clock())
+            )
+
+
+# ----------------------------------------------------------------------------- leader + scheduler
+
+
+def default_identity(environ: dict[str, str] | None = None) -> str:
+    """This replica's name in the Lease: `$POD_NAME`, else host name and process id."""
+    env = os.environ if environ is None else environ
+    return env.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+
+
+_SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def lease_namespace(configured: str | None, environ: dict[str, str] | None = None) -> str:
+    """Where the Lease lives: configured, `$POD_NAMESPACE`, the service account's namespace, or default."""
+    env = os.environ if environ is None else environ
+    if configured:
+        return configured
+    if env.get("POD_NAMESPACE"):
+        return env["POD_NAMESPACE"]
+    try:
+        return _SA_NAMESPACE.read_text(encoding="utf-8").strip() or "default"
+    except OSError:
+        return "default"
+
+
+class Background:
+    """The leader-only half of a bot process: leader election (when configured) driving the scheduler.
+
+    Without `leader_election` in the configuration the process is the only
+    replica and always the leader.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        outbox: Outbox,
+        *,
+        identity: str | None = None,
+        work: Work | None = None,
+        lease_store: LeaseStore | None = None,
+    ) -> None:
+        from bot.leader import KubeLeaseStore, LeaderElector
+
+        self.runtime = runtime
+        self.identity = identity or default_identity(runtime.environ)
+        self.elector: LeaderElector | None = None
+        self.scheduler = Scheduler(runtime, outbox, work=work, identity=self.identity, is_leader=self.is_leader)
+        election = runtime.config.leader_election
+        if election is None:
+            return
+        if lease_store is None:
+            cluster = election.cluster or runtime.config.clusters[0].name
+            namespace = lease_namespace(election.namespace, runtime.environ)
+            lease_store = KubeLeaseStore(runtime.kube(cluster).api_client, namespace, election.name)
+        self.elector = LeaderElector(
+            lease_store,
+            self.identity,
+            election.lease_seconds,
+            on_started=self._started,
+            on_stopped=self.scheduler.stop,
+            metrics=runtime.metrics,
+            request_timeout=min(runtime.timeouts.connect + runtime.timeouts.read, election.lease_seconds / 3),
+        )
+
+    def is_leader(self) -> bool:
+        """True when this process should run the scheduler's jobs."""
+        return True if self.elector is None else self.elector.is_leader
+
+    def _started(self) -> None:
+        if self.runtime.config.scheduler.enabled:
+            self.scheduler.start()
+
+    def start(self) -> Background:
+        """Start campaigning (or, alone, start the scheduler)."""
+        if self.elector is not None:
+            self.elector.start()
+        else:
+            self.runtime.metrics.leader.set(1)
+            self._started()
+        return self
+
+    def stop(self) -> None:
+        """Stop the scheduler first, then give up the Lease so a successor starts quickly."""
+        if self.elector is not None:
+            self.elector.stop(release=True)
+        self.scheduler.stop()
+        self.runtime.metrics.leader.set(0)
+
+
+def start_background(bot: Bot) -> Background:
+    """The scheduler (and leader election) of a running bot; call `.stop()` when the bot stops."""
+    return Background(bot.runtime, bot.outbox).start()
+

@@ -1,0 +1,298 @@
+"""The daily report as a channel sees it: one message a day, a line per tenant, details in its thread."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.config import TenantConfig, parse_config
+from bot.delivery import Delivery, SlackOutbox, make_web_client
+from bot.metrics import BotMetrics
+from bot.outbox import TerminalOutbox
+from bot.reports import Report, Row, Section, Status
+from bot.runtime import Runtime
+from bot.store import StoreUnavailable
+from handlers.capacity import CapacitySummary
+from handlers.capacity_forecast import threshold_state
+from handlers.health import TenantHealth
+from handlers.reports import Sources, send_daily_report
+from sandbox.slack_sim import SlackSim
+from tests.fixtures.bot import ALICE, BotFactory
+from tests.test_scheduler import OPS, config_for, static_tenant
+from tests.test_slack_app import wait_ephemeral
+
+NOW = datetime(2024, 5, 14, 7, 0, 20, tzinfo=UTC)
+SLOT = datetime(2024, 5, 14, 7, 0, tzinfo=UTC)
+
+
+def healthy(name: str) -> TenantHealth:
+    return TenantHealth(tenant=name, status=Status.HEALTHY, checked_at=NOW)
+
+
+def capacity(name: str, pct: float = 42.0, days: float | None = 120.0) -> CapacitySummary:
+    from bot.config import Thresholds
+
+    state = threshold_state(pct, Thresholds())
+    return CapacitySummary(
+        tenant=name, ok=True, pct_used=pct, state=state, status=Status.HEALTHY,
+        growth_7d_bytes=3 << 40, growth_7d_pct_points=1.5, days_until_80=days,
+    )
+
+
+def sources(health: dict[str, TenantHealth | Exception] | None = None, cap: dict[str, Any] | None = None) -> Sources:
+    """Stand-ins: every tenant healthy at 42 % unless named otherwise; an Exception value is raised."""
+
+    def health_of(_rt: Runtime, tenant: TenantConfig, _deadline: float) -> TenantHealth:
+        value = (health or {}).get(tenant.name, healthy(tenant.name))
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    def capacity_of(_rt: Runtime, tenant: TenantConfig) -> CapacitySummary:
+        value = (cap or {}).get(tenant.name, capacity(tenant.name))
+        if isinstance(value, Exception):
+            raise value
+        assert isinstance(value, CapacitySummary)
+        return value
+
+    return Sources(health=health_of, capacity=capacity_of)
+
+
+def text_of(report: Report) -> str:
+    return json.dumps(report.model_dump(mode="json"))
+
+
+def test_one_row_per_visible_tenant_worst_first_and_details_in_the_thread(tmp_path: Path) -> None:
+    config = config_for(tmp_path, tenants=[
+        static_tenant("alpha"), static_tenant("beta"), static_tenant("gamma"), static_tenant("hidden", ["C0OTHER"]),
+    ])
+    runtime = Runtime(config, clock=lambda: NOW)
+    degraded = TenantHealth(
+        tenant="beta", status=Status.DEGRADED, checked_at=NOW, reasons=["node 3 offline"],
+        sections=[Section(title="Nodes", status=Status.DEGRADED,
+                          rows=[Row(status=Status.DEGRADED, text="node 3 is offline since 06:12")])],
+    )
+    outbox = TerminalOutbox(io.StringIO())
+    sent = send_daily_report(runtime, outbox, OPS, scheduled_for=SLOT, now=NOW,
+                             sources=sources({"beta": degraded}, {"gamma": capacity("gamma", 83.0, 0.0)}))
+    assert sent.tenants == 3 and sent.thread_messages == 1
+    (_, head_ts, head, head_thread), (_, _, details, details_thread) = outbox.posted
+    assert head_thread is None and details_thread == head_ts
+    assert head.title == "Daily MinIO report — Tue 14 May 2024" and head.status is Status.DEGRADED
+    assert head.summary == "3 tenant(s): 2 healthy, 1 degraded."
+    rows = head.sections[0].rows
+    assert [r.text.split()[0] for r in rows] == ["*beta*", "*alpha*", "*gamma*"], "problems first"
+    assert "node 3 offline" in rows[0].text and "42.0 % used" in rows[1].text
+    assert "83.0 % used (ALERT)" in rows[2].text and "80 % reached" in rows[2].text
+    assert "7 d: +3.00 TiB (+1.5 pp)" in rows[1].text
+    assert "hidden" not in text_of(head) + text_of(details)
+    assert head.footer[0] == "Scheduled for 09:00 Europe/Berlin"
+    beta = details.sections[0]
+    assert beta.title == "beta" and "• node 3 offline" in beta.lines
+    assert beta.rows[0].text == "Nodes: node 3 is offline since 06:12"
+
+
+def test_a_failed_source_is_a_line_that_says_so_and_the_report_still_goes_out(tmp_path: Path) -> None:
+    runtime = Runtime(config_for(tmp_path, tenants=[static_tenant("alpha"), static_tenant("beta")]),
+                      clock=lambda: NOW)
+    outbox = TerminalOutbox(io.StringIO())
+    broken = sources(
+        {"alpha": RuntimeError("bug")},
+        {"beta": StoreUnavailable("cannot reach the store (PostgreSQL at db:5432/x): connection refused")},
+    )
+    send_daily_report(runtime, outbox, OPS, scheduled_for=SLOT, now=NOW, sources=broken)
+    head = outbox.posted[0][2]
+    alpha = next(r for r in head.sections[0].rows if "*alpha*" in r.text)
+    beta = next(r for r in head.sections[0].rows if "*beta*" in r.text)
+    assert alpha.status is Status.UNKNOWN and "health not checked" in alpha.text
+    assert "capacity unknown: store unavailable: cannot reach the store" in beta.text
+
+
+def test_a_report_sent_late_says_so(tmp_path: Path) -> None:
+    runtime = Runtime(config_for(tmp_path, tenants=[static_tenant("alpha")]))
+    outbox = TerminalOutbox(io.StringIO())
+    send_daily_report(runtime, outbox, OPS, scheduled_for=SLOT, now=SLOT + timedelta(hours=3, minutes=30),
+                      sources=sources())
+    assert "sent late at 12:30" in outbox.posted[0][2].footer[0]
+
+
+def test_maintenance_windows_left_open_past_their_end_are_listed(tmp_path: Path) -> None:
+    runtime = Runtime(config_for(tmp_path, tenants=[static_tenant("alpha"), static_tenant("beta")]))
+    runtime.store.maintenance.open("alpha", started_by="U0BOB", until=NOW - timedelta(hours=2), changes={},
+                                   at=NOW - timedelta(hours=5))
+    runtime.store.maintenance.open("beta", started_by="U0BOB", until=NOW + timedelta(hours=2), changes={}, at=NOW)
+    outbox = TerminalOutbox(io.StringIO())
+    send_daily_report(runtime, outbox, OPS, scheduled_for=SLOT, now=NOW, sources=sources())
+    section = outbox.posted[0][2].sections[1]
+    assert section.title == "Maintenance windows past their end"
+    assert len(section.rows) == 1 and "*alpha*" in section.rows[0].text and "ended 2 h ago" in section.rows[0].text
+    assert "/minio maintenance alpha disable" in section.rows[0].text
+
+
+def test_store_unavailable_at_report_time_the_report_still_shows_what_it_knows(tmp_path: Path) -> None:
+    config = config_for(tmp_path, tenants=[static_tenant("alpha")],
+                        store_url="postgresql+psycopg://chatops:s3cret-pw@127.0.0.1:1/chatops")
+    runtime = Runtime(config, environ={})
+    outbox = TerminalOutbox(io.StringIO())
+    send_daily_report(runtime, outbox, OPS, scheduled_for=SLOT, now=NOW, sources=sources())
+    head = outbox.posted[0][2]
+    assert head.sections[1].error and head.sections[1].error.startswith("could not check: cannot reach the store")
+    assert "s3cret-pw" not in text_of(head)
+
+
+def test_the_date_is_the_channels_local_date_in_utc_plus_13(tmp_path: Path) -> None:
+    channels = [{"id": OPS, "report": {"cron": "0 9 * * *", "timezone": "Pacific/Tongatapu"}}]
+    runtime = Runtime(config_for(tmp_path, channels, tenants=[static_tenant("alpha")]))
+    outbox = TerminalOutbox(io.StringIO())
+    slot = datetime(2024, 5, 14, 20, 0, tzinfo=UTC)  # 09:00 on the 15th in Tonga
+    send_daily_report(runtime, outbox, OPS, scheduled_for=slot, now=slot, sources=sources())
+    head = outbox.posted[0][2]
+    assert head.title == "Daily MinIO report — Wed 15 May 2024"
+    assert head.footer[0] == "Scheduled for 09:00 Pacific/Tongatapu"
+
+
+def test_fifty_tenants_through_slack_429s_arrive_complete_in_order_and_once(
+    tmp_path: Path, slack_sim: SlackSim
+) -> None:
+    names = [f"tenant-{i:02d}" for i in range(50)]
+    config = config_for(tmp_path, tenants=[static_tenant(n) for n in names])
+    runtime = Runtime(config, clock=lambda: NOW)
+    metrics = BotMetrics()
+    outbox = SlackOutbox(Delivery(make_web_client(slack_sim.bot_token, slack_sim.api_url, metrics), metrics))
+    slack_sim.set_rate_limits(True)  # ~1 post per second per channel, like Slack
+    # More 429s in a row than one call's retry budget (4): the report's own retry takes over.
+    slack_sim.inject("chat.postMessage", status=429, retry_after=1, times=5)
+    began = time.monotonic()
+    sent = send_daily_report(runtime, outbox, OPS, scheduled_for=SLOT, now=NOW, sources=sources())
+    print(f"\n50-tenant report through 429s: {time.monotonic() - began:.1f} s")
+    assert sent.failed_parts == [] and sent.thread_messages == 5
+    messages = slack_sim.messages(OPS)
+    head, replies = messages[0], messages[1:]
+    assert not head.is_reply and all(m.thread_ts == head.ts for m in replies)
+    assert len(messages) == 6, "one head and five replies, nothing twice"
+    head_text = json.dumps(head.blocks)
+    assert all(f"*{n}*" in head_text for n in names)
+    seen = [n for m in replies for n in names if f'"*{n}*' in json.dumps(m.blocks) or f"*{n}*" in json.dumps(m.blocks)]
+    assert seen == names, "every tenant's details once, in the head's order"
+    assert [m.text for m in replies] == [f"Details: tenants {i} to {i + 9} of 50" for i in range(1, 51, 10)]
+    rejected = [c for c in slack_sim.calls("chat.postMessage") if c.http_status == 429]
+    assert len(rejected) >= 5
+
+
+def test_report_now_posts_in_the_channel_and_report_shows_the_schedule(
+    bot_factory: BotFactory, slack_sim: SlackSim, tmp_path: Path, minio_cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("R_AK", minio_cluster.access_key)
+    monkeypatch.setenv("R_SK", minio_cluster.secret_key)
+    config = {
+        "admins": [ALICE],
+        "slack": {"api_url": slack_sim.api_url, "mode": "http", "workers": 4},
+        "store_url": f"sqlite:///{tmp_path / 'state.db'}",
+        "channels": [{"id": OPS, "report": {"cron": "0 9 * * 1-5", "timezone": "Europe/Berlin"}}],
+        "tenants": [{
+            "name": "demo", "endpoints": minio_cluster.endpoints,
+            "credentials": {"access_key_env": "R_AK", "secret_key_env": "R_SK"}, "channels": [OPS],
+        }],
+    }
+    running = bot_factory(config)
+    assert running.slash(ALICE, OPS, "report").ok
+    schedule = wait_ephemeral(slack_sim, OPS, ALICE, "Schedule: cron")
+    assert "Europe/Berlin" in schedule and "Next:" in schedule and "Last sent: never" in schedule
+
+    assert running.slash(ALICE, OPS, "report now").ok
+    wait_ephemeral(slack_sim, OPS, ALICE, "Posted the report for 1 tenant(s)", timeout=30)
+    head = slack_sim.messages(OPS, include_replies=False)[0]
+    # The simulator has no probe bucket, so the real health check says DEGRADED and why.
+    assert "Daily MinIO report" in head.text and "*demo* DEGRADED" in json.dumps(head.blocks)
+    assert "probe bucket" in json.dumps(head.blocks)
+    assert "% used" in json.dumps(head.blocks) and "Requested by <@U0ALICE>" in json.dumps(head.blocks)
+    thread = slack_sim.thread(OPS, head.ts)
+    assert len(thread) == 2 and "Capacity:" in json.dumps(thread[1].blocks)
+
+
+def test_the_report_verb_is_in_help() -> None:
+    from bot.verbs import build_registry
+
+    registry = build_registry()
+    verb = registry.get("report")
+    assert verb is not None and verb.usage() == "/minio report [now]"
+    assert not isinstance(registry.parse("report now"), type(None))
+    assert "now" in str(registry.parse("report later"))
+    assert parse_config(yaml.safe_dump({"channels": [{"id": OPS, "report": {"cron": "0 9 * * 7"}}]}))
+
+
+@pytest.mark.postgres
+def test_postgres_down_at_report_time_delays_the_report_and_it_is_sent_once_when_back(
+    tmp_path: Path, postgres_server: Any, fresh_pg_url: str
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    from bot.scheduler import Scheduler
+
+    if make_url(fresh_pg_url).port != postgres_server.port:
+        pytest.skip("uses an external PostgreSQL (MINIO_CHATOPS_TEST_PG_URL) that this test cannot stop")
+    clock = [SLOT + timedelta(seconds=20)]
+    runtime = Runtime(config_for(tmp_path, tenants=[static_tenant("alpha")], store_url=fresh_pg_url),
+                      clock=lambda: clock[0], environ={})
+    runtime.store.ping()
+    outbox = TerminalOutbox(io.StringIO())
+    sent: list[datetime] = []
+    from bot.scheduler import Work
+
+    def report(_rt: Runtime, out: Any, channel: Any, slot: datetime, now: datetime) -> None:
+        sent.append(slot)
+        send_daily_report(_rt, out, channel.id, scheduled_for=slot, now=now, sources=sources())
+
+    scheduler = Scheduler(runtime, outbox, work=Work(report=report))
+    postgres_server.stop()
+    try:
+        assert scheduler.run_report(OPS) == "deferred"
+        assert scheduler.run_report(OPS) == "deferred"
+    finally:
+        postgres_server.start()
+    notes = [r.summary for (_c, _ts, r, _t) in outbox.posted]
+    assert len(notes) == 1 and "delayed" in notes[0], "one note, not one per retry"
+    assert postgres_server.password not in notes[0]
+    clock[0] += timedelta(minutes=3)
+    assert scheduler.run_report(OPS, SLOT) == "sent"
+    assert scheduler.run_report(OPS) == "skipped"
+    assert sent == [SLOT]
+    head = outbox.posted[1][2]
+    assert head.title.startswith("Daily MinIO report") and head.footer[0] == "Scheduled for 09:00 Europe/Berlin"
+
+
+def test_every_part_is_one_slack_message_even_for_120_tenants_with_long_reasons() -> None:
+    from bot.render import render_slack
+    from handlers.reports import TenantFacts, build_head, build_thread
+
+    long = "x" * 500
+    sections = [Section(title=f"Area {i}", status=Status.DEGRADED, rows=[Row(status=Status.DEGRADED, text=long)])
+                for i in range(8)]
+    facts = [
+        TenantFacts(
+            tenant=f"tenant-{i:03d}",
+            health=TenantHealth(tenant=f"tenant-{i:03d}", status=Status.DEGRADED, checked_at=NOW,
+                                reasons=[long] * 7, sections=sections),
+            capacity=capacity(f"tenant-{i:03d}", 77.7),
+        )
+        for i in range(120)
+    ]
+    head = build_head(None, facts, now=NOW, scheduled_for=SLOT, overdue=[])
+    thread = build_thread(facts)
+    assert [r.title for r in thread[:2]] == ["Tenants (continued)", "Tenants (continued)"]
+    for report in [head, *thread]:
+        rendered = render_slack(report)
+        assert rendered.thread == [], f"{report.title!r} would be split by the renderer"
+        assert len(json.dumps(rendered.head.blocks, ensure_ascii=False)) < 11000
+    listed = [r.text.split()[0] for r in [*head.sections[0].rows, *thread[0].sections[0].rows,
+                                           *thread[1].sections[0].rows]]
+    assert listed == [f"*tenant-{i:03d}*" for i in range(120)]
+    detailed = [s.title for r in thread[2:] for s in r.sections]
+    assert detailed == [f"tenant-{i:03d}" for i in range(120)]
