@@ -241,24 +241,7 @@ class TenantObject(_Frozen):
 
 def read_tenant(kube: KubeClient, namespace: str, name: str) -> TenantObject:
     """Read a Tenant with its metadata (KubeError on failure, e.g. not_found or forbidden)."""
-    from bot.clients.kube import TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION
-
-    # TenantInfo does not model metadata.annotations/labels yet; this goes through the
-    # client's own call wrapper so its timeout, no-retry and error policy still apply.
-    # Switch to kube.get_tenant() once TenantInfo carries annotations and labels.
-    obj: dict[str, Any] = kube._call(
-        "get",
-        f"tenant {namespace}/{name}",
-        lambda: kube._custom.get_namespaced_custom_object(
-            TENANT_GROUP,
-            TENANT_VERSION,
-            namespace,
-            TENANT_PLURAL,
-            name,
-            _preload_content=False,
-            _request_timeout=kube._rt,
-        ),
-    )
+    obj = kube.get_tenant_object(namespace, name)
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     assert isinstance(meta, dict)
     annotations = {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}

@@ -14,19 +14,18 @@ snapshot in the store.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 import urllib3
 
-from bot.clients.errors import ClientError, classify_transport_error
+from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
-from bot.clients.timeouts import Timeouts, make_pool_manager
+from bot.clients.prometheus import PrometheusClient
+from bot.clients.timeouts import Timeouts
 from handlers.capacity_forecast import HistoryPoint
 
 METRICS = {
@@ -46,17 +45,6 @@ def choose_step(since: datetime, until: datetime) -> timedelta:
     seconds = (until - since).total_seconds() / MAX_POINTS
     seconds = min(max(seconds, MIN_STEP.total_seconds()), MAX_STEP.total_seconds())
     return timedelta(seconds=math.ceil(seconds))
-
-
-def parse_matrix(body: bytes) -> dict[float, float]:
-    """Timestamp -> value of a range-query answer (the first series; `max` leaves only one)."""
-    doc = json.loads(body)
-    if doc.get("status") != "success":
-        raise ValueError(str(doc.get("error") or "query failed"))
-    result = doc.get("data", {}).get("result") or []
-    if not result:
-        return {}
-    return {float(ts): float(value) for ts, value in result[0].get("values", [])}
 
 
 def points_from_series(series: dict[str, dict[float, float]], since: datetime, step: timedelta) -> list[HistoryPoint]:
@@ -98,44 +86,16 @@ class PrometheusHistory:
     def __init__(
         self, url: str, timeouts: Timeouts, selector: str = "", http: urllib3.PoolManager | None = None
     ) -> None:
-        self.url = url.rstrip("/")
         self.selector = selector
         self.timeouts = timeouts
-        self._http = http or make_pool_manager(timeouts)
-        parts = urlsplit(self.url)
-        self._target = f"Prometheus ({parts.netloc})"
+        self._client = PrometheusClient(url, timeouts, http)
 
     def _query_range(self, metric: str, since: datetime, until: datetime, step: timedelta) -> dict[float, float]:
         # last_over_time over one step: any scrape within the step counts (scrape intervals vary), and a
         # step without one stays empty, which is exactly a gap.
         window = f"{max(1, round(step.total_seconds()))}s"
         query = f"max(last_over_time({metric}{{{self.selector}}}[{window}]))"
-        params = urlencode(
-            {
-                "query": query,
-                "start": f"{since.timestamp():.3f}",
-                "end": f"{until.timestamp():.3f}",
-                "step": f"{step.total_seconds():g}",
-            }
-        )
-        try:
-            response = self._http.request(
-                "GET", f"{self.url}/api/v1/query_range?{params}", timeout=self.timeouts.urllib3()
-            )
-        except Exception as exc:  # noqa: BLE001 - every transport failure becomes a typed ClientError
-            failure = classify_transport_error(exc, self.timeouts.connect, self.timeouts.read)
-            raise ClientError(failure.kind, self._target, failure.detail) from None
-        if response.status != 200:
-            raise ClientError(
-                "bad_response" if response.status < 500 else "unavailable",
-                self._target,
-                f"HTTP {response.status} for {metric}",
-                status=response.status,
-            )
-        try:
-            return parse_matrix(response.data)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ClientError("bad_response", self._target, f"unreadable range query answer ({exc})") from None
+        return self._client.query_range(query, since, until, step)
 
     def history(self, since: datetime, until: datetime, step: timedelta | None = None) -> list[HistoryPoint]:
         """Capacity points from `since` to `until` on a grid of `step` (chosen from the span by default)."""

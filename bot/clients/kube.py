@@ -64,6 +64,7 @@ API_CALLS: dict[str, list[ApiCall]] = {
     "close": [],
     "list_tenants": [(TENANT_GROUP, TENANT_PLURAL, "", "list")],
     "get_tenant": [(TENANT_GROUP, TENANT_PLURAL, "", "get")],
+    "get_tenant_object": [(TENANT_GROUP, TENANT_PLURAL, "", "get")],
     "patch_tenant": [(TENANT_GROUP, TENANT_PLURAL, "", "patch")],
     "list_pods": [("", "pods", "", "list")],
     "list_pvcs": [("", "persistentvolumeclaims", "", "list")],
@@ -251,7 +252,11 @@ class KubeClient:
 
     def get_tenant(self, namespace: str, name: str) -> TenantInfo:
         """One Tenant; KubeError(not_found) when it does not exist."""
-        obj = self._call(
+        return TenantInfo.from_api(self.get_tenant_object(namespace, name))
+
+    def get_tenant_object(self, namespace: str, name: str) -> dict[str, Any]:
+        """One Tenant as the API returns it (metadata included), for change plans that hash it."""
+        obj: dict[str, Any] = self._call(
             "get",
             f"tenant {namespace}/{name}",
             lambda: self._custom.get_namespaced_custom_object(
@@ -264,7 +269,7 @@ class KubeClient:
                 _request_timeout=self._rt,
             ),
         )
-        return TenantInfo.from_api(obj)
+        return obj
 
     def patch_tenant(
         self,

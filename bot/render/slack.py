@@ -79,11 +79,11 @@ def _section_blocks(section: Section) -> list[Block]:
     ]
     # At most 10 fields per block, and few enough characters that one block never fills a message.
     batch: list[Block] = []
-    for field in fields:
-        if batch and (len(batch) == limits.MAX_FIELDS or _size([*batch, field]) > limits.SECTION_TEXT * 2):
+    for item in fields:
+        if batch and (len(batch) == limits.MAX_FIELDS or _size([*batch, item]) > limits.SECTION_TEXT * 2):
             blocks.append({"type": "section", "fields": batch})
             batch = []
-        batch.append(field)
+        batch.append(item)
     if batch:
         blocks.append({"type": "section", "fields": batch})
     # A section's own buttons stay with it (same group), so a split never separates them.
