@@ -241,12 +241,34 @@ class Bot:
         self.runtime.close()
 
 
+def warm_up(runtime: Runtime) -> None:
+    """Pay the slow first-use costs at start, not inside the first user's report deadline.
+
+    The Kubernetes client loads its API modules lazily (1-2 s) and matplotlib's
+    first import takes about as long; both would otherwise eat into the first
+    health or capacity report.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - charts are optional; reports stand without them
+        log.warning("chart library unavailable", extra={"error_type": type(exc).__name__})
+    for cluster in runtime.config.clusters:
+        try:
+            runtime.kube(cluster.name)
+        except Exception as exc:  # noqa: BLE001 - reported per command when it matters
+            log.warning("cluster client not ready", extra={"cluster": cluster.name, "error_type": type(exc).__name__})
+
+
 def serve_forever(bot: Bot, mode: str, stop: threading.Event | None = None) -> None:
     """Run the bot until `stop` is set (or forever): Socket Mode or HTTP, plus probes and metrics."""
     from bot.http import serve_http
     from bot.scheduler import start_background
 
     stop = stop or threading.Event()
+    threading.Thread(target=warm_up, args=(bot.runtime,), name="minio-chatops-warm-up", daemon=True).start()
     # Leader election + scheduler: every replica serves commands; only the leader runs jobs.
     background = start_background(bot)
     try:

@@ -152,7 +152,17 @@ def _create_engine(url: URL, *, echo: bool) -> Engine:
             url,
             echo=echo,
             pool_pre_ping=True,  # a replica outlives PostgreSQL restarts: test pooled connections before use
-            connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S, "application_name": "minio-chatops"},
+            # As many pooled connections as command workers, so a burst of clicks reuses connections
+            # instead of authenticating new ones.
+            pool_size=16,
+            max_overflow=16,
+            pool_timeout=10,
+            connect_args={
+                "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+                "application_name": "minio-chatops",
+                # Every statement has a deadline too: a stuck lock must not hold a worker forever.
+                "options": "-c statement_timeout=15000 -c lock_timeout=10000",
+            },
         )
     in_memory = url.database in (None, "", ":memory:")
     engine = create_engine(
