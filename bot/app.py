@@ -252,7 +252,7 @@ def warm_up(runtime: Runtime) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot  # noqa: F401
+        import matplotlib.pyplot
     except Exception as exc:  # noqa: BLE001 - charts are optional; reports stand without them
         log.warning("chart library unavailable", extra={"error_type": type(exc).__name__})
     for cluster in runtime.config.clusters:
