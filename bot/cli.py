@@ -114,12 +114,14 @@ def _demo_foreground(state_file: Path | None, tour: bool) -> int:
     from bot.app import Bot
     from bot.http import HttpServer
     from bot.logs import setup_logging
+    from bot.scheduler import start_background
     from sandbox.launcher import DEMO_USERS, Sandbox, write_state
 
     setup_logging(os.environ.get("LOG_LEVEL", "WARNING"))
     sandbox = Sandbox(with_slack=True).start()
     bot = None
     server = None
+    background = None
     try:
         config = sandbox.config
         secrets = Secrets(
@@ -128,6 +130,7 @@ def _demo_foreground(state_file: Path | None, tour: bool) -> int:
         )
         bot = Bot(config, secrets)
         server = HttpServer(bot, "127.0.0.1", 0).start()
+        background = start_background(bot)  # daily report, snapshots, alerts: the bot's own jobs
         events_url = f"http://127.0.0.1:{server.port}/slack/events"
         info = {**sandbox.info(), "events_url": events_url}
         if state_file is not None:
@@ -139,6 +142,8 @@ def _demo_foreground(state_file: Path | None, tour: bool) -> int:
         stop = _wait_for_signal()
         stop.wait()
     finally:
+        if background is not None:
+            background.stop()
         if server is not None:
             server.stop()
         if bot is not None:
@@ -181,7 +186,7 @@ def _tour(sandbox: Any, events_url: str, user: str) -> None:
 
     slack, channel = sandbox.slack, sandbox.channel
     driver = slack.driver(events_url=events_url)
-    for text in ("/minio help", "/minio tenants"):
+    for text in ("/minio help", "/minio tenants", "/minio health demo"):
         seen = (len(slack.messages(channel)), len(slack.ephemerals(channel, user)))
         result = driver.slash(user, channel, text)
         print(f"alice in #ops> {text}   (acked in {result.ack_s * 1000:.0f} ms)")
