@@ -134,7 +134,9 @@ class Bot:
         if not self.queue.submit(lambda: self.answer_click(click, response_url, request_id)):
             self.runtime.metrics.rejected.inc()
             if response_url:
-                self.delivery.respond(response_url, notice("The bot is busy right now; press again in a minute."))
+                # Never wait on Slack inside a listener: the note goes out from its own short-lived thread.
+                busy = notice("The bot is busy right now; press again in a minute.")
+                threading.Thread(target=self.delivery.respond, args=(response_url, busy), daemon=True).start()
 
     def _on_form(self, ack: Ack, body: dict[str, Any]) -> None:
         """A submitted form (e.g. a rejection reason): checked for an answer in the ack, then routed like a click."""
