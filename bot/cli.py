@@ -77,8 +77,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
     from bot.runtime import Runtime
     from bot.shell import Shell
+
+    setup_logging(os.environ.get("LOG_LEVEL", "ERROR"))  # redacted JSON on stderr; stdout stays the report
 
     sandbox = None
     if args.sandbox:
