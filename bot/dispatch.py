@@ -20,6 +20,7 @@ from bot.outbox import Outbox, TerminalOutbox
 from bot.redact import redact
 from bot.reports import Report, notice
 from bot.runtime import Runtime
+from bot.store.errors import StoreError
 
 log = logging.getLogger("minio_chatops.dispatch")
 
@@ -146,6 +147,12 @@ class Dispatcher:
             outcome = "error"
             log.warning("client error", extra={"request_id": request_id, "verb": name, "error": str(exc)})
             return notice(f"`{name}` could not finish: {escape(str(exc), 300)}")
+        except StoreError as exc:
+            outcome = "error"
+            log.warning("store error", extra={"request_id": request_id, "verb": name, "error": str(exc)})
+            return notice(
+                f"`{name}` could not finish: the bot's state store is unavailable right now. Try again in a minute."
+            )
         except Exception as exc:  # noqa: BLE001 - the caller gets a short message; the log keeps the cause
             outcome = "error"
             frame = exc.__traceback__
