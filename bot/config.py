@@ -173,6 +173,9 @@ class TenantConfig(_Model):
     ca_file: str | None = None
     # Optional capacity history source: range queries over MinIO's v2 cluster metrics instead of the store.
     prometheus_url: str | None = None
+    # Name of the environment variable holding a bearer token for `prometheus_url` (the token itself never
+    # goes in the YAML); None: Prometheus is queried without authentication.
+    prometheus_token_env: str | None = None
     prometheus_selector: str = ""  # label matchers that pick this tenant's series, e.g. 'job="minio-demo"'
     target_versions: TargetVersions = TargetVersions()  # what `/minio update <tenant> check` compares against
     rollout: RolloutSettings = RolloutSettings()  # how long scaling and upgrades are followed after execution
@@ -203,6 +206,14 @@ class TenantConfig(_Model):
         if value is not None and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
             raise ValueError(f"prometheus_url {value!r} must look like http(s)://host:port[/path]")
         return value.rstrip("/") if value else value
+
+    @field_validator("prometheus_token_env")
+    @classmethod
+    def _prometheus_token_env(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+            # The value is not echoed: a token pasted here by mistake must not reach the logs.
+            raise ValueError("prometheus_token_env must be the NAME of an environment variable, not the token")
+        return value
 
     @field_validator("prometheus_selector")
     @classmethod
@@ -525,4 +536,3 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except OSError as exc:
         raise ConfigError([f"{file}: cannot read ({exc.strerror})"]) from None
     return parse_config(text, str(file))
-

@@ -12,7 +12,9 @@ import math
 import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+from bot.clients.errors import ClientError
 from bot.config import TenantConfig
 from bot.runtime import Runtime
 from bot.store import BucketSize, CapacitySnapshot, Store
@@ -44,6 +46,21 @@ def history_source(tenant: TenantConfig) -> str:
     return "Prometheus" if tenant.prometheus_url else "the bot's store"
 
 
+def prometheus_token(runtime: Runtime, tenant: TenantConfig) -> str | None:
+    """The bearer token for the tenant's Prometheus, from the variable `prometheus_token_env` names (None: no auth).
+
+    Raises ClientError when the variable is named but not set, rather than querying without the token.
+    """
+    name = tenant.prometheus_token_env
+    if name is None:
+        return None
+    token = runtime.environ.get(name, "").strip()
+    if not token:
+        netloc = urlsplit(tenant.prometheus_url or "").netloc
+        raise ClientError("auth", f"Prometheus ({netloc})", f"environment variable {name} is not set")
+    return token
+
+
 def load_history(runtime: Runtime, tenant: TenantConfig, now: datetime) -> list[HistoryPoint]:
     """History for the report: Prometheus range queries when configured, else the store.
 
@@ -54,7 +71,12 @@ def load_history(runtime: Runtime, tenant: TenantConfig, now: datetime) -> list[
     if tenant.prometheus_url:
         from handlers.capacity_prometheus import PrometheusHistory
 
-        source = PrometheusHistory(tenant.prometheus_url, runtime.timeouts, selector=tenant.prometheus_selector)
+        source = PrometheusHistory(
+            tenant.prometheus_url,
+            runtime.timeouts,
+            selector=tenant.prometheus_selector,
+            token=prometheus_token(runtime, tenant),
+        )
         return source.history(since, now)
     return store_history(runtime.store, tenant.name, since, now + timedelta(seconds=1))
 

@@ -84,11 +84,17 @@ class PrometheusHistory:
     """Reads a tenant's capacity history from one Prometheus server (HTTP API v1)."""
 
     def __init__(
-        self, url: str, timeouts: Timeouts, selector: str = "", http: urllib3.PoolManager | None = None
+        self,
+        url: str,
+        timeouts: Timeouts,
+        selector: str = "",
+        http: urllib3.PoolManager | None = None,
+        *,
+        token: str | None = None,
     ) -> None:
         self.selector = selector
         self.timeouts = timeouts
-        self._client = PrometheusClient(url, timeouts, http)
+        self._client = PrometheusClient(url, timeouts, http, token=token)
 
     def _query_range(self, metric: str, since: datetime, until: datetime, step: timedelta) -> dict[float, float]:
         # last_over_time over one step: any scrape within the step counts (scrape intervals vary), and a

@@ -1,4 +1,4 @@
-"""`/minio incident data-loss`: quorum and drives now, versioning and object lock per bucket, backups, replication."""
+"""`/minio incident data-loss`: quorum and drives now, versioning, object lock and replication per bucket, backups."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.clients.minio_models import (
     ClusterHealth,
     HealStatus,
     ObjectLockInfo,
+    ReplicationInfo,
     ServerInfo,
     VersioningInfo,
 )
@@ -33,11 +34,12 @@ from handlers.incident_common import (
 
 @dataclass(frozen=True)
 class BucketProtection:
-    """Versioning and object-lock state of one bucket."""
+    """Versioning, object-lock and replication state of one bucket."""
 
     bucket: str
     versioning: Fact[VersioningInfo]
     lock: Fact[ObjectLockInfo]
+    replication: Fact[ReplicationInfo | None]  # None: the bucket replicates nowhere
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,9 @@ def _protection(runtime: Runtime, tenant: TenantConfig, until: float) -> tuple[l
     for n in checked:
         calls[f"v:{n}"] = partial(client.bucket_versioning, n)
         calls[f"l:{n}"] = partial(client.object_lock, n)
+        calls[f"r:{n}"] = partial(client.bucket_replication, n)
     got = gather(calls, until)
-    return [BucketProtection(n, got[f"v:{n}"], got[f"l:{n}"]) for n in checked], len(names)
+    return [BucketProtection(n, got[f"v:{n}"], got[f"l:{n}"], got[f"r:{n}"]) for n in checked], len(names)
 
 
 def _backup_freshness(runtime: Runtime, tenant: TenantConfig) -> BackupFreshness:
@@ -205,16 +208,12 @@ def evaluate_data_loss(facts: DataLossFacts, tenant: TenantConfig) -> Diagnosis:
         note = [f"Looked at {backup.objects_seen:,} objects (stopped early)."] if backup.truncated else []
         sections.append(Section(title="Backup freshness", status=status, lines=[line, *note]))
 
-    sections.append(
-        Section(
-            title="Replication",
-            status=Status.UNKNOWN,
-            lines=[
-                "Not checked: the bot cannot read bucket replication settings yet. "
-                "Check `mc replicate status` for buckets that replicate to another site."
-            ],
-        )
-    )
+    replication_off: list[str] = []
+    if isinstance(facts.buckets, ClientError):
+        sections.append(failed_section("Replication", facts.buckets))
+    else:
+        section, replication_off = _replication_section(facts.buckets, facts.total_buckets)
+        sections.append(section)
 
     if write_lost or read_lost:
         actions.append(
@@ -234,7 +233,61 @@ def evaluate_data_loss(facts: DataLossFacts, tenant: TenantConfig) -> Diagnosis:
             + ", ".join(f"`{escape(b, 63)}`" for b in unprotected[:5])
             + ") can only be restored from backup."
         )
+    if replication_off:
+        actions.append(
+            "Replication rules are disabled on "
+            + ", ".join(f"`{escape(b, 63)}`" for b in replication_off[:5])
+            + ": new writes are not copied to the target; re-enable them once the target is known good "
+            "(`mc replicate update --state enable`), then check `mc replicate status`."
+        )
     if stale_backup or facts.backup is None:
         actions.append("Backups are missing or older than the RPO: restore may lose recent data; tell the data owners.")
     actions.append("Record which objects are affected and since when in the incident timeline.")
     return Diagnosis(sections, actions)
+
+
+def _replication_section(buckets: list[BucketProtection], total_buckets: int) -> tuple[Section, list[str]]:
+    """Per bucket: replication rules (enabled or disabled, with targets) or "no replication".
+
+    A disabled rule is a finding: the bucket was meant to replicate and new writes are not copied.
+    Returns the section and the buckets with disabled rules.
+    """
+    rows: list[Row] = []
+    disabled_in: list[str] = []
+    for b in buckets:
+        name = f"`{escape(b.bucket, 63)}`"
+        if isinstance(b.replication, ClientError):
+            rows.append(
+                Row(status=Status.UNKNOWN, text=f"{name}: replication unknown ({escape(b.replication.kind, 20)})")
+            )
+            continue
+        if b.replication is None or not b.replication.rules:
+            rows.append(Row(status=Status.INFO, text=f"{name}: no replication"))
+            continue
+        rules = [
+            f"{escape(r.rule_id or '(no id)', 40)} {'enabled' if r.enabled else 'DISABLED'} -> "
+            f"`{escape(r.target_bucket, 63)}`"
+            for r in b.replication.rules[:5]
+        ]
+        more = len(b.replication.rules) - len(rules)
+        disabled = b.replication.disabled_rules
+        if disabled:
+            disabled_in.append(b.bucket)
+        rows.append(
+            Row(
+                status=Status.DEGRADED if disabled else Status.HEALTHY,
+                text=f"{name}: " + "; ".join(rules) + (f" (+{more} more)" if more > 0 else ""),
+            )
+        )
+    lines = []
+    if total_buckets > len(buckets):
+        lines.append(f"Checked {len(buckets)} of {total_buckets} buckets.")
+    if not rows:
+        lines.append("No buckets.")
+    section = Section(
+        title="Replication",
+        status=worst([r.status for r in rows if r.status], Status.INFO),
+        rows=rows,
+        lines=lines,
+    )
+    return section, disabled_in

@@ -253,12 +253,14 @@ def daily_checklist(runtime: Runtime, channel: str, outbox: Outbox) -> str:
 
 
 class RunbookArgs(BaseModel):
-    """`runbook`, `runbook <name> [tenant]`, `runbook resume <run id>`."""
+    """`runbook`, `runbook <name> [tenant]`, `runbook resume [<run id> | <name>]`."""
 
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
     tenant: str | None = None
     run_id: int | None = None
+    resume: bool = False
+    resume_of: str | None = None  # `resume <name>`: the newest open run of that runbook
 
     @model_validator(mode="before")
     @classmethod
@@ -268,11 +270,11 @@ class RunbookArgs(BaseModel):
         data = dict(data)
         target = data.pop("target", None)
         if data.get("name") == "resume":
-            if target is None:
-                raise ValueError("resume needs the run id shown under the checklist (`/minio runbook resume 12`)")
-            if not str(target).isdigit():
-                raise ValueError(f"run ids are numbers, not {escape(str(target), 20)!r}")
-            data["run_id"] = int(target)
+            data["resume"] = True
+            if target is not None and str(target).isdigit():
+                data["run_id"] = int(target)
+            elif target is not None:
+                data["resume_of"] = target
         elif target is not None:
             data["tenant"] = target
         return data
@@ -289,7 +291,7 @@ def _list() -> Report:
     return Report(
         title="Runbooks",
         summary="Start one with `/minio runbook &lt;name&gt; [tenant]`; "
-        "resume with `/minio runbook resume &lt;run id&gt;`.",
+        "resume with `/minio runbook resume [&lt;run id&gt; | &lt;name&gt;]` (newest unfinished run by default).",
         sections=sections,
         ephemeral=True,
     )
@@ -301,6 +303,8 @@ def runbook_command(inv: Invocation, args: RunbookArgs) -> Report:
         return _list()
     if args.run_id is not None:
         return _resume(inv, args.run_id)
+    if args.resume:
+        return _resume_latest(inv, args.resume_of)
     tenant = inv.tenant(args.tenant).name if args.tenant else None
     run, _ts = post_checklist(inv.runtime, inv.outbox, inv.channel, args.name, tenant, inv.user, inv.thread_ts)
     return Report(title="", summary=f"Posted the checklist (run #{run.id}).", ephemeral=True)
@@ -319,6 +323,17 @@ def _resume(inv: Invocation, run_id: int) -> Report:
     ts = inv.outbox.post(inv.channel, checklist_report(book, run, tenant), thread_ts=inv.thread_ts)
     store.runbooks.set_message(run.id, ts)
     return Report(title="", summary=f"Re-posted run #{run.id} where it stands.", ephemeral=True)
+
+
+def _resume_latest(inv: Invocation, name: str | None) -> Report:
+    """Re-post the newest unfinished run in this channel (of runbook `name` when given)."""
+    key = _key(find_runbook(name)) if name else None  # unknown names are refused with the list
+    run = inv.runtime.store.runbooks.latest_open(inv.channel, key)
+    if run is None:
+        of = f" of `{escape(key, 60)}`" if key else ""
+        start = f"`/minio runbook {escape(key, 60)}`" if key else "`/minio runbook` and a runbook name"
+        raise UserError(f"There is no unfinished runbook run{of} in this channel; start one with {start}.")
+    return _resume(inv, run.id)
 
 
 def _check_target(action_id: str) -> tuple[int, int] | None:
@@ -365,11 +380,20 @@ VERB = Verb(
     args=(
         Arg("name", "daily, weekly, monthly, emergency (or `resume`)"),
         Arg(
-            "target", "a tenant (for commands that need one), or the run id after `resume`", metavar="tenant-or-run-id"
+            "target",
+            "a tenant (for commands that need one); after `resume`, a run id or a runbook name",
+            metavar="tenant-or-run-id",
         ),
     ),
-    details="Who checked which step and when is stored; `resume <run id>` re-posts a run where it stands.",
-    examples=("/minio runbook daily", "/minio runbook weekly demo", "/minio runbook resume 12"),
+    details="Who checked which step and when is stored; `resume <run id>` re-posts a run where it stands, "
+    "`resume` alone the newest unfinished run in this channel (`resume <name>`: of that runbook).",
+    examples=(
+        "/minio runbook daily",
+        "/minio runbook weekly demo",
+        "/minio runbook resume 12",
+        "/minio runbook resume",
+        "/minio runbook resume weekly",
+    ),
 )
 
 CHECK_BUTTON = Button(prefix=CHECK_PREFIX, handler=on_check)

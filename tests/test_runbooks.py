@@ -272,3 +272,64 @@ def test_in_slack_check_updates_the_checklist_in_place_and_run_answers_in_its_th
     assert reply is not None
     assert reply.thread_ts == checklist.ts
     assert demo_cluster.secret_key not in json.dumps(slack_sim.state()["channels"])
+
+
+# ---------------------------------------------------------------- resume without a run id
+
+
+def test_resume_alone_reposts_the_newest_unfinished_run_of_this_channel(static_env: Env) -> None:
+    store = static_env.runtime.store.runbooks
+    static_env.run("runbook weekly demo")
+    weekly_id = int(action_ids(checklist_of(static_env)[2])[0].split(":")[1])
+    static_env.run("runbook daily")
+    daily_id = int(action_ids(checklist_of(static_env)[2])[0].split(":")[1])
+    elsewhere = store.start("daily", channel=ELSEWHERE, started_by=ALICE)  # newer, but another channel's
+
+    answer = static_env.run("runbook resume")
+    assert not answer.failed and f"run #{daily_id}" in answer.summary
+    assert action_ids(checklist_of(static_env)[2])[0].startswith(f"rb-check:{daily_id}:")
+
+    # A finished run is not resumed: the next newest open one is.
+    assert store.finish(daily_id)
+    answer = static_env.run("runbook resume")
+    assert not answer.failed and f"run #{weekly_id}" in answer.summary
+    assert checklist_of(static_env)[2].title.endswith("(demo)")
+    other = store.latest_open(ELSEWHERE)
+    assert other is not None and other.id == elsewhere.id
+
+
+def test_resume_with_a_runbook_name_picks_that_runbooks_newest_open_run(static_env: Env) -> None:
+    static_env.run("runbook weekly demo")
+    first_weekly = int(action_ids(checklist_of(static_env)[2])[0].split(":")[1])
+    static_env.run("runbook weekly")
+    second_weekly = int(action_ids(checklist_of(static_env)[2])[0].split(":")[1])
+    static_env.run("runbook daily demo")
+
+    answer = static_env.run("runbook resume weekly")
+    assert not answer.failed and f"run #{second_weekly}" in answer.summary
+    static_env.runtime.store.runbooks.finish(second_weekly)
+    answer = static_env.run("runbook resume weekly")
+    assert not answer.failed and f"run #{first_weekly}" in answer.summary  # the `weekly@demo` run counts too
+
+    assert "No runbook `nightly`" in static_env.run("runbook resume nightly").summary
+    none_open = static_env.run("runbook resume monthly")
+    assert none_open.failed and "no unfinished runbook run of `monthly` in this channel" in none_open.summary
+
+
+def test_resume_alone_with_nothing_open_says_how_to_start(static_env: Env) -> None:
+    static_env.run("runbook daily")  # in #ops only
+    answer = static_env.run("runbook resume", channel=ELSEWHERE)
+    assert answer.failed and "no unfinished runbook run in this channel" in answer.summary
+
+
+def test_latest_open_matches_the_name_exactly_or_with_a_tenant(static_env: Env) -> None:
+    store = static_env.runtime.store.runbooks
+    plain = store.start("weekly", channel=OPS, started_by=ALICE)
+    store.start("weeklyextra@demo", channel=OPS, started_by=ALICE)
+    found = store.latest_open(OPS, "weekly")
+    assert found is not None and found.id == plain.id
+    tenant_run = store.start("weekly@demo", channel=OPS, started_by=ALICE)
+    found = store.latest_open(OPS, "weekly")
+    assert found is not None and found.id == tenant_run.id
+    assert store.latest_open(OPS, "wee") is None
+    assert store.latest_open(OPS, "week_y") is None  # `_` is not a LIKE wildcard here

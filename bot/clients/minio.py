@@ -44,6 +44,8 @@ from bot.clients.minio_models import (
     ObjectLockInfo,
     PoolStatus,
     Probe,
+    ReplicationInfo,
+    ReplicationRuleInfo,
     ServerInfo,
     ServiceActionResult,
     TopLocks,
@@ -695,6 +697,29 @@ class MinioClient:
                 mode=config.mode,
                 duration=config.duration,
                 unit=config.duration_unit,
+            )
+
+        return self._on_nodes(call, node)[0]
+
+    def bucket_replication(self, bucket: str, node: int | None = None) -> ReplicationInfo | None:
+        """Replication rules of a bucket (S3 GetBucketReplication); None when the bucket replicates nowhere."""
+
+        def call(target: _Node) -> ReplicationInfo | None:
+            config = self._s3_call(target, f"replication of {bucket}", lambda c: c.get_bucket_replication(bucket))
+            if config is None:  # the SDK maps ReplicationConfigurationNotFoundError to None
+                return None
+            return ReplicationInfo(
+                bucket=bucket,
+                role=config.role or "",
+                rules=[
+                    ReplicationRuleInfo(
+                        rule_id=r.rule_id,
+                        enabled=r.status == "Enabled",
+                        priority=r.priority,
+                        target=r.destination.bucket_arn if r.destination else "",
+                    )
+                    for r in config.rules
+                ],
             )
 
         return self._on_nodes(call, node)[0]

@@ -442,6 +442,33 @@ class ObjectLockInfo(_Wire):
     unit: str | None = None
 
 
+class ReplicationRuleInfo(_Wire):
+    """One bucket replication rule: its id, whether it is on, and the destination bucket ARN."""
+
+    rule_id: str | None = None
+    enabled: bool
+    priority: int | None = None
+    target: str
+
+    @property
+    def target_bucket(self) -> str:
+        """The destination bucket name (the last ARN field; MinIO ARNs are ``arn:minio:replication::<id>:<bucket>``)."""
+        return self.target.rsplit(":", 1)[-1] if self.target.startswith("arn:") else self.target
+
+
+class ReplicationInfo(_Wire):
+    """Bucket replication configuration (S3 GetBucketReplication); the client returns None when none is set."""
+
+    bucket: str
+    role: str = ""
+    rules: list[ReplicationRuleInfo] = Field(default_factory=list)
+
+    @property
+    def disabled_rules(self) -> list[ReplicationRuleInfo]:
+        """Rules that exist but are switched off: objects written now are not replicated by them."""
+        return [r for r in self.rules if not r.enabled]
+
+
 class CanaryResult(_Wire):
     """Timing of one PUT/GET/DELETE round trip of a small object."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
 from bot.store.db import Database, insert_ignoring_conflict
 from bot.store.models import RunbookCheck, RunbookRun
@@ -59,6 +59,21 @@ class RunbookRuns:
         )
         with self._db.write() as conn:
             return conn.execute(stmt).rowcount == 1
+
+    def latest_open(self, channel: str, name: str | None = None) -> RunbookRun | None:
+        """The newest unfinished run in `channel` (of runbook `name` when given, for any tenant), or None.
+
+        `name` matches the stored run key exactly or its `<name>@<tenant>` form.
+        """
+        stmt = select(runbook_runs.c.id).where(runbook_runs.c.channel == channel, runbook_runs.c.finished_at.is_(None))
+        if name is not None:
+            stmt = stmt.where(
+                or_(runbook_runs.c.runbook == name, runbook_runs.c.runbook.startswith(f"{name}@", autoescape=True))
+            )
+        stmt = stmt.order_by(runbook_runs.c.started_at.desc(), runbook_runs.c.id.desc()).limit(1)
+        with self._db.read() as conn:
+            run_id = conn.execute(stmt).scalar()
+        return None if run_id is None else self.get(int(run_id))
 
     def get(self, run_id: int) -> RunbookRun | None:
         """The run with its ticked steps (in step order), or None."""

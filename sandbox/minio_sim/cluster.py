@@ -11,7 +11,7 @@ from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.control import control_handler
 from sandbox.minio_sim.decommission import FAILURE_POINT
 from sandbox.minio_sim.demo import load_demo_data
-from sandbox.minio_sim.entities import NODE_HUNG, NODE_ONLINE, NODE_STOPPED, UnknownTargetError
+from sandbox.minio_sim.entities import NODE_HUNG, NODE_ONLINE, NODE_STOPPED, ReplicationRule, UnknownTargetError
 from sandbox.minio_sim.jwt_hs512 import make_prometheus_token
 from sandbox.minio_sim.model import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_VERSION, ClusterModel
 from sandbox.minio_sim.routes import node_handler
@@ -197,6 +197,14 @@ class SimCluster:
             if bucket not in self.model.buckets:
                 raise UnknownTargetError(f"no bucket {bucket!r}")
             self.model.buckets[bucket].policy = anonymous_read_policy(bucket) if public else None
+            self.model.touch()
+
+    def set_bucket_replication(self, bucket: str, rules: list[ReplicationRule]) -> None:
+        """Replace a bucket's replication rules (an empty list removes replication), as `mc replicate add/rm` would."""
+        with self.model.lock:
+            if bucket not in self.model.buckets:
+                raise UnknownTargetError(f"no bucket {bucket!r}")
+            self.model.buckets[bucket].replication = list(rules)
             self.model.touch()
 
     def fail_decommission(self, pool: int | str) -> None:

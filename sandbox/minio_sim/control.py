@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sandbox.minio_sim.entities import UnknownTargetError
+from sandbox.minio_sim.entities import ReplicationRule, UnknownTargetError
 from sandbox.minio_sim.server import Handler, Request, Response
 
 if TYPE_CHECKING:
@@ -32,6 +32,23 @@ def _usage(cluster: SimCluster, request: Request, _: re.Match[str]) -> object:
     usage = {name: (int(v["size"]), int(v.get("objects", 0))) for name, v in doc.items()}
     cluster.set_usage(usage, replace=request.query.get("replace", "") == "true")
     return {"buckets": len(usage)}
+
+
+def _replication(cluster: SimCluster, request: Request, match: re.Match[str]) -> object:
+    doc = json.loads(request.body or b"[]")
+    if not isinstance(doc, list) or not all(isinstance(r, dict) and r.get("target") for r in doc):
+        raise ValueError("replication body must be a JSON list of {id, target, enabled, priority}")
+    rules = [
+        ReplicationRule(
+            rule_id=str(r.get("id") or f"rule-{i + 1}"),
+            target_bucket=str(r["target"]),
+            enabled=bool(r.get("enabled", True)),
+            priority=int(r.get("priority", i + 1)),
+        )
+        for i, r in enumerate(doc)
+    ]
+    cluster.set_bucket_replication(match[1], rules)
+    return {"rules": len(rules)}
 
 
 def _bool(value: str, default: bool = True) -> bool:
@@ -70,6 +87,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Action]] = [
         re.compile(r"^/bucket/([^/]+)/public$"),
         lambda c, r, m: c.set_bucket_public(m[1], public=_bool(r.query.get("public", ""))),
     ),
+    ("POST", re.compile(r"^/bucket/([^/]+)/replication$"), _replication),
     (
         "POST",
         re.compile(r"^/locks$"),

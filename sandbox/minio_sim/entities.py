@@ -131,6 +131,21 @@ class StoredObject:
     version_id: str = "null"
 
 
+@dataclass(frozen=True)
+class ReplicationRule:
+    """One bucket replication rule: where objects go, and whether the rule is switched on."""
+
+    rule_id: str
+    target_bucket: str
+    enabled: bool = True
+    priority: int = 1
+
+    @property
+    def target_arn(self) -> str:
+        """The destination as S3 names it (``arn:aws:s3:::<bucket>``)."""
+        return self.target_bucket if self.target_bucket.startswith("arn:") else f"arn:aws:s3:::{self.target_bucket}"
+
+
 @dataclass
 class Bucket:
     """A bucket: real objects plus synthetic usage (size/objects) that is never materialised."""
@@ -141,6 +156,7 @@ class Bucket:
     policy: str | None = None
     versioning: str | None = None
     object_lock: bool = False
+    replication: list[ReplicationRule] = field(default_factory=list)  # empty: no replication configured
     real_bytes: int = 0
     synthetic_size: int = 0
     synthetic_objects: int = 0

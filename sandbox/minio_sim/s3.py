@@ -1,4 +1,4 @@
-"""The S3 subset: buckets, single-part objects, listing, policy/versioning/object-lock reads."""
+"""The S3 subset: buckets, single-part objects, listing, policy/versioning/object-lock/replication reads."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from urllib.parse import quote_plus, unquote
 from xml.sax.saxutils import escape
 
 from sandbox.minio_sim.context import NodeContext
-from sandbox.minio_sim.entities import Bucket, QuorumError, StorageFullError, StoredObject
+from sandbox.minio_sim.entities import Bucket, QuorumError, ReplicationRule, StorageFullError, StoredObject
 from sandbox.minio_sim.errors import SLOW_DOWN_READ, SLOW_DOWN_WRITE, STORAGE_FULL, XML, request_id, s3_error
 from sandbox.minio_sim.server import Request, Response
 from sandbox.minio_sim.sigv4 import verify_request
@@ -197,6 +197,8 @@ def _bucket_op(ctx: NodeContext, request: Request, name: str) -> Response:
             f'<ObjectLockConfiguration xmlns="{NS}"><ObjectLockEnabled>Enabled</ObjectLockEnabled>'
             "</ObjectLockConfiguration>"
         )
+    if "replication" in query and method == "GET" and bucket.replication:
+        return _xml(replication_xml(bucket.replication))
     for sub, (code, message) in _NOT_CONFIGURED.items():
         if sub in query and method == "GET":
             return s3_error(404, code, message, resource=request.path, bucket=name)
@@ -307,6 +309,19 @@ def anonymous_read_policy(bucket: str) -> str:
             ],
         }
     )
+
+
+def replication_xml(rules: list[ReplicationRule]) -> str:
+    """The GetBucketReplication body for a bucket's rules (the Role is empty, as MinIO leaves it)."""
+    body = "".join(
+        f"<Rule><ID>{escape(r.rule_id)}</ID><Status>{'Enabled' if r.enabled else 'Disabled'}</Status>"
+        f"<Priority>{r.priority}</Priority>"
+        "<DeleteMarkerReplication><Status>Disabled</Status></DeleteMarkerReplication>"
+        "<Filter><Prefix></Prefix></Filter>"
+        f"<Destination><Bucket>{escape(r.target_arn)}</Bucket></Destination></Rule>"
+        for r in rules
+    )
+    return f'<ReplicationConfiguration xmlns="{NS}"><Role></Role>{body}</ReplicationConfiguration>'
 
 
 def _bucket_versioning(ctx: NodeContext, request: Request, bucket: Bucket) -> Response:
