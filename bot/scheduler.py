@@ -535,7 +535,8 @@ class Background:
         work: Work | None = None,
         lease_store: LeaseStore | None = None,
     ) -> None:
-        from bot.leader import KubeLeaseStore, LeaderElector
+        from bot.clients.lease import KubeLeaseStore
+        from bot.leader import LeaderElector
 
         self.runtime = runtime
         self.identity = identity or default_identity(runtime.environ)

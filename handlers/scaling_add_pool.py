@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, TenantObject, register, seal
+from bot.changes import Change, ChangePlan, Finding, Outcome, register, seal
 from bot.clients.errors import ClientError
 from bot.clients.kube_models import EventInfo, StorageClassInfo, TenantInfo
 from bot.clients.minio_models import ServerInfo
@@ -35,10 +35,11 @@ from handlers.scaling_tenant import (
     apply_guarded,
     dry_run,
     gather,
+    gathered_tenant,
     handle_by_name,
     raw_pools,
+    recheck_target,
     statefulset_name,
-    unchanged_finding,
 )
 from handlers.sizes import Size
 
@@ -187,10 +188,7 @@ def plan_add_pool(
         "info": client.server_info,
         "health": client.cluster_health,
     })
-    tenant = facts["tenant"]
-    if isinstance(tenant, ClientError):
-        raise tenant
-    assert isinstance(tenant, TenantObject)
+    tenant = gathered_tenant(facts)
     info = tenant.info
     classes = facts["classes"]
     server_info = facts["info"]
@@ -315,8 +313,7 @@ class AddPool:
     action_kind = ACTION_KIND
 
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
-        handle = handle_by_name(runtime, plan.tenant)
-        current, unchanged = unchanged_finding(handle, plan.targets[0])
+        handle, current, unchanged = recheck_target(runtime, plan)
         findings = [unchanged]
         if current is not None:
             findings.append(tenant_state_finding(current))

@@ -48,10 +48,11 @@ from handlers.scaling_tenant import (
     apply_guarded,
     dry_run,
     gather,
+    gathered_tenant,
     handle_by_name,
     pointer,
+    recheck_target,
     statefulset_name,
-    unchanged_finding,
 )
 
 ACTION_KIND = "scale"
@@ -138,17 +139,20 @@ def _minio_pool(pools: list[PoolStatus] | ClientError, tenant: TenantObject, poo
     return index, next((p for p in pools if p.id == index), pools[index])
 
 
-def decommission_status(runtime: Runtime, handle: TenantHandle, pool: str) -> Report:
-    """`decommission <pool> --status`: progress now; the removal button once MinIO says it is complete."""
+def _read_pool(runtime: Runtime, handle: TenantHandle, pool: str) -> tuple[TenantObject, int, PoolStatus]:
+    """The Tenant, and the index and MinIO status of its pool ``pool``, read in parallel."""
     client = runtime.minio(handle.config)
     facts = gather(runtime, {"tenant": handle.read, "pools": client.pools_list})
-    tenant = facts["tenant"]
-    if isinstance(tenant, ClientError):
-        raise tenant
-    assert isinstance(tenant, TenantObject)
+    tenant = gathered_tenant(facts)
     pools = facts["pools"]
     assert isinstance(pools, list | ClientError)
     index, status = _minio_pool(pools, tenant, pool)
+    return tenant, index, status
+
+
+def decommission_status(runtime: Runtime, handle: TenantHandle, pool: str) -> Report:
+    """`decommission <pool> --status`: progress now; the removal button once MinIO says it is complete."""
+    _tenant, index, status = _read_pool(runtime, handle, pool)
     phase, line, _fraction = progress_of(status, runtime.clock())
     name = handle.config.name
     actions: list[Action] = []
@@ -196,10 +200,7 @@ def _facts(runtime: Runtime, handle: TenantHandle) -> dict[str, object]:
 def plan_decommission(runtime: Runtime, handle: TenantHandle, requester: str, pool: str) -> ChangePlan:
     """Preview of starting a decommission: preflight on room, quorum, healing, and the pool's state."""
     facts = _facts(runtime, handle)
-    tenant = facts["tenant"]
-    if isinstance(tenant, ClientError):
-        raise tenant
-    assert isinstance(tenant, TenantObject)
+    tenant = gathered_tenant(facts)
     pools, info, health, heal = facts["pools"], facts["info"], facts["health"], facts["heal"]
     assert isinstance(pools, list | ClientError) and isinstance(info, ServerInfo | ClientError)
     assert isinstance(health, ClusterHealth | ClientError) and isinstance(heal, HealStatus | ClientError)
@@ -268,8 +269,7 @@ class DecommissionStart:
     action_kind = ACTION_KIND
 
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
-        handle = handle_by_name(runtime, plan.tenant)
-        _current, unchanged = unchanged_finding(handle, plan.targets[0])
+        handle, _current, unchanged = recheck_target(runtime, plan)
         facts = _facts(runtime, handle)
         info, health, heal = facts["info"], facts["health"], facts["heal"]
         assert isinstance(info, ServerInfo | ClientError) and isinstance(health, ClusterHealth | ClientError)
@@ -305,15 +305,7 @@ class DecommissionStart:
 
 def plan_cancel(runtime: Runtime, handle: TenantHandle, requester: str, pool: str) -> ChangePlan:
     """Preview of cancelling a running decommission."""
-    client = runtime.minio(handle.config)
-    facts = gather(runtime, {"tenant": handle.read, "pools": client.pools_list})
-    tenant = facts["tenant"]
-    if isinstance(tenant, ClientError):
-        raise tenant
-    assert isinstance(tenant, TenantObject)
-    pools = facts["pools"]
-    assert isinstance(pools, list | ClientError)
-    index, status = _minio_pool(pools, tenant, pool)
+    tenant, index, status = _read_pool(runtime, handle, pool)
     phase, line, _fraction = progress_of(status, runtime.clock())
     running = status.decommission is not None and phase == Phase.RUNNING
     finding = (Finding(check="decommission running", ok=True, detail=f"{pool}: {line}.") if running
@@ -367,15 +359,7 @@ class DecommissionCancel:
 
 def plan_remove_pool(runtime: Runtime, handle: TenantHandle, requester: str, pool: str) -> ChangePlan:
     """Preview of removing a fully decommissioned pool from ``spec.pools``."""
-    client = runtime.minio(handle.config)
-    facts = gather(runtime, {"tenant": handle.read, "pools": client.pools_list})
-    tenant = facts["tenant"]
-    if isinstance(tenant, ClientError):
-        raise tenant
-    assert isinstance(tenant, TenantObject)
-    pools = facts["pools"]
-    assert isinstance(pools, list | ClientError)
-    index, status = _minio_pool(pools, tenant, pool)
+    tenant, index, status = _read_pool(runtime, handle, pool)
     phase, line, _fraction = progress_of(status, runtime.clock())
     if phase == Phase.DONE:
         finding = Finding(check="decommission complete", ok=True, detail=f"MinIO reports {pool} {line}.")
@@ -413,8 +397,7 @@ class RemovePool:
     action_kind = ACTION_KIND
 
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
-        handle = handle_by_name(runtime, plan.tenant)
-        _current, unchanged = unchanged_finding(handle, plan.targets[0])
+        handle, _current, unchanged = recheck_target(runtime, plan)
         pools = runtime.minio(handle.config).pools_list()
         index = int(plan.params["index"])
         status = next((p for p in pools if p.id == index), None)

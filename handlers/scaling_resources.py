@@ -41,10 +41,11 @@ from handlers.scaling_tenant import (
     apply_guarded,
     dry_run,
     gather,
+    gathered_tenant,
     handle_by_name,
     pointer,
     raw_pools,
-    unchanged_finding,
+    recheck_target,
 )
 from handlers.sizes import Cpu, Size, SizeError, cpu_millicores, parse_cpu, parse_size, quantity_bytes
 
@@ -72,10 +73,7 @@ def _rolling_preflight(runtime: Runtime, handle: TenantHandle) -> tuple[TenantOb
     client = runtime.minio(handle.config)
     facts = gather(runtime, {"tenant": handle.read, "health": client.cluster_health, "info": client.server_info,
                             "heal": client.heal_status})
-    tenant = facts["tenant"]
-    if isinstance(tenant, ClientError):
-        raise tenant
-    assert isinstance(tenant, TenantObject)
+    tenant = gathered_tenant(facts)
     health, info, heal = facts["health"], facts["info"], facts["heal"]
     assert isinstance(health, ClusterHealth | ClientError)
     assert isinstance(info, ServerInfo | ClientError)
@@ -89,14 +87,35 @@ def _rolling_preflight(runtime: Runtime, handle: TenantHandle) -> tuple[TenantOb
     return tenant, findings
 
 
-def _recheck_rolling(runtime: Runtime, plan: ChangePlan) -> list[Finding]:
-    handle = handle_by_name(runtime, plan.tenant)
-    current, unchanged = unchanged_finding(handle, plan.targets[0])
-    findings = [unchanged]
-    if current is None:
-        return findings
-    _tenant, checks = _rolling_preflight(runtime, handle)
-    return findings + checks
+def _rolling_plan(
+    runtime: Runtime,
+    handle: TenantHandle,
+    tenant: TenantObject,
+    requester: str,
+    *,
+    kind: str,
+    title: str,
+    names: list[str],
+    ops: JsonPatch,
+    changes: list[Change],
+    notes: list[str],
+    findings: list[Finding],
+) -> ChangePlan:
+    """The sealed plan of a change that patches ``spec.pools[]`` of ``names`` and lets the operator roll them."""
+    return seal(ChangePlan(
+        kind=kind,
+        action_kind=ACTION_KIND,
+        tenant=handle.config.name,
+        title=title,
+        params={"pools": names, "ops": ops, "requested_by": requester},
+        targets=[tenant.target()],
+        changes=changes,
+        notes=notes,
+        dry_run=dry_run(handle, ops),
+        preflight=findings,
+        risk="medium",
+        planned_at=runtime.clock(),
+    ))
 
 
 def pod_starts(handle: TenantHandle, pools: list[str]) -> dict[str, str]:
@@ -151,6 +170,25 @@ def _execute_rolling(runtime: Runtime, plan: ChangePlan, progress: Callable[[str
         f"{format_duration(result.elapsed_s)}: {result.line}.",
         lines=[first, "Nothing else was touched. Check the operator's logs and `/minio health`."],
     )
+
+
+class _RollingChange:
+    """A change kind that patches ``spec.pools[]`` and follows the pods while the operator rolls them."""
+
+    name: str
+    action_kind = ACTION_KIND
+    what: str  # how the progress lines name the change, e.g. "new resources"
+
+    def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
+        handle, current, unchanged = recheck_target(runtime, plan)
+        if current is None:
+            return [unchanged]
+        _tenant, checks = _rolling_preflight(runtime, handle)
+        return [unchanged, *checks]
+
+    def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        return _execute_rolling(runtime, plan, progress, self.what)
+
 
 
 # ----------------------------------------------------------------------------- resources
@@ -247,33 +285,19 @@ def plan_resources(
                                 f"{format_bytes(MIN_MEMORY)}: MinIO servers with so little memory fail under load."))
     notes = [f":warning: Pods restart: the operator rolls {', '.join(names)} one pod at a time to apply the new "
              "resources. Each server is briefly offline while its pod restarts."]
-    return seal(ChangePlan(
+    return _rolling_plan(
+        runtime, handle, tenant, requester,
         kind=Resources.name,
-        action_kind=ACTION_KIND,
-        tenant=handle.config.name,
         title=f"Set resources of {', '.join(names)} on {handle.config.name} (pods restart)",
-        params={"pools": names, "ops": ops, "requested_by": requester},
-        targets=[tenant.target()],
-        changes=changes,
-        notes=notes,
-        dry_run=dry_run(handle, ops),
-        preflight=findings,
-        risk="medium",
-        planned_at=runtime.clock(),
-    ))
+        names=names, ops=ops, changes=changes, notes=notes, findings=findings,
+    )
 
 
-class Resources:
+class Resources(_RollingChange):
     """Change kind `scale-resources`: set ``spec.pools[].resources``; the operator rolls the pods."""
 
     name = "scale-resources"
-    action_kind = ACTION_KIND
-
-    def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
-        return _recheck_rolling(runtime, plan)
-
-    def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
-        return _execute_rolling(runtime, plan, progress, "new resources")
+    what = "new resources"
 
 
 # ----------------------------------------------------------------------------- restart
@@ -310,33 +334,19 @@ def plan_restart(runtime: Runtime, handle: TenantHandle, requester: str, *, pool
         "Done through the Tenant's pool annotations because the operator reverts `kubectl rollout restart` on the "
         "StatefulSets it owns.",
     ]
-    return seal(ChangePlan(
+    return _rolling_plan(
+        runtime, handle, tenant, requester,
         kind=Restart.name,
-        action_kind=ACTION_KIND,
-        tenant=handle.config.name,
         title=f"Rolling restart of {', '.join(names)} on {handle.config.name}",
-        params={"pools": names, "ops": ops, "requested_by": requester},
-        targets=[tenant.target()],
-        changes=changes,
-        notes=notes,
-        dry_run=dry_run(handle, ops),
-        preflight=findings,
-        risk="medium",
-        planned_at=runtime.clock(),
-    ))
+        names=names, ops=ops, changes=changes, notes=notes, findings=findings,
+    )
 
 
-class Restart:
+class Restart(_RollingChange):
     """Change kind `scale-restart`: stamp a pool annotation so the operator rolls the pods."""
 
     name = "scale-restart"
-    action_kind = ACTION_KIND
-
-    def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
-        return _recheck_rolling(runtime, plan)
-
-    def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
-        return _execute_rolling(runtime, plan, progress, "a rolling restart")
+    what = "a rolling restart"
 
 
 register(Resources())

@@ -34,8 +34,8 @@ from handlers.scaling_tenant import (
     gather,
     handle_by_name,
     pointer,
+    recheck_target,
     refusal_text,
-    unchanged_finding,
 )
 from handlers.sizes import Size
 
@@ -206,8 +206,7 @@ class Storage:
     action_kind = ACTION_KIND
 
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
-        handle = handle_by_name(runtime, plan.tenant)
-        _current, unchanged = unchanged_finding(handle, plan.targets[0])
+        handle, _current, unchanged = recheck_target(runtime, plan)
         findings = [unchanged]
         planned = {t.name: t.fingerprint for t in plan.targets if t.kind == "PersistentVolumeClaim"}
         now = {p.name: str(p.requested_bytes) for p in handle.kube.list_pvcs(handle.namespace, handle.name)}

@@ -12,12 +12,12 @@ list, the image), which the API server checks atomically with the write.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.changes import DryRun, Finding, Target, TenantObject, read_tenant, tenant_unchanged
-from bot.clients.errors import KubeError
+from bot.changes import ChangePlan, DryRun, Finding, Target, TenantObject, read_tenant, tenant_unchanged
+from bot.clients.errors import ClientError, KubeError
 from bot.clients.fanout import fan_out
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import TenantInfo
@@ -115,6 +115,13 @@ def unchanged_finding(handle: TenantHandle, planned: Target) -> tuple[TenantObje
     return current, tenant_unchanged(planned, current)
 
 
+def recheck_target(runtime: Runtime, plan: ChangePlan) -> tuple[TenantHandle, TenantObject | None, Finding]:
+    """The first step of every recheck: the plan's tenant, its Tenant re-read (None if unreadable) and compared."""
+    handle = handle_by_name(runtime, plan.tenant)
+    current, unchanged = unchanged_finding(handle, plan.targets[0])
+    return handle, current, unchanged
+
+
 def apply_guarded(
     handle: TenantHandle,
     planned: Target,
@@ -157,6 +164,15 @@ def apply_guarded(
 def gather(runtime: Runtime, calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """Run independent reads in parallel under the report deadline; each key holds a result or a ClientError."""
     return fan_out(calls, deadline_s=runtime.config.timeouts.report_deadline)
+
+
+def gathered_tenant(facts: Mapping[str, object]) -> TenantObject:
+    """The Tenant that :func:`gather` read under ``"tenant"``; its read error is raised (no plan without it)."""
+    tenant = facts["tenant"]
+    if isinstance(tenant, ClientError):
+        raise tenant
+    assert isinstance(tenant, TenantObject)
+    return tenant
 
 
 def pool_position(info: TenantInfo, pool: str) -> int | None:

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from bot.leader import KubeLeaseStore, LeaderElector, LeaseConflict, LeaseRecord, LeaseUnavailable
+from bot.clients.lease import KubeLeaseStore, LeaseConflict, LeaseRecord, LeaseUnavailable
+from bot.leader import LeaderElector
 from sandbox.kube.controlplane import ControlPlane, find_binaries
 
 LEASE_S = 3

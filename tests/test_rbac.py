@@ -24,10 +24,11 @@ from kubernetes.client.exceptions import ApiException
 
 from bot.clients.errors import KubeError
 from bot.clients.kube import API_CALLS, ApiCall, KubeClient
+from bot.clients.lease import LEASE_API_CALLS, KubeLeaseStore
 from bot.clients.timeouts import Timeouts
 from bot.commands import UsageError
 from bot.config import SecretCredentials, parse_config
-from bot.leader import LEASE_API_CALLS, KubeLeaseStore, LeaderElector
+from bot.leader import LeaderElector
 from bot.runtime import Runtime
 from bot.shell import Shell
 from bot.verbs import build_registry
@@ -65,7 +66,7 @@ OPERATOR_DEPLOYMENT = "minio-operator"
 # The only modules that may talk to the Kubernetes API, and what they call.
 KUBE_CALLERS: dict[str, list[ApiCall]] = {
     "bot/clients/kube.py": [call for calls in API_CALLS.values() for call in calls],
-    "bot/leader.py": LEASE_API_CALLS,
+    "bot/clients/lease.py": LEASE_API_CALLS,
 }
 
 RBAC_KINDS = ("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
@@ -213,9 +214,11 @@ def test_every_declared_call_is_in_kubeclients_table_or_leader_election() -> Non
 def test_leader_election_declares_the_lease_calls_it_makes() -> None:
     verbs = {"read": "get", "list": "list", "create": "create", "replace": "update", "patch": "patch",
              "delete": "delete"}
-    source = (ROOT / "bot" / "leader.py").read_text(encoding="utf-8")
+    source = (ROOT / "bot" / "clients" / "lease.py").read_text(encoding="utf-8")
     made = {verbs[m] for m in re.findall(r"\.(read|list|create|replace|patch|delete)_namespaced_lease\(", source)}
-    assert made == {call[3] for call in LEASE_API_CALLS}, "bot/leader.py LEASE_API_CALLS must list its Lease calls"
+    assert made == {call[3] for call in LEASE_API_CALLS}, (
+        "bot/clients/lease.py LEASE_API_CALLS must list its Lease calls"
+    )
 
 
 # ---------------------------------------------------------------- the rendered rules are exactly the table
