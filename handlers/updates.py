@@ -9,6 +9,9 @@ command                                         change kind        module
 ``update <tenant> operator <image>``            update-operator    handlers/updates_operator.py
 ``update <tenant> rollback``                    (lists snapshots)  handlers/updates_rollback.py
 ``update <tenant> rollback <id>``               update-rollback    handlers/updates_rollback.py
+``update operator rollback [--cluster C]``      (lists snapshots)  handlers/updates_rollback.py
+``update operator rollback <id>``               update-operator-   handlers/updates_rollback.py
+                                                rollback
 ==============================================  =================  ===========================
 
 No internet is assumed: "latest" is whatever people configured under the
@@ -33,8 +36,13 @@ from bot.reports import Action, KeyValue, Report, Row, Section, Status, worst
 from bot.runtime import Runtime
 from handlers.scaling_tenant import gather, handle_for
 from handlers.updates_images import ImageError, ImageRef, image_repository, image_tag, parse_image, same_version
-from handlers.updates_operator import plan_operator_update
-from handlers.updates_rollback import list_snapshots, plan_rollback
+from handlers.updates_operator import plan_operator_update, snapshot_cluster
+from handlers.updates_rollback import (
+    list_operator_snapshots,
+    list_snapshots,
+    plan_operator_rollback,
+    plan_rollback,
+)
 from handlers.updates_tenant import plan_tenant_update, version_summary
 
 OPERATOR_WORD = "operator"
@@ -54,6 +62,8 @@ class UpdateArgs(BaseModel):
     def _operator_first(cls, data: Any) -> Any:
         # `update operator <image>` names no tenant: shift the words into place.
         if isinstance(data, dict) and str(data.get("tenant", "")).lower() == OPERATOR_WORD:
+            if str(data.get("action", "")).lower() == "rollback":  # `update operator rollback [id]`
+                return {**data, "tenant": None, "action": "rollback"}
             if data.get("value") is not None:
                 raise ValueError("`update operator` takes one image: `update operator <repo/name:tag>`")
             data = {**data, "tenant": None, "action": OPERATOR_WORD, "value": data.get("action")}
@@ -72,7 +82,7 @@ class UpdateArgs(BaseModel):
             raise ValueError("`check` takes no further argument")
         if self.action == "rollback" and self.value and not self.value.isdigit():
             raise ValueError("`rollback` takes a snapshot id (a number) from `update <tenant> rollback`")
-        if self.tenant is None and self.action != OPERATOR_WORD:
+        if self.tenant is None and self.action not in (OPERATOR_WORD, "rollback"):
             raise ValueError("name the tenant: `update <tenant> check`")
         return self
 
@@ -200,9 +210,9 @@ def update_check(runtime: Runtime, tenant: TenantConfig) -> Report:
 # ----------------------------------------------------------------------------- operator target tenant
 
 
-def operator_tenant(inv: Invocation, cluster: str | None) -> TenantConfig:
+def operator_tenant(inv: Invocation, cluster: str | None, request: bool = True) -> TenantConfig:
     """The tenant whose approval rules govern an operator upgrade: a visible Kubernetes tenant on the cluster
-    that the caller may request changes for."""
+    that the caller may request changes for (any visible one when ``request`` is False: read-only use)."""
     candidates = [t for t in inv.visible_tenants() if t.kubernetes is not None
                   and (cluster is None or t.kubernetes.cluster == cluster)]
     clusters = sorted({t.kubernetes.cluster for t in candidates if t.kubernetes})
@@ -213,6 +223,8 @@ def operator_tenant(inv: Invocation, cluster: str | None) -> TenantConfig:
     if len(clusters) > 1:
         raise UserError(f"Tenants here run on several clusters ({', '.join(clusters)}): say which operator, e.g. "
                         f"`/minio update operator <image> --cluster {clusters[0]}`.")
+    if not request:
+        return candidates[0]
     access = inv.runtime.access
     allowed = [t for t in candidates if access.can_request(inv.user, t)]
     if not allowed:
@@ -227,6 +239,8 @@ def operator_tenant(inv: Invocation, cluster: str | None) -> TenantConfig:
 def update_command(inv: Invocation, args: UpdateArgs) -> Report:
     """Route `/minio update ...` to the check, a previewed upgrade, the snapshot list or a rollback."""
     runtime = inv.runtime
+    if args.tenant is None and args.action == "rollback":
+        return _operator_rollback(inv, args)
     if args.tenant is None:
         tenant = operator_tenant(inv, args.cluster)
         return request_change(inv, plan_operator_update(runtime, tenant, inv.user, _image(args.value)))
@@ -243,6 +257,21 @@ def update_command(inv: Invocation, args: UpdateArgs) -> Report:
     return request_change(inv, plan_rollback(runtime, handle, inv.user, int(args.value)))
 
 
+def _operator_rollback(inv: Invocation, args: UpdateArgs) -> Report:
+    """`update operator rollback [id] [--cluster C]`: list the operator snapshots, or preview restoring one."""
+    if not args.value:
+        tenant = operator_tenant(inv, args.cluster, request=False)
+        assert tenant.kubernetes is not None
+        return list_operator_snapshots(inv.runtime, tenant.kubernetes.cluster)
+    snapshot_id = int(args.value)
+    cluster = args.cluster
+    if cluster is None:  # the snapshot says which cluster's operator it is
+        snap = inv.runtime.store.specs.get(snapshot_id)
+        cluster = snapshot_cluster(snap.tenant) if snap else None
+    tenant = operator_tenant(inv, cluster)
+    return request_change(inv, plan_operator_rollback(inv.runtime, tenant, inv.user, snapshot_id))
+
+
 def _permission(args: UpdateArgs) -> Permission:
     if args.action == "check" or (args.action == "rollback" and not args.value):
         return Permission.VIEW
@@ -250,7 +279,8 @@ def _permission(args: UpdateArgs) -> Permission:
     return Permission.VIEW if args.tenant is None else Permission.REQUEST
 
 
-USAGE = "<tenant> check | <tenant> tenant <image> | operator <image> [--cluster C] | <tenant> rollback [id]"
+USAGE = ("<tenant> check | <tenant> tenant <image> | operator <image> [--cluster C] | <tenant> rollback [id] | "
+         "operator rollback [id] [--cluster C]")
 
 VERB = Verb(
     name="update",
@@ -270,7 +300,8 @@ VERB = Verb(
         "Images need a tag (`repo/name:tag`); a digest is accepted only pinned to a tag (`repo:tag@sha256:...`); "
         "moving tags like `latest` are refused. Upgrades are refused while the tenant is unhealthy, lacks quorum, "
         "heals a drive or is in another change. The spec is saved before each upgrade; `rollback` restores it. "
-        "Operator upgrades fall under the `operator-update` approval rule (two approvals by default)."
+        "Operator upgrades (and `operator rollback`) fall under the `operator-update` approval rule (two approvals "
+        "by default); the operator's images are saved before each one."
     ),
     examples=(
         "/minio update demo check",
@@ -278,6 +309,7 @@ VERB = Verb(
         "/minio update operator quay.io/minio/operator:v7.1.1",
         "/minio update demo rollback",
         "/minio update demo rollback 3",
+        "/minio update operator rollback",
     ),
     slow=True,
     usage_override=USAGE,

@@ -5,12 +5,23 @@ change falls under the ``operator-update`` approval rule (two approvals unless
 configured otherwise). Where the operator runs comes from the cluster's
 ``operator`` setting (default ``minio-operator/minio-operator``). The patch is
 a JSON patch on the first container's image that also tests the old image;
-after approval the thread follows the operator's pods until the new image is
+after approval the Deployment's container images are saved as a snapshot (see
+below), then the thread follows the operator's pods until the new image is
 Ready and no pod of the old one is left.
+
+Operator snapshots live in ``store.specs`` under the key ``operator:<cluster>``
+(tenant names are DNS labels, so they never contain ``:``) with the spec
+``{"kind": "Deployment", "namespace", "name", "images": [...], "resourceVersion"}``
+where ``images`` lists the container images in container order (the
+Deployment as the bot reads it carries no container names). ``/minio update
+operator rollback [id]`` lists them or restores one (``operator-update``
+approval rule, two approvals by default); the restore tests every current
+image in its JSON patch and saves a snapshot of its own first.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +38,36 @@ from handlers.updates_images import ImageRef, compare_versions, image_tag, same_
 
 ACTION_KIND = "operator-update"
 IMAGE_PATH = "/spec/template/spec/containers/0/image"
+SNAPSHOT_PREFIX = "operator:"
+
+
+def snapshot_key(cluster: str) -> str:
+    """The ``store.specs`` key of a cluster's operator snapshots (cannot collide with a tenant name)."""
+    return f"{SNAPSHOT_PREFIX}{cluster}"
+
+
+def snapshot_cluster(key: str) -> str | None:
+    """The cluster of an operator snapshot key, or None for a tenant's snapshot."""
+    return key[len(SNAPSHOT_PREFIX):] if key.startswith(SNAPSHOT_PREFIX) else None
+
+
+def deployment_spec(deployment: DeploymentInfo) -> dict[str, Any]:
+    """What a rollback of the operator needs: where it is and each container's image, in container order."""
+    return {"kind": "Deployment", "namespace": deployment.namespace, "name": deployment.name,
+            "images": list(deployment.images), "resourceVersion": deployment.resource_version}
+
+
+def store_operator_snapshot(runtime: Runtime, cluster: str, deployment: DeploymentInfo, reason: str,
+                            by: str | None) -> int:
+    """Save the operator Deployment's container images as they are now; returns the snapshot id."""
+    snapshot = runtime.store.specs.add(snapshot_key(cluster), deployment_spec(deployment), reason=reason,
+                                       resource_version=deployment.resource_version, taken_by=by,
+                                       at=runtime.clock())
+    return snapshot.id
+
+
+def images_fingerprint(images: list[str]) -> str:
+    return json.dumps(images, separators=(",", ":"))
 
 
 def operator_ref(runtime: Runtime, tenant: TenantConfig) -> tuple[KubeClient, OperatorRef, str]:
@@ -80,7 +121,8 @@ def plan_operator_update(runtime: Runtime, tenant: TenantConfig, requester: str,
                         after=f"`{image}`")],
         notes=[f"The operator manages every Tenant in cluster `{cluster}`, not only `{tenant.name}`: while its pod "
                "restarts, no Tenant is reconciled (MinIO itself keeps serving).",
-               f"To go back, run this again with the previous image `{deployment.image}`."],
+               "Before the patch the operator's current images are saved; `/minio update operator rollback` "
+               "restores them."],
         dry_run=dry_run_deployment(kube, ref.namespace, ref.deployment, ops),
         preflight=findings,
         risk="high",
@@ -134,9 +176,17 @@ class OperatorUpdate:
         tenant = tenant_config(runtime, plan.tenant)
         if tenant is None:
             return Outcome(ok=False, summary=f"Tenant `{plan.tenant}` is no longer configured; nothing was changed.")
-        kube, _ref, _cluster = operator_ref(runtime, tenant)
+        kube, _ref, cluster = operator_ref(runtime, tenant)
         namespace, name = str(plan.params["namespace"]), str(plan.params["deployment"])
         image, previous = str(plan.params["image"]), plan.params.get("previous")
+        requester = plan.params.get("requested_by")
+        current = kube.get_deployment(namespace, name)
+        if current.image != previous:
+            return Outcome(ok=False, summary=f"The operator image changed since the preview (`{previous}` -> "
+                           f"`{current.image}`); nothing was changed.")
+        saved = store_operator_snapshot(runtime, cluster, current, f"before operator upgrade to {image}",
+                                        str(requester) if requester else None)
+        progress(f"Snapshot #{saved} of the operator's images stored (image `{current.image}`).")
         try:
             kube.patch_deployment(namespace, name, list(plan.params["ops"]), json_patch=True)
         except ClientError as exc:
@@ -146,17 +196,18 @@ class OperatorUpdate:
             raise
         first = f"Deployment {namespace}/{name} image set to `{image}`."
         progress(first)
+        undo = f"Snapshot #{saved} keeps the previous images: `/minio update operator rollback {saved}`."
         timeout, poll = follow_limits(tenant)
         result = follow(operator_observer(kube, namespace, name, image, str(previous) if previous else None),
                         progress, timeout_s=timeout, poll_s=poll, what="the operator rollout")
         if result.phase == Phase.DONE:
             return Outcome(ok=True, summary=f"The operator runs `{image}` ({format_duration(result.elapsed_s)}).",
-                           lines=[first, result.line])
+                           lines=[first, result.line, undo])
         took = format_duration(result.elapsed_s)
         verb = "failed" if result.phase == Phase.FAILED else f"did not finish within {took}"
         return Outcome(ok=False, summary=f"The operator rollout {verb}: {result.line}.",
                        lines=[first, "Nothing else was touched. To go back, request `/minio update operator "
-                              f"{previous}`."])
+                              f"rollback {saved}` (needs approval)."])
 
 
 register(OperatorUpdate())

@@ -282,3 +282,135 @@ def test_operator_upgrade_needs_two_approvals_by_default_and_follows_its_pods(
         assert "1/1 operator pod(s) Ready on the new image, 0 old left" in s.card(approval.id)
     finally:
         s.bot.runtime.close()
+
+
+# ----------------------------------------------------------------------------- operator snapshots and rollback
+
+
+OPERATOR_LABELS = {"name": "minio-operator", "app.kubernetes.io/name": "operator"}
+
+
+def operator_site(kube: ControlPlane, kube_api: client.ApiClient, kube_ns: str, minio: SimCluster,
+                  tmp_path: Path) -> Site:
+    """The bot with this test's own operator Deployment and the engine's default `operator-update` rule."""
+    ensure_operator(kube_api, namespace=kube_ns)
+    approvals = {k: v for k, v in APPROVERS.items() if k != "operator-update"}
+    return make_site(kube, kube_api, kube_ns, minio, tmp_path, operator_ns=kube_ns, admins=[BOB, CAROL],
+                     approvals=approvals)
+
+
+def operator_image(kube_api: client.ApiClient, namespace: str) -> str:
+    apps: Any = client.AppsV1Api(kube_api)
+    return str(apps.read_namespaced_deployment("minio-operator", namespace).spec.template.spec.containers[0].image)
+
+
+def set_operator_image(kube_api: client.ApiClient, namespace: str, image: str) -> None:
+    """Someone else edits the operator Deployment."""
+    apps: Any = client.AppsV1Api(kube_api)
+    apps.patch_namespaced_deployment("minio-operator", namespace, {"spec": {"template": {"spec": {
+        "containers": [{"name": "operator", "image": image}]}}}})
+
+
+def play_operator(site: Site, image: str, pod: str) -> None:
+    """The ReplicaSet controller and kubelet: once the Deployment asks for `image`, replace the operator pod."""
+    core: Any = client.CoreV1Api(site.api)
+    namespace = site.namespace
+
+    def replace() -> None:
+        old = [p.metadata.name for p in core.list_namespaced_pod(namespace).items
+               if p.metadata.name.startswith("minio-operator-")]
+        core.create_namespaced_pod(namespace, {"metadata": {"name": pod, "labels": OPERATOR_LABELS},
+                                               "spec": {"containers": [{"name": "operator", "image": image}]}})
+        core.patch_namespaced_pod_status(pod, namespace, {"status": {
+            "phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"name": "operator", "image": image, "imageID": "", "ready": True,
+                                   "restartCount": 0, "state": {"running": {}}}]}},
+            _content_type="application/merge-patch+json")
+        for name in old:
+            core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+
+    site.operator.when(lambda: operator_image(site.api, namespace) == image, replace)
+
+
+def approve_twice(site: Site) -> str:
+    approval = site.bot.runtime.store.approvals.recent(1)[0]
+    site.bot.press(BOB, approval.id)
+    site.bot.press(CAROL, approval.id)
+    return approval.id
+
+
+def test_an_approved_operator_upgrade_stores_a_snapshot_and_an_approved_rollback_restores_it(
+    kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
+    minio_cluster: SimCluster, tmp_path: Path,
+) -> None:
+    s = operator_site(kube, kube_api, kube_ns, minio_cluster, tmp_path)
+    try:
+        assert "No operator snapshot is stored yet" in s.run(ALICE, "update operator rollback").summary
+        assert not s.run(ALICE, f"update operator {NEW_OPERATOR}").failed
+        assert "`/minio update operator rollback` restores them" in s.last_card()
+        assert s.bot.runtime.store.specs.list("operator:test") == [], "nothing is stored before the approval"
+        play_operator(s, NEW_OPERATOR, "minio-operator-5d8f7c9b6-n3w01")
+        upgrade = approve_twice(s)
+        s.operator.join()
+        assert s.bot.status(upgrade) == "succeeded", s.card(upgrade)
+        [snapshot] = s.bot.runtime.store.specs.list("operator:test")
+        assert snapshot.spec["kind"] == "Deployment" and snapshot.spec["images"] == [OPERATOR_IMAGE]
+        assert (snapshot.spec["namespace"], snapshot.spec["name"]) == (kube_ns, "minio-operator")
+        assert snapshot.reason == f"before operator upgrade to {NEW_OPERATOR}" and snapshot.taken_by == ALICE
+        assert snapshot.resource_version and snapshot.spec["resourceVersion"] == snapshot.resource_version
+        assert s.bot.runtime.store.specs.list("demo") == [], "operator snapshots never mix with the tenant's"
+        assert f"Snapshot #{snapshot.id} of the operator's images stored" in s.thread(upgrade)
+        assert f"/minio update operator rollback {snapshot.id}" in s.card(upgrade)
+
+        listing = s.run(ALICE, "update operator rollback")
+        text = text_of(listing)
+        assert f"#{snapshot.id}" in text and f"before operator upgrade to {NEW_OPERATOR}" in text
+        assert f"`{OPERATOR_IMAGE}`" in text
+        assert [a.value for a in listing.actions] == [f"update operator rollback {snapshot.id} --cluster test"]
+
+        report = s.run(ALICE, f"update operator rollback {snapshot.id}")
+        assert not report.failed, text_of(report)
+        card = s.last_card()
+        assert "Needs 2 approvals from `operator-update` approvers" in card
+        assert (f"Deployment {kube_ns}/minio-operator container 0 image: `{NEW_OPERATOR}` → `{OPERATOR_IMAGE}`"
+                in card)
+        assert "The API server accepted the patch (dryRun=All)" in card
+        play_operator(s, OPERATOR_IMAGE, "minio-operator-6c7d9b5f4d-b4ck1")
+        rollback = approve_twice(s)
+        s.operator.join()
+        assert s.bot.status(rollback) == "succeeded", s.card(rollback)
+        assert operator_image(kube_api, kube_ns) == OPERATOR_IMAGE
+        assert "1/1 operator pod(s) Ready on the new image, 0 old left" in s.card(rollback)
+        newest = s.bot.runtime.store.specs.list("operator:test")[0]
+        assert newest.spec["images"] == [NEW_OPERATOR], "the rollback can be undone"
+        assert newest.reason == f"before operator rollback to #{snapshot.id}"
+    finally:
+        s.bot.runtime.close()
+
+
+def test_an_operator_rollback_whose_deployment_changed_since_the_preview_is_refused(
+    kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
+    minio_cluster: SimCluster, tmp_path: Path,
+) -> None:
+    s = operator_site(kube, kube_api, kube_ns, minio_cluster, tmp_path)
+    try:
+        saved = s.bot.runtime.store.specs.add("operator:test", {
+            "kind": "Deployment", "namespace": kube_ns, "name": "minio-operator", "images": [OPERATOR_IMAGE]},
+            reason="hand-made")
+        report = s.run(ALICE, f"update operator rollback {saved.id}")
+        assert report.failed and "already runs the images of snapshot" in report.summary
+        assert s.run(ALICE, "update demo rollback").summary.startswith("No snapshot"), "not a tenant snapshot"
+        report = s.run(ALICE, f"update demo rollback {saved.id}")
+        assert report.failed and f"There is no snapshot #{saved.id} of `demo`" in report.summary
+
+        set_operator_image(kube_api, kube_ns, NEW_OPERATOR)
+        report = s.run(ALICE, f"update operator rollback {saved.id}")
+        assert not report.failed, text_of(report)
+        set_operator_image(kube_api, kube_ns, "quay.io/minio/operator:v7.1.3")  # someone else, meanwhile
+        approval = approve_twice(s)
+        assert s.bot.status(approval) == "refused"
+        assert "changed since the preview" in s.card(approval)
+        assert operator_image(kube_api, kube_ns) == "quay.io/minio/operator:v7.1.3"
+        assert [x.id for x in s.bot.runtime.store.specs.list("operator:test")] == [saved.id], "no new snapshot"
+    finally:
+        s.bot.runtime.close()
