@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -165,9 +166,12 @@ def _print_welcome(sandbox: Any, info: dict[str, Any]) -> None:
     print(f"  Bot events URL:   {info['events_url']}")
     for note in sandbox.notes:
         print(f"  note: {note}")
+    # The command as this process was started (e.g. .venv/bin/minio-chatops when run by `make demo`).
+    installed = Path(sys.executable).with_name("minio-chatops")
+    exe = "minio-chatops" if shutil.which("minio-chatops") == str(installed) else str(installed)
     print("\nTry, in another terminal:")
-    print(f"  minio-chatops shell --config {info['config']} -c '/minio tenants'")
-    print(f"  minio-chatops shell --config {info['config']}            # interactive")
+    print(f"  {exe} shell --config {info['config']} -c '/minio health demo'")
+    print(f"  {exe} shell --config {info['config']}            # interactive")
     print(f"  curl -X POST {sandbox.minio.control_url}/node/2/stop     # then ask again\n")
 
 
