@@ -172,7 +172,10 @@ class Dispatcher:
             )
             return notice(f"`{name}` failed unexpectedly (error id `{request_id}`). The bot admins can look it up.")
         finally:
-            self.runtime.metrics.command_done(name, outcome, time.monotonic() - started)
+            elapsed = time.monotonic() - started
+            self.runtime.metrics.command_done(name, outcome, elapsed)
+            log.info("command done", extra={"request_id": request_id, "verb": name, "outcome": outcome,
+                                            "seconds": round(elapsed, 3)})
 
 
 def _record_in_incident(runtime: Runtime, channel: str, user: str, text: str) -> None:
