@@ -313,11 +313,26 @@ class ClusterConfig(_Model):
     discover: bool = True  # list Tenants found there next to the configured ones
     channels: list[str] = Field(default_factory=list)  # channels that see discovered tenants
     operator: OperatorRef = OperatorRef()  # the MinIO Operator Deployment `/minio update operator` changes
+    # How the bot reaches the MinIO of a Tenant without static `endpoints`: the operator's `minio`
+    # Service by default (right when the bot runs in the cluster). From outside, point it at an
+    # ingress or a port-forward; {namespace} and {tenant} are filled in.
+    minio_url: str = "https://minio.{namespace}.svc.cluster.local"
 
     @field_validator("channels")
     @classmethod
     def _channels(cls, value: list[str]) -> list[str]:
         return [_channel_id(v) for v in value]
+
+    @field_validator("minio_url")
+    @classmethod
+    def _minio_url(cls, value: str) -> str:
+        try:
+            url = value.format(namespace="ns", tenant="t")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("minio_url may only use {namespace} and {tenant}") from None
+        if not re.match(r"^https?://[^/\s]+$", url):
+            raise ValueError("minio_url must look like http(s)://host[:port]")
+        return value
 
 
 class TimeoutConfig(_Model):

@@ -226,8 +226,9 @@ class Runtime:
     def _service_endpoints(self, tenant: TenantConfig) -> list[str]:
         if tenant.kubernetes is None:
             raise MinioError("invalid", f"tenant {tenant.name}", "has neither endpoints nor a Kubernetes Tenant")
-        # In-cluster: the operator's `minio` Service in the tenant namespace.
-        return [f"https://minio.{tenant.kubernetes.namespace}.svc.cluster.local"]
+        cluster = self.config.cluster(tenant.kubernetes.cluster)
+        template = cluster.minio_url if cluster else ClusterConfig.model_fields["minio_url"].default
+        return [template.format(namespace=tenant.kubernetes.namespace, tenant=tenant.tenant_name)]
 
     def credentials(self, tenant: TenantConfig) -> tuple[str, str]:
         """(access key, secret key) for a tenant, from the environment or a Kubernetes Secret."""

@@ -140,3 +140,27 @@ def test_unreachable_kubernetes_api_still_reports_minio(minio_cluster: SimCluste
     assert "4/4 nodes live" in text
     assert "Kubernetes API unreachable" in text
     assert "Discovery failed for cluster `gone`" in text
+
+
+@pytest.mark.kube
+def test_discovered_tenants_are_reached_through_the_clusters_minio_url(
+    kube: ControlPlane, tenant_world: TenantWorld, kube_ns: str, tmp_path: Path, minio_cluster: SimCluster
+) -> None:
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    port = minio_cluster.endpoints[0].rsplit(":", 1)[1]
+    config = base(
+        clusters=[{"name": "test", "kubeconfig": str(kubeconfig), "namespaces": [kube_ns], "channels": [OPS],
+                   "minio_url": f"http://127.0.0.1:{port}"}],
+    )
+    shell, out = shell_for(config)
+    shell.run_line("/minio tenants")
+    line = next(line for line in out.getvalue().splitlines() if f"{kube_ns}/{tenant_world.name}" in line)
+    assert "1/1 nodes live" in line and "Tenant green" in line
+
+
+def test_minio_url_template_is_validated() -> None:
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        parse_config(yaml.safe_dump({"clusters": [{"name": "c", "minio_url": "minio.{namespce}:9000"}]}))
+    assert any("clusters[0].minio_url" in p for p in info.value.problems)
