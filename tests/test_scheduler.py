@@ -143,6 +143,18 @@ def reports(calls: Calls) -> list[tuple[Any, ...]]:
     return [c for c in calls.items if c[0] == "report"]
 
 
+def caught_up(runtime: Runtime, timeout: float = 10.0) -> None:
+    """Wait for the start-up catch-up run of the report job to finish (it found nothing due).
+
+    While it runs, another run of the same job is skipped by design (max_instances=1); tests that
+    move the clock right after start must not race it.
+    """
+    finished = runtime.metrics.scheduler_runs.labels("report", "not_due")
+    deadline = time.monotonic() + timeout
+    while finished._value.get() < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def settle(seconds: float = 0.3) -> None:
     """Let the scheduler's thread and executor finish what is due (nothing else is waited for)."""
     time.sleep(seconds)
@@ -243,9 +255,11 @@ def test_dst_spring_forward_fires_once_an_hour_later_by_the_wall_clock(
     config = config_for(tmp_path, [{"id": OPS, "report": {"cron": "30 2 * * *", "timezone": "Europe/Berlin"}}])
     aps_clock.set(datetime(2024, 3, 31, 0, 0, tzinfo=UTC))
     calls = Calls()
-    scheduler = Scheduler(Runtime(config, clock=aps_clock), TerminalOutbox(io.StringIO()), work=recording_work(calls))
+    runtime = Runtime(config, clock=aps_clock)
+    scheduler = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=recording_work(calls))
     started.append(scheduler)
     scheduler.start()
+    caught_up(runtime)
     assert scheduler.jobs()[report_job_id(OPS)] == datetime(2024, 3, 31, 1, 30, tzinfo=UTC)
     aps_clock.set(datetime(2024, 3, 31, 1, 30, tzinfo=UTC))
     scheduler.wakeup()
@@ -264,9 +278,11 @@ def test_dst_fall_back_fires_once_although_the_wall_time_happens_twice(
     config = config_for(tmp_path, [{"id": OPS, "report": {"cron": "30 2 * * *", "timezone": "Europe/Berlin"}}])
     aps_clock.set(datetime(2024, 10, 27, 0, 0, tzinfo=UTC))
     calls = Calls()
-    scheduler = Scheduler(Runtime(config, clock=aps_clock), TerminalOutbox(io.StringIO()), work=recording_work(calls))
+    runtime = Runtime(config, clock=aps_clock)
+    scheduler = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=recording_work(calls))
     started.append(scheduler)
     scheduler.start()
+    caught_up(runtime)
     aps_clock.set(datetime(2024, 10, 27, 0, 30, tzinfo=UTC))
     scheduler.wakeup()
     calls.wait(1)
@@ -283,9 +299,11 @@ def test_a_channel_in_utc_plus_13_gets_its_report_at_local_nine_the_utc_day_befo
     config = config_for(tmp_path, [{"id": OPS, "report": {"cron": "0 9 * * *", "timezone": "Pacific/Tongatapu"}}])
     aps_clock.set(datetime(2024, 5, 14, 19, 59, tzinfo=UTC))
     calls = Calls()
-    scheduler = Scheduler(Runtime(config, clock=aps_clock), TerminalOutbox(io.StringIO()), work=recording_work(calls))
+    runtime = Runtime(config, clock=aps_clock)
+    scheduler = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=recording_work(calls))
     started.append(scheduler)
     scheduler.start()
+    caught_up(runtime)
     aps_clock.set(datetime(2024, 5, 14, 20, 0, tzinfo=UTC))
     scheduler.wakeup()
     [(_, _, slot, _)] = [c for c in calls.wait(1) if c[0] == "report"]
