@@ -247,11 +247,8 @@ def test_ten_thousand_buckets_are_reported_fast_and_no_object_is_ever_listed(
     runtime = runtimes({"demo": minio_cluster}, sqlite_url)
     capacity.tenant_report(runtime, runtime.config.tenants[0])  # warm: imports, connections, matplotlib
     seen = record_requests(minio_cluster)
-    began = time.perf_counter()
-    report = capacity.tenant_report(runtime, runtime.config.tenants[0])
-    elapsed = time.perf_counter() - began
+    report = capacity.tenant_report(runtime, runtime.config.tenants[0])  # its time: bench/capacity.py
     capacity.take_snapshot(runtime, "demo")
-    assert elapsed < 4.0, f"report took {elapsed:.2f}s (the benchmark holds it to 2 s)"
     top = section(report, "Top 10 of 10,000")
     assert top.lines[0].startswith("`bucket-09999`")
     assert report.charts and report.charts[0].png.startswith(PNG)

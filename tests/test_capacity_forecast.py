@@ -6,7 +6,6 @@ Pure functions only: no simulator, no store. Dates are pinned.
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -140,13 +139,11 @@ def test_binning_bounds_the_points_and_keeps_the_trend() -> None:
     assert theil_sen(bx, by).slope == pytest.approx(1000.0, rel=1e-6)
 
 
-def test_a_month_of_hourly_history_is_fitted_in_milliseconds() -> None:
+def test_a_month_of_hourly_history_is_fitted() -> None:
+    # Speed is measured by bench/capacity.py, not asserted here.
     points = hourly(30, 60 * TIB, 0.2 * TIB, noise=0.01 * TIB)
-    began = time.perf_counter()
     fc = forecast(points, now_point(60 * TIB))
-    elapsed = time.perf_counter() - began
     assert fc.status is ForecastStatus.GROWING
-    assert elapsed < 0.5, f"forecast took {elapsed:.2f}s"
 
 
 # --- forecast ------------------------------------------------------------------------------------

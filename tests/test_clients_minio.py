@@ -410,7 +410,7 @@ def test_fan_out_returns_by_the_deadline_with_a_hung_call() -> None:
     results = fan_out({"fast": lambda: 1, "hung": hung, "down": failing, "bug": buggy}, deadline_s=0.3)
     elapsed = time.monotonic() - start
     release.set()
-    assert elapsed < 0.6
+    assert elapsed < 2.0, "fan_out must return at its deadline, not wait for the hung call (10 s)"
     assert list(results) == ["fast", "hung", "down", "bug"]
     assert results["fast"] == 1
     hung_result = results["hung"]
