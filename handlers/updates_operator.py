@@ -66,6 +66,18 @@ def store_operator_snapshot(runtime: Runtime, cluster: str, deployment: Deployme
     return snapshot.id
 
 
+def patch_operator(kube: KubeClient, namespace: str, name: str, plan: ChangePlan) -> Outcome | None:
+    """Write the plan's guarded JSON patch to the operator Deployment; a failed Outcome when it was refused."""
+    try:
+        kube.patch_deployment(namespace, name, list(plan.params["ops"]), json_patch=True)
+    except ClientError as exc:
+        if exc.kind == "invalid":
+            return Outcome(ok=False, summary=f"The operator Deployment changed before the write, or the API "
+                           f"server refused it ({exc}); nothing was changed.")
+        raise
+    return None
+
+
 def images_fingerprint(images: list[str]) -> str:
     return json.dumps(images, separators=(",", ":"))
 
@@ -187,13 +199,9 @@ class OperatorUpdate:
         saved = store_operator_snapshot(runtime, cluster, current, f"before operator upgrade to {image}",
                                         str(requester) if requester else None)
         progress(f"Snapshot #{saved} of the operator's images stored (image `{current.image}`).")
-        try:
-            kube.patch_deployment(namespace, name, list(plan.params["ops"]), json_patch=True)
-        except ClientError as exc:
-            if exc.kind == "invalid":
-                return Outcome(ok=False, summary=f"The operator Deployment changed before the write, or the API "
-                               f"server refused it ({exc}); nothing was changed.")
-            raise
+        refused = patch_operator(kube, namespace, name, plan)
+        if refused is not None:
+            return refused
         first = f"Deployment {namespace}/{name} image set to `{image}`."
         progress(first)
         undo = f"Snapshot #{saved} keeps the previous images: `/minio update operator rollback {saved}`."

@@ -41,9 +41,7 @@ from bot.runtime import Runtime
 from handlers.scaling_follow import Phase, follow, follow_limits, format_duration
 from handlers.scaling_tenant import (
     JsonPatch,
-    TargetChanged,
     TenantHandle,
-    apply_guarded,
     dry_run,
     dry_run_deployment,
     handle_by_name,
@@ -59,14 +57,14 @@ from handlers.updates_operator import (
     images_fingerprint,
     operator_observer,
     operator_ref,
+    patch_operator,
     snapshot_key,
     store_operator_snapshot,
 )
 from handlers.updates_tenant import (
     follow_rollout,
-    node_versions,
     rollout_outcome,
-    store_snapshot,
+    snapshot_and_apply,
     upgrade_facts,
     upgrade_findings,
 )
@@ -217,22 +215,14 @@ class Rollback:
         handle = handle_by_name(runtime, plan.tenant)
         snapshot_id = int(plan.params["snapshot"])
         image = plan.params.get("image")
-        requester = plan.params.get("requested_by")
-        try:
-            before = node_versions(runtime.minio(handle.config).server_info())
-        except ClientError:
-            before = {}
-        saved: list[int] = []
-
-        def snapshot(obj: TenantObject) -> None:
-            saved.append(store_snapshot(runtime, plan.tenant, obj, f"before rollback to #{snapshot_id}",
-                                        str(requester) if requester else None))
-            progress(f"Snapshot #{saved[-1]} of the current spec stored.")
-
-        try:
-            apply_guarded(handle, plan.targets[0], list(plan.params["ops"]), before_write=snapshot)
-        except TargetChanged as exc:
-            return Outcome(ok=False, summary=str(exc))
+        applied = snapshot_and_apply(
+            runtime, handle, plan, f"before rollback to #{snapshot_id}",
+            lambda sid, _obj: f"Snapshot #{sid} of the current spec stored.", progress,
+        )
+        if isinstance(applied, Outcome):
+            return applied
+        before, saved_id = applied
+        saved = [saved_id]
         first = [f"Snapshot #{saved[0]} stored.", f"Spec restored from snapshot #{snapshot_id}."]
         progress(first[-1])
         tag = image_tag(str(image)) if image else None
@@ -385,13 +375,9 @@ class OperatorRollback:
         saved = store_operator_snapshot(runtime, cluster, current, f"before operator rollback to #{snapshot_id}",
                                         str(requester) if requester else None)
         progress(f"Snapshot #{saved} of the operator's images stored.")
-        try:
-            kube.patch_deployment(namespace, name, list(plan.params["ops"]), json_patch=True)
-        except ClientError as exc:
-            if exc.kind == "invalid":
-                return Outcome(ok=False, summary=f"The operator Deployment changed before the write, or the API "
-                               f"server refused it ({exc}); nothing was changed.")
-            raise
+        refused = patch_operator(kube, namespace, name, plan)
+        if refused is not None:
+            return refused
         first = [f"Snapshot #{saved} stored.",
                  f"Deployment {namespace}/{name} images restored from snapshot #{snapshot_id}."]
         progress(first[-1])

@@ -229,6 +229,37 @@ def store_snapshot(runtime: Runtime, tenant: str, obj: TenantObject, reason: str
     return snapshot.id
 
 
+def snapshot_and_apply(
+    runtime: Runtime,
+    handle: TenantHandle,
+    plan: ChangePlan,
+    reason: str,
+    saved_line: Callable[[int, TenantObject], str],
+    progress: Callable[[str], None],
+) -> tuple[dict[str, str], int] | Outcome:
+    """Note the node versions, then snapshot the spec and write the plan's guarded patch.
+
+    Returns (node versions before, snapshot id), or a failed Outcome when the Tenant
+    changed since the preview (then nothing is written).
+    """
+    requester = plan.params.get("requested_by")
+    try:
+        before = node_versions(runtime.minio(handle.config).server_info())
+    except ClientError:
+        before = {}
+    saved: list[int] = []
+
+    def snapshot(obj: TenantObject) -> None:
+        saved.append(store_snapshot(runtime, plan.tenant, obj, reason, str(requester) if requester else None))
+        progress(saved_line(saved[-1], obj))
+
+    try:
+        apply_guarded(handle, plan.targets[0], list(plan.params["ops"]), before_write=snapshot)
+    except TargetChanged as exc:
+        return Outcome(ok=False, summary=str(exc))
+    return before, saved[0]
+
+
 def rollout_outcome(result: FollowResult, tenant: str, tag: str, snapshot_id: int, first: list[str]) -> Outcome:
     """The outcome of a followed rollout, with the rollback command when it did not finish."""
     rollback = f"`/minio update {tenant} rollback {snapshot_id}` (needs approval)"
@@ -262,26 +293,17 @@ class TenantUpdate:
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
         handle = handle_by_name(runtime, plan.tenant)
         image, tag = str(plan.params["image"]), str(plan.params["tag"])
-        requester = plan.params.get("requested_by")
-        try:
-            before = node_versions(runtime.minio(handle.config).server_info())
-        except ClientError:
-            before = {}
-        saved: list[int] = []
-
-        def snapshot(obj: TenantObject) -> None:
-            saved.append(store_snapshot(runtime, plan.tenant, obj, f"before update to {tag}",
-                                        str(requester) if requester else None))
-            progress(f"Snapshot #{saved[-1]} of the current spec stored (image `{obj.info.image}`).")
-
-        try:
-            apply_guarded(handle, plan.targets[0], list(plan.params["ops"]), before_write=snapshot)
-        except TargetChanged as exc:
-            return Outcome(ok=False, summary=str(exc))
-        first = [f"Snapshot #{saved[0]} stored.", f"spec.image set to `{image}`; the operator rolls it out."]
+        applied = snapshot_and_apply(
+            runtime, handle, plan, f"before update to {tag}",
+            lambda sid, obj: f"Snapshot #{sid} of the current spec stored (image `{obj.info.image}`).", progress,
+        )
+        if isinstance(applied, Outcome):
+            return applied
+        before, snapshot_id = applied
+        first = [f"Snapshot #{snapshot_id} stored.", f"spec.image set to `{image}`; the operator rolls it out."]
         progress(first[-1])
         result = follow_rollout(runtime, handle, tag, before, progress)
-        return rollout_outcome(result, plan.tenant, tag, saved[0], first)
+        return rollout_outcome(result, plan.tenant, tag, snapshot_id, first)
 
 
 register(TenantUpdate())
