@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, TypeAlias, TypeVar
 
 from bot.clients.errors import ClientError, KubeError
@@ -167,6 +168,26 @@ def events_section(events: Fact[list[EventInfo]] | None, tenant: str) -> Section
 def server_label(endpoint: str) -> str:
     """A MinIO server endpoint as reports show it."""
     return escape(endpoint, 80)
+
+
+def add_liveness_probes(calls: dict[str, Callable[[], Any]], runtime: Runtime, tenant: TenantConfig) -> list[str]:
+    """Add a `probe:<node>` liveness call per MinIO node to `calls`; returns the endpoints.
+
+    When the client cannot be built (e.g. credentials), one `probe:0` carries that error.
+    """
+    try:
+        client = runtime.minio(tenant)
+    except ClientError as exc:
+        calls["probe:0"] = partial(raise_error, exc)
+        return []
+    for n in client.nodes:
+        calls[f"probe:{n}"] = partial(client.liveness, n)
+    return list(client.endpoints)
+
+
+def probes_of(got: Mapping[str, Any]) -> dict[int, Any]:
+    """The `probe:<node>` results of a gather, by node number."""
+    return {int(k.split(":", 1)[1]): v for k, v in got.items() if k.startswith("probe:")}
 
 
 def raise_error(exc: ClientError) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from bot.clients.errors import ClientError
@@ -25,12 +24,13 @@ from bot.runtime import Runtime
 from handlers.incident_common import (
     Diagnosis,
     Fact,
+    add_liveness_probes,
     failed_section,
     gather,
     kube_target,
     ms,
     not_on_kubernetes,
-    raise_error,
+    probes_of,
     server_label,
 )
 
@@ -51,20 +51,13 @@ class NetworkFacts:
 def gather_network(runtime: Runtime, tenant: TenantConfig, until: float) -> NetworkFacts:
     """Probe each node's liveness and read `info`, Services, NetworkPolicies and pods, all at once."""
     calls: dict[str, Callable[[], Any]] = {"info": lambda: runtime.minio(tenant).server_info()}
-    endpoints: list[str] = []
-    try:
-        client = runtime.minio(tenant)
-        endpoints = client.endpoints
-        for n in client.nodes:
-            calls[f"probe:{n}"] = partial(client.liveness, n)
-    except ClientError as exc:
-        calls["probe:0"] = partial(raise_error, exc)
+    endpoints = add_liveness_probes(calls, runtime, tenant)
     if tenant.kubernetes is not None:
         calls["services"] = lambda: kube_target(runtime, tenant).services()
         calls["policies"] = lambda: kube_target(runtime, tenant).policies()
         calls["pods"] = lambda: kube_target(runtime, tenant).pods()
     got = gather(calls, until)
-    probes = {int(k.split(":", 1)[1]): v for k, v in got.items() if k.startswith("probe:")}
+    probes = probes_of(got)
     return NetworkFacts(
         tenant=tenant.tenant_name,
         endpoints=endpoints,

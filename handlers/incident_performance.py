@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from bot.clients.errors import ClientError
@@ -28,12 +27,13 @@ from handlers.capacity_forecast import format_bytes
 from handlers.incident_common import (
     Diagnosis,
     Fact,
+    add_liveness_probes,
     failed_section,
     gather,
     kube_target,
     ms,
     not_on_kubernetes,
-    raise_error,
+    probes_of,
     safe_text,
 )
 
@@ -64,18 +64,13 @@ def gather_performance(runtime: Runtime, tenant: TenantConfig, until: float) -> 
         "quorum": lambda: runtime.minio(tenant).cluster_health(),
         "locks": lambda: runtime.minio(tenant).top_locks(),
     }
-    try:
-        client = runtime.minio(tenant)
-        for n in client.nodes:
-            calls[f"probe:{n}"] = partial(client.liveness, n)
-    except ClientError as exc:
-        calls["probe:0"] = partial(raise_error, exc)
+    add_liveness_probes(calls, runtime, tenant)
     if tenant.kubernetes is not None:
         calls["metrics"] = lambda: kube_target(runtime, tenant).metrics()
         calls["tenant"] = lambda: kube_target(runtime, tenant).tenant()
         calls["pods"] = lambda: kube_target(runtime, tenant).pods()
     got = gather(calls, until)
-    probes = {int(k.split(":", 1)[1]): v for k, v in got.items() if k.startswith("probe:")}
+    probes = probes_of(got)
     return PerformanceFacts(
         probes=probes,
         quorum=got["quorum"],
