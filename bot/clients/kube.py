@@ -320,12 +320,12 @@ class KubeClient:
 
     # ------------------------------------------------------------ workloads
 
-    def list_pods(self, namespace: str, tenant: str | None = None) -> list[PodInfo]:
-        """Pods of ``tenant`` (label ``v1.min.io/tenant``), or every pod in the namespace."""
+    def _list_labelled(self, resource: str, namespace: str, tenant: str | None, call: Callable[..., Any]) -> list[Any]:
+        """Every object of a namespaced list call, filtered by the tenant label when one is given."""
         selector = f"{TENANT_LABEL}={tenant}" if tenant else None
-        raw = self._list(
-            f"pods in {namespace}",
-            lambda token: self._core.list_namespaced_pod(
+        return self._list(
+            f"{resource} in {namespace}",
+            lambda token: call(
                 namespace,
                 label_selector=selector,
                 limit=self.page_size,
@@ -334,38 +334,22 @@ class KubeClient:
                 _request_timeout=self._rt,
             ),
         )
+
+    def list_pods(self, namespace: str, tenant: str | None = None) -> list[PodInfo]:
+        """Pods of ``tenant`` (label ``v1.min.io/tenant``), or every pod in the namespace."""
+        raw = self._list_labelled("pods", namespace, tenant, self._core.list_namespaced_pod)
         return sorted((PodInfo.from_api(o) for o in raw), key=lambda p: p.name)
 
     def list_pvcs(self, namespace: str, tenant: str | None = None) -> list[PvcInfo]:
         """PVCs of ``tenant`` (label ``v1.min.io/tenant``), or every PVC in the namespace."""
-        selector = f"{TENANT_LABEL}={tenant}" if tenant else None
-        raw = self._list(
-            f"persistentvolumeclaims in {namespace}",
-            lambda token: self._core.list_namespaced_persistent_volume_claim(
-                namespace,
-                label_selector=selector,
-                limit=self.page_size,
-                _continue=token,
-                _preload_content=False,
-                _request_timeout=self._rt,
-            ),
+        raw = self._list_labelled(
+            "persistentvolumeclaims", namespace, tenant, self._core.list_namespaced_persistent_volume_claim
         )
         return sorted((PvcInfo.from_api(o) for o in raw), key=lambda p: p.name)
 
     def list_statefulsets(self, namespace: str, tenant: str | None = None) -> list[StatefulSetInfo]:
         """StatefulSets of ``tenant`` (one per pool), or every StatefulSet in the namespace."""
-        selector = f"{TENANT_LABEL}={tenant}" if tenant else None
-        raw = self._list(
-            f"statefulsets in {namespace}",
-            lambda token: self._apps.list_namespaced_stateful_set(
-                namespace,
-                label_selector=selector,
-                limit=self.page_size,
-                _continue=token,
-                _preload_content=False,
-                _request_timeout=self._rt,
-            ),
-        )
+        raw = self._list_labelled("statefulsets", namespace, tenant, self._apps.list_namespaced_stateful_set)
         return sorted((StatefulSetInfo.from_api(o) for o in raw), key=lambda s: s.name)
 
     def get_deployment(self, namespace: str, name: str) -> DeploymentInfo:
