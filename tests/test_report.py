@@ -237,7 +237,7 @@ def test_postgres_down_at_report_time_delays_the_report_and_it_is_sent_once_when
     from bot.scheduler import Scheduler
 
     if make_url(fresh_pg_url).port != postgres_server.port:
-        pytest.skip("uses an external PostgreSQL (MINIO_CHATOPS_TEST_PG_URL) that this test cannot stop")
+        pytest.fail("this test stops PostgreSQL: run it without MINIO_CHATOPS_TEST_PG_URL (the suite's own server)")
     clock = [SLOT + timedelta(seconds=20)]
     runtime = Runtime(config_for(tmp_path, tenants=[static_tenant("alpha")], store_url=fresh_pg_url),
                       clock=lambda: clock[0], environ={})
