@@ -80,15 +80,16 @@ def serve(config_path: str) -> int:
     from pydantic import BaseModel, ConfigDict
 
     from bot.app import Bot
+    from bot.application import Capability
     from bot.approvals import request_change
-    from bot.changes import Change, ChangePlan, Finding, Outcome, Target, register, seal
+    from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
     from bot.commands import Verb
+    from bot.composition import load_application
     from bot.config import Secrets, load_config
     from bot.http import HttpServer
     from bot.invocation import Invocation
-    from bot.reports import Report
+    from bot.report import Report
     from bot.runtime import Runtime
-    from bot.verbs import build_registry
 
     log_path = Path(os.environ[EXEC_LOG_ENV])
     log_lock = threading.Lock()
@@ -107,7 +108,6 @@ def serve(config_path: str) -> int:
                 log.write(f"{plan.params['n']}\n")
             return Outcome(ok=True, summary="nothing changed (benchmark)")
 
-    register(BenchNoop())
     numbers = itertools.count(1)
 
     class NoArgs(BaseModel):
@@ -122,11 +122,14 @@ def serve(config_path: str) -> int:
         ))
         return request_change(inv, plan)
 
-    registry = build_registry()
-    registry.add(Verb(name="bench-request", summary="Benchmark: request a no-op change.", model=NoArgs,
-                      handler=bench_request))
+    bench = Capability("bench", "A no-op change kind and the verb that requests it.")
+    bench.change_kind(BenchNoop())
+    bench.add_verb(Verb(name="bench-request", summary="Benchmark: request a no-op change.", model=NoArgs,
+                        handler=bench_request))
+    application = load_application()
+    application.include(bench)
     config = load_config(config_path)
-    bot = Bot(config, Secrets(), registry=registry)
+    bot = Bot(config, Secrets(), application=application)
     server = HttpServer(bot, "127.0.0.1", config.slack.http_port).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

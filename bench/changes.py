@@ -34,12 +34,12 @@ sys.path.insert(0, str(ROOT))
 
 from bot import approvals as engine  # noqa: E402
 from bot.commands import Command  # noqa: E402
+from bot.composition import load_application  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.dispatch import Dispatcher  # noqa: E402
 from bot.outbox import Prompt  # noqa: E402
-from bot.reports import Report  # noqa: E402
+from bot.report import Report  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.verbs import build_buttons, build_registry  # noqa: E402
 from handlers import scaling_follow  # noqa: E402
 from handlers.scaling_follow import Observation, Pacing, Phase, follow  # noqa: E402
 from handlers.scaling_tenant import handle_for  # noqa: E402
@@ -174,7 +174,7 @@ def measure_previews(plane: ControlPlane, workdir: Path) -> dict[str, float]:
     state.mkdir()
     kubeconfig = plane.write_kubeconfig(state / "kubeconfig")
     runtime = Runtime(parse_config(yaml.safe_dump(bot_config(kubeconfig, namespace, minio, state, 10))), environ={})
-    dispatcher = Dispatcher(runtime, build_registry(), build_buttons())
+    dispatcher = Dispatcher(runtime, load_application())
     outbox = CountingOutbox()
     client = runtime.minio(runtime.config.tenants[0])
     try:

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import parse_config  # noqa: E402
-from bot.reports import Status  # noqa: E402
+from bot.report import Status  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from handlers.health import check_tenant, health_report  # noqa: E402
 from sandbox.minio_sim import SimCluster  # noqa: E402

@@ -17,16 +17,17 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.access import CachedGroups
-from bot.commands import Command, Registry, UsageError, escape
+from bot.application import Application
+from bot.commands import Command, UsageError, escape
+from bot.composition import load_application
 from bot.config import Config, Secrets
 from bot.delivery import PROMPT_BLOCK, Delivery, SlackOutbox, make_web_client, prompt_submission
 from bot.dispatch import Dispatcher, new_request_id
-from bot.interactions import Buttons, Click
+from bot.interactions import Click
 from bot.metrics import BotMetrics
 from bot.redact import register_secret
-from bot.reports import Report, notice
+from bot.report import Report, notice
 from bot.runtime import Runtime
-from bot.verbs import build_buttons, build_registry
 from bot.worker import WorkQueue
 
 log = logging.getLogger("minio_chatops.app")
@@ -57,9 +58,7 @@ class SlackGroups:
 class Bot:
     """The bot: a runtime, a dispatcher and a Slack delivery, joined by a work queue."""
 
-    def __init__(
-        self, config: Config, secrets: Secrets, registry: Registry | None = None, buttons: Buttons | None = None
-    ):
+    def __init__(self, config: Config, secrets: Secrets, application: Application | None = None):
         if secrets.slack_bot_token is None:
             raise ValueError("SLACK_BOT_TOKEN is not set")
         for secret in (secrets.slack_bot_token, secrets.slack_app_token, secrets.slack_signing_secret):
@@ -67,18 +66,18 @@ class Bot:
                 register_secret(secret.get_secret_value())
         self.config = config
         self.secrets = secrets
-        self.registry = registry or build_registry()
+        self.application = application or load_application()
         metrics = BotMetrics()
         self.client = make_web_client(secrets.slack_bot_token.get_secret_value(), config.slack.api_url, metrics)
         groups = CachedGroups(SlackGroups(self.client), ttl=config.slack.usergroup_cache_seconds)
         self.runtime = Runtime(config, groups=groups, metrics=metrics)
-        self.dispatcher = Dispatcher(self.runtime, self.registry, buttons or build_buttons())
+        self.dispatcher = Dispatcher(self.runtime, self.application)
         self.delivery = Delivery(self.client, self.runtime.metrics)
         self.outbox = SlackOutbox(self.delivery)
         self.queue = WorkQueue(
             config.slack.workers, config.slack.queue, on_depth=self.runtime.metrics.queue_depth.set
         )
-        self.app = self._build_app()
+        self.bolt = self._build_app()
 
     # ----- bolt ---------------------------------------------------------------------
 
@@ -233,7 +232,7 @@ class Bot:
         if self.secrets.slack_app_token is None:
             raise ValueError("SLACK_APP_TOKEN is needed for Socket Mode")
         handler = SocketModeHandler(
-            self.app, app_token=self.secrets.slack_app_token.get_secret_value(), web_client=self.client
+            self.bolt, app_token=self.secrets.slack_app_token.get_secret_value(), web_client=self.client
         )
         handler.connect()
         return handler.close

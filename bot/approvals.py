@@ -45,14 +45,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.changes import ChangePlan, Finding, Outcome, get_kind, seal
+from bot.application import Capability, Job
+from bot.changes import ChangeKind, ChangePlan, Finding, Outcome, seal
 from bot.clients.errors import ClientError
 from bot.commands import escape
 from bot.config import TenantConfig
-from bot.interactions import Button, Click, ClickResult
+from bot.interactions import Click, ClickResult
 from bot.outbox import Outbox, OutboxError, Prompt
 from bot.redact import redact
-from bot.reports import Action, KeyValue, Report, Row, Section, Status, notice
+from bot.report import Action, KeyValue, Report, Row, Section, Status, notice
 from bot.store import Approval, ApprovalStatus, AuditEvent
 
 if TYPE_CHECKING:
@@ -483,7 +484,7 @@ def request_change(inv: Invocation, plan: ChangePlan, *, approval_required: bool
     """
     runtime = inv.runtime
     ensure_recovered(runtime, inv.outbox)
-    kind = get_kind(plan.kind)
+    kind = inv.app.change_kind(plan.kind)
     if kind is None or kind.action_kind != plan.action_kind:
         raise ValueError(f"change kind {plan.kind!r} is not registered for action kind {plan.action_kind!r}")
     if plan.plan_hash != plan.compute_hash():
@@ -555,7 +556,7 @@ def _run_without_approval(inv: Invocation, approval: Approval, plan: ChangePlan)
     record(runtime, inv.outbox, "approved", inv.user, approval=approval, automatic=True,
            reason="no approval required by configuration")
     progress = ProgressThread(inv.outbox, None, None, plan.title, stamp=runtime.clock)
-    final = execute_approved(runtime, inv.outbox, approval.id, progress=progress)
+    final = execute_approved(runtime, inv.outbox, approval.id, inv.app.change_kind, progress=progress)
     card = approval_card(final or approval, plan)
     sections = [*card.sections]
     if progress.lines:
@@ -567,7 +568,12 @@ def _run_without_approval(inv: Invocation, approval: Approval, plan: ChangePlan)
 
 
 def execute_approved(
-    runtime: Runtime, outbox: Outbox, approval_id: str, *, progress: ProgressThread | None = None
+    runtime: Runtime,
+    outbox: Outbox,
+    approval_id: str,
+    kinds: Callable[[str], ChangeKind | None],
+    *,
+    progress: ProgressThread | None = None,
 ) -> Approval | None:
     """Re-check and execute an ``approved`` request, once. Returns the request as it ended.
 
@@ -584,7 +590,7 @@ def execute_approved(
     if plan is None or not hmac.compare_digest(plan.compute_hash(), approval.plan_hash):
         findings.append(Finding(check="plan integrity", ok=False,
                                 detail="The stored plan does not match its hash; it will not be run."))
-    kind = get_kind(plan.kind) if plan is not None else None
+    kind = kinds(plan.kind) if plan is not None else None
     if plan is not None and kind is None:
         findings.append(Finding(check="change kind", ok=False,
                                 detail=f"This bot does not know how to run `{plan.kind}` changes."))
@@ -771,7 +777,7 @@ def on_approve(inv: Invocation, click: Click) -> ClickResult:
         current = store.approvals.get(approval.id)
         return ClickResult(ephemeral=notice(_status_text(current) if current else "This request is gone."))
     record(runtime, outbox, "approved", click.user, approval=approval, approvers=votes)
-    execute_approved(runtime, outbox, approval.id)
+    execute_approved(runtime, outbox, approval.id, inv.app.change_kind)
     return ClickResult()
 
 
@@ -970,10 +976,11 @@ def ensure_recovered(runtime: Runtime, outbox: Outbox) -> None:
         log.error("recovery failed", extra={"error_type": type(exc).__name__, "error": redact(str(exc))[:300]})
 
 
-BUTTONS: tuple[Button, ...] = (
-    Button(APPROVE, on_approve),
-    Button(REJECT, on_reject),
-    Button(REJECT_REASON, on_reject_reason),
-    Button(CANCEL, on_cancel),
-)
-"""The card's buttons (and the rejection form), for ``bot.verbs.build_buttons``."""
+# The engine's own declarations. The card's buttons check who may decide inside the engine
+# (requester, approver rule of the plan's action kind, the card's channel), because every
+# refusal there is audited; the framework checks the channel before they run.
+capability = Capability("approval-engine", "Approval cards: approve, reject (with a reason), cancel; expiry.")
+for _prefix, _handler in ((APPROVE, on_approve), (REJECT, on_reject), (REJECT_REASON, on_reject_reason),
+                          (CANCEL, on_cancel)):
+    capability.button(_prefix)(_handler)
+capability.job(Job.EXPIRE)(expire_due)

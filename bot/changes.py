@@ -46,15 +46,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bot.clients.errors import ClientError
 from bot.clients.kube_models import TenantInfo
+from bot.models import Frozen
 
 if TYPE_CHECKING:
     from bot.clients.kube import KubeClient
@@ -64,11 +64,7 @@ if TYPE_CHECKING:
 Risk = Literal["low", "medium", "high"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Finding(_Frozen):
+class Finding(Frozen):
     """One check of a plan: preflight at preview time, or a re-check after approval."""
 
     check: str  # short name: "target unchanged", "write quorum", "maintenance window"
@@ -77,14 +73,14 @@ class Finding(_Frozen):
     blocking: bool = True  # a failed blocking finding refuses the change
 
 
-class DryRun(_Frozen):
+class DryRun(Frozen):
     """What the Kubernetes API server said to the write with ``dryRun=All``."""
 
     ok: bool
     detail: str
 
 
-class Target(_Frozen):
+class Target(Frozen):
     """An object the change writes, as it was when the plan was made."""
 
     kind: str  # "Tenant", "Pod", "Deployment", "MaintenanceWindow"
@@ -102,7 +98,7 @@ class Target(_Frozen):
         return f"{self.kind} {where}{self.name}"
 
 
-class Change(_Frozen):
+class Change(Frozen):
     """One line of the preview: what changes, from what, to what."""
 
     what: str
@@ -110,7 +106,7 @@ class Change(_Frozen):
     after: str
 
 
-class ChangePlan(_Frozen):
+class ChangePlan(Frozen):
     """A destructive action, fully described before it is approved.
 
     Build one with :func:`seal` (which sets ``plan_hash``); the engine stores it
@@ -165,7 +161,7 @@ def seal(plan: ChangePlan) -> ChangePlan:
     return plan.model_copy(update={"plan_hash": plan.compute_hash()})
 
 
-class Outcome(_Frozen):
+class Outcome(Frozen):
     """What execution did."""
 
     ok: bool
@@ -187,36 +183,10 @@ class ChangeKind(Protocol):
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome: ...
 
 
-_KINDS: dict[str, ChangeKind] = {}
-_KINDS_LOCK = threading.Lock()
-
-
-def register(kind: ChangeKind) -> ChangeKind:
-    """Register a change kind (once per name; re-registering the same object is a no-op)."""
-    with _KINDS_LOCK:
-        existing = _KINDS.get(kind.name)
-        if existing is not None and existing is not kind and type(existing) is not type(kind):
-            raise ValueError(f"change kind {kind.name} registered twice")
-        _KINDS[kind.name] = kind
-    return kind
-
-
-def get_kind(name: str) -> ChangeKind | None:
-    """The registered change kind called ``name``, if any."""
-    with _KINDS_LOCK:
-        return _KINDS.get(name)
-
-
-def kind_names() -> list[str]:
-    """Every registered change kind, sorted."""
-    with _KINDS_LOCK:
-        return sorted(_KINDS)
-
-
 # ----------------------------------------------------------------------------- helpers for kinds
 
 
-class TenantObject(_Frozen):
+class TenantObject(Frozen):
     """A Tenant with the metadata plans need: annotations, labels and a change fingerprint."""
 
     info: TenantInfo

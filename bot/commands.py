@@ -22,9 +22,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 if TYPE_CHECKING:
     from bot.invocation import Invocation
-    from bot.reports import Report
+    from bot.report import Report
 
 MAX_COMMAND_CHARS = 2000
+UNREADABLE = "That command could not be read. Try `/minio help`."
 COMMAND = "/minio"
 
 
@@ -181,11 +182,12 @@ class Registry:
     def parse(self, raw: str) -> Command | UsageError:
         """Turn the text after `/minio` into a Command, or explain why not. Never raises."""
         try:
-            return self._parse(raw)
-        except Exception:  # noqa: BLE001 - the parser must be total; a bug here must not crash the ack
-            return UsageError("That command could not be read. Try `/minio help`.")
+            return self.parse_strict(raw)
+        except Exception:  # noqa: BLE001 - a bug in the parser must not crash the ack; tests call parse_strict
+            return UsageError(UNREADABLE)
 
-    def _parse(self, raw: str) -> Command | UsageError:
+    def parse_strict(self, raw: str) -> Command | UsageError:
+        """As :meth:`parse`, but a bug raises instead of becoming a polite refusal (for tests)."""
         if len(raw) > MAX_COMMAND_CHARS:
             return UsageError(f"That command is too long ({len(raw)} characters; the limit is {MAX_COMMAND_CHARS}).")
         # Slack sends &, < and > entity-encoded.
@@ -217,11 +219,9 @@ class Registry:
         return Command(verb=verb, args=args, text=text)
 
 
-def _bind(verb: Verb[Any], tokens: list[str]) -> dict[str, Any] | UsageError:
-    """Match words to the verb's declared arguments."""
+def _bind_options(verb: Verb[Any], tokens: list[str], values: dict[str, Any]) -> list[str] | UsageError:
+    """Fill ``values`` from ``--name value`` / ``--name=value`` / ``--flag``; return the other words."""
     by_option = {a.name: a for a in verb.args if a.kind in ("option", "flag")}
-    positionals = [a for a in verb.args if a.kind == "positional"]
-    values: dict[str, Any] = {}
     words: list[str] = []
     i = 0
     while i < len(tokens):
@@ -248,6 +248,16 @@ def _bind(verb: Verb[Any], tokens: list[str]) -> dict[str, Any] | UsageError:
         else:
             words.append(token)
         i += 1
+    return words
+
+
+def _bind(verb: Verb[Any], tokens: list[str]) -> dict[str, Any] | UsageError:
+    """Match words to the verb's declared arguments."""
+    values: dict[str, Any] = {}
+    words = _bind_options(verb, tokens, values)
+    if isinstance(words, UsageError):
+        return words
+    positionals = [a for a in verb.args if a.kind == "positional"]
     for index, arg in enumerate(positionals):
         if not words:
             break

@@ -20,6 +20,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.triggers import crontab_trigger
+
 ACTION_KINDS = ("scale", "maintenance", "update", "operator-update", "rollback", "pod-delete")
 """Destructive action kinds; each may have its own approver group and approval count."""
 
@@ -278,8 +280,6 @@ class ReportSchedule(_Model):
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("cron needs five fields: minute hour day month weekday")
-        from bot.scheduler import crontab_trigger
-
         try:  # the scheduler parses it the same way; fail at start, not at 09:00
             crontab_trigger(value)
         except ValueError as exc:

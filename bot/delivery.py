@@ -27,7 +27,7 @@ from bot.metrics import BotMetrics
 from bot.outbox import OutboxError, Prompt
 from bot.redact import redact
 from bot.render import SlackMessage, render_slack
-from bot.reports import Report
+from bot.report import Report
 
 log = logging.getLogger("minio_chatops.delivery")
 

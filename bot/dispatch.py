@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from bot.application import Application, Button, Hook
 from bot.clients.errors import ClientError
-from bot.commands import Command, Registry, UsageError, escape
-from bot.interactions import Buttons, Click, ClickResult
+from bot.commands import Command, Permission, UsageError
+from bot.interactions import Click, ClickResult
 from bot.invocation import Invocation, UserError
 from bot.outbox import Outbox, TerminalOutbox
 from bot.redact import redact
-from bot.reports import Report, notice
+from bot.report import Report, code, notice, spans
 from bot.runtime import Runtime
 from bot.store.errors import StoreError
 
@@ -37,13 +38,12 @@ def new_request_id() -> str:
 class Dispatcher:
     """Runs parsed commands and button clicks for a caller in a channel."""
 
-    def __init__(self, runtime: Runtime, registry: Registry, buttons: Buttons | None = None):
+    def __init__(self, runtime: Runtime, app: Application):
         self.runtime = runtime
-        self.registry = registry
-        self.buttons = buttons or Buttons()
+        self.app = app
 
     def parse(self, text: str) -> Command | UsageError:
-        return self.registry.parse(text)
+        return self.app.registry.parse(text)
 
     def _channel_refusal(self, user: str, channel: str) -> Report | None:
         # Unknown channels get help only; nothing about tenants leaks there.
@@ -81,7 +81,7 @@ class Dispatcher:
                 user=user,
                 channel=channel,
                 runtime=self.runtime,
-                registry=self.registry,
+                app=self.app,
                 progress=progress or (lambda _t: None),
                 request_id=request_id,
                 outbox=outbox or TerminalOutbox(),
@@ -93,7 +93,7 @@ class Dispatcher:
             )
             if not decision.allowed:
                 raise _Refused(notice(decision.reason))
-            _record_in_incident(self.runtime, channel, user, command.text)
+            self._fire(Hook.COMMAND_RUN, channel, user, command.text)
             return verb.handler(invocation, command.args)
 
         return self._contained(verb.name, request_id, call)
@@ -109,10 +109,10 @@ class Dispatcher:
             report = self.run(click.user, click.channel, parsed, request_id=request_id, outbox=outbox,
                               thread_ts=thread)
             return ClickResult(ephemeral=report) if report.ephemeral else ClickResult(reply=report)
-        button = self.buttons.find(click.action_id)
+        button = self.app.button(click.action_id)
         if button is None:
             return ClickResult(ephemeral=notice("This button is no longer supported; run the command again."))
-        found = button
+        found: Button = button
 
         def call() -> ClickResult:
             refusal = self._channel_refusal(click.user, click.channel)
@@ -122,15 +122,34 @@ class Dispatcher:
                 user=click.user,
                 channel=click.channel,
                 runtime=self.runtime,
-                registry=self.registry,
+                app=self.app,
                 request_id=request_id,
                 outbox=outbox or TerminalOutbox(),
                 thread_ts=click.thread_ts or click.message_ts,
             )
+            self._check_button(found, invocation, click)
             return found.handler(invocation, click)
 
         result = self._contained(f"button:{found.prefix}", request_id, call)
         return ClickResult(ephemeral=result) if isinstance(result, Report) else result
+
+    def _check_button(self, button: Button, inv: Invocation, click: Click) -> None:
+        """The button's declared permission, on the tenant it acts on (raises _Refused)."""
+        name = button.tenant(inv, click) if button.tenant else None
+        tenant = inv.tenant(name) if name else None
+        if tenant is None and button.permission == Permission.VIEW:
+            return
+        decision = self.runtime.access.check(click.user, click.channel, button.prefix, button.permission, tenant)
+        if not decision.allowed:
+            raise _Refused(notice(decision.reason))
+
+    def _fire(self, hook: Hook, *args: object) -> None:
+        """Call every listener of ``hook``; a listener's failure is logged, never raised."""
+        for listener in self.app.listeners(hook):
+            try:
+                listener(self.runtime, *args)
+            except Exception:  # noqa: BLE001 - a hook must never break the command that fired it
+                log.warning("hook failed", extra={"hook": str(hook)})
 
     def _contained(self, name: str, request_id: str, call: Callable[[], T]) -> T | Report:
         started = time.monotonic()
@@ -142,17 +161,17 @@ class Dispatcher:
             return refused.report
         except UserError as exc:
             outcome = "rejected"
-            return notice(str(exc))
+            return notice(exc.text)
         except ClientError as exc:
             outcome = "error"
             log.warning("client error", extra={"request_id": request_id, "verb": name, "error": str(exc)})
-            return notice(f"`{name}` could not finish: {escape(str(exc), 300)}")
+            return notice(spans(code(name), " could not finish: ", str(exc)[:300]))
         except StoreError as exc:
             outcome = "error"
             log.warning("store error", extra={"request_id": request_id, "verb": name, "error": str(exc)})
-            return notice(
-                f"`{name}` could not finish: the bot's state store is unavailable right now. Try again in a minute."
-            )
+            return notice(spans(
+                code(name), " could not finish: the bot's state store is unavailable right now. Try again in a minute."
+            ))
         except Exception as exc:  # noqa: BLE001 - the caller gets a short message; the log keeps the cause
             outcome = "error"
             frame = exc.__traceback__
@@ -170,24 +189,13 @@ class Dispatcher:
                     "error": redact(str(exc))[:500],
                 },
             )
-            return notice(f"`{name}` failed unexpectedly (error id `{request_id}`). The bot admins can look it up.")
+            return notice(spans(code(name), " failed unexpectedly (error id ", code(request_id),
+                                "). The bot admins can look it up."))
         finally:
             elapsed = time.monotonic() - started
             self.runtime.metrics.command_done(name, outcome, elapsed)
             log.info("command done", extra={"request_id": request_id, "verb": name, "outcome": outcome,
                                             "seconds": round(elapsed, 3)})
-
-
-def _record_in_incident(runtime: Runtime, channel: str, user: str, text: str) -> None:
-    """Write the command to the incident timeline when `channel` is an incident channel; never fails the command."""
-    if runtime.config.channel(channel) is not None:
-        return  # configured channels are never incident channels
-    try:
-        from handlers.incidents import record_command
-
-        record_command(runtime, channel, user, text)
-    except Exception:  # noqa: BLE001 - the timeline must never break a command
-        log.warning("timeline hook failed", extra={"channel": channel})
 
 
 class _Refused(Exception):

@@ -81,7 +81,7 @@ def build_asgi(bot: Bot, with_slack: bool = True) -> Starlette:
             )
             # Listeners only parse, queue and ack (~0.1 ms, no I/O), so dispatching on the
             # event loop is faster than a thread hop and keeps acks off the worker threads.
-            bolt_response = bot.app.dispatch(bolt_request)
+            bolt_response = bot.bolt.dispatch(bolt_request)
         except Exception as exc:  # noqa: BLE001 - malformed payloads must not crash the server
             guard.release(signature)
             log.warning("bad slack request", extra={"error_type": type(exc).__name__})

@@ -1,20 +1,16 @@
-"""Buttons: each declared once with the handler that answers a click.
+"""A button press and what it changes.
 
-A click is acked at once by the Slack app; the handler runs on the work queue
+Buttons are declared on a capability (`bot.application.Capability.button`). A
+click is acked at once by the Slack app; the handler runs on the work queue
 and returns what to change: the clicked message, a reply in its thread, or an
 ephemeral note to the clicker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from bot.reports import Report
-
-if TYPE_CHECKING:
-    from bot.invocation import Invocation
+from bot.report import Report
 
 
 @dataclass(frozen=True)
@@ -37,26 +33,3 @@ class ClickResult:
     update: Report | None = None  # replaces the clicked message
     reply: Report | None = None  # posted in the clicked message's thread
     ephemeral: Report | None = None  # only the clicker sees it
-
-
-@dataclass(frozen=True)
-class Button:
-    """Routes action ids `<prefix>` and `<prefix>:<anything>` to `handler`."""
-
-    prefix: str
-    handler: Callable[[Invocation, Click], ClickResult]
-
-
-@dataclass
-class Buttons:
-    """All buttons the bot answers, by prefix."""
-
-    by_prefix: dict[str, Button] = field(default_factory=dict)
-
-    def add(self, button: Button) -> None:
-        if button.prefix in self.by_prefix:
-            raise ValueError(f"button {button.prefix} declared twice")
-        self.by_prefix[button.prefix] = button
-
-    def find(self, action_id: str) -> Button | None:
-        return self.by_prefix.get(action_id.split(":", 1)[0])

@@ -17,7 +17,7 @@ from typing import Protocol, TextIO
 from pydantic import BaseModel, ConfigDict
 
 from bot.render import render_text
-from bot.reports import Report
+from bot.report import Report
 
 
 class OutboxError(Exception):

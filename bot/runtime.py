@@ -137,6 +137,10 @@ class Runtime:
         """Configured tenants, then Tenants discovered in the configured clusters."""
         return [*self.config.tenants, *self._discover()]
 
+    def find_tenant(self, name: str) -> TenantConfig | None:
+        """The tenant called ``name`` (configured or discovered), whoever asks; access is checked elsewhere."""
+        return next((t for t in self.tenants() if t.name == name), None)
+
     def _discover(self) -> list[TenantConfig]:
         stamp, cached = self._discovered
         if time.monotonic() - stamp < DISCOVERY_TTL_S:

@@ -47,21 +47,20 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.application import Application, Job
 from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.config import ChannelConfig, ReportSchedule, TenantConfig
 from bot.outbox import Outbox
-from bot.reports import Report
+from bot.report import Report
 from bot.store.errors import StoreError
+from bot.triggers import EPOCH, WallClockCron, aligned_slot, latest_fire_time
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -70,94 +69,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("minio_chatops.scheduler")
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_GRACE = timedelta(minutes=1)
-_SCAN_LIMIT = 200_000  # fire times looked at when searching back; a per-minute cron over 48 h is 2,880
 
 
 # ----------------------------------------------------------------------------- time
-
-
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def _cron_day(token: str) -> int:
-    if token.isdigit() and 0 <= int(token) <= 7:
-        return int(token)
-    if token[:3] in _CRON_DAYS:
-        return _CRON_DAYS.index(token[:3])
-    raise ValueError(f"bad day of week {token!r} (0-7 or sun-sat)")
-
-
-def crontab_weekdays(field: str) -> str:
-    """A crontab day-of-week field (0 or 7 = Sunday) as APScheduler 3 reads it (0 = Monday, so names)."""
-    if field == "*":
-        return field
-    days: set[int] = set()
-    for token in field.lower().split(","):
-        part, _, step = token.partition("/")
-        if part == "*":
-            first, last = 0, 6
-        elif "-" in part:
-            low, high = part.split("-", 1)
-            first, last = _cron_day(low), _cron_day(high)
-        else:
-            first = last = _cron_day(part)
-            if step:
-                last = 6
-        if first > last or (step and not step.isdigit()) or step == "0":
-            raise ValueError(f"bad day of week {token!r}")
-        days.update(day % 7 for day in range(first, last + 1, int(step or 1)))
-    return ",".join(_CRON_DAYS[day] for day in sorted(days))
-
-
-def crontab_trigger(cron: str, zone: ZoneInfo | None = None) -> CronTrigger:
-    """APScheduler's CronTrigger for a standard five-field crontab line (weekday numbers as cron means them).
-
-    Raises ValueError naming what is wrong.
-    """
-    fields = cron.split()
-    if len(fields) != 5:
-        raise ValueError("cron needs five fields: minute hour day month weekday")
-    minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_weekdays(weekday), timezone=zone
-    )
-
-
-class WallClockCron(BaseTrigger):
-    """A five-field cron in a time zone that fires at most once per local wall-clock time."""
-
-    def __init__(self, cron: str, timezone: str) -> None:
-        self.cron = cron
-        self.zone = ZoneInfo(timezone)
-        self._cron = crontab_trigger(cron, self.zone)
-
-    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
-        # CronTrigger is asked without `previous_fire_time`: with it, around a DST fold it can
-        # answer a time before `now`, which makes the scheduler loop on the same run.
-        # All arithmetic in UTC: adding to a local time drops its `fold` and lands in the wrong hour.
-        cursor = now.astimezone(UTC)
-        if previous_fire_time is not None:
-            cursor = max(cursor, previous_fire_time.astimezone(UTC) + timedelta(seconds=1))
-        for _ in range(10_000):
-            found: datetime | None = self._cron.get_next_fire_time(None, cursor)
-            if found is None:
-                return None
-            candidate = found.astimezone(UTC)
-            local = candidate.astimezone(self.zone)
-            if local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset():
-                # The repeated hour after the clocks went back: this wall time has fired already.
-                cursor = candidate + timedelta(seconds=1)
-                continue
-            return candidate
-        return None
-
-    def __str__(self) -> str:
-        return f"cron[{self.cron} {self.zone.key}]"
-
-    def __repr__(self) -> str:
-        return f"WallClockCron({self.cron!r}, {self.zone.key!r})"
 
 
 def report_trigger(schedule: ReportSchedule) -> WallClockCron:
@@ -170,76 +85,38 @@ def report_job_id(channel_id: str) -> str:
     return f"report:{channel_id}"
 
 
-def next_fire_time(trigger: BaseTrigger, now: datetime) -> datetime | None:
-    """The first fire time at or after `now`."""
-    result: datetime | None = trigger.get_next_fire_time(None, now)
-    return result
-
-
-def latest_fire_time(trigger: BaseTrigger, now: datetime, lookback: timedelta) -> datetime | None:
-    """The last fire time in (`now` - `lookback`, `now`], or None: the slot a run at `now` stands for."""
-    cursor = now - lookback
-    previous: datetime | None = None
-    latest: datetime | None = None
-    for _ in range(_SCAN_LIMIT):
-        fire: datetime | None = trigger.get_next_fire_time(previous, cursor)
-        if fire is None or fire > now:
-            break
-        if fire > now - lookback:
-            latest = fire
-        previous, cursor = fire, fire
-    return latest.astimezone(UTC) if latest is not None else None
-
-
-def aligned_slot(now: datetime, every: timedelta) -> datetime:
-    """`now` rounded down to a multiple of `every` since the epoch (the same on every replica)."""
-    steps = (now - EPOCH) // every
-    return EPOCH + steps * every
-
-
 # ----------------------------------------------------------------------------- the work
-
-
-def _report(runtime: Runtime, outbox: Outbox, channel: ChannelConfig, slot: datetime, now: datetime) -> object:
-    from handlers.reports import send_daily_report
-
-    return send_daily_report(runtime, outbox, channel.id, scheduled_for=slot, now=now)
-
-
-def _snapshot(runtime: Runtime, tenant: TenantConfig) -> object:
-    from handlers.capacity import take_snapshot
-
-    take_snapshot(runtime, tenant)
-    return None
-
-
-def _alerts(runtime: Runtime, outbox: Outbox, now: datetime) -> object:
-    from handlers.alerts import evaluate_alerts
-
-    return evaluate_alerts(runtime, outbox, now=now)
-
-
-def _expire_approvals(runtime: Runtime, outbox: Outbox, now: datetime) -> object:
-    from bot.approvals import expire_due
-
-    return expire_due(runtime, outbox, now)
-
-
-def _checklist(runtime: Runtime, channel_id: str, outbox: Outbox) -> object:
-    from handlers.runbooks import daily_checklist
-
-    return daily_checklist(runtime, channel_id, outbox)
 
 
 @dataclass(frozen=True)
 class Work:
-    """What each job does. The defaults call the handlers; tests pass stand-ins."""
+    """What each job does: the functions capabilities declared (``bot.application.Job``); tests pass stand-ins.
 
-    report: Callable[[Runtime, Outbox, ChannelConfig, datetime, datetime], object] = _report
-    snapshot: Callable[[Runtime, TenantConfig], object] = _snapshot
-    alerts: Callable[[Runtime, Outbox, datetime], object] = _alerts
-    expire_approvals: Callable[[Runtime, Outbox, datetime], object] = _expire_approvals
-    checklist: Callable[[Runtime, str, Outbox], object] = _checklist
+    A job no capability provides is not scheduled work: its runs end as ``not_due``.
+    """
+
+    report: Callable[[Runtime, Outbox, ChannelConfig, datetime, datetime], object] | None = None
+    snapshot: Callable[[Runtime, TenantConfig], object] | None = None
+    alerts: Callable[[Runtime, Outbox, datetime], object] | None = None
+    expire_approvals: Callable[[Runtime, Outbox, datetime], object] | None = None
+    checklist: Callable[[Runtime, str, Outbox], object] | None = None
+
+    @classmethod
+    def of(cls, app: Application) -> Work:
+        """The work the application's capabilities declared."""
+        daily = app.job(Job.DAILY_REPORT)
+
+        def report(runtime: Runtime, outbox: Outbox, channel: ChannelConfig, slot: datetime, now: datetime) -> object:
+            assert daily is not None
+            return daily(runtime, outbox, channel.id, slot, now)
+
+        return cls(
+            report=report if daily is not None else None,
+            snapshot=app.job(Job.SNAPSHOT),
+            alerts=app.job(Job.ALERTS),
+            expire_approvals=app.job(Job.EXPIRE),
+            checklist=app.job(Job.DAILY_CHECKLIST),
+        )
 
 
 # ----------------------------------------------------------------------------- the scheduler
@@ -253,6 +130,7 @@ class Scheduler:
         runtime: Runtime,
         outbox: Outbox,
         *,
+        app: Application | None = None,
         work: Work | None = None,
         clock: Callable[[], datetime] | None = None,
         identity: str = "",
@@ -261,7 +139,7 @@ class Scheduler:
     ) -> None:
         self.runtime = runtime
         self.outbox = outbox
-        self.work = work or Work()
+        self.work = work or (Work.of(app) if app is not None else Work())
         self.clock = clock or runtime.clock
         self.identity = identity
         self.is_leader = is_leader
@@ -272,7 +150,6 @@ class Scheduler:
         self._lock = threading.Lock()
         self._job_locks: dict[str, threading.Lock] = {}
         self._delay_noted: set[tuple[str, datetime]] = set()
-        self._missing: set[str] = set()
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -364,11 +241,6 @@ class Scheduler:
         """Run one piece of work; its failure is logged and counted, never raised into APScheduler."""
         try:
             func()
-        except ImportError as exc:
-            if job not in self._missing:  # a feature not installed yet: say so once
-                self._missing.add(job)
-                log.warning("job has no implementation", extra={"job": job, "error": str(exc)})
-            return self._done(job, "failed")
         except Exception as exc:  # noqa: BLE001 - one failed run must not stop the schedule
             log.error("job failed", extra={"job": job, "error_type": type(exc).__name__, "error": str(exc)[:300]})
             return self._done(job, "failed")
@@ -407,6 +279,8 @@ class Scheduler:
             if not claimed:
                 return self._done("report", "skipped")
             log.info("sending the daily report", extra={"channel": channel_id, "slot": slot.isoformat()})
+            if self.work.report is None:
+                return self._done("report", "not_due")
             outcome = self._call("report", partial(self.work.report, self.runtime, self.outbox, channel, slot, now))
             if channel.report.checklist:
                 self._run_checklist(channel, slot, now)
@@ -420,6 +294,8 @@ class Scheduler:
         except StoreError as exc:
             log.warning("checklist not claimed", extra={"channel": channel.id, "error": exc.message})
             return self._done("checklist", "failed")
+        if self.work.checklist is None:
+            return self._done("checklist", "not_due")
         return self._call("checklist", partial(self.work.checklist, self.runtime, channel.id, self.outbox))
 
     def _defer(self, channel: ChannelConfig, slot: datetime, now: datetime, exc: StoreError) -> str:
@@ -453,7 +329,8 @@ class Scheduler:
             if not free or not self.is_leader():
                 return self._done("snapshots", "skipped")
             tenants = self.runtime.tenants()
-            if not tenants:
+            snapshot = self.work.snapshot
+            if not tenants or snapshot is None:
                 return self._done("snapshots", "not_due")
             now = self.clock()
             slot = aligned_slot(now, timedelta(minutes=self.settings.snapshot_minutes))
@@ -466,7 +343,7 @@ class Scheduler:
             timeout = self.runtime.config.timeouts.report_deadline
             waves = -(-len(tenants) // self.settings.parallel)
             results = fan_out(
-                {t.name: partial(self.work.snapshot, self.runtime, t) for t in tenants},
+                {t.name: partial(snapshot, self.runtime, t) for t in tenants},
                 deadline_s=waves * (timeout + 1) + 1,
                 max_workers=self.settings.parallel,
             )
@@ -480,7 +357,7 @@ class Scheduler:
         with self._exclusive("alerts") as free:
             if not free or not self.is_leader():
                 return self._done("alerts", "skipped")
-            if not self.runtime.tenants():
+            if not self.runtime.tenants() or self.work.alerts is None:
                 return self._done("alerts", "not_due")
             return self._call("alerts", partial(self.work.alerts, self.runtime, self.outbox, self.clock()))
 
@@ -489,6 +366,8 @@ class Scheduler:
         with self._exclusive("approvals") as free:
             if not free or not self.is_leader():
                 return self._done("approvals", "skipped")
+            if self.work.expire_approvals is None:
+                return self._done("approvals", "not_due")
             return self._call(
                 "approvals", partial(self.work.expire_approvals, self.runtime, self.outbox, self.clock())
             )
@@ -532,6 +411,7 @@ class Background:
         outbox: Outbox,
         *,
         identity: str | None = None,
+        app: Application | None = None,
         work: Work | None = None,
         lease_store: LeaseStore | None = None,
     ) -> None:
@@ -541,7 +421,8 @@ class Background:
         self.runtime = runtime
         self.identity = identity or default_identity(runtime.environ)
         self.elector: LeaderElector | None = None
-        self.scheduler = Scheduler(runtime, outbox, work=work, identity=self.identity, is_leader=self.is_leader)
+        self.scheduler = Scheduler(runtime, outbox, app=app, work=work, identity=self.identity,
+                                   is_leader=self.is_leader)
         election = runtime.config.leader_election
         if election is None:
             return
@@ -586,5 +467,5 @@ class Background:
 
 def start_background(bot: Bot) -> Background:
     """The scheduler (and leader election) of a running bot; call `.stop()` when the bot stops."""
-    return Background(bot.runtime, bot.outbox).start()
+    return Background(bot.runtime, bot.outbox, app=bot.application).start()
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from bot.application import Application
 from bot.commands import UsageError
+from bot.composition import load_application
 from bot.dispatch import Dispatcher
 from bot.render import render_text
 from bot.render.text import plain
 from bot.runtime import Runtime
-from bot.verbs import build_registry
 
 EXIT_USAGE = 64
 
@@ -23,8 +24,11 @@ EXIT_USAGE = 64
 class Shell:
     """Runs `/minio ...` lines as one user in one channel."""
 
-    def __init__(self, runtime: Runtime, user: str, channel: str, out: TextIO | None = None):
-        self.dispatcher = Dispatcher(runtime, build_registry())
+    def __init__(
+        self, runtime: Runtime, user: str, channel: str, out: TextIO | None = None,
+        application: Application | None = None,
+    ):
+        self.dispatcher = Dispatcher(runtime, application or load_application())
         self.user = user
         self.channel = channel
         self.out = out or sys.stdout

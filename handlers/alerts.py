@@ -37,11 +37,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
+from bot.application import Capability, Job
 from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.config import TenantConfig, Thresholds
 from bot.outbox import Outbox, OutboxError
-from bot.reports import Report, Status
+from bot.report import Report, Status
 from bot.runtime import Runtime
 from bot.store import AlertState, StoreError
 from handlers.capacity import CapacitySummary, capacity_summary
@@ -292,3 +293,6 @@ def _transition(
     runtime.store.alerts.put(key, level, since=now, last_notified_at=now, message_ts=ts)
     runtime.metrics.alerts.labels(kind, "recovery" if event.recovery else "alert").inc()
     return [event]
+
+capability = Capability("alerts", __doc__)
+capability.job(Job.ALERTS)(evaluate_alerts)

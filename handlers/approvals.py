@@ -10,9 +10,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import approvals as engine
+from bot.application import Capability
 from bot.commands import Arg, NoArgs, Verb
 from bot.invocation import Invocation
-from bot.reports import Action, Report, Row, Section, Status
+from bot.report import Action, Report, Row, Section, Status
 
 AUDIT_DEFAULT = 20
 AUDIT_MAX = 200
@@ -150,3 +151,7 @@ CANCEL_VERB = Verb(
 )
 
 VERBS = (APPROVALS_VERB, AUDIT_VERB, REJECT_VERB, CANCEL_VERB)
+
+capability = Capability("approvals", __doc__)
+for _verb in VERBS:
+    capability.add_verb(_verb)

@@ -23,13 +23,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.application import Capability, Job
 from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.clients.minio_models import DataUsage, ServerInfo
 from bot.commands import Arg, Verb, escape
 from bot.config import TenantConfig, Thresholds
+from bot.erasure import default_parity
 from bot.invocation import Invocation, UserError
-from bot.reports import Chart, KeyValue, Report, Row, Section, Status, worst
+from bot.report import Chart, KeyValue, Report, Row, Section, Status, worst
 from bot.runtime import Runtime
 from bot.store import BucketSize, StoreError
 from handlers.capacity_forecast import (
@@ -41,7 +43,6 @@ from handlers.capacity_forecast import (
     PoolShape,
     Recommendation,
     ThresholdState,
-    default_parity,
     forecast,
     format_age,
     format_bytes,
@@ -658,3 +659,7 @@ VERB = Verb(
     examples=("/minio capacity demo", "/minio capacity"),
     slow=True,
 )
+
+capability = Capability("capacity", __doc__)
+capability.add_verb(VERB)
+capability.job(Job.SNAPSHOT)(take_snapshot)

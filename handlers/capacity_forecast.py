@@ -469,19 +469,6 @@ class Recommendation(_Frozen):
     drive_size_bytes: int = 0
 
 
-def default_parity(set_size: int) -> int:
-    """MinIO's default standard-class parity for a set size (minio-facts.md)."""
-    if set_size <= 1:
-        return 0
-    if set_size <= 3:
-        return 1
-    if set_size <= 5:
-        return 2
-    if set_size <= 7:
-        return 3
-    return 4
-
-
 def _size_text(add_usable: float, shape: PoolShape | None) -> tuple[str, str, int, int]:
     """(usable size, raw size and shape detail, usable bytes, drive size) of a pool adding `add_usable`."""
     usable_tib = tib_ceil(add_usable)

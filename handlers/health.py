@@ -15,12 +15,13 @@ from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.application import Capability
 from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.commands import Arg, Verb, escape
 from bot.config import TenantConfig
 from bot.invocation import Invocation
-from bot.reports import Action, Report, Row, Section, Status
+from bot.report import Action, Report, Row, Section, Status
 from bot.runtime import Runtime
 from handlers.health_evaluate import evaluate, overall_status
 from handlers.health_gather import gather_facts
@@ -180,3 +181,6 @@ VERB = Verb(
     examples=("/minio health demo", "/minio health"),
     slow=True,
 )
+
+capability = Capability("health", __doc__)
+capability.add_verb(VERB)

@@ -13,14 +13,8 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict
 
 from bot.clients.minio_models import Drive, ServerInfo
+from bot.erasure import default_parity
 from handlers.health_findings import plural
-
-
-def default_parity(set_size: int) -> int:
-    """MinIO's default standard-class parity for an erasure set of ``set_size`` drives."""
-    if set_size >= 8:
-        return 4
-    return {0: 0, 1: 0, 2: 1, 3: 1, 4: 2, 5: 2, 6: 3, 7: 3}[set_size]
 
 
 class ErasureSet(BaseModel):

@@ -42,7 +42,7 @@ from bot.clients.kube_models import CertInfo, PodInfo
 from bot.clients.minio_models import BackupFreshness, CanaryResult, ClusterHealth, Drive, Probe, ServerInfo
 from bot.commands import escape
 from bot.config import TenantConfig
-from bot.reports import Row, Section, Status, worst
+from bot.report import Row, Section, Status, Text, worst
 from handlers.health_erasure import ErasureSet, drive_tolerance, erasure_sets, node_tolerance, tolerance_text
 from handlers.health_findings import (
     MAX_ROWS,
@@ -742,7 +742,7 @@ def overall_status(statuses: Iterable[Status]) -> Status:
     return verdict
 
 
-def decisive_reasons(reasons: Iterable[Row], limit: int = MAX_REASONS) -> list[str]:
+def decisive_reasons(reasons: Iterable[Row], limit: int = MAX_REASONS) -> list[Text]:
     """Reasons worst first (stable within a status), without duplicates, at most ``limit`` plus a count."""
     ordered = sorted(reasons, key=lambda r: -(r.status or Status.INFO).severity)
     texts = list(dict.fromkeys(r.text for r in ordered))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.clients.errors import ClientError
 from bot.commands import escape
-from bot.reports import KeyValue, Row, Section, Status, worst
+from bot.report import KeyValue, Row, Section, Status, worst
 
 MAX_ROWS = 8  # rows of one kind before "... and N more"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.application import Capability
 from bot.commands import Arg, Verb, escape
 from bot.invocation import Invocation, UserError
-from bot.reports import Report, Section
+from bot.report import Report, Section
 
 
 class HelpArgs(BaseModel):
@@ -52,3 +53,6 @@ VERB = Verb(
     args=(Arg("verb", "a command to explain"),),
     examples=("/minio help health",),
 )
+
+capability = Capability("help", __doc__)
+capability.add_verb(VERB)

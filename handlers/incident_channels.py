@@ -25,7 +25,7 @@ from bot.commands import escape
 from bot.config import TenantConfig
 from bot.invocation import Invocation, UserError
 from bot.outbox import OutboxError
-from bot.reports import KeyValue, Report, Row, Section, Status, worst
+from bot.report import KeyValue, Report, Row, Section, Status, worst
 from bot.runtime import Runtime
 from bot.store import Incident, TimelineEntry
 from handlers import runbooks

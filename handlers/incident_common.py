@@ -31,7 +31,7 @@ from bot.clients.kube_models import (
 from bot.commands import escape
 from bot.config import TenantConfig
 from bot.redact import redact
-from bot.reports import Section, Status
+from bot.report import Section, Status
 from bot.runtime import Runtime
 
 T = TypeVar("T")

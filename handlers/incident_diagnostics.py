@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 
 from bot.config import TenantConfig
-from bot.reports import Report, Section, Status, worst
+from bot.report import Report, Section, Status, worst
 from bot.runtime import Runtime
 from handlers.incident_common import INCIDENT_TYPES, Diagnosis, IncidentType
 from handlers.incident_data_loss import evaluate_data_loss, gather_data_loss

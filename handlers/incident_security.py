@@ -17,7 +17,7 @@ from bot.clients.minio_models import (
 from bot.commands import escape
 from bot.config import TenantConfig
 from bot.redact import register_secret
-from bot.reports import Row, Section, Status, worst
+from bot.report import Row, Section, Status, worst
 from bot.runtime import Runtime, parse_config_env
 from handlers.incident_common import (
     MAX_BUCKETS,

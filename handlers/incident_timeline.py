@@ -43,6 +43,8 @@ def record(runtime: Runtime, channel: str, actor: str, kind: str, text: str, at:
 
 def record_command(runtime: Runtime, channel: str, user: str, text: str) -> None:
     """Hook for the dispatcher: note a `/minio` command run in an incident channel (no-op elsewhere)."""
+    if runtime.config.channel(channel) is not None:
+        return  # configured channels are never incident channels
     command = text.strip()
     if not command.startswith("/minio"):
         command = f"/minio {command}".strip()

@@ -20,10 +20,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from bot.application import Capability, Hook
 from bot.commands import Arg, Verb, escape
 from bot.config import TenantConfig
 from bot.invocation import Invocation, UserError
-from bot.reports import Report
+from bot.report import Report
 from handlers import incident_channels
 from handlers.incident_diagnostics import INCIDENT_TYPES, IncidentType, diagnose
 from handlers.incident_timeline import record_command
@@ -118,3 +119,7 @@ VERB = Verb(
     ),
     slow=True,
 )
+
+capability = Capability("incidents", __doc__)
+capability.add_verb(VERB)
+capability.hook(Hook.COMMAND_RUN)(record_command)

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.application import Capability
 from bot.approvals import request_change
 from bot.changes import (
     Change,
@@ -38,7 +39,6 @@ from bot.changes import (
     Target,
     TenantObject,
     read_tenant,
-    register,
     seal,
     tenant_unchanged,
     write_quorum_finding,
@@ -50,7 +50,7 @@ from bot.clients.minio_models import ClusterHealth
 from bot.commands import Arg, Permission, Verb, escape
 from bot.config import TenantConfig
 from bot.invocation import Invocation, UserError
-from bot.reports import Report, Row, Section, Status, worst
+from bot.report import Report, Row, Section, Status, worst
 from bot.runtime import Runtime
 
 MODE = "maintenance.minio.io/mode"
@@ -593,8 +593,7 @@ class MaintenanceDisable:
         return Outcome(ok=True, summary=f"Maintenance disabled on {tenant.name}; alerts active again.", lines=lines)
 
 
-register(MaintenanceEnable())
-register(MaintenanceDisable())
+CHANGE_KINDS = (MaintenanceEnable(), MaintenanceDisable())
 
 
 # ----------------------------------------------------------------------------- the verb
@@ -642,3 +641,8 @@ VERB = Verb(
     examples=("/minio maintenance demo check", "/minio maintenance demo enable --hours 4 replacing drive 3"),
     slow=True,
 )
+
+capability = Capability("maintenance", __doc__)
+capability.add_verb(VERB)
+for _kind in CHANGE_KINDS:
+    capability.change_kind(_kind)

@@ -21,19 +21,20 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.application import Capability
 from bot.approvals import request_change
-from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, register, seal
+from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import PodInfo
 from bot.clients.minio_models import ServerInfo
-from bot.commands import escape
+from bot.commands import Permission, escape
 from bot.config import TenantConfig
-from bot.interactions import Button, Click, ClickResult
+from bot.erasure import default_parity
+from bot.interactions import Click, ClickResult
 from bot.invocation import Invocation, UserError
-from bot.reports import Action, notice
+from bot.report import Action, notice
 from bot.runtime import Runtime
-from handlers.health_erasure import default_parity
 
 REMEDIATE = "remediate"
 POD_DELETE = "pod-delete"
@@ -260,7 +261,7 @@ def _tenant(runtime: Runtime, name: str) -> TenantConfig:
     return tenant
 
 
-register(PodDelete())
+CHANGE_KINDS = (PodDelete(),)
 
 
 # ----------------------------------------------------------------------------- the button
@@ -276,12 +277,16 @@ def on_remediate(inv: Invocation, click: Click) -> ClickResult:
     if tenant.kubernetes is None or tenant.kubernetes.namespace != namespace or not pod:
         return ClickResult(ephemeral=notice("This button does not match the tenant's configuration; run the "
                                             "diagnostics again."))
-    if not inv.runtime.access.can_request(inv.user, tenant):
-        return ClickResult(ephemeral=notice(f"You may not request changes on `{tenant.name}`: you are not an "
-                                            "operator or approver of this tenant."))
     plan = plan_pod_delete(inv.runtime, tenant, pod, inv.user)
     return ClickResult(ephemeral=request_change(inv, plan))
 
 
-BUTTONS: tuple[Button, ...] = (Button(REMEDIATE, on_remediate),)
-"""Remediation buttons, for ``bot.verbs.build_buttons``."""
+
+def _clicked_tenant(_inv: Invocation, click: Click) -> str | None:
+    return click.value.split("/", 1)[0] or None
+
+
+capability = Capability("remediation", __doc__)
+capability.button(REMEDIATE, permission=Permission.REQUEST, tenant=_clicked_tenant)(on_remediate)
+for _kind in CHANGE_KINDS:
+    capability.change_kind(_kind)

@@ -26,16 +26,18 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.application import Capability, Job
 from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.commands import Arg, Verb, escape
 from bot.config import ChannelConfig, TenantConfig
 from bot.invocation import Invocation, UserError
 from bot.outbox import Outbox, OutboxError
-from bot.reports import Action, Report, Row, Section, Status, worst
+from bot.report import Action, Report, Row, Section, Status, worst
 from bot.runtime import Runtime
-from bot.scheduler import next_fire_time, report_job_id, report_trigger
+from bot.scheduler import report_job_id, report_trigger
 from bot.store import MaintenanceWindow, StoreError
+from bot.triggers import next_fire_time
 from handlers.capacity import CapacitySummary, capacity_summary
 from handlers.health import TenantHealth, check_tenant
 
@@ -420,3 +422,11 @@ VERB = Verb(
     examples=("/minio report", "/minio report now"),
     slow=True,
 )
+
+def _scheduled_report(runtime: Runtime, outbox: Outbox, channel_id: str, slot: datetime, now: datetime) -> object:
+    return send_daily_report(runtime, outbox, channel_id, scheduled_for=slot, now=now)
+
+
+capability = Capability("reports", __doc__)
+capability.add_verb(VERB)
+capability.job(Job.DAILY_REPORT)(_scheduled_report)

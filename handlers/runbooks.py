@@ -23,11 +23,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from bot.application import Capability, Job
 from bot.commands import Arg, Verb, escape
-from bot.interactions import Button, Click, ClickResult
+from bot.interactions import Click, ClickResult
 from bot.invocation import Invocation, UserError
 from bot.outbox import Outbox
-from bot.reports import Action, Report, Section, Status, notice
+from bot.report import Action, Report, Section, Status, notice
 from bot.runtime import Runtime
 from bot.store import RunbookRun
 from handlers import incident_timeline
@@ -396,4 +397,8 @@ VERB = Verb(
     ),
 )
 
-CHECK_BUTTON = Button(prefix=CHECK_PREFIX, handler=on_check)
+
+capability = Capability("runbooks", __doc__)
+capability.add_verb(VERB)
+capability.button(CHECK_PREFIX)(on_check)
+capability.job(Job.DAILY_CHECKLIST)(daily_checklist)

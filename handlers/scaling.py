@@ -29,15 +29,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.application import Capability
 from bot.approvals import request_change
 from bot.clients.errors import ClientError
 from bot.commands import Arg, Permission, Verb, escape
 from bot.config import TenantConfig
+from bot.erasure import MIN_DRIVES, erasure_set_size
 from bot.invocation import Invocation, UserError
-from bot.reports import Report
+from bot.report import Report
 from bot.runtime import Runtime
+from handlers import scaling_add_pool, scaling_decommission, scaling_resources, scaling_storage
 from handlers.capacity_forecast import format_bytes
-from handlers.scaling_add_pool import MIN_DRIVES, erasure_set_size, plan_add_pool
+from handlers.scaling_add_pool import plan_add_pool
 from handlers.scaling_decommission import decommission_status, plan_cancel, plan_decommission, plan_remove_pool
 from handlers.scaling_resources import parse_limits, plan_resources, plan_restart
 from handlers.scaling_storage import plan_storage
@@ -248,3 +251,9 @@ VERB = Verb(
     slow=True,
     usage_override=USAGE,
 )
+
+capability = Capability("scaling", __doc__)
+capability.add_verb(VERB)
+for _kind in (*scaling_add_pool.CHANGE_KINDS, *scaling_resources.CHANGE_KINDS, *scaling_storage.CHANGE_KINDS,
+              *scaling_decommission.CHANGE_KINDS):
+    capability.change_kind(_kind)

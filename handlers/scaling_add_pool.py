@@ -18,15 +18,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, register, seal
+from bot.changes import Change, ChangePlan, Finding, Outcome, seal
 from bot.clients.errors import ClientError
 from bot.clients.kube_models import EventInfo, StorageClassInfo, TenantInfo
 from bot.clients.minio_models import ServerInfo
 from bot.commands import escape
+from bot.erasure import MIN_DRIVES, default_parity, erasure_set_size, usable_bytes
 from bot.invocation import UserError
 from bot.runtime import Runtime
 from handlers.capacity import drive_totals
-from handlers.capacity_forecast import default_parity, format_bytes
+from handlers.capacity_forecast import format_bytes
 from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
 from handlers.scaling_preflight import INITIALIZED, quorum_finding, tenant_state_finding
 from handlers.scaling_tenant import (
@@ -44,32 +45,14 @@ from handlers.scaling_tenant import (
 from handlers.sizes import Size
 
 ACTION_KIND = "scale"
-MIN_DRIVES = 4
-MAX_SET_SIZE = 16
+
+
 POOL_READY = "PoolInitialized"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 STUCK_EVENTS = 8
 
 
 # ----------------------------------------------------------------------------- pure layout math
-
-
-def erasure_set_size(servers: int, volumes_per_server: int) -> int | None:
-    """The set size MinIO picks for a pool: the largest in 2..16 dividing the drives, symmetric with the shape.
-
-    None when no size fits (MinIO would refuse to start with that pool).
-    """
-    total = servers * volumes_per_server
-    for size in range(MAX_SET_SIZE, 1, -1):
-        symmetric = all(size % n == 0 or n % size == 0 for n in (servers, volumes_per_server))
-        if total % size == 0 and symmetric:
-            return size
-    return None
-
-
-def usable_bytes(raw: int, set_size: int, parity: int) -> int:
-    """Usable share of ``raw``: data drives over set size."""
-    return raw * (set_size - parity) // set_size if set_size else raw
 
 
 def pct(part: int, whole: int) -> str:
@@ -349,4 +332,4 @@ class AddPool:
         )
 
 
-register(AddPool())
+CHANGE_KINDS = (AddPool(),)

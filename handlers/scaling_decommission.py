@@ -24,16 +24,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, Target, TenantObject, register, seal
+from bot.changes import Change, ChangePlan, Finding, Outcome, Target, TenantObject, seal
 from bot.clients.errors import ClientError
 from bot.clients.minio_models import ClusterHealth, HealStatus, PoolStatus, ServerInfo
 from bot.commands import escape
 from bot.config import TenantConfig
+from bot.erasure import default_parity
 from bot.invocation import UserError
-from bot.reports import Action, KeyValue, Report, Section, Status
+from bot.report import Action, KeyValue, Report, Section, Status
 from bot.runtime import Runtime
 from handlers.capacity import drive_totals
-from handlers.capacity_forecast import default_parity, format_bytes
+from handlers.capacity_forecast import format_bytes
 from handlers.scaling_add_pool import stuck_events
 from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
 from handlers.scaling_preflight import (
@@ -434,6 +435,4 @@ class RemovePool:
                        lines=[first, "Recent warning events:", *(events or ["none"])])
 
 
-register(DecommissionStart())
-register(DecommissionCancel())
-register(RemovePool())
+CHANGE_KINDS = (DecommissionStart(), DecommissionCancel(), RemovePool())

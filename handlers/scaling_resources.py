@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, TenantObject, register, seal
+from bot.changes import Change, ChangePlan, Finding, Outcome, TenantObject, seal
 from bot.clients.errors import ClientError
 from bot.clients.kube_models import PodInfo, TenantInfo
 from bot.clients.minio_models import ClusterHealth, HealStatus, ServerInfo
@@ -349,5 +349,4 @@ class Restart(_RollingChange):
     what = "a rolling restart"
 
 
-register(Resources())
-register(Restart())
+CHANGE_KINDS = (Resources(), Restart())

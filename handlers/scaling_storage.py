@@ -15,14 +15,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, TenantObject, register, seal
+from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, TenantObject, seal
 from bot.clients.errors import ClientError, KubeError
 from bot.clients.kube_models import PvcInfo, StorageClassInfo
 from bot.clients.minio_models import ServerInfo
 from bot.commands import escape
+from bot.erasure import erasure_set_size, usable_bytes
 from bot.runtime import Runtime
 from handlers.capacity_forecast import format_bytes
-from handlers.scaling_add_pool import erasure_set_size, usable_bytes
 from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
 from handlers.scaling_resources import select_pools
 from handlers.scaling_tenant import (
@@ -250,4 +250,4 @@ class Storage:
                                                  "(`/minio scale <tenant> restart`)."])
 
 
-register(Storage())
+CHANGE_KINDS = (Storage(),)

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from bot.application import Capability
 from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.commands import NoArgs, Verb
 from bot.config import TenantConfig
 from bot.invocation import Invocation, UserError
-from bot.reports import Report, Row, Section, Status, worst
+from bot.report import Report, Row, Section, Status, worst
 from bot.runtime import Runtime
 
 
@@ -111,3 +112,6 @@ VERB = Verb(
     model=NoArgs,
     handler=tenants_command,
 )
+
+capability = Capability("tenants", __doc__)
+capability.add_verb(VERB)

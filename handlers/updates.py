@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.application import Capability
 from bot.approvals import request_change
 from bot.clients.errors import ClientError
 from bot.clients.kube_models import DeploymentInfo
@@ -32,8 +33,9 @@ from bot.clients.minio_models import ServerInfo
 from bot.commands import Arg, Permission, Verb, escape
 from bot.config import OperatorRef, TenantConfig
 from bot.invocation import Invocation, UserError
-from bot.reports import Action, KeyValue, Report, Row, Section, Status, worst
+from bot.report import Action, KeyValue, Report, Row, Section, Status, worst
 from bot.runtime import Runtime
+from handlers import updates_operator, updates_rollback, updates_tenant
 from handlers.scaling_tenant import gather, handle_for
 from handlers.updates_images import ImageError, ImageRef, image_repository, image_tag, parse_image, same_version
 from handlers.updates_operator import plan_operator_update, snapshot_cluster
@@ -314,3 +316,8 @@ VERB = Verb(
     slow=True,
     usage_override=USAGE,
 )
+
+capability = Capability("updates", __doc__)
+capability.add_verb(VERB)
+for _kind in (*updates_tenant.CHANGE_KINDS, *updates_operator.CHANGE_KINDS, *updates_rollback.CHANGE_KINDS):
+    capability.change_kind(_kind)

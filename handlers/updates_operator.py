@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, Target, register, seal
+from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import DeploymentInfo, PodInfo
@@ -218,4 +218,4 @@ class OperatorUpdate:
                               f"rollback {saved}` (needs approval)."])
 
 
-register(OperatorUpdate())
+CHANGE_KINDS = (OperatorUpdate(),)

@@ -31,12 +31,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, Target, TenantObject, register, seal
+from bot.changes import Change, ChangePlan, Finding, Outcome, Target, TenantObject, seal
 from bot.clients.errors import ClientError
 from bot.commands import escape
 from bot.config import TenantConfig
 from bot.invocation import UserError
-from bot.reports import Action, Report, Row, Section
+from bot.report import Action, Report, Row, Section
 from bot.runtime import Runtime
 from handlers.scaling_follow import Phase, follow, follow_limits, format_duration
 from handlers.scaling_tenant import (
@@ -233,7 +233,6 @@ class Rollback:
         return rollout_outcome(result, plan.tenant, tag, saved[0], first)
 
 
-register(Rollback())
 
 
 # ----------------------------------------------------------------------------- the operator
@@ -395,4 +394,4 @@ class OperatorRollback:
                        lines=[*first, "Nothing else was touched.", undo])
 
 
-register(OperatorRollback())
+CHANGE_KINDS = (Rollback(), OperatorRollback())

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, TenantObject, register, seal
+from bot.changes import Change, ChangePlan, Finding, Outcome, TenantObject, seal
 from bot.clients.errors import ClientError
 from bot.clients.minio_models import ClusterHealth, HealStatus, PoolStatus, ServerInfo
 from bot.config import TenantConfig
@@ -306,4 +306,4 @@ class TenantUpdate:
         return rollout_outcome(result, plan.tenant, tag, snapshot_id, first)
 
 
-register(TenantUpdate())
+CHANGE_KINDS = (TenantUpdate(),)

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import TenantConfig, Thresholds
 from bot.outbox import OutboxError, TerminalOutbox
-from bot.reports import Report, Status
+from bot.report import Report, Status
 from bot.runtime import Runtime
 from handlers.alerts import AlertSources, capacity_level, evaluate_alerts, health_level
 from handlers.capacity import CapacitySummary

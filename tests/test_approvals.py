@@ -20,18 +20,19 @@ import pytest
 import yaml
 
 from bot import approvals as engine
-from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, register, seal
+from bot.application import Application, Capability
+from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
-from bot.commands import Registry
 from bot.config import parse_config
 from bot.dispatch import Dispatcher
-from bot.interactions import Buttons, Click, ClickResult
+from bot.interactions import Click, ClickResult
 from bot.invocation import Invocation
 from bot.outbox import OutboxError, Prompt
-from bot.reports import Report
+from bot.report import Report
 from bot.runtime import Runtime
 from bot.store import ApprovalStatus
 from handlers import approvals as approval_verbs
+from tests.reading import report_text
 
 OPS, OTHER, HIDDEN = "C0OPS", "C0OTHER", "C0HIDDEN"
 ALICE, BOB, CAROL, DAVE, ADMIN = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ADMIN"
@@ -94,11 +95,7 @@ class RecordingOutbox:
 
 
 def text_of(report: Report) -> str:
-    parts = [report.title, report.summary, *report.reasons, *report.footer]
-    for section in report.sections:
-        parts += [section.title, section.error or "", *section.lines, *(r.text for r in section.rows)]
-        parts += [f"{kv.label}: {kv.value}" for kv in section.fields]
-    return "\n".join(parts)
+    return report_text(report)
 
 
 @dataclass
@@ -136,7 +133,6 @@ class Touch:
         return Outcome(ok=True, summary=f"touched {plan.params['n']}")
 
 
-register(Touch())
 _plans = itertools.count(1)
 
 
@@ -204,7 +200,8 @@ class World:
     dispatcher: Dispatcher
 
     def inv(self, user: str, channel: str = OPS) -> Invocation:
-        return Invocation(user=user, channel=channel, runtime=self.runtime, registry=Registry(), outbox=self.outbox)
+        return Invocation(user=user, channel=channel, runtime=self.runtime, app=self.dispatcher.app,
+                          outbox=self.outbox)
 
     def request(self, plan: ChangePlan | None = None, user: str = ALICE, channel: str = OPS) -> tuple[str, str]:
         """Request a change as `user`; (approval id, card ts)."""
@@ -237,14 +234,18 @@ class World:
         return [e.action for e in self.runtime.store.audit.for_approval(approval_id)]
 
 
-def world_from(raw: dict[str, Any], *, clock: Clock | None = None, buttons: tuple[Any, ...] = ()) -> World:
-    """A World for a YAML-shaped config; the card buttons plus `buttons`."""
+def world_from(raw: dict[str, Any], *, clock: Clock | None = None, capabilities: tuple[Capability, ...] = ()) -> World:
+    """A World for a YAML-shaped config: the approval engine, the test change kind, plus `capabilities`."""
     clock = clock or Clock()
     runtime = Runtime(parse_config(yaml.safe_dump(raw)), clock=clock, environ={})
-    routes = Buttons()
-    for button in (*engine.BUTTONS, *buttons):
-        routes.add(button)
-    return World(runtime, RecordingOutbox(), clock, Dispatcher(runtime, Registry(), routes))
+    app = Application()
+    app.include(engine.capability)
+    touch = Capability("test-touch")
+    touch.change_kind(Touch())
+    app.include(touch)
+    for capability in capabilities:
+        app.include(capability)
+    return World(runtime, RecordingOutbox(), clock, Dispatcher(runtime, app))
 
 
 def make_world(store_url: str, **config_overrides: Any) -> World:
@@ -578,7 +579,7 @@ def test_reject_without_a_form_points_at_the_command_and_the_command_needs_a_rea
 
 def test_the_requester_cannot_reject_but_can_cancel(world: World) -> None:
     approval_id, ts = world.request()
-    assert "use *Cancel request*" in ephemeral(world.press(ALICE, approval_id, engine.REJECT))
+    assert "use Cancel request" in ephemeral(world.press(ALICE, approval_id, engine.REJECT))
     assert "Only <@U0ALICE>" in ephemeral(world.press(BOB, approval_id, engine.CANCEL))
     assert "Cancelled request" in ephemeral(world.press(ALICE, approval_id, engine.CANCEL))
     assert world.status(approval_id) == "cancelled" and not world.outbox.card(ts).actions

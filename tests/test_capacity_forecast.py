@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import Thresholds
+from bot.erasure import default_parity
 from handlers.capacity_forecast import (
     DAY,
     MAX_FIT_POINTS,
@@ -23,7 +24,6 @@ from handlers.capacity_forecast import (
     PoolShape,
     ThresholdState,
     bin_points,
-    default_parity,
     forecast,
     format_bytes,
     format_signed_bytes,

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import MAX_COMMAND_CHARS, Command, UsageError, escape
-from bot.verbs import build_registry
+from bot.commands import MAX_COMMAND_CHARS, UNREADABLE, Command, UsageError, escape
+from bot.composition import load_application
 
-registry = build_registry()
+registry = load_application().registry
 
 
 def parse(text: str) -> Command | UsageError:
@@ -94,8 +94,10 @@ def test_escape_bounds_length() -> None:
 @settings(max_examples=400, deadline=None)
 @given(st.text(max_size=2500))
 def test_parser_is_total(text: str) -> None:
-    result = parse(text)
+    """Below the safety net: any text is a Command or a UsageError, and the parser itself never raises."""
+    result = registry.parse_strict(text)
     assert isinstance(result, Command | UsageError)
+    assert not (isinstance(result, UsageError) and result.message == UNREADABLE)
     if isinstance(result, UsageError):
         assert result.message and len(result.message) < 1200
         assert "<!" not in result.message and "<@" not in result.message
@@ -106,4 +108,4 @@ def test_parser_is_total(text: str) -> None:
     st.lists(st.sampled_from(["help", "tenants", "--x", "'", '"', "health", "<!channel>", " ", "--verb=a"]), max_size=8)
 )
 def test_parser_is_total_on_command_like_input(words: list[str]) -> None:
-    assert isinstance(parse(" ".join(words)), Command | UsageError)
+    assert isinstance(registry.parse_strict(" ".join(words)), Command | UsageError)

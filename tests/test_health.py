@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client
 
 from bot.config import parse_config
-from bot.reports import Section, Status
+from bot.report import Section, Status
 from bot.runtime import Runtime
 from bot.shell import Shell
 from handlers.health import TenantHealth, check_tenant, health_report

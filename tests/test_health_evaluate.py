@@ -12,10 +12,10 @@ from bot.clients.errors import KubeError, MinioError
 from bot.clients.kube_models import CertInfo, PodInfo
 from bot.clients.minio_models import BackupFreshness, CanaryResult, ClusterHealth, Probe, ServerInfo
 from bot.config import TenantConfig
-from bot.reports import Row, Status
+from bot.erasure import default_parity
+from bot.report import Row, Status
 from handlers.health_erasure import (
     ErasureSet,
-    default_parity,
     drive_tolerance,
     erasure_sets,
     node_tolerance,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.reports import Status
+from bot.report import Status
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TenantWorld
 from sandbox.minio_sim import SimCluster

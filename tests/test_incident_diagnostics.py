@@ -8,12 +8,13 @@ from pathlib import Path
 from kubernetes import client
 
 from bot.clients.kube_models import ContainerInfo, PodInfo
-from bot.reports import Status
+from bot.report import Status
 from handlers.incident_diagnostics import INCIDENT_TYPES
 from handlers.incident_pod_crash import crashed_pods, redact_log
 from sandbox.kube.world import TenantWorld, crashloop_pod, remove_network_policy, set_cert_expiry
 from sandbox.minio_sim import SimCluster
 from tests.fixtures.minio import ClusterFactory
+from tests.reading import plain
 from tests.test_incident_env import (
     ELSEWHERE,
     OPS,
@@ -268,12 +269,12 @@ def test_every_type_answers_for_a_static_tenant_without_kubernetes(static_env: E
 
 def test_unknown_tenant_is_refused_with_the_tenants_that_exist(static_env: Env) -> None:
     report = static_env.run("incident pod-crash nope")
-    assert report.failed and "Unknown tenant `nope`" in report.summary and "`demo`" in report.summary
+    assert report.failed and "Unknown tenant `nope`" in plain(report.summary) and "`demo`" in plain(report.summary)
 
 
 def test_a_tenant_not_visible_in_this_channel_is_refused(static_env: Env) -> None:
     report = static_env.run("incident security demo", channel=ELSEWHERE)
-    assert report.failed and "not visible in this channel" in report.summary
+    assert report.failed and "not visible in this channel" in plain(report.summary)
 
 
 def test_without_a_tenant_the_only_visible_tenant_is_used(static_env: Env) -> None:

@@ -15,19 +15,21 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.commands import Command, Registry
+from bot.application import Application
+from bot.commands import Command
+from bot.composition import load_application
 from bot.config import parse_config
 from bot.dispatch import Dispatcher
 from bot.interactions import Click, ClickResult
 from bot.outbox import TerminalOutbox
-from bot.reports import Report, Section
+from bot.report import Report, Section
 from bot.runtime import Runtime
-from bot.verbs import build_buttons, build_registry
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TenantWorld
 from sandbox.minio_sim import SimCluster
 from sandbox.slack_sim import SlackSim
 from sandbox.slack_sim.state import Message
+from tests import reading
 from tests.fixtures.bot import ALICE, BOB, CAROL, OPS, BotFactory, RunningBot, base_config
 
 ELSEWHERE = "C0ELSEWHERE"  # a configured channel that cannot see `demo`
@@ -101,16 +103,16 @@ class Env:
     """A runtime and dispatcher over the fixtures, with a terminal outbox that records every post."""
 
     runtime: Runtime
-    registry: Registry = field(default_factory=build_registry)
+    application: Application = field(default_factory=load_application)
     outbox: TerminalOutbox = field(default_factory=lambda: TerminalOutbox(out=io.StringIO()))
 
     @property
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.runtime, self.registry, build_buttons())
+        return Dispatcher(self.runtime, self.application)
 
     def run(self, text: str, user: str = ALICE, channel: str = OPS) -> Report:
         """Run `/minio <text>` as `user` in `channel` through the dispatcher (access checks included)."""
-        parsed = self.registry.parse(text)
+        parsed = self.application.registry.parse(text)
         assert isinstance(parsed, Command), parsed
         return self.dispatcher.run(user, channel, parsed, outbox=self.outbox)
 
@@ -186,7 +188,7 @@ def texts(sec: Section) -> str:
 
 def report_text(report: Report) -> str:
     """Everything a report says (title, summary, reasons, sections, footer) as one string."""
-    return json.dumps(report.model_dump(mode="json"))
+    return reading.report_text(report)
 
 
 def slack_dump(slack: SlackSim) -> str:

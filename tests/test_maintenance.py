@@ -22,7 +22,7 @@ from kubernetes import client
 from bot.clients.errors import KubeError
 from bot.clients.kube import KubeClient
 from bot.invocation import UserError
-from handlers import reports
+from handlers import maintenance, reports
 from handlers.maintenance import MODE, TIMESTAMP, UNTIL, MaintenanceArgs, maintenance_command
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION, TenantWorld, set_tenant_status
@@ -126,13 +126,14 @@ class Site:
 
 def make_site(
     kube: ControlPlane, kube_api: client.ApiClient, kube_ns: str, minio: SimCluster, tmp_path: Path,
-    *, token: str | None = None, buttons: tuple[Any, ...] = (), **tenant: Any
+    *, token: str | None = None, capabilities: tuple[Any, ...] = (), **tenant: Any
 ) -> Site:
     kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", token=token)
     keys = tmp_path / "keys"
     keys.mkdir(exist_ok=True)
     raw = site_config(kubeconfig, kube_ns, minio, keys, f"sqlite:///{tmp_path / 'state.db'}", **tenant)
-    return Site(world_from(raw, clock=LiveClock(), buttons=buttons), kube_api, kube_ns, minio, kube)
+    world = world_from(raw, clock=LiveClock(), capabilities=(maintenance.capability, *capabilities))
+    return Site(world, kube_api, kube_ns, minio, kube)
 
 
 @pytest.fixture

@@ -27,11 +27,12 @@ from bot.clients.kube import API_CALLS, ApiCall, KubeClient
 from bot.clients.lease import LEASE_API_CALLS, KubeLeaseStore
 from bot.clients.timeouts import Timeouts
 from bot.commands import UsageError
+from bot.composition import load_application
 from bot.config import SecretCredentials, parse_config
 from bot.leader import LeaderElector
 from bot.runtime import Runtime
 from bot.shell import Shell
-from bot.verbs import build_registry
+from handlers import maintenance
 from handlers.maintenance import MODE, MaintenanceArgs, maintenance_command
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import OPERATOR_NAMESPACE, TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION, PoolSpec, TenantWorld
@@ -559,7 +560,7 @@ def test_every_command_runs_through_the_bot_with_its_own_token(deployed: Deploye
     try:
         # Each verb with the tenant, bare, and its own examples (aimed at this tenant). Changes stop at
         # their approval card here; the client calls they execute once approved are covered above.
-        for verb in build_registry():
+        for verb in load_application().registry:
             examples = [e.replace(" demo", " analytics") for e in verb.examples]
             for line in dict.fromkeys([f"/minio {verb.name} analytics", f"/minio {verb.name}", *examples]):
                 if not isinstance(shell.dispatcher.parse(line), UsageError):
@@ -630,7 +631,7 @@ def test_an_approved_maintenance_window_executes_with_the_bot_token(
             "approvals": {"maintenance": {"approvers": [ALICE, BOB]}},
         }],
     }
-    bot = world_from(raw, clock=LiveClock())
+    bot = world_from(raw, clock=LiveClock(), capabilities=(maintenance.capability,))
     ns = deployed.analytics.namespace
 
     def annotations() -> dict[str, str]:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.render import limits, render_slack, render_text
-from bot.reports import Action, KeyValue, Report, Row, Section, Status
+from bot.report import Action, KeyValue, Report, Row, Section, Status
 
 text = st.text(min_size=0, max_size=400)
 long_text = st.text(min_size=0, max_size=4000)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.clients import MinioClient, MinioError, Timeouts
-from bot.reports import Status
+from bot.report import Status
 from handlers.incident_diagnostics import IncidentType, diagnose
 from sandbox.minio_sim import SimCluster
 from sandbox.minio_sim.entities import ReplicationRule

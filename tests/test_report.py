@@ -16,7 +16,7 @@ from bot.config import TenantConfig, parse_config
 from bot.delivery import Delivery, SlackOutbox, make_web_client
 from bot.metrics import BotMetrics
 from bot.outbox import TerminalOutbox
-from bot.reports import Report, Row, Section, Status
+from bot.report import Report, Row, Section, Status
 from bot.runtime import Runtime
 from bot.store import StoreUnavailable
 from handlers.capacity import CapacitySummary
@@ -25,6 +25,7 @@ from handlers.health import TenantHealth
 from handlers.reports import Sources, send_daily_report
 from sandbox.slack_sim import SlackSim
 from tests.fixtures.bot import ALICE, BotFactory
+from tests.reading import report_text
 from tests.test_scheduler import OPS, config_for, static_tenant
 from tests.test_slack_app import wait_ephemeral
 
@@ -66,7 +67,7 @@ def sources(health: dict[str, TenantHealth | Exception] | None = None, cap: dict
 
 
 def text_of(report: Report) -> str:
-    return json.dumps(report.model_dump(mode="json"))
+    return report_text(report)
 
 
 def test_one_row_per_visible_tenant_worst_first_and_details_in_the_thread(tmp_path: Path) -> None:
@@ -218,9 +219,9 @@ def test_report_now_posts_in_the_channel_and_report_shows_the_schedule(
 
 
 def test_the_report_verb_is_in_help() -> None:
-    from bot.verbs import build_registry
+    from bot.composition import load_application
 
-    registry = build_registry()
+    registry = load_application().registry
     verb = registry.get("report")
     assert verb is not None and verb.usage() == "/minio report [now]"
     assert not isinstance(registry.parse("report now"), type(None))

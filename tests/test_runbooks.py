@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.commands import Command
+from bot.composition import load_application
 from bot.outbox import TerminalOutbox
 from bot.render import render_slack
-from bot.reports import Report
-from bot.verbs import build_registry
+from bot.report import Report
 from handlers.runbooks import (
     GROUPS,
     MAX_STEP_TEXT,
@@ -26,6 +26,7 @@ from handlers.runbooks import (
 from sandbox.minio_sim import SimCluster
 from sandbox.slack_sim import SlackSim
 from tests.fixtures.bot import BotFactory
+from tests.reading import plain
 from tests.test_incident_env import (
     ALICE,
     BOB,
@@ -82,8 +83,8 @@ def action_ids(report: Report) -> list[str]:
 
 def test_every_runbook_parses_fits_one_slack_message_and_names_real_commands() -> None:
     books = load_runbooks()
+    registry = load_application().registry
     assert {b.group for b in books.values()} == set(GROUPS)
-    registry = build_registry()
     for key, book in books.items():
         assert 1 <= len(book.steps) <= MAX_STEPS, key
         for step in book.steps:
@@ -209,8 +210,8 @@ def test_resume_reposts_the_run_where_it_stands_and_only_in_its_channel(static_e
 
 def test_runbook_refuses_unknown_names_and_tenants_the_channel_cannot_see(static_env: Env) -> None:
     assert "No runbook `nightly`" in static_env.run("runbook nightly").summary
-    assert "not visible in this channel" in static_env.run("runbook daily demo", channel=ELSEWHERE).summary
-    assert "Unknown tenant" in static_env.run("runbook daily nope").summary
+    assert "not visible in this channel" in plain(static_env.run("runbook daily demo", channel=ELSEWHERE).summary)
+    assert "Unknown tenant" in plain(static_env.run("runbook daily nope").summary)
 
 
 def test_a_check_from_another_channel_or_for_an_unknown_run_is_refused(static_env: Env) -> None:

@@ -26,10 +26,9 @@ import pytest
 from kubernetes import client
 
 from bot.commands import Command
+from bot.composition import load_application
 from bot.dispatch import Dispatcher
-from bot.interactions import Buttons
-from bot.reports import Report
-from bot.verbs import build_buttons, build_registry
+from bot.report import Report
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import (
     TENANT_GROUP,
@@ -161,10 +160,7 @@ def make_site(kube: ControlPlane, kube_api: client.ApiClient, kube_ns: str, mini
     if admins is not None:
         raw["admins"] = admins
     world = world_from(raw, clock=LiveClock())
-    routes = Buttons()
-    for button in build_buttons().by_prefix.values():
-        routes.add(button)
-    dispatcher = Dispatcher(world.runtime, build_registry(), routes)
+    dispatcher = Dispatcher(world.runtime, load_application())
     world.dispatcher = dispatcher
     return Site(world, kube_api, kube_ns, minio, kube, dispatcher)
 

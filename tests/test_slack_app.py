@@ -13,9 +13,9 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from bot.commands import Arg, Verb
+from bot.composition import load_application
 from bot.invocation import Invocation
-from bot.reports import Report, Section
-from bot.verbs import build_registry
+from bot.report import Report, Section
 from sandbox.slack_sim import SlackSim
 from sandbox.slack_sim.driver import Forgery, sign
 from tests.fixtures.bot import ALICE, CAROL, OPS, PLATFORM, BotFactory, RunningBot, base_config
@@ -40,15 +40,16 @@ class SayArgs(BaseModel):
 
 
 def with_test_verbs(delay_s: float = 0.0) -> object:
-    """The real registry plus `say`, a verb that posts a shared report after `delay_s` (a slow handler)."""
-    registry = build_registry()
+    """The real application plus `say`, a verb that posts a shared report after `delay_s` (a slow handler)."""
+    app = load_application()
 
     def say(_inv: Invocation, args: SayArgs) -> Report:
         time.sleep(delay_s)
         return Report(title="Said", sections=[Section(title="Words", lines=[args.words or "(nothing)"])])
 
-    registry.add(Verb(name="say", summary="Test verb.", model=SayArgs, handler=say, args=(Arg("words", rest=True),)))
-    return registry
+    app.registry.add(Verb(name="say", summary="Test verb.", model=SayArgs, handler=say,
+                          args=(Arg("words", rest=True),)))
+    return app
 
 
 @pytest.fixture
@@ -167,7 +168,7 @@ def test_unknown_channel_is_told_it_is_not_set_up(bot_factory: BotFactory, slack
 
 
 def test_shared_reports_are_posted_in_the_channel(bot_factory: BotFactory) -> None:
-    running = bot_factory(registry=with_test_verbs())
+    running = bot_factory(application=with_test_verbs())
     assert running.slash(ALICE, OPS, "say hello team").ok
     message = running.slack.wait_for(lambda: next(iter(running.slack.messages(OPS)), None), timeout=10)
     assert message is not None and "hello team" in json.dumps(message.blocks)
@@ -176,7 +177,7 @@ def test_shared_reports_are_posted_in_the_channel(bot_factory: BotFactory) -> No
 
 @pytest.mark.parametrize("status", [429, 500])
 def test_delivery_survives_slack_429_and_500(bot_factory: BotFactory, status: int) -> None:
-    running = bot_factory(registry=with_test_verbs())
+    running = bot_factory(application=with_test_verbs())
     running.slack.inject("chat.postMessage", status=status, retry_after=1, times=1)
     assert running.slash(ALICE, OPS, "say after a fault").ok
     message = running.slack.wait_for(lambda: next(iter(running.slack.messages(OPS)), None), timeout=15)
@@ -187,14 +188,14 @@ def test_delivery_survives_slack_429_and_500(bot_factory: BotFactory, status: in
 
 def test_bot_not_in_channel_falls_back_to_the_response_url(bot_factory: BotFactory, slack_sim: SlackSim) -> None:
     config = base_config(slack_sim, channels=[{"id": OPS}, {"id": PLATFORM}])
-    running = bot_factory(config, registry=with_test_verbs())
+    running = bot_factory(config, application=with_test_verbs())
     assert running.slash(ALICE, PLATFORM, "say from outside").ok
     text = wait_ephemeral(slack_sim, PLATFORM, ALICE, "invite me")
     assert "invite me" in text
 
 
 def test_acks_stay_fast_while_every_handler_is_slow(bot_factory: BotFactory) -> None:
-    running = bot_factory(registry=with_test_verbs(delay_s=2.0))
+    running = bot_factory(application=with_test_verbs(delay_s=2.0))
     acks: list[float] = []
     failures: list[str] = []
 

@@ -96,7 +96,7 @@ def test_an_approved_upgrade_stores_a_snapshot_follows_the_rollout_and_rollback_
     assert "The API server accepted the patch (dryRun=All)" in card
     for check in ("Tenant health", "write quorum", "nodes online", "no healing", "Tenant state",
                   "no decommission running", "no other change running"):
-        assert f"*{check}*" in card, check
+        assert check in card, check
     assert f"{OLD_TAG} -> {NEW_TAG} is an upgrade." in card and "is the configured target version" in card
     assert site.bot.runtime.store.specs.list("demo") == [], "nothing is stored before the approval"
     generation = site.tenant()["metadata"]["generation"]

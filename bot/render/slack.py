@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.render import limits
-from bot.reports import Action, Report, Section, Status
+from bot.render.inline import to_mrkdwn, to_plain
+from bot.report import Action, Report, Section, Status
 
 EMOJI = {
     Status.HEALTHY: ":large_green_circle:",
@@ -68,14 +69,16 @@ def _mrkdwn(text: str) -> Block:
 
 def _section_blocks(section: Section) -> list[Block]:
     mark = f"{EMOJI[section.status]} " if section.status else ""
-    lines = [f"{mark}*{section.title}*"]
+    lines = [f"{mark}*{to_mrkdwn(section.title)}*"]
     if section.error:
-        lines.append(f":warning: could not check: {section.error}")
-    lines += [f"{EMOJI[row.status]} {row.text}" if row.status else row.text for row in section.rows]
-    lines += section.lines
+        lines.append(f":warning: could not check: {to_mrkdwn(section.error)}")
+    lines += [f"{EMOJI[row.status]} {to_mrkdwn(row.text)}" if row.status else to_mrkdwn(row.text)
+              for row in section.rows]
+    lines += [to_mrkdwn(line) for line in section.lines]
     blocks = [_mrkdwn(chunk) for chunk in _chunks(lines, limits.SECTION_TEXT)]
     fields = [
-        {"type": "mrkdwn", "text": _cut(f"*{kv.label}*\n{kv.value}", limits.FIELD_TEXT)} for kv in section.fields
+        {"type": "mrkdwn", "text": _cut(f"*{to_mrkdwn(kv.label)}*\n{to_mrkdwn(kv.value)}", limits.FIELD_TEXT)}
+        for kv in section.fields
     ]
     # At most 10 fields per block, and few enough characters that one block never fills a message.
     batch: list[Block] = []
@@ -127,7 +130,7 @@ def fallback_text(report: Report) -> str:
     if report.status:
         parts[0] = f"{report.title}: {report.status.value}"
     if report.summary:
-        parts.append(report.summary)
+        parts.append(to_plain(report.summary))
     return _cut("\n".join(p for p in parts if p), limits.MESSAGE_TEXT)
 
 
@@ -175,8 +178,9 @@ def render_slack(report: Report) -> SlackPost:
         groups.append([{"type": "header", "text": {"type": "plain_text", "text": _cut(title, limits.HEADER_TEXT)}}])
     intro = []
     if report.summary:
-        intro.append(f"{EMOJI[report.status]} {report.summary}" if report.status else report.summary)
-    intro += [f"• {reason}" for reason in report.reasons]
+        summary = to_mrkdwn(report.summary)
+        intro.append(f"{EMOJI[report.status]} {summary}" if report.status else summary)
+    intro += [f"• {to_mrkdwn(reason)}" for reason in report.reasons]
     intro_blocks = [_mrkdwn(chunk) for chunk in _chunks(intro, limits.SECTION_TEXT)]
     if groups and intro_blocks:
         groups[0] += intro_blocks[:1]  # the header and the verdict belong together
@@ -186,7 +190,7 @@ def render_slack(report: Report) -> SlackPost:
 
     tail: list[Block] = _action_blocks(report.actions)
     if report.footer:
-        elements = [{"type": "mrkdwn", "text": _cut(f, limits.SECTION_TEXT)} for f in report.footer]
+        elements = [{"type": "mrkdwn", "text": _cut(to_mrkdwn(f), limits.SECTION_TEXT)} for f in report.footer]
         tail.append({"type": "context", "elements": elements[: limits.CONTEXT_ELEMENTS]})
     # The head keeps room for the buttons, the footer and the "continues" note.
     reserve = [*tail, _CONTINUED]

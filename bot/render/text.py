@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
-from bot.reports import Report, Status
+from bot.render.inline import to_plain
+from bot.report import Report, Status, Text
 
 _MARK = {
     Status.HEALTHY: "[ok]",
@@ -15,11 +14,9 @@ _MARK = {
 }
 
 
-def plain(text: str) -> str:
-    """Undo Slack entity escaping and link syntax for a terminal."""
-    text = re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text)
-    text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("\u2060", "")
+def plain(text: Text) -> str:
+    """A report's inline text for a terminal."""
+    return to_plain(text)
 
 
 def render_text(report: Report) -> str:
