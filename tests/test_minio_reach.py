@@ -387,3 +387,47 @@ def test_after_a_rotation_of_the_root_credentials_the_next_command_works(
     assert "rejected" not in text and "could not" not in text.lower(), text
     assert runtime.credentials(tenant) == (new_user, new_password)
     assert new_password not in text
+
+
+def test_tls_to_a_mapped_pod_name_checks_the_certificate_against_the_pod_name(tmp_path: Path) -> None:
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from sandbox.kube.world import make_self_signed_cert
+
+    name = "demo-pool-0-0.demo-hl.minio-demo.svc.cluster.local"
+    cert, key = make_self_signed_cert(name, ["*.demo-hl.minio-demo.svc.cluster.local"], days=1)
+    (tmp_path / "cert.pem").write_bytes(cert)
+    (tmp_path / "key.pem").write_bytes(key)
+    hosts: list[str] = []
+
+    class Live(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hosts.append(self.headers.get("Host", ""))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Live)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"127.0.0.1:{server.server_address[1]}"
+        good = MinioClient([f"https://{name}:9000"], "ak", "sk", timeouts=QUICK, ca_file=str(tmp_path / "cert.pem"),
+                           resolve={f"{name}:9000": address})
+        assert good.liveness(1).ok and hosts == [f"{name}:9000"]
+        # Another name mapped to the same server: its certificate does not cover it, and that is said.
+        other = "minio.elsewhere.example"
+        bad = MinioClient([f"https://{other}:9000"], "ak", "sk", timeouts=QUICK, ca_file=str(tmp_path / "cert.pem"),
+                          resolve={other: address})
+        probe = bad.liveness(1)
+        assert not probe.ok and "TLS handshake failed" in (probe.error or "")
+    finally:
+        server.shutdown()
+        server.server_close()
