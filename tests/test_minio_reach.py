@@ -248,7 +248,7 @@ def test_keys_are_read_again_after_the_ttl_and_failures_are_shared() -> None:
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer  # type: ignore[no-any-return]
+        return answer
 
     source = RefreshingCredentials(read, ttl_s=60, failed_ttl_s=5, clock=lambda: now[0])
     assert source.keys() == ("a1", "s1")
