@@ -32,6 +32,9 @@ _DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _PROM_MATCHER = r'\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"[^"\\]*"\s*'
 _PROM_MATCHERS = re.compile(rf"^{_PROM_MATCHER}(,{_PROM_MATCHER})*$")
 
+DEFAULT_POD_URL = "{scheme}://{pod}.{tenant}-hl.{namespace}.svc.cluster.local:{port}"
+"""A MinIO pod by its stable name through the Tenant's headless Service `<tenant>-hl`."""
+
 
 class ConfigError(Exception):
     """The configuration is invalid; `str()` lists each problem with its field and position."""
@@ -161,6 +164,10 @@ class TenantConfig(_Model):
     name: str
     kubernetes: KubernetesTenantRef | None = None
     endpoints: list[str] = Field(default_factory=list)  # static MinIO endpoints, node 1 first
+    # Whether each static endpoint is one server (`per-node`) or a load balancer in front of several
+    # (`load-balanced`: per-node verdicts such as "node 3 can be taken down" are refused, never guessed).
+    # Default: per-node for a list of several endpoints, load-balanced for a single one.
+    endpoints_mode: Literal["per-node", "load-balanced"] | None = None
     region: str = "us-east-1"
     credentials: Credentials | None = None
     channels: list[str] = Field(default_factory=list)  # channel ids that may see this tenant
@@ -244,7 +251,16 @@ class TenantConfig(_Model):
             raise ValueError("a tenant needs `kubernetes` (a Tenant reference) or `endpoints` (static)")
         if self.endpoints and self.credentials is None:
             raise ValueError("a tenant with static endpoints needs `credentials`")
+        if self.endpoints_mode is not None and not self.endpoints:
+            raise ValueError("endpoints_mode describes static `endpoints`; this tenant has none")
         return self
+
+    @property
+    def per_node_endpoints(self) -> bool:
+        """True when each static endpoint is one MinIO server (see `endpoints_mode`)."""
+        if self.endpoints_mode is not None:
+            return self.endpoints_mode == "per-node"
+        return len(self.endpoints) > 1
 
     def approval_rule(self, kind: str) -> ApprovalRule:
         """The rule for an action kind; operator upgrades need two approvals by default."""
@@ -313,19 +329,44 @@ class ClusterConfig(_Model):
     discover: bool = True  # list Tenants found there next to the configured ones
     channels: list[str] = Field(default_factory=list)  # channels that see discovered tenants
     operator: OperatorRef = OperatorRef()  # the MinIO Operator Deployment `/minio update operator` changes
-    # How the bot reaches the MinIO of a Tenant without static `endpoints`: the operator's `minio`
-    # Service by default (right when the bot runs in the cluster). From outside, point it at an
-    # ingress or a port-forward; {namespace} and {tenant} are filled in.
-    minio_url: str = "https://minio.{namespace}.svc.cluster.local"
+    # How the bot reaches each MinIO pod of a Tenant without static `endpoints`: by its stable name
+    # through the Tenant's headless Service. {scheme} is https when the Tenant has TLS (requestAutoCert,
+    # on by default, or externalCertSecret), {port} is MinIO's pod port (9000); {pod}, {pool},
+    # {tenant} and {namespace} are filled in. Another cluster domain: edit the template. From outside
+    # the cluster, keep the names and map them with the top-level `resolve` (e.g. to port-forwards).
+    pod_url: str = DEFAULT_POD_URL
+    # Instead of one endpoint per pod, reach Tenants through ONE load-balanced URL (an ingress, the
+    # operator's `minio` Service); {namespace} and {tenant} are filled in. Per-node verdicts (liveness
+    # per node, "safe to take node 3 down?") are then refused as unavailable, never guessed.
+    minio_url: str | None = None
 
     @field_validator("channels")
     @classmethod
     def _channels(cls, value: list[str]) -> list[str]:
         return [_channel_id(v) for v in value]
 
+    @field_validator("pod_url")
+    @classmethod
+    def _pod_url(cls, value: str) -> str:
+        sample = {"scheme": "https", "pod": "t-pool-0-0", "pool": "pool-0", "tenant": "t", "namespace": "ns",
+                  "port": 9000}
+        try:
+            url = value.format(**sample)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(
+                "pod_url may only use {scheme}, {pod}, {pool}, {tenant}, {namespace} and {port}"
+            ) from None
+        if "{pod}" not in value:
+            raise ValueError("pod_url must contain {pod}: each pod needs its own address")
+        if not re.match(r"^https?://[^/\s]+$", url):
+            raise ValueError("pod_url must look like http(s)://host[:port]")
+        return value
+
     @field_validator("minio_url")
     @classmethod
-    def _minio_url(cls, value: str) -> str:
+    def _minio_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             url = value.format(namespace="ns", tenant="t")
         except (KeyError, IndexError, ValueError):
@@ -391,6 +432,25 @@ class Config(_Model):
     audit_channel: str | None = None  # channel id that also receives every audit event, one line each
     scheduler: SchedulerConfig = SchedulerConfig()
     leader_election: LeaderElectionConfig | None = None  # None: this process is the only one (always leader)
+    # MinIO connections to these names go to other addresses, like `curl --resolve`: `host[:port]` ->
+    # `address[:port]`. The name stays in the Host header, TLS SNI and certificate checks. For pod names
+    # reached from outside the cluster (port-forwards) and for the sandbox's simulator.
+    resolve: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("resolve")
+    @classmethod
+    def _resolve(cls, value: dict[str, str]) -> dict[str, str]:
+        from bot.clients.timeouts import split_host_port
+
+        for name, address in value.items():
+            for text, what in ((name, "name"), (address, "address")):
+                try:
+                    host, _port = split_host_port(text)
+                except ValueError as exc:
+                    raise ValueError(f"resolve {what} {exc}") from None
+                if not host or not re.match(r"^[A-Za-z0-9.\-\[\]:]+$", host):
+                    raise ValueError(f"resolve {what} {text!r} must look like host[:port]")
+        return value
 
     @field_validator("severity_minutes")
     @classmethod

@@ -1,8 +1,11 @@
 """The runtime: configuration, access rules and lazily built clients for each tenant.
 
 Handlers reach MinIO and Kubernetes only through here, so credentials are
-resolved in one place (environment or a Kubernetes Secret) and registered with
-the redactor the moment they are read.
+resolved in one place (environment, files or a Kubernetes Secret) and
+registered with the redactor the moment they are read. Credentials are read
+again after a short TTL and at once after the server rejects them, so a key
+rotation needs no restart. A Kubernetes Tenant's MinIO is reached pod by pod
+(see ``bot.minio_addresses``); its pod list is re-read with discovery's TTL.
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
 from bot.access import Access, GroupMembers, no_groups
-from bot.clients.errors import ClientError, KubeError, MinioError
+from bot.clients.errors import ClientError, CredentialsUnavailable, KubeError, MinioError
+from bot.clients.minio_credentials import CREDENTIALS_TTL_S, RefreshingCredentials
 from bot.clients.timeouts import Timeouts
 from bot.config import (
     ClusterConfig,
@@ -32,10 +34,12 @@ from bot.config import (
     TenantConfig,
 )
 from bot.metrics import BotMetrics
+from bot.minio_addresses import MinioAddresses, pod_addresses, service_addresses, static_addresses
 from bot.redact import register_secret
 
 if TYPE_CHECKING:
     from bot.clients.kube import KubeClient
+    from bot.clients.kube_models import TenantInfo
     from bot.clients.minio import MinioClient
     from bot.store import Store
 
@@ -96,7 +100,10 @@ class Runtime:
         self.environ = environ if environ is not None else dict(os.environ)
         self.timeouts = Timeouts(connect=config.timeouts.connect, read=config.timeouts.read)
         self._lock = threading.Lock()
-        self._minio: dict[str, MinioClient] = {}
+        self._minio: dict[str, tuple[MinioAddresses, MinioClient]] = {}
+        self._credentials: dict[str, RefreshingCredentials] = {}
+        self._addresses: dict[str, tuple[float, MinioAddresses]] = {}  # Kubernetes tenants: (read at, pods)
+        self.credentials_ttl_s = CREDENTIALS_TTL_S
         self._kube: dict[str, KubeClient] = {}
         self._discovered: tuple[float, list[TenantConfig]] = (0.0, [])
         self.discovery_errors: dict[str, str] = {}
@@ -165,6 +172,9 @@ class Runtime:
                 name = info.name if info.name not in names else f"{info.name}-{info.namespace}"[:63]
                 names.add(name)
                 found.append(self._discovered_tenant(cluster, name, info.namespace, info.name, info.raw_spec))
+                if cluster.minio_url is None:
+                    # The listing already holds each Tenant's pools: its pod addresses need no second read.
+                    self._remember_pods(name, pod_addresses(info, cluster.pod_url))
         self.discovery_errors = errors
         self._discovered = (time.monotonic(), found)
         return found
@@ -207,79 +217,160 @@ class Runtime:
         return self.kube(tenant.kubernetes.cluster) if tenant.kubernetes else None
 
     def minio(self, tenant: TenantConfig) -> MinioClient:
-        """The MinIO client for a tenant (built once; credentials resolved on first use)."""
+        """The MinIO client for a tenant: built once per set of addresses; keys are read when first needed.
+
+        Static tenants use their `endpoints` (per node or load-balanced, see
+        `endpoints_mode`); Kubernetes tenants are reached pod by pod (or through
+        the cluster's `minio_url`). A missing credential does not stop the
+        client: unsigned probes still run, signed calls raise CredentialsUnavailable.
+        """
         from bot.clients.minio import MinioClient
 
+        addresses = self.minio_addresses(tenant)
         with self._lock:
-            if tenant.name in self._minio:
-                return self._minio[tenant.name]
-        endpoints = tenant.endpoints or self._service_endpoints(tenant)
-        access_key, secret_key = self.credentials(tenant)
+            built = self._minio.get(tenant.name)
+            if built is not None and built[0] == addresses:
+                return built[1]
         client = MinioClient(
-            endpoints=endpoints,
-            access_key=access_key,
-            secret_key=SecretStr(secret_key),
+            endpoints=list(addresses.endpoints),
             region=tenant.region,
             timeouts=self.timeouts,
             ca_file=tenant.ca_file,
+            credentials=self._credential_source(tenant),
+            per_node=addresses.per_node,
+            node_names=addresses.node_names,
+            resolve=self.config.resolve or None,
         )
         with self._lock:
-            self._minio.setdefault(tenant.name, client)
-            return self._minio[tenant.name]
+            built = self._minio.get(tenant.name)
+            if built is not None and built[0] == addresses:
+                return built[1]
+            # A client for older addresses (a pool was added) is dropped, not closed: calls may still use it.
+            self._minio[tenant.name] = (addresses, client)
+            return client
 
-    def _service_endpoints(self, tenant: TenantConfig) -> list[str]:
+    def minio_addresses(self, tenant: TenantConfig) -> MinioAddresses:
+        """The endpoints the tenant's MinIO client uses, and whether each one is a single node."""
+        if tenant.endpoints:
+            return static_addresses(tenant.endpoints, tenant.per_node_endpoints)
         if tenant.kubernetes is None:
             raise MinioError("invalid", f"tenant {tenant.name}", "has neither endpoints nor a Kubernetes Tenant")
-        cluster = self.config.cluster(tenant.kubernetes.cluster)
-        template = cluster.minio_url if cluster else ClusterConfig.model_fields["minio_url"].default
-        return [template.format(namespace=tenant.kubernetes.namespace, tenant=tenant.tenant_name)]
+        cluster = self.config.cluster(tenant.kubernetes.cluster) or ClusterConfig(name=tenant.kubernetes.cluster)
+        if cluster.minio_url is not None:
+            return service_addresses(tenant.kubernetes.namespace, tenant.tenant_name, cluster.minio_url)
+        with self._lock:
+            known = self._addresses.get(tenant.name)
+        if known is not None and time.monotonic() - known[0] < DISCOVERY_TTL_S:
+            return known[1]
+        try:
+            info = self.kube(cluster.name).get_tenant(tenant.kubernetes.namespace, tenant.tenant_name)
+        except ClientError:
+            if known is not None:
+                return known[1]  # the pods did not move because the API server is unreachable
+            raise
+        addresses = pod_addresses(info, cluster.pod_url)
+        if not addresses.endpoints:
+            raise MinioError(
+                "invalid", f"tenant {tenant.name}", f"the Tenant {info.namespace}/{info.name} has no pools"
+            )
+        self._remember_pods(tenant.name, addresses)
+        return addresses
+
+    def _remember_pods(self, tenant: str, addresses: MinioAddresses) -> None:
+        if addresses.endpoints:
+            with self._lock:
+                self._addresses[tenant] = (time.monotonic(), addresses)
+
+    def _credential_source(self, tenant: TenantConfig) -> RefreshingCredentials:
+        with self._lock:
+            source = self._credentials.get(tenant.name)
+            if source is None:
+                source = RefreshingCredentials(lambda: self._read_credentials(tenant), ttl_s=self.credentials_ttl_s)
+                self._credentials[tenant.name] = source
+            return source
 
     def credentials(self, tenant: TenantConfig) -> tuple[str, str]:
-        """(access key, secret key) for a tenant, from the environment or a Kubernetes Secret."""
+        """(access key, secret key) for a tenant, re-read after a short TTL.
+
+        Raises CredentialsUnavailable ("no credentials configured/readable for
+        tenant X (reason)") when none can be had: distinct from a rejection.
+        """
+        return self._credential_source(tenant).keys()
+
+    def _read_credentials(self, tenant: TenantConfig) -> tuple[str, str]:
+        """Read the keys from their source now: the environment, files or a Kubernetes Secret."""
         ref = tenant.credentials
         if ref is None:
-            raise MinioError("auth", f"tenant {tenant.name}", "no credentials configured")
+            ref = self._tenant_configuration_secret(tenant)
         if isinstance(ref, EnvCredentials):
             access, secret = self.environ.get(ref.access_key_env), self.environ.get(ref.secret_key_env)
             if not access or not secret:
-                raise MinioError(
-                    "auth",
-                    f"tenant {tenant.name}",
-                    f"environment variables {ref.access_key_env} / {ref.secret_key_env} are not set",
+                raise CredentialsUnavailable.for_tenant(
+                    tenant.name, f"environment variables {ref.access_key_env} / {ref.secret_key_env} are not set"
                 )
         elif isinstance(ref, FileCredentials):
             try:
                 access = Path(ref.access_key_file).read_text(encoding="utf-8").strip()
                 secret = Path(ref.secret_key_file).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise MinioError("auth", f"tenant {tenant.name}", f"cannot read key file ({exc.strerror})") from None
+                raise CredentialsUnavailable.for_tenant(tenant.name, f"cannot read key file ({exc.strerror})") from None
+            if not access or not secret:
+                raise CredentialsUnavailable.for_tenant(tenant.name, "a key file is empty")
         else:
             access, secret = self._secret_credentials(tenant, ref)
         register_secret(secret)
         register_secret(access)
         return access, secret
 
+    def _tenant_configuration_secret(self, tenant: TenantConfig) -> SecretCredentials:
+        """No `credentials` configured: the operator's credentials Secret named by the Tenant (config.env)."""
+        if tenant.kubernetes is None:
+            raise CredentialsUnavailable.for_tenant(tenant.name, "the config names no `credentials`")
+        namespace, name = tenant.kubernetes.namespace, tenant.tenant_name
+        try:
+            info = self.kube(tenant.kubernetes.cluster).get_tenant(namespace, name)
+        except ClientError as exc:
+            reason = f"cannot read Tenant {namespace}/{name}: {exc}"
+            raise CredentialsUnavailable.for_tenant(tenant.name, reason) from None
+        return self._secret_ref_of(tenant.name, info)
+
+    @staticmethod
+    def _secret_ref_of(tenant: str, info: TenantInfo) -> SecretCredentials:
+        configuration = info.raw_spec.get("configuration")
+        secret = configuration.get("name") if isinstance(configuration, dict) else None
+        if not secret:
+            raise CredentialsUnavailable.for_tenant(
+                tenant,
+                f"no `credentials` in the config and Tenant {info.namespace}/{info.name} "
+                "names no spec.configuration Secret",
+            )
+        return SecretCredentials(secret=str(secret), namespace=info.namespace)
+
     def _secret_credentials(self, tenant: TenantConfig, ref: SecretCredentials) -> tuple[str, str]:
-        kube = self.kube_for(tenant)
-        if kube is None or tenant.kubernetes is None:
-            raise MinioError("auth", f"tenant {tenant.name}", "Secret credentials need a Kubernetes cluster")
+        if tenant.kubernetes is None:
+            raise CredentialsUnavailable.for_tenant(tenant.name, "Secret credentials need a Kubernetes cluster")
         namespace = ref.namespace or tenant.kubernetes.namespace
-        data = kube.read_secret(namespace, ref.secret)
+        try:
+            data = self.kube(tenant.kubernetes.cluster).read_secret(namespace, ref.secret)
+        except ClientError as exc:
+            raise CredentialsUnavailable.for_tenant(tenant.name, f"Secret {namespace}/{ref.secret}: {exc}") from None
         for value in data.values():
             register_secret(value)
         if ref.format == "config.env":
             env = parse_config_env(data.get("config.env", ""))
             access, secret = env.get("MINIO_ROOT_USER"), env.get("MINIO_ROOT_PASSWORD")
+            wanted = "config.env with MINIO_ROOT_USER and MINIO_ROOT_PASSWORD"
         else:
             access, secret = data.get(ref.access_key_key), data.get(ref.secret_key_key)
+            wanted = f"keys {ref.access_key_key} and {ref.secret_key_key}"
         if not access or not secret:
-            raise MinioError("auth", f"tenant {tenant.name}", f"Secret {namespace}/{ref.secret} lacks the keys")
+            raise CredentialsUnavailable.for_tenant(tenant.name, f"Secret {namespace}/{ref.secret} lacks {wanted}")
         return access, secret
 
     def close(self) -> None:
         """Release pooled connections."""
         with self._lock:
-            clients = list(self._minio.values())
+            clients = [client for _addresses, client in self._minio.values()]
             self._minio.clear()
         if self._store is not None:
             self._store.close()

@@ -8,6 +8,12 @@
 
 It writes a configuration file for the bot (and key files it refers to) into a
 state folder, so a second process (`shell --config`) can use the same sandbox.
+
+With the control plane, the demo tenant is a Kubernetes Tenant reached the way
+the bot reaches one in a cluster: each pod by its stable name through the
+headless Service, with the root keys read from the operator's configuration
+Secret. The config's `resolve` map sends each pod name to the simulator node
+that plays that pod (real HTTP to the node's port).
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ class Sandbox:
     channel: str = SANDBOX_CHANNEL
     _owns_state: bool = False
     _kubeconfig: Path | None = None
+    _world: Any = None
     notes: list[str] = field(default_factory=list)
 
     def start(self) -> Sandbox:
@@ -124,10 +131,13 @@ class Sandbox:
         api = self.kube.api_client()
         install_crds(api)
         ensure_operator(api)
-        TenantWorld(
+        self._world = TenantWorld(
             namespace=DEMO_NAMESPACE,
             name=DEMO_TENANT,
             pools=[PoolSpec("pool-0", servers=4, volumes_per_server=2, size="1Ti")],
+            # The operator's configuration Secret holds the simulator's root keys.
+            root_user=self.minio.access_key,
+            root_password=self.minio.secret_key,
         ).apply(api)
         self._kubeconfig = self.kube.write_kubeconfig(self.state_dir / "kubeconfig")
 
@@ -162,9 +172,14 @@ class Sandbox:
         if self.kube is not None and self._kubeconfig is not None:
             config["clusters"] = [
                 {"name": "sandbox", "kubeconfig": str(self._kubeconfig), "namespaces": [DEMO_NAMESPACE],
-                 "discover": False, "channels": [self.channel]}
+                 "discover": False, "channels": [self.channel],
+                 # The simulator speaks plain HTTP, although the demo Tenant declares a certificate.
+                 "pod_url": SANDBOX_POD_URL}
             ]
             tenant["kubernetes"] = {"cluster": "sandbox", "namespace": DEMO_NAMESPACE, "tenant": DEMO_TENANT}
+            # Reached pod by pod, with the keys from the Tenant's configuration Secret.
+            del tenant["endpoints"], tenant["credentials"]
+            config["resolve"] = pod_resolve_map(self._world, self.minio)
         return config
 
     @property
@@ -198,6 +213,31 @@ class Sandbox:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+SANDBOX_POD_URL = "http://{pod}.{tenant}-hl.{namespace}.svc.cluster.local:{port}"
+"""The cluster default with plain HTTP: the simulator does not serve TLS."""
+
+
+def pod_resolve_map(world: Any, minio: Any, pod_url: str = SANDBOX_POD_URL) -> dict[str, str]:
+    """`resolve` entries sending each pod's per-pod address to the simulator node playing it.
+
+    Pods in pool order, then ordinal, are nodes 1, 2, ... of the simulator (the
+    order the bot numbers them in). A pod with no simulator node gets no entry:
+    its name then does not resolve, and the bot says so for that pod.
+    """
+    from urllib.parse import urlsplit
+
+    from bot.minio_addresses import MINIO_POD_PORT
+
+    resolve: dict[str, str] = {}
+    pods = [(pool.name, pod) for pool in world.pools for pod in world.pod_names(pool)]
+    for number, (pool, pod) in enumerate(pods[: len(minio.endpoints)], start=1):
+        url = pod_url.format(
+            scheme="http", pod=pod, pool=pool, tenant=world.name, namespace=world.namespace, port=MINIO_POD_PORT
+        )
+        resolve[urlsplit(url).netloc] = urlsplit(minio.node_url(number)).netloc
+    return resolve
 
 
 def write_state(path: Path, info: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ ErrorKind = Literal[
     "unreachable",  # connection refused / reset / TLS / DNS
     "timeout",  # connect or read timeout, or a fan-out deadline
     "auth",  # credentials rejected (bad key, bad signature, bad token)
+    "no_credentials",  # no credentials configured or readable: nothing was sent
     "forbidden",  # credentials fine, permission missing
     "not_found",
     "conflict",  # stale resourceVersion, state clash
@@ -35,6 +36,7 @@ _PHRASES: dict[str, str] = {
     "unreachable": "unreachable",
     "timeout": "timed out",
     "auth": "rejected the credentials",
+    "no_credentials": "has no credentials",
     "forbidden": "denied access",
     "not_found": "has no such object",
     "conflict": "reported a conflict",
@@ -144,6 +146,41 @@ class MinioError(ClientError):
 
 class KubeError(ClientError):
     """A failed call to the Kubernetes API server."""
+
+
+class CredentialsUnavailable(MinioError):
+    """No credentials are configured or readable for a tenant, so nothing was sent.
+
+    Distinct from a rejection (kind ``auth``): the server never saw a request.
+    ``str()`` is "no credentials configured/readable for tenant X (reason)".
+    """
+
+    @classmethod
+    def for_tenant(cls, tenant: str, reason: str) -> CredentialsUnavailable:
+        """The error for tenant ``tenant`` with a short ``reason``."""
+        return cls("no_credentials", f"tenant {tenant}", reason, not_sent=True)
+
+    def __str__(self) -> str:
+        return f"no credentials configured/readable for {self.subject} ({self.detail})"
+
+
+class PerNodeUnavailable(MinioError):
+    """A per-node question (liveness, ``?maintenance=true``) asked of load-balanced endpoints.
+
+    Behind a load balancer no answer can be tied to a node, so none is given.
+    ``str()`` is the fixed sentence :data:`PER_NODE_UNAVAILABLE`.
+    """
+
+    @classmethod
+    def asked(cls, question: str) -> PerNodeUnavailable:
+        """The error for one per-node ``question`` (e.g. "liveness of node 2")."""
+        return cls("unavailable", question, PER_NODE_UNAVAILABLE, not_sent=True)
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+PER_NODE_UNAVAILABLE = "per-node verdicts unavailable: endpoints are load-balanced"
 
 
 class TransportFailure(BaseModel):

@@ -18,7 +18,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -26,12 +26,14 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import urllib3
 from minio import Minio
+from minio.credentials import Credentials, Provider
 from minio.crypto import decrypt
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
-from bot.clients.errors import ErrorKind, MinioError, classify_transport_error
+from bot.clients.errors import ErrorKind, MinioError, PerNodeUnavailable, classify_transport_error
 from bot.clients.minio_auth import canonical_query, prometheus_jwt, signed_headers
+from bot.clients.minio_credentials import CredentialSource, Keys, StaticCredentials
 from bot.clients.minio_models import (
     AccountInfo,
     BackupFreshness,
@@ -82,6 +84,8 @@ _AUTH_CODES = frozenset(
     }
 )
 _NOT_FOUND_CODES = frozenset({"NoSuchBucket", "NoSuchKey", "NoSuchBucketPolicy", "XMinioAdminNoSuchUser"})
+# A Prometheus token made from stale keys is refused with 403 (forbidden), not 401.
+_TOKEN_REJECTED = frozenset({"auth", "forbidden"})
 # Failures after which another node may well answer.
 _FAILOVER_KINDS = frozenset({"unreachable", "timeout", "unavailable"})
 
@@ -94,6 +98,7 @@ _user_map = TypeAdapter(dict[str, dict[str, Any]])
 class _Node:
     number: int
     base: SplitResult
+    name: str | None = None  # the pod behind this endpoint, when known
 
     @property
     def netloc(self) -> str:
@@ -101,7 +106,7 @@ class _Node:
 
     @property
     def label(self) -> str:
-        return f"MinIO node {self.number}"
+        return f"MinIO node {self.number}" + (f" (pod {self.name})" if self.name else "")
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,17 @@ class _Answer:
     headers: Mapping[str, str]
     data: bytes
     latency_ms: float
+
+
+class _SdkKeys(Provider):
+    """The SDK's credentials provider, backed by the client's source (read on every request)."""
+
+    def __init__(self, source: CredentialSource) -> None:
+        self._source = source
+
+    def retrieve(self) -> Credentials:
+        """The source's current keys."""
+        return Credentials(*self._source.keys())
 
 
 class _BufferedBody(io.BytesIO):
@@ -122,41 +138,62 @@ class _BufferedBody(io.BytesIO):
 class MinioClient:
     """Talks to one MinIO deployment through its node endpoints.
 
-    ``secret_key`` is held as a ``SecretStr``; neither key appears in
-    ``repr``/``str`` or in any error.
+    Keys come from ``access_key``/``secret_key`` (fixed) or from a
+    ``credentials`` source that re-reads them (after a TTL, and at once when
+    the server rejects them: the rejected request is then sent once more).
+    Neither key appears in ``repr``/``str`` or in any error.
+
+    ``per_node`` says whether each endpoint is one server (its own answers
+    are that node's) or a load balancer in front of several; per-node
+    questions (liveness, ``?maintenance=true``) on a load-balanced client
+    raise :class:`PerNodeUnavailable` instead of guessing. ``node_names``
+    (e.g. pod names) label the nodes in errors. ``resolve`` maps
+    ``host[:port]`` to the address to connect to (see ``ResolvingPoolManager``).
     """
 
     def __init__(
         self,
         endpoints: list[str],
-        access_key: str,
-        secret_key: SecretStr | str,
+        access_key: str | None = None,
+        secret_key: SecretStr | str | None = None,
         region: str = "us-east-1",
         timeouts: Timeouts | None = None,
         ca_file: str | None = None,
         insecure: bool = False,
+        *,
+        credentials: CredentialSource | None = None,
+        per_node: bool = True,
+        node_names: Sequence[str] | None = None,
+        resolve: Mapping[str, str] | None = None,
     ) -> None:
         if not endpoints:
             raise ValueError("MinioClient needs at least one endpoint")
+        if node_names is not None and len(node_names) != len(endpoints):
+            raise ValueError("node_names needs one name per endpoint")
         nodes = []
         for number, endpoint in enumerate(endpoints, start=1):
             parts = urlsplit(endpoint)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValueError(f"endpoint {number} must look like http(s)://host:port, got {endpoint!r}")
-            nodes.append(_Node(number, SplitResult(parts.scheme, parts.netloc, "", "", "")))
+            name = node_names[number - 1] if node_names else None
+            nodes.append(_Node(number, SplitResult(parts.scheme, parts.netloc, "", "", ""), name))
         self._nodes = nodes
-        self._access_key = access_key
-        self._secret = secret_key if isinstance(secret_key, SecretStr) else SecretStr(secret_key)
+        if credentials is None:
+            if access_key is None or secret_key is None:
+                raise ValueError("MinioClient needs access_key and secret_key, or a credentials source")
+            credentials = StaticCredentials(access_key, secret_key)
+        self._credentials = credentials
+        self.per_node = per_node
         self.region = region
         self.timeouts = timeouts or Timeouts()
         self._insecure = insecure
-        self._pool = make_pool_manager(self.timeouts, ca_file=ca_file, insecure=insecure)
+        self._pool = make_pool_manager(self.timeouts, ca_file=ca_file, insecure=insecure, resolve=resolve)
         self._s3_clients: dict[int, Minio] = {}
         self._s3_lock = threading.Lock()
         self.last_failed_nodes: dict[int, str] = {}
 
     def __repr__(self) -> str:
-        return f"MinioClient(endpoints={self.endpoints!r}, region={self.region!r})"
+        return f"MinioClient(endpoints={self.endpoints!r}, region={self.region!r}, per_node={self.per_node})"
 
     __str__ = __repr__
 
@@ -170,14 +207,43 @@ class MinioClient:
         """Node numbers, 1-based."""
         return [n.number for n in self._nodes]
 
+    def node_name(self, number: int) -> str | None:
+        """The name (pod) of node ``number``, when the client was given names."""
+        return self._node(number).name
+
     def close(self) -> None:
         """Drop pooled connections."""
         self._pool.clear()
 
     # ------------------------------------------------------------ plumbing
 
-    def _secrets(self) -> tuple[str, str]:
-        return (self._secret.get_secret_value(), self._access_key)
+    def _keys(self) -> Keys:
+        """(access key, secret key) now; raises CredentialsUnavailable when there are none."""
+        return self._credentials.keys()
+
+    def _secrets(self) -> tuple[str, ...]:
+        try:
+            access, secret = self._keys()
+        except MinioError:
+            return ()
+        return (secret, access)
+
+    def _with_fresh_keys(self, call: Callable[[], T], kinds: frozenset[str] = frozenset({"auth"})) -> T:
+        """Run ``call``; when its keys were rejected and the source has newer ones, run it once more.
+
+        A rejection means the server did nothing, so sending again is safe even for changes.
+        """
+        stale = self._keys()
+        try:
+            return call()
+        except MinioError as exc:
+            if exc.kind not in kinds or not self._credentials.refresh(stale):
+                raise
+        return call()
+
+    def _per_node_only(self, question: str) -> None:
+        if not self.per_node:
+            raise PerNodeUnavailable.asked(question)
 
     def _node(self, number: int) -> _Node:
         if not 1 <= number <= len(self._nodes):
@@ -214,11 +280,12 @@ class MinioClient:
         url = node.base._replace(path=path, query=canonical_query(query))
         request_headers: dict[str, str] = {}
         if signed:
+            access_key, secret_key = self._keys()
             request_headers = signed_headers(
                 method=method,
                 url=url,
-                access_key=self._access_key,
-                secret_key=self._secret.get_secret_value(),
+                access_key=access_key,
+                secret_key=secret_key,
                 region=self.region,
                 body=body,
             )
@@ -257,11 +324,15 @@ class MinioClient:
         query: Mapping[str, str] | None = None,
         body: bytes | None = None,
     ) -> _Answer:
-        """A signed admin call; non-2xx answers become MinioError."""
-        answer = self._send(node, method, ADMIN_PREFIX + command, query=query, body=body)
-        if not 200 <= answer.status < 300:
-            raise self._http_error(node, answer, command)
-        return answer
+        """A signed admin call; non-2xx answers become MinioError (rejected keys are re-read once)."""
+
+        def call() -> _Answer:
+            answer = self._send(node, method, ADMIN_PREFIX + command, query=query, body=body)
+            if not 200 <= answer.status < 300:
+                raise self._http_error(node, answer, command)
+            return answer
+
+        return self._with_fresh_keys(call)
 
     def _http_error(self, node: _Node, answer: _Answer, what: str) -> MinioError:
         code, message = _error_fields(answer)
@@ -360,6 +431,7 @@ class MinioClient:
         return self._probe(node, "/minio/health/ready")
 
     def _probe(self, number: int, path: str) -> Probe:
+        self._per_node_only(f"{path.rsplit('/', 1)[-1]} of node {number}")
         target = self._node(number)
         url = urlunsplit(target.base._replace(path=path))
         start = time.monotonic()
@@ -394,6 +466,9 @@ class MinioClient:
         """
         path = "/minio/health/cluster" + ("/read" if read else "")
         query = {"maintenance": "true"} if maintenance else None
+        if maintenance:
+            # Answered for the node that receives it: behind a load balancer, an unknown node.
+            self._per_node_only("maintenance check" + (f" of node {node}" if node is not None else ""))
 
         def call(target: _Node) -> ClusterHealth:
             answer = self._send(target, "GET", path, query=query, signed=False)
@@ -531,7 +606,7 @@ class MinioClient:
             answer = self._admin(target, "GET", "list-users")
             try:
                 body = _BufferedBody(answer.data)
-                plain = decrypt(cast(urllib3.BaseHTTPResponse, body), self._secret.get_secret_value())
+                plain = decrypt(cast(urllib3.BaseHTTPResponse, body), self._keys()[1])
             except Exception as exc:  # noqa: BLE001 - any decryption failure means "unreadable answer"
                 raise self._error(
                     "bad_response", target, f"list-users: cannot decrypt the answer ({type(exc).__name__})"
@@ -550,10 +625,10 @@ class MinioClient:
         """Prometheus v2 cluster metrics as ``{'name{labels}': value}`` (``name`` alone when unlabelled)."""
         path = "/minio/v2/metrics/cluster"
 
-        def call(target: _Node) -> dict[str, float]:
+        def scrape(target: _Node) -> _Answer:
             headers = {}
             if jwt:
-                token = prometheus_jwt(self._access_key, self._secret.get_secret_value())
+                token = prometheus_jwt(*self._keys())
                 headers["Authorization"] = f"Bearer {token}"
             answer = self._send(target, "GET", path, signed=False, headers=headers)
             if answer.status != 200:
@@ -567,6 +642,11 @@ class MinioClient:
                         status=error.status,
                     )
                 raise error
+            return answer
+
+        def call(target: _Node) -> dict[str, float]:
+            # A token signed with rotated-away keys is answered 403: re-read the keys once.
+            answer = self._with_fresh_keys(lambda: scrape(target), _TOKEN_REJECTED) if jwt else scrape(target)
             try:
                 return parse_prometheus_text(answer.data.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as exc:
@@ -583,8 +663,7 @@ class MinioClient:
                 # Our pool, not the SDK's default (5 retries, 5-minute timeouts).
                 client = Minio(
                     target.netloc,
-                    access_key=self._access_key,
-                    secret_key=self._secret.get_secret_value(),
+                    credentials=_SdkKeys(self._credentials),  # asked per request: rotated keys apply at once
                     secure=target.base.scheme == "https",
                     region=self.region,
                     http_client=self._pool,
@@ -594,7 +673,13 @@ class MinioClient:
             return client
 
     def _s3_call(self, target: _Node, what: str, fn: Callable[[Minio], T]) -> T:
-        """Run one SDK call against ``target`` inside its in-flight slot, mapping SDK errors."""
+        """Run one SDK call against ``target`` inside its in-flight slot, mapping SDK errors.
+
+        Rejected keys are re-read and the call sent once more when they changed.
+        """
+        return self._with_fresh_keys(lambda: self._s3_call_once(target, what, fn))
+
+    def _s3_call_once(self, target: _Node, what: str, fn: Callable[[Minio], T]) -> T:
         try:
             with endpoint_slot(target.netloc, wait_s=self.timeouts.total):
                 return fn(self._s3(target))

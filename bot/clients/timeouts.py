@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import urllib3
 from pydantic import BaseModel, ConfigDict, Field
@@ -53,6 +54,7 @@ def make_pool_manager(
     maxsize: int = MAX_IN_FLIGHT_PER_ENDPOINT,
     ca_file: str | None = None,
     insecure: bool = False,
+    resolve: Mapping[str, str] | None = None,
 ) -> urllib3.PoolManager:
     """Build the shared ``urllib3.PoolManager`` for MinIO calls.
 
@@ -60,18 +62,90 @@ def make_pool_manager(
     behind the caller's back. ``maxsize`` keeps at most that many connections
     per host; the per-endpoint semaphore (:func:`endpoint_slot`) caps calls in
     flight, so the pool never needs to open throw-away connections.
+    ``resolve`` maps ``host[:port]`` to the ``address[:port]`` to connect to
+    instead (see :class:`ResolvingPoolManager`).
     """
     timeouts = timeouts or Timeouts()
     cert_reqs = ssl.CERT_NONE if insecure else ssl.CERT_REQUIRED
-    return urllib3.PoolManager(
-        num_pools=32,
-        maxsize=maxsize,
-        block=False,
-        timeout=timeouts.urllib3(),
-        retries=False,
-        cert_reqs=cert_reqs,
-        ca_certs=ca_file if ca_file and not insecure else None,
-    )
+    kwargs: dict[str, Any] = {
+        "num_pools": 32,
+        "maxsize": maxsize,
+        "block": False,
+        "timeout": timeouts.urllib3(),
+        "retries": False,
+        "cert_reqs": cert_reqs,
+        "ca_certs": ca_file if ca_file and not insecure else None,
+    }
+    if resolve:
+        return ResolvingPoolManager(resolve, **kwargs)
+    return urllib3.PoolManager(**kwargs)
+
+
+def split_host_port(text: str) -> tuple[str, int | None]:
+    """``"host:port"`` -> ``("host", port)``; ``"host"`` -> ``("host", None)``. Raises ValueError on a bad port."""
+    host, sep, port = text.rpartition(":")
+    if not sep or "]" in port:
+        return text, None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
+    return host, int(port)
+
+
+class ResolvingPoolManager(urllib3.PoolManager):
+    """A PoolManager that connects to overridden addresses, like ``curl --resolve``.
+
+    Requests keep their URL's host name in the ``Host`` header, in TLS SNI and
+    in certificate verification; only the TCP connection goes elsewhere. Keys
+    are ``host:port`` (that port only) or ``host`` (any port); values are
+    ``address:port`` or ``address`` (same port). The sandbox uses it to map a
+    Tenant's per-pod names to the simulator's node ports; outside a cluster it
+    maps pod names to port-forwards.
+    """
+
+    def __init__(self, resolve: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.resolve = {k.lower(): v for k, v in resolve.items()}
+
+    def _target(self, host: str, port: int | None) -> tuple[str, int | None] | None:
+        override = self.resolve.get(f"{host.lower()}:{port}") or self.resolve.get(host.lower())
+        if override is None:
+            return None
+        address, new_port = split_host_port(override)
+        return address, new_port or port
+
+    def connection_from_host(
+        self,
+        host: str | None,
+        port: int | None = None,
+        scheme: str | None = "http",
+        pool_kwargs: dict[str, Any] | None = None,
+    ) -> urllib3.HTTPConnectionPool:
+        """The pool for the overridden address when ``host[:port]`` is mapped, else the usual one."""
+        if host:
+            if port is None:
+                port = 443 if scheme == "https" else 80
+            target = self._target(host, port)
+            if target is not None:
+                kwargs = dict(pool_kwargs or {})
+                if scheme == "https":
+                    # Verify the certificate against the name asked for, not the address used.
+                    kwargs.setdefault("server_hostname", host)
+                    kwargs.setdefault("assert_hostname", host)
+                host, port = target
+                pool_kwargs = kwargs
+        return super().connection_from_host(host, port, scheme, pool_kwargs)
+
+    def urlopen(  # type: ignore[override]  # the same signature as PoolManager.urlopen
+        self, method: str, url: str, redirect: bool = True, **kw: Any
+    ) -> urllib3.BaseHTTPResponse:
+        """Send with the URL's own ``Host`` header when its host is mapped elsewhere."""
+        parts = urllib3.util.parse_url(url)
+        if parts.host and self._target(parts.host, parts.port or (443 if parts.scheme == "https" else 80)):
+            headers = dict(kw.get("headers") or {})
+            if not any(k.lower() == "host" for k in headers):
+                headers["Host"] = parts.netloc
+            kw["headers"] = headers
+        return super().urlopen(method, url, redirect=redirect, **kw)
 
 
 class EndpointBusyError(Exception):

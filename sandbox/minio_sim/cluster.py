@@ -225,6 +225,11 @@ class SimCluster:
         """Register a namespace lock held for `age_seconds` (shows in top/locks)."""
         self.model.add_lock(resource, age_seconds, lock_type)
 
+    def set_root_credentials(self, access_key: str, secret_key: str) -> None:
+        """Rotate the root credentials, as a restart with a new MINIO_ROOT_USER/PASSWORD does: old keys are refused."""
+        with self.model.lock:
+            self.model.access_key, self.model.secret_key = access_key, secret_key
+
     def prometheus_token(self, expiry_seconds: float = 3600.0) -> str:
         """A bearer token for the metrics endpoints (`mc admin prometheus generate`)."""
         return make_prometheus_token(self.model.access_key, self.model.secret_key, expiry_seconds=expiry_seconds)
