@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
-# Build stage: build the same wheel CI tests, plus wheels of its pinned dependencies.
+# Build stage: build the bot's wheel (without the sandbox: simulators stay out of production),
+# plus wheels of its pinned dependencies.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md config.example.yaml ./
 COPY bot ./bot
 COPY handlers ./handlers
-COPY sandbox ./sandbox
 COPY runbooks ./runbooks
 RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[postgres]'
 

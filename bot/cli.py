@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -77,6 +78,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+NO_SANDBOX = (
+    "error: the sandbox (MinIO, Slack and Kubernetes stand-ins) is not installed here; the production image "
+    "leaves it out. Run the demo from a source checkout (`make demo`)."
+)
+
+
+def _sandbox_installed() -> bool:
+    try:
+        return importlib.util.find_spec("sandbox.launcher") is not None
+    except ImportError:
+        return False
+
+
 def cmd_shell(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
     from bot.runtime import Runtime
@@ -86,6 +100,9 @@ def cmd_shell(args: argparse.Namespace) -> int:
 
     sandbox = None
     if args.sandbox:
+        if not _sandbox_installed():
+            print(NO_SANDBOX, file=sys.stderr)
+            return 2
         from sandbox.launcher import Sandbox
 
         print("starting the sandbox...", file=sys.stderr)
@@ -209,6 +226,9 @@ def _tour(sandbox: Any, events_url: str, user: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if not _sandbox_installed():
+        print(NO_SANDBOX, file=sys.stderr)
+        return 2
     state_file = Path(args.state_file) if args.state_file else STATE_FILE
     if args.stop:
         return _demo_stop(state_file)

@@ -30,10 +30,12 @@ from tests.test_deploy import BOT_UID, MULTI, render, the
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
-PACKAGES = ("bot", "handlers", "sandbox")
+PACKAGES = ("bot", "handlers")  # the image's wheel; the sandbox (simulators) stays out of production
 BUILD_TOOLS = re.compile(r"\b(gcc|g\+\+|clang|make|build-essential|git|curl|wget|cargo|rustc|pip wheel)\b")
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|PRIVATE)", re.I)
-SECRET_FILE = re.compile(r"(\.env$|\.pem$|\.key$|id_rsa|id_ed25519|kubeconfig|\.kube/|credentials|\.netrc$|\.npmrc$)")
+SECRET_FILE = re.compile(
+    r"(\.env$|\.pem$|\.key$|id_rsa|id_ed25519|kubeconfig|\.kube/|(^|/)credentials(\.json)?$|\.netrc$|\.npmrc$)"
+)
 SECRET_TEXT = re.compile(rb"xox[abpr]-[0-9A-Za-z-]{10,}|xapp-\d-[0-9A-Za-z-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
@@ -207,7 +209,35 @@ def test_the_wheel_holds_exactly_the_code_ci_tests(built: tuple[Path, Path]) -> 
         str(p.relative_to(ROOT)) for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py") if "__pycache__" not in p.parts
     }
     assert modules == source, f"missing: {sorted(source - modules)} extra: {sorted(modules - source)}"
-    assert "sandbox/kube/crds/tenants.minio.min.io.yaml" in names, "package data ships"
+    assert not [n for n in names if n.startswith("sandbox/")], "no simulator in the production image"
+
+
+def test_the_image_without_the_sandbox_says_so_for_demo_and_shell(built: tuple[Path, Path], tmp_path: Path) -> None:
+    wheel, _ = built
+    install = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(install), str(wheel)],
+        capture_output=True, check=True, timeout=300,
+    )
+    env = {**os.environ, "PYTHONPATH": str(install)}
+    # This test's own environment has the source checkout installed (editable), sandbox included:
+    # hide it the way an image without it would look.
+    probe = (
+        "import sys\n"
+        "class NoSandbox:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'sandbox':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, NoSandbox())\n"
+        "from bot.cli import main\n"
+        "assert main.__module__ == 'bot.cli' and sys.modules['bot'].__file__.startswith(sys.argv[1])\n"
+        "sys.exit(main(sys.argv[2:]))\n"
+    )
+    for argv in (["demo"], ["shell", "--sandbox", "-c", "/minio help"]):
+        done = subprocess.run([sys.executable, "-c", probe, str(install), *argv],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert "sandbox" in done.stderr and "not installed" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_the_wheel_holds_no_tests_and_no_secrets(built: tuple[Path, Path]) -> None:
