@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 
 from bot.access import CachedGroups
 from bot.application import Application
-from bot.commands import Command, UsageError, escape
+from bot.commands import Command, UsageError
 from bot.composition import load_application
 from bot.config import Config, Secrets
 from bot.delivery import PROMPT_BLOCK, Delivery, SlackOutbox, make_web_client, prompt_submission
@@ -26,7 +26,8 @@ from bot.dispatch import Dispatcher, new_request_id
 from bot.interactions import Click
 from bot.metrics import BotMetrics
 from bot.redact import register_secret
-from bot.report import Report, notice
+from bot.render.inline import to_mrkdwn
+from bot.report import Report, code, emoji, notice, spans
 from bot.runtime import Runtime
 from bot.worker import WorkQueue
 
@@ -187,7 +188,7 @@ class Bot:
         parsed = self.dispatcher.parse(request.text)
         if isinstance(parsed, UsageError):
             self.runtime.metrics.command_done(parsed.verb or "unknown", "bad_input", 0.0)
-            ack(response_type="ephemeral", text=f":warning: {parsed.message}")
+            ack(response_type="ephemeral", text=to_mrkdwn(spans(emoji("warning"), " ", parsed.text)))
             return
         request_id = new_request_id()
         if not self.queue.submit(lambda: self.run(request, parsed, request_id)):
@@ -195,8 +196,8 @@ class Bot:
             ack(response_type="ephemeral", text=":hourglass: The bot is busy right now; try again in a minute.")
             return
         if parsed.verb.slow:
-            working = f":hourglass_flowing_sand: Working on `/minio {escape(parsed.text, 200)}`…"
-            ack(response_type="ephemeral", text=working)
+            working = spans(emoji("hourglass_flowing_sand"), " Working on ", code(f"/minio {parsed.text[:200]}"), "…")
+            ack(response_type="ephemeral", text=to_mrkdwn(working))
         else:
             ack()
 

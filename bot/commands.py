@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.render.inline import to_plain
+from bot.report import Code, Inline, Text, code, join, spans
+
 if TYPE_CHECKING:
     from bot.invocation import Invocation
     from bot.report import Report
 
 MAX_COMMAND_CHARS = 2000
-UNREADABLE = "That command could not be read. Try `/minio help`."
+UNREADABLE = spans("That command could not be read. Try ", Code(text="/minio help"), ".")
 COMMAND = "/minio"
 
 
@@ -122,10 +125,15 @@ class Command:
 
 @dataclass(frozen=True)
 class UsageError:
-    """Input the registry refused; `message` is safe to show as-is (already escaped)."""
+    """Input the registry refused: ``text`` says why (spans; the renderer escapes it)."""
 
-    message: str
+    text: Text
     verb: str | None = None
+
+    @property
+    def message(self) -> str:
+        """The refusal as plain text (names keep their backticks)."""
+        return to_plain(self.text)
 
 
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -158,7 +166,7 @@ def _tokenize(text: str) -> list[str] | UsageError:
             return list(lexer)
         except ValueError:
             continue
-    return UsageError("Unbalanced quotes. Close every `\"` you open, or drop them.")
+    return UsageError(spans("Unbalanced quotes. Close every ", code('"'), " you open, or drop them."))
 
 
 @dataclass
@@ -207,8 +215,8 @@ class Registry:
         verb = self.verbs.get(name)
         if verb is None:
             close = difflib.get_close_matches(name, list(self.verbs), n=1, cutoff=0.5)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
-            return UsageError(f"Unknown command `{escape(name, 40)}`.{hint} Try `/minio help`.")
+            hint = spans(" Did you mean ", code(close[0]), "?") if close else ()
+            return UsageError(spans("Unknown command ", code(name[:40]), ".", hint, " Try ", code("/minio help"), "."))
         values = _bind(verb, rest)
         if isinstance(values, UsageError):
             return values
@@ -230,10 +238,10 @@ def _bind_options(verb: Verb[Any], tokens: list[str], values: dict[str, Any]) ->
             name, eq, inline = token[2:].partition("=")
             arg = by_option.get(name.lower())
             if arg is None:
-                known = ", ".join(f"--{n}" for n in by_option) or "none"
+                known = join([spans(code(f"--{n}")) for n in by_option]) or ("none",)
                 return UsageError(
-                    f"`{verb.name}` has no option `--{escape(name, 40)}` (options: {known}). "
-                    f"Usage: `{verb.usage()}`",
+                    spans(code(verb.name), " has no option ", code(f"--{name[:40]}"), " (options: ", known, "). ",
+                          _usage(verb)),
                     verb.name,
                 )
             if arg.kind == "flag":
@@ -244,7 +252,7 @@ def _bind_options(verb: Verb[Any], tokens: list[str], values: dict[str, Any]) ->
                 i += 1
                 values[arg.field] = tokens[i]
             else:
-                return UsageError(f"`--{arg.name}` needs a value. Usage: `{verb.usage()}`", verb.name)
+                return UsageError(spans(code(f"--{arg.name}"), " needs a value. ", _usage(verb)), verb.name)
         else:
             words.append(token)
         i += 1
@@ -272,28 +280,26 @@ def _bind(verb: Verb[Any], tokens: list[str]) -> dict[str, Any] | UsageError:
                 words.insert(0, word)
                 continue
             return UsageError(
-                f"`{escape(word, 40)}` is not one of {', '.join(arg.choices)}. Usage: `{verb.usage()}`",
-                verb.name,
+                spans(code(word[:40]), f" is not one of {', '.join(arg.choices)}. ", _usage(verb)), verb.name
             )
         values[arg.field] = word.lower() if arg.choices else word
     if words:
-        return UsageError(
-            f"Unexpected `{escape(' '.join(words), 60)}`. Usage: `{verb.usage()}`",
-            verb.name,
-        )
+        return UsageError(spans("Unexpected ", code(" ".join(words)[:60]), ". ", _usage(verb)), verb.name)
     missing = [a for a in verb.args if a.required and a.field not in values]
     if missing:
-        return UsageError(
-            f"Missing {', '.join(f'`{a.name}`' for a in missing)}. Usage: `{verb.usage()}`",
-            verb.name,
-        )
+        names = join([spans(code(a.name)) for a in missing])
+        return UsageError(spans("Missing ", names, ". ", _usage(verb)), verb.name)
     return values
 
 
-def _validation_message(verb: Verb[Any], exc: ValidationError) -> str:
-    problems = []
+def _usage(verb: Verb[Any]) -> tuple[Inline, ...]:
+    return spans("Usage: ", code(verb.usage()))
+
+
+def _validation_message(verb: Verb[Any], exc: ValidationError) -> Text:
+    problems: list[Text] = []
     for item in exc.errors()[:3]:
         loc = ".".join(str(p) for p in item["loc"]) or "arguments"
         msg = item["msg"].removeprefix("Value error, ")
-        problems.append(f"`{escape(loc.replace('_', '-'), 40)}`: {escape(msg, 200)}")
-    return f"{'; '.join(problems)}. Usage: `{verb.usage()}`"
+        problems.append(spans(code(loc.replace("_", "-")[:40]), ": ", msg[:200]))
+    return spans(join(problems, "; "), ". ", _usage(verb))

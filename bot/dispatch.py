@@ -104,7 +104,7 @@ class Dispatcher:
         if click.action_id.split(":", 1)[0] == RUN_BUTTON:
             parsed = self.parse(click.value)
             if isinstance(parsed, UsageError):
-                return ClickResult(ephemeral=notice(parsed.message))
+                return ClickResult(ephemeral=notice(parsed.text))
             thread = click.thread_ts or click.message_ts
             report = self.run(click.user, click.channel, parsed, request_id=request_id, outbox=outbox,
                               thread_ts=thread)

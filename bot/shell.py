@@ -15,7 +15,6 @@ from bot.commands import UsageError
 from bot.composition import load_application
 from bot.dispatch import Dispatcher
 from bot.render import render_text
-from bot.render.text import plain
 from bot.runtime import Runtime
 
 EXIT_USAGE = 64
@@ -37,7 +36,7 @@ class Shell:
         """Run one command line, print the result, return its exit code."""
         parsed = self.dispatcher.parse(line)
         if isinstance(parsed, UsageError):
-            self.out.write(f"error: {plain(parsed.message)}\n")
+            self.out.write(f"error: {parsed.message}\n")
             return EXIT_USAGE
 
         def progress(text: str) -> None:

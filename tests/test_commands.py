@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from bot.commands import MAX_COMMAND_CHARS, UNREADABLE, Command, UsageError, escape
 from bot.composition import load_application
+from bot.render.inline import to_mrkdwn
 
 registry = load_application().registry
 
@@ -82,7 +83,7 @@ def test_unknown_option() -> None:
 def test_echoed_user_text_cannot_mention_or_link(evil: str) -> None:
     result = parse(f"{evil}")
     assert isinstance(result, UsageError)
-    message = result.message
+    message = to_mrkdwn(result.text)  # what Slack receives
     assert "<!" not in message and "<@" not in message and "<http" not in message
     assert "@channel" not in message and "@here" not in message
 
@@ -99,8 +100,9 @@ def test_parser_is_total(text: str) -> None:
     assert isinstance(result, Command | UsageError)
     assert not (isinstance(result, UsageError) and result.message == UNREADABLE)
     if isinstance(result, UsageError):
-        assert result.message and len(result.message) < 1200
-        assert "<!" not in result.message and "<@" not in result.message
+        shown = to_mrkdwn(result.text)
+        assert shown and len(shown) < 1200
+        assert "<!" not in shown and "<@" not in shown
 
 
 @settings(max_examples=200, deadline=None)
