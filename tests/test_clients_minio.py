@@ -18,7 +18,7 @@ from bot.clients.timeouts import MAX_IN_FLIGHT_PER_ENDPOINT
 from sandbox.minio_sim.cluster import SimCluster
 from sandbox.minio_sim.jwt_hs512 import verify_prometheus_token
 
-SHORT = Timeouts(connect=0.5, read=0.5)
+SHORT = Timeouts(connect=0.5, read=0.5, admin_read=0.5)
 
 
 def client_for(cluster: SimCluster, timeouts: Timeouts | None = None, secret: str | None = None) -> MinioClient:

@@ -75,11 +75,23 @@ def handle_s3(ctx: NodeContext, request: Request) -> Response:
         region=None if any_region or not model.region else model.region,
     )
     if not auth.ok and not (auth.anonymous and _anonymous_allowed(ctx, request, bucket, key)):
+        if auth.rejected:
+            model.count_rejection(ctx.node, auth.rejected)
         return s3_error(auth.status, auth.code, auth.message, resource=request.path, bucket=bucket, key=key, head=head)
+    if model.starting_status(ctx.node) is not None:
+        return s3_error(
+            503,
+            "XMinioServerNotInitialized",
+            "Server not initialized yet, please try again.",
+            resource=request.path,
+            bucket=bucket,
+            key=key,
+            head=head,
+        )
     try:
         if not bucket:
             if request.method != "GET":
-                return s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+                return _unsupported_call(ctx, request)
             return _list_buckets(ctx)
         if not key:
             return _bucket_op(ctx, request, bucket)
@@ -89,6 +101,19 @@ def handle_s3(ctx: NodeContext, request: Request) -> Response:
         return s3_error(503, code, message, resource=request.path, bucket=bucket, key=key, head=head)
     except StorageFullError:
         return s3_error(507, *STORAGE_FULL, resource=request.path, bucket=bucket, key=key, head=head)
+
+
+def _unsupported_call(ctx: NodeContext, request: Request) -> Response:
+    """A request no S3 route matches: MinIO answers 400 BadRequest and counts it in
+    minio_s3_requests_rejected_invalid_total (not a credentials problem)."""
+    ctx.model.count_rejection(ctx.node, "invalid")
+    return s3_error(
+        400,
+        "BadRequest",
+        f"An unsupported API call for method: {request.method} at '{request.path}'",
+        resource=request.path,
+        head=request.method == "HEAD",
+    )
 
 
 def _policy_allows_anonymous(policy: str | None, action: str) -> bool:
@@ -278,7 +303,7 @@ def _bucket_policy(ctx: NodeContext, request: Request, bucket: Bucket) -> Respon
     if request.method == "DELETE":
         set_bucket_policy(ctx, bucket.name, None)
         return Response(204)
-    return s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+    return _unsupported_call(ctx, request)
 
 
 def set_bucket_policy(ctx: NodeContext, bucket: str, policy: str | None) -> None:
@@ -353,7 +378,7 @@ def _bucket_versioning(ctx: NodeContext, request: Request, bucket: Bucket) -> Re
             bucket.versioning = status
             ctx.model.touch()
         return Response(200)
-    return s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+    return _unsupported_call(ctx, request)
 
 
 def _delete_many(ctx: NodeContext, request: Request, bucket: Bucket) -> Response:
@@ -519,6 +544,4 @@ def _object_op(ctx: NodeContext, request: Request, bucket_name: str, key: str) -
     if method == "DELETE":
         model.delete_object(bucket_name, key)
         return Response(204, headers=[("x-amz-request-id", request_id())])
-    return s3_error(
-        405, "MethodNotAllowed", "The specified method is not allowed against this resource.", resource=request.path
-    )
+    return _unsupported_call(ctx, request)
