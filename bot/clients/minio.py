@@ -390,17 +390,26 @@ class MinioClient:
             ) from None
 
     def _on_nodes(
-        self, call: Callable[[_Node], T], node: int | None, *, changes_state: bool = False
+        self,
+        call: Callable[[_Node], T],
+        node: int | None,
+        *,
+        changes_state: bool = False,
+        conclusive: Callable[[T], bool] | None = None,
     ) -> tuple[T, _Node]:
         """Run ``call`` on ``node``, or on the first node that answers when ``node`` is None.
 
         State-changing calls move on only when the failed node certainly did not act.
+        ``conclusive`` (read-only calls) tells an answer about the cluster from one that only
+        speaks for the node (a node still starting): the next node is asked, and the first
+        inconclusive answer is returned only when no node gives a conclusive one.
         """
         if node is not None:
             target = self._node(node)
             return call(target), target
         failed: dict[int, str] = {}
         errors: list[MinioError] = []
+        inconclusive: tuple[T, _Node] | None = None
         for target in self._nodes:
             try:
                 result = call(target)
@@ -411,9 +420,14 @@ class MinioClient:
                     continue
                 self.last_failed_nodes = failed
                 raise
+            if conclusive is not None and not conclusive(result):
+                inconclusive = inconclusive or (result, target)
+                continue
             self.last_failed_nodes = failed
             return result, target
         self.last_failed_nodes = failed
+        if inconclusive is not None:
+            return inconclusive
         kinds = {e.kind for e in errors}
         kind: ErrorKind = errors[0].kind if len(kinds) == 1 else "unreachable"
         summary = "; ".join(f"node {n}: {e.detail}" for n, e in zip(failed, errors, strict=True))
@@ -482,8 +496,10 @@ class MinioClient:
 
         200 means healthy; 503 and 412 are answers with ``ok=False``. A 503 carrying
         ``X-Minio-Server-Status`` is a server still starting (``starting=True``), not lost
-        quorum. Only the header of the probe asked is read: ``X-Minio-Write-Quorum`` on
-        ``/cluster``, ``X-Minio-Read-Quorum`` on ``/cluster/read``. The server evaluates
+        quorum; with ``node=None`` the next node is asked then, and a starting answer is
+        returned only when every answering node is starting. Only the header of the probe
+        asked is read: ``X-Minio-Write-Quorum`` on ``/cluster``, ``X-Minio-Read-Quorum`` on
+        ``/cluster/read``. The server evaluates
         under a 10 s deadline, so the admin read timeout applies. Unreachable or hung
         nodes raise MinioError.
         """
@@ -494,9 +510,7 @@ class MinioClient:
             self._per_node_only("maintenance check" + (f" of node {node}" if node is not None else ""))
 
         def call(target: _Node) -> ClusterHealth:
-            answer = self._send(
-                target, "GET", path, query=query, signed=False, timeouts=self.timeouts.for_admin()
-            )
+            answer = self._send(target, "GET", path, query=query, signed=False, timeouts=self.timeouts.for_admin())
             if answer.status not in (200, 412, 503):
                 raise self._http_error(target, answer, path)
             server_status = _header(answer.headers, "X-Minio-Server-Status")
@@ -516,7 +530,8 @@ class MinioClient:
                 server_status=server_status,
             )
 
-        return self._on_nodes(call, node)[0]
+        # With node=None a starting node's 503 says nothing about quorum: ask the next node.
+        return self._on_nodes(call, node, conclusive=lambda health: not health.starting)[0]
 
     # ------------------------------------------------------------ admin: heal, pools, service, locks
 
@@ -663,9 +678,7 @@ class MinioClient:
                 token = prometheus_jwt(*self._keys())
                 headers["Authorization"] = f"Bearer {token}"
             # The cluster group gathers every peer's metrics: it waits on peers like `info`.
-            answer = self._send(
-                target, "GET", path, signed=False, headers=headers, timeouts=self.timeouts.for_admin()
-            )
+            answer = self._send(target, "GET", path, signed=False, headers=headers, timeouts=self.timeouts.for_admin())
             if answer.status != 200:
                 error = self._http_error(target, answer, "metrics")
                 if error.kind == "forbidden":

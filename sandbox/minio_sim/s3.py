@@ -62,6 +62,9 @@ def handle_s3(ctx: NodeContext, request: Request) -> Response:
     bucket, key = unquote(bucket_raw), unquote(key_raw)
     query = request.query
     head = request.method == "HEAD"
+    if _matches_no_route(request.method, bucket, key, query):
+        # MinIO's router answers before any auth check when no route matches.
+        return _unsupported_call(ctx, request)
     # MinIO accepts any region for GetBucketLocation/ListBuckets: that is how clients discover it.
     any_region = not bucket or (request.method == "GET" and not key and "location" in query)
     auth = verify_request(
@@ -101,6 +104,17 @@ def handle_s3(ctx: NodeContext, request: Request) -> Response:
         return s3_error(503, code, message, resource=request.path, bucket=bucket, key=key, head=head)
     except StorageFullError:
         return s3_error(507, *STORAGE_FULL, resource=request.path, bucket=bucket, key=key, head=head)
+
+
+# POST routes MinIO has on an object (multipart, restore, select); any other POST matches none.
+_OBJECT_POST_QUERIES = ("uploads", "uploadId", "restore", "select")
+
+
+def _matches_no_route(method: str, bucket: str, key: str, query: dict[str, str]) -> bool:
+    """Requests no S3 route of the real server matches (a subset the simulator can tell before auth)."""
+    if not bucket:
+        return method not in ("GET", "HEAD")
+    return bool(key) and method == "POST" and not any(q in query for q in _OBJECT_POST_QUERIES)
 
 
 def _unsupported_call(ctx: NodeContext, request: Request) -> Response:
