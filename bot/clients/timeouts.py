@@ -1,9 +1,11 @@
 """The one HTTP timeout and connection policy for every MinIO and Kubernetes call.
 
 Every network call the bot makes goes through a pool built here: short connect
-and read timeouts, no blind retries (a retried probe hides the very failure it
-is meant to report), and at most :data:`MAX_IN_FLIGHT_PER_ENDPOINT` concurrent
-calls per MinIO endpoint so that a burst of reports never floods one node.
+timeouts, read timeouts chosen from what the server itself waits for (admin and
+cluster-health calls outlast MinIO's 10 s peer and health deadlines), no blind
+retries (a retried probe hides the very failure it is meant to report), and at
+most :data:`MAX_IN_FLIGHT_PER_ENDPOINT` concurrent calls per MinIO endpoint so
+that a burst of reports never floods one node.
 """
 
 from __future__ import annotations
