@@ -499,9 +499,8 @@ class MinioClient:
         quorum; with ``node=None`` the next node is asked then, and a starting answer is
         returned only when every answering node is starting. Only the header of the probe
         asked is read: ``X-Minio-Write-Quorum`` on ``/cluster``, ``X-Minio-Read-Quorum`` on
-        ``/cluster/read``. The server evaluates
-        under a 10 s deadline, so the admin read timeout applies. Unreachable or hung
-        nodes raise MinioError.
+        ``/cluster/read``. The server evaluates under a 10 s deadline, so the admin read
+        timeout applies. Unreachable or hung nodes raise MinioError.
         """
         path = "/minio/health/cluster" + ("/read" if read else "")
         query = {"maintenance": "true"} if maintenance else None
