@@ -382,7 +382,9 @@ class TimeoutConfig(_Model):
     connect: float = Field(2.0, gt=0, le=60)
     read: float = Field(5.0, gt=0, le=300)
     probe: float = Field(2.0, gt=0, le=60)
-    report_deadline: float = Field(5.0, gt=0, le=120)
+    # Above MinIO's own 10 s peer wait in `admin info` (plus the client's hedge): with a
+    # shorter deadline one hung node turns into "no node answered" (bot/clients/timeouts.py).
+    report_deadline: float = Field(12.0, gt=0, le=120)
 
 
 class SlackConfig(_Model):

@@ -327,7 +327,7 @@ def _servers(b: SectionBuilder, info: ServerInfo, by_address: dict[str, NodeRef]
     versions: dict[str, list[str]] = {}
     for server in online:
         node = by_address.get(server.endpoint)
-        versions.setdefault(server.version or "unknown", []).append(
+        versions.setdefault(server.release_tag or server.version or "unknown", []).append(
             str(node.number) if node else escape(server.endpoint, 80)
         )
     if len(versions) == 1:

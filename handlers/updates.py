@@ -105,7 +105,7 @@ def _operator_ref(runtime: Runtime, tenant: TenantConfig) -> OperatorRef:
 
 
 def _node_rows(info: ServerInfo, spec_tag: str | None) -> tuple[list[Row], list[str], Status]:
-    versions = {s.endpoint: s.version for s in info.servers}
+    versions = {s.endpoint: s.release_tag or s.version for s in info.servers}
     counts: dict[str, int] = {}
     for version in versions.values():
         counts[version] = counts.get(version, 0) + 1
