@@ -12,10 +12,15 @@ timestamp header (400 otherwise; with two, the replay check and the signature
 check could each look at a different one); a body of at most
 :data:`MAX_BODY_BYTES`, counted while it is read (413); a valid signature
 within Slack's 5-minute window (401); the configured workspace and app, when
-``slack.team_id`` / ``slack.app_id`` are set (403); and a replay check keyed on
-exactly what the signature covers, timestamp and raw body, claimed in the store
-so that every replica sees it (401 for the second copy, wherever it lands).
-Bolt then verifies the signature again and dispatches.
+``slack.team_id`` / ``slack.app_id`` are set (403); and not seen by this
+process before (401). Bolt then verifies the signature again and dispatches.
+
+Replays are keyed on exactly what the signature covers, timestamp and raw body.
+A copy sent to another replica is stopped before its work runs: the listeners
+queue the work with a :class:`~bot.app.ReplayClaim`, and the worker claims the
+key in the store every replica shares (one INSERT; the one that finds the key
+taken is the replay). The claim is made on the worker, not here, so an ack
+never waits for the store.
 """
 
 from __future__ import annotations
@@ -26,23 +31,19 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import uvicorn
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.store.errors import StoreError
-
-if TYPE_CHECKING:
-    from bot.app import Bot
+from bot.app import REPLAY_CLAIM, Bot, ReplayClaim
 
 log = logging.getLogger("minio_chatops.http")
 
@@ -134,6 +135,27 @@ def workspace_mismatch(payload: dict[str, Any], team_id: str | None, app_id: str
     return None
 
 
+class SeenRequests:
+    """Replay keys this process has let through, for the 5-minute window: a replay to the same replica is
+    refused at once (401) without touching the store. Copies sent to other replicas are stopped by the
+    shared claim the work makes before it runs (:meth:`bot.app.Bot.first_time`)."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._seen: dict[str, float] = {}
+        self._limit = limit
+
+    def first(self, key: str) -> bool:
+        """True the first time ``key`` is seen within :data:`REPLAY_KEY_TTL_S` (event loop only: no lock)."""
+        now = time.monotonic()
+        if len(self._seen) >= self._limit:
+            self._seen = {k: t for k, t in self._seen.items() if now - t < REPLAY_KEY_TTL_S}
+        seen = self._seen.get(key)
+        if seen is not None and now - seen < REPLAY_KEY_TTL_S:
+            return False
+        self._seen[key] = now
+        return True
+
+
 def _refuse(status: int, error: str) -> Response:
     return JSONResponse({"error": error}, status_code=status)
 
@@ -165,6 +187,7 @@ def _slack_endpoint(bot: Bot) -> Any:
         raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET")
     verifier = SignatureVerifier(signing.get_secret_value())
     team_id, app_id = bot.config.slack.team_id, bot.config.slack.app_id
+    seen = SeenRequests()
 
     async def slack_events(request: Request) -> Response:
         signatures = request.headers.getlist("x-slack-signature")
@@ -198,16 +221,13 @@ def _slack_endpoint(bot: Bot) -> Any:
         if mismatch is not None:
             log.warning("refused slack request", extra={"reason": mismatch})
             return _refuse(403, mismatch)
-        expires = datetime.fromtimestamp(int(timestamp), UTC) + timedelta(seconds=REPLAY_KEY_TTL_S)
-        try:
-            first = await run_in_threadpool(bot.runtime.store.replays.claim, replay_key(timestamp, body), expires)
-        except StoreError as exc:
-            # Fail closed: without the shared record a replay could run again.
-            log.error("replay check failed", extra={"error_type": type(exc).__name__})
-            return _refuse(503, "cannot check for replays right now")
-        if not first:
+        key = replay_key(timestamp, body)
+        if not seen.first(key):
             log.warning("replayed slack request refused")
             return _refuse(401, "replayed request")
+        expires = datetime.fromtimestamp(int(timestamp), UTC) + timedelta(seconds=REPLAY_KEY_TTL_S)
+        # The listeners queue the work with this claim; it runs only if the store has not seen the key.
+        bolt_request.context[REPLAY_CLAIM] = ReplayClaim(key, expires)
         try:
             # Listeners only parse, queue and ack (~0.1 ms, no I/O), so dispatching on the
             # event loop is faster than a thread hop and keeps acks off the worker threads.

@@ -110,15 +110,34 @@ def test_a_replay_sent_to_a_second_replica_is_refused(
     genuine = signed(first, body)
     assert post(first, body, genuine)[0] == 200
     wait_helps(slack_sim, 1)
-    status, answer = post(second, body, genuine)
-    assert status == 401 and "replayed" in answer
-    assert post(first, body, genuine)[0] == 401
-    time.sleep(0.5)
+    # The second replica has never seen it: it acks (the ack never waits for the store), and its worker finds
+    # the key claimed in the shared store and drops the work.
+    assert post(second, body, genuine)[0] == 200
+    status, answer = post(first, body, genuine)
+    assert status == 401 and "replayed" in answer, "the replica that served it refuses it at once"
+    assert slack_sim.wait_for(lambda: first.bot.runtime.store.replays.count() == 1, timeout=5)
+    time.sleep(1.0)
     assert helps_answered(slack_sim) == 1, "the captured request ran once across both replicas"
     # Another genuine request still goes through either replica.
     other = slash_body(slack_sim, "help")
     assert post(second, other, signed(second, other))[0] == 200
     wait_helps(slack_sim, 2)
+
+
+def test_without_the_shared_store_a_request_is_not_run_and_the_user_is_told(
+    bot_factory: BotFactory, slack_sim: SlackSim
+) -> None:
+    # Fail closed: without the shared record, a copy sent to another replica could run again.
+    bot = bot_factory({**base_config(slack_sim), "store_url": "postgresql+psycopg://bot:pw@127.0.0.1:9/none"})
+    body = slash_body(slack_sim, "help")
+    assert post(bot, body, signed(bot, body))[0] == 200
+
+    def told() -> bool:
+        return any("cannot reach its state store" in e.text + json.dumps(e.blocks)
+                   for e in slack_sim.ephemerals(OPS, ALICE))
+
+    assert slack_sim.wait_for(told, timeout=15)
+    assert helps_answered(slack_sim) == 0
 
 
 def test_a_forged_signature_does_not_use_up_the_genuine_request(bot_factory: BotFactory) -> None:
@@ -134,6 +153,7 @@ def test_replay_keys_expire_after_slacks_window(bot_factory: BotFactory) -> None
     bot = bot_factory()
     body = slash_body(bot.slack, "help")
     assert post(bot, body, signed(bot, body))[0] == 200
+    wait_helps(bot.slack, 1)
     store = bot.bot.runtime.store
     assert store.replays.count() == 1
     # A claim made after the window deletes the expired key (its request would be stale by then).
