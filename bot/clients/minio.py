@@ -67,6 +67,39 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 ADMIN_PREFIX = "/minio/admin/v3/"
+CANARY_PREFIX = ".minio-chatops/canary/"
+"""Where :meth:`MinioClient.canary` writes its objects (the bot's MinIO policy allows writes only there)."""
+
+# What each public method needs in the MinIO policy of the bot's own user (IAM actions, as MinIO's admin
+# and S3 handlers check them). deploy/minio/bot-policy.json is exactly their union and
+# tests/test_minio_policy.py keeps the methods, this table and the policy equal. Probes are unauthenticated;
+# `accountinfo` needs valid credentials and no action.
+POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
+    "close": (),
+    "server_info": ("admin:ServerInfo",),
+    "data_usage": ("admin:DataUsageInfo",),
+    "liveness": (),
+    "readiness": (),
+    "cluster_health": (),
+    "heal_status": ("admin:Heal",),
+    "pools_list": ("admin:ServerInfo",),
+    "pools_status": ("admin:ServerInfo",),
+    "decommission_start": ("admin:Decommission", "admin:ServerInfo"),
+    "decommission_cancel": ("admin:Decommission", "admin:ServerInfo"),
+    "service_restart": ("admin:ServiceRestart",),
+    "top_locks": ("admin:TopLocksInfo",),
+    "account_info": (),
+    "list_users": ("admin:ListUsers",),
+    "metrics_cluster": ("admin:Prometheus",),
+    "list_buckets": ("s3:ListAllMyBuckets",),
+    "bucket_policy_public": ("s3:GetBucketPolicy",),
+    "bucket_versioning": ("s3:GetBucketVersioning",),
+    "object_lock": ("s3:GetBucketObjectLockConfiguration",),
+    "bucket_replication": ("s3:GetReplicationConfiguration",),
+    "canary": ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
+    "backup_freshness": ("s3:ListBucket",),
+    "newest_object_age": ("s3:ListBucket",),
+}
 
 # S3/admin error codes that mean "these credentials are wrong", as opposed to
 # "these credentials may not do that" (AccessDenied -> forbidden).
@@ -872,7 +905,7 @@ class MinioClient:
         failed canary is what the caller wants to report. With ``node=None``
         the first node that accepts a connection is used.
         """
-        name = f".minio-chatops/canary/{uuid.uuid4().hex}"
+        name = f"{CANARY_PREFIX}{uuid.uuid4().hex}"
         payload = uuid.uuid4().bytes * (size // 16 + 1)
         payload = payload[:size]
         nodes = [self._node(node)] if node is not None else list(self._nodes)

@@ -58,7 +58,14 @@ def _baseline(conn: Connection) -> None:
     schema.metadata.create_all(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "baseline: every table as in schema.py", _baseline),)
+def _slack_replay_keys(conn: Connection) -> None:
+    schema.slack_replay_keys.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "baseline: every table as in schema.py", _baseline),
+    Migration(2, "slack_replay_keys: Slack request replay protection shared by replicas", _slack_replay_keys),
+)
 """Every migration, oldest first. Append; never edit or renumber one that has shipped."""
 
 

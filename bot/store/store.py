@@ -14,6 +14,7 @@ from bot.store.db import Database
 from bot.store.incidents import Incidents
 from bot.store.maintenance import MaintenanceWindows
 from bot.store.migrations import migrate
+from bot.store.replays import ReplayKeys
 from bot.store.runbooks import RunbookRuns
 from bot.store.scheduler import SchedulerRuns
 from bot.store.specs import SpecSnapshots
@@ -37,6 +38,7 @@ class Store:
         self.specs = SpecSnapshots(self._db)
         self.maintenance = MaintenanceWindows(self._db)
         self.scheduler = SchedulerRuns(self._db)
+        self.replays = ReplayKeys(self._db)
 
     @property
     def backend(self) -> str:
