@@ -14,14 +14,14 @@ from bot.clients.minio_models import BackupFreshness, CanaryResult, ClusterHealt
 from bot.config import TenantConfig
 from bot.erasure import default_parity
 from bot.report import Row, Status
-from handlers.health_erasure import (
+from handlers.health.erasure import (
     ErasureSet,
     drive_tolerance,
     erasure_sets,
     node_tolerance,
     tolerance_text,
 )
-from handlers.health_evaluate import (
+from handlers.health.evaluate import (
     certificate_status,
     decisive_reasons,
     evaluate,
@@ -33,7 +33,7 @@ from handlers.health_evaluate import (
     evaluate_storage,
     overall_status,
 )
-from handlers.health_gather import BucketExposure, KubeFacts, MinioFacts, NodeRef, TenantFacts, TlsFacts
+from handlers.health.facts import BucketExposure, KubeFacts, MinioFacts, NodeRef, TenantFacts, TlsFacts
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 VERSION = "RELEASE.2025-09-07T16-13-09Z"

@@ -43,8 +43,9 @@ from bot.clients.minio_models import BackupFreshness, CanaryResult, ClusterHealt
 from bot.commands import escape
 from bot.config import TenantConfig
 from bot.report import Row, Section, Status, Text, worst
-from handlers.health_erasure import ErasureSet, drive_tolerance, erasure_sets, node_tolerance, tolerance_text
-from handlers.health_findings import (
+from handlers.health.erasure import ErasureSet, drive_tolerance, erasure_sets, node_tolerance, tolerance_text
+from handlers.health.facts import BucketExposure, KubeFacts, MinioFacts, NodeRef, TenantFacts, TlsFacts
+from handlers.health.findings import (
     MAX_ROWS,
     SectionBuilder,
     error_text,
@@ -53,7 +54,6 @@ from handlers.health_findings import (
     more,
     plural,
 )
-from handlers.health_gather import BucketExposure, KubeFacts, MinioFacts, NodeRef, TenantFacts, TlsFacts
 
 CERT_WARN_DAYS = 14.0
 CERT_CRITICAL_DAYS = 1.0

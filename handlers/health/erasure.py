@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.clients.minio_models import Drive, ServerInfo
 from bot.erasure import default_parity
-from handlers.health_findings import plural
+from handlers.health.findings import plural
 
 
 class ErasureSet(BaseModel):

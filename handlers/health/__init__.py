@@ -23,8 +23,8 @@ from bot.config import TenantConfig
 from bot.invocation import Invocation
 from bot.report import Action, Report, Row, Section, Status
 from bot.runtime import Runtime
-from handlers.health_evaluate import evaluate, overall_status
-from handlers.health_gather import gather_facts
+from handlers.health.evaluate import evaluate, overall_status
+from handlers.health.facts import backup_tenant, gather_facts
 
 MAX_DETAIL_BUTTONS = 5
 SUMMARY_REASONS = 3
@@ -184,3 +184,5 @@ VERB = Verb(
 
 capability = Capability("health", __doc__)
 capability.add_verb(VERB)
+
+__all__ = ["TenantHealth", "backup_tenant", "capability", "check_tenant", "check_tenants", "health_report"]
