@@ -1,19 +1,44 @@
-"""Building blocks of the health report's sections: a row/reason collector and short formatting helpers."""
+"""One section of the health report as it is judged: its rows, facts and notes, and the reasons that decide.
+
+Every text a section shows goes in as a :data:`~bot.report.Text`; a bare
+string is wrapped into spans here, so a name or an error message from a
+server is always shown as typed, never read as markup.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.clients.errors import ClientError
-from bot.commands import escape
-from bot.report import KeyValue, Row, Section, Status, worst
+from bot.models import Frozen
+from bot.report import Inline, KeyValue, Row, Section, Status, Text, spans, worst
+
+T = TypeVar("T")
 
 MAX_ROWS = 8  # rows of one kind before "... and N more"
+
+
+class Reason(Frozen):
+    """A short, plain sentence that decides (part of) the verdict: ``node 2 (10.0.0.2:9000) offline``."""
+
+    status: Status
+    text: str
 
 
 def plural(count: int, word: str) -> str:
     """``1 node`` / ``2 nodes``."""
     return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def as_spans(text: Text) -> tuple[Inline, ...]:
+    """``text`` as spans: a bare string becomes plain text (escaped by the renderer), never markup."""
+    return spans(text)
+
+
+def no_credentials(error: ClientError | str | None, kind: str | None = None) -> bool:
+    """True when ``error`` says the tenant has no usable keys (nothing was sent, so nothing was checked)."""
+    return (error.kind if isinstance(error, ClientError) else kind) == "no_credentials"
 
 
 @dataclass
@@ -23,50 +48,64 @@ class SectionBuilder:
     title: str
     rows: list[Row] = field(default_factory=list)
     fields: list[KeyValue] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    reasons: list[Row] = field(default_factory=list)
+    lines: list[Text] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     error: str | None = None
     status_floor: Status | None = None
 
-    def finding(self, status: Status, reason: str, detail: str | None = None) -> None:
+    def finding(self, status: Status, reason: str, detail: Text | None = None) -> None:
         """A row with a verdict; DEGRADED and worse (and UNKNOWN) also become reasons."""
-        self.rows.append(Row(status=status, text=detail or reason))
+        self.rows.append(Row(status=status, text=as_spans(reason if detail is None else detail)))
         if status.severity >= Status.UNKNOWN.severity:
-            self.reasons.append(Row(status=status, text=reason))
+            self.reasons.append(Reason(status=status, text=reason))
 
-    def ok(self, text: str) -> None:
+    def ok(self, text: Text) -> None:
         """A check that passed."""
-        self.rows.append(Row(status=Status.HEALTHY, text=text))
+        self.rows.append(Row(status=Status.HEALTHY, text=as_spans(text)))
 
-    def info(self, text: str) -> None:
+    def info(self, text: Text) -> None:
         """A note that never changes the verdict."""
-        self.rows.append(Row(status=Status.INFO, text=text))
+        self.rows.append(Row(status=Status.INFO, text=as_spans(text)))
 
-    def fact(self, label: str, value: str) -> None:
+    def fact(self, label: str, value: Text) -> None:
         """A label/value fact."""
-        self.fields.append(KeyValue(label=label, value=value))
+        self.fields.append(KeyValue(label=label, value=as_spans(value)))
+
+    def line(self, text: Text) -> None:
+        """A line of detail under the rows (an event, a pod's usage, "... and 3 more")."""
+        self.lines.append(as_spans(text))
 
     def not_checked(self, what: str, error: ClientError | str, root_cause: str | None = None) -> None:
         """Part of the section could not be gathered: UNKNOWN, with the reason.
 
         With ``root_cause`` (a failure another section already reports, such as
         "no MinIO node answers") the row names it and no second reason is added.
+        Missing keys are said as they are (see :meth:`without_credentials`).
         """
-        if root_cause:
-            self.rows.append(Row(status=Status.UNKNOWN, text=f"{what}: not checked ({root_cause})"))
+        if no_credentials(error):
+            self.without_credentials(what, str(error))
             return
-        text = error_text(error)
-        self.finding(Status.UNKNOWN, f"{what} not checked: {text}", f"{what}: could not check ({text})")
+        if root_cause:
+            self.rows.append(Row(status=Status.UNKNOWN, text=as_spans(f"{what}: not checked ({root_cause})")))
+            return
+        self.finding(Status.UNKNOWN, f"{what} not checked: {error}", f"{what}: could not check ({error})")
+
+    def without_credentials(self, what: str, why: str) -> None:
+        """``what`` needs the tenant's keys and there are none: not checked, never "failed".
+
+        The reason is the credentials error itself, word for word, so every check
+        it stopped adds the same reason and the verdict lists it once.
+        """
+        self.finding(Status.UNKNOWN, why, f"{what}: not checked ({why})")
 
     def failed(self, error: ClientError | str, root_cause: str | None = None) -> None:
         """The whole section could not be gathered (see ``not_checked`` for ``root_cause``)."""
-        text = error_text(error)
-        self.error = root_cause or text
+        self.error = root_cause or str(error)
         self.status_floor = Status.UNKNOWN
         if not root_cause:
-            self.reasons.append(Row(status=Status.UNKNOWN, text=f"{self.title} not checked: {text}"))
+            self.reasons.append(Reason(status=Status.UNKNOWN, text=f"{self.title} not checked: {error}"))
 
-    def build(self) -> tuple[Section, list[Row]]:
+    def build(self) -> tuple[Section, list[Reason]]:
         """The section (status = worst row) and its reasons."""
         statuses = [r.status for r in self.rows if r.status is not None]
         if self.status_floor is not None:
@@ -81,43 +120,11 @@ class SectionBuilder:
             rows=self.rows,
             fields=self.fields,
             lines=self.lines,
-            error=self.error,
+            error=None if self.error is None else as_spans(self.error),
         )
         return section, self.reasons
 
 
-def error_text(error: ClientError | str, limit: int = 200) -> str:
-    """A client error as a short, Slack-safe sentence."""
-    return escape(str(error), limit)
-
-
-def more(items: list[str], limit: int = MAX_ROWS) -> tuple[list[str], int]:
+def more(items: list[T], limit: int = MAX_ROWS) -> tuple[list[T], int]:
     """The first ``limit`` items and how many were left out."""
     return items[:limit], max(0, len(items) - limit)
-
-
-def human_bytes(value: int | None) -> str:
-    """1099511627776 -> "1 TiB"."""
-    if value is None:
-        return "?"
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if size < 1024 or unit == "PiB":
-            return f"{size:.0f} {unit}" if size == int(size) or unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} PiB"
-
-
-def human_duration(seconds: float) -> str:
-    """3700 -> "1 h 1 min"."""
-    seconds = max(0, int(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{seconds} s"
