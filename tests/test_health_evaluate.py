@@ -14,6 +14,7 @@ from bot.clients.minio_models import BackupFreshness, CanaryResult, ClusterHealt
 from bot.config import TenantConfig
 from bot.erasure import default_parity
 from bot.report import Status
+from handlers.health.backup import evaluate_backup
 from handlers.health.erasure import (
     ErasureSet,
     drive_tolerance,
@@ -21,7 +22,6 @@ from handlers.health.erasure import (
     node_tolerance,
     tolerance_text,
 )
-from handlers.health.backup import evaluate_backup
 from handlers.health.evaluate import decisive_reasons, evaluate, overall_status
 from handlers.health.facts import BucketExposure, KubeFacts, MinioFacts, NodeRef, TenantFacts, TlsFacts
 from handlers.health.findings import Reason
