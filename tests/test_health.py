@@ -278,6 +278,43 @@ def test_given_default_credentials_health_says_UNHEALTHY_without_printing_them(
     assert code == 2 and "minioadmin" not in out
 
 
+def test_given_load_balanced_endpoints_health_judges_no_node_but_still_the_cluster(
+    make_env: EnvFactory, demo_cluster: SimCluster
+) -> None:
+    # One address in front of the cluster: a liveness answer through it belongs to no particular node.
+    doc = tenant_doc(demo_cluster, endpoints=demo_cluster.endpoints[:1], endpoints_mode="load-balanced")
+    env = make_env([(doc, demo_cluster)])
+    health = env.check()
+    assert health.status is Status.HEALTHY, health.reasons
+    service = texts(section(health, "MinIO service"))
+    assert "per-node verdicts unavailable: endpoints are load-balanced" in service
+    assert "node 1" not in service and "no MinIO node answers" not in service
+    assert "can lose 1 more node and keep writing" in texts(section(health, "Storage integrity"))
+    demo_cluster.stop_node(2)
+    health = env.check()
+    assert health.status is Status.DEGRADED
+    # The cluster's own view (admin info) still names the server that is down.
+    assert health.reasons == [f"server {demo_cluster.node_url(2).removeprefix('http://')} offline"]
+
+
+def test_given_no_credentials_health_says_not_checked_never_that_a_check_failed(
+    make_env: EnvFactory, demo_cluster: SimCluster
+) -> None:
+    keys = {"access_key_env": "NOWHERE_AK", "secret_key_env": "NOWHERE_SK"}
+    env = make_env([(tenant_doc(demo_cluster, credentials=keys), demo_cluster)])
+    health = env.check()
+    missing = "no credentials configured/readable for tenant demo (environment variables NOWHERE_AK / NOWHERE_SK"
+    # Nothing was sent, so nothing failed: the signed checks say so once, the unsigned ones still ran.
+    assert health.status is Status.DEGRADED
+    assert len(health.reasons) == 1 and health.reasons[0].startswith(missing), health.reasons
+    probe = section(health, "Performance probe")
+    assert probe.status is Status.UNKNOWN and "canary: not checked (no credentials" in texts(probe)
+    assert "Nodes live: 4/4" in texts(section(health, "MinIO service"))
+    assert section(health, "Storage integrity").status is Status.HEALTHY
+    code, out = env.shell("/minio health demo")
+    assert code == 1 and "failed" not in out and "rejected" not in out
+
+
 # ---------------------------------------------------------------- Kubernetes faults
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.clients.errors import KubeError, MinioError
+from bot.clients.errors import CredentialsUnavailable, KubeError, MinioError
 from bot.clients.kube_models import CertInfo, PodInfo
 from bot.clients.minio_models import BackupFreshness, CanaryResult, ClusterHealth, Probe, ServerInfo
 from bot.config import TenantConfig
@@ -23,7 +23,7 @@ from handlers.health.erasure import (
     tolerance_text,
 )
 from handlers.health.evaluate import decisive_reasons, evaluate, overall_status
-from handlers.health.facts import BucketExposure, KubeFacts, MinioFacts, NodeRef, TenantFacts, TlsFacts
+from handlers.health.facts import BucketExposure, KubeFacts, LoadBalanced, MinioFacts, NodeRef, TenantFacts, TlsFacts
 from handlers.health.findings import Reason
 from handlers.health.kubernetes import evaluate_kubernetes
 from handlers.health.minio_service import evaluate_minio_service
@@ -392,3 +392,47 @@ def test_when_no_node_answers_the_dependent_checks_do_not_repeat_the_reason() ->
     assert verdict.status is Status.UNHEALTHY and verdict.reasons == ["no MinIO node answers"]
     storage = next(s for s in verdict.sections if s.title == "Storage integrity")
     assert storage.status is Status.UNKNOWN and plain(storage.error) == "no MinIO node answers"
+
+
+# ---------------------------------------------------------------- keys that are missing, endpoints that are balanced
+
+NO_KEYS = CredentialsUnavailable.for_tenant("demo", "environment variables A / B are not set")
+
+
+def test_a_canary_that_could_not_be_sent_for_want_of_keys_is_not_checked_never_failed() -> None:
+    canary = CanaryResult(bucket="probe", node=1, ok=False, error_kind=NO_KEYS.kind, error=str(NO_KEYS))
+    section, reasons = evaluate_probe(canary, TENANT)
+    assert section.status is Status.UNKNOWN
+    assert [r.text for r in reasons] == ["no credentials configured/readable for tenant demo (environment variables "
+                                         "A / B are not set)"]
+    assert not any("failed" in plain(r.text) for r in section.rows)
+    assert evaluate_probe(NO_KEYS, TENANT, minio_cause="no MinIO node answers")[0].status is Status.UNKNOWN
+
+
+def test_missing_keys_are_said_as_they_are_not_hidden_behind_a_minio_outage() -> None:
+    section, reasons = evaluate_security(healthy_minio(default_credentials=NO_KEYS), None, NOW,
+                                         minio_cause="no MinIO node answers")
+    assert section.status is Status.UNKNOWN and [r.text for r in reasons] == [str(NO_KEYS)]
+    assert any(str(NO_KEYS) in plain(r.text) and "no MinIO node answers" not in plain(r.text) for r in section.rows)
+
+
+def test_every_check_stopped_by_missing_keys_gives_one_reason() -> None:
+    minio = healthy_minio(info=NO_KEYS, buckets=NO_KEYS, default_credentials=NO_KEYS,
+                          canary=CanaryResult(bucket="probe", node=1, ok=False, error_kind="no_credentials",
+                                              error=str(NO_KEYS)))
+    verdict = evaluate(TenantFacts(minio=minio, kube=None, elapsed_s=0.1), TENANT, NOW)
+    assert verdict.status is Status.DEGRADED and verdict.reasons == [str(NO_KEYS)]
+
+
+def test_behind_a_load_balancer_no_node_is_judged_and_the_cluster_answer_decides() -> None:
+    answered = LoadBalanced(cluster=ClusterHealth(ok=True, status=200, node=1, latency_ms=1.0))
+    lb_nodes = [NodeRef(1, "minio.example:9000")]
+    section, reasons = evaluate_minio_service(healthy_minio(nodes=lb_nodes, liveness=answered))
+    rows = [plain(r.text) for r in section.rows]
+    assert section.status is Status.HEALTHY and reasons == []
+    assert "per-node verdicts unavailable: endpoints are load-balanced" in rows
+    assert not any("node 1" in r for r in rows)
+    gone = LoadBalanced(cluster=MinioError("unreachable", "MinIO node 1", "connection refused"))
+    down = healthy_minio(nodes=lb_nodes, liveness=gone, info=MinioError("unreachable", "MinIO cluster", "no answer"))
+    verdict = evaluate(TenantFacts(minio=down, kube=None, elapsed_s=0.1), TENANT, NOW)
+    assert verdict.status is Status.UNHEALTHY and verdict.reasons == ["no MinIO node answers"]
