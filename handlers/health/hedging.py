@@ -6,7 +6,7 @@ not answered within ``HEDGE_S``, the next node is asked as well; the first good
 answer wins. Each of those calls starts on a different node (``rotated``) so
 that the load spreads and one hung node cannot stall them all.
 
-Every hedged call runs inside the one fan-out of :func:`handlers.health.facts.gather_facts`
+Every hedged call runs inside the one fan-out of :func:`handlers.health.facts.gather_tenants`
 and ends by its deadline; its attempts need their own threads because which node
 answers is only known while they run.
 """
