@@ -10,7 +10,8 @@ tenant the channel sees, worst first.
 
 Inside: ``facts`` gathers (one fan-out, one deadline), ``evaluate`` judges
 (pure, one module per section), ``present`` builds the report. Other
-capabilities use :func:`check_tenant` and :class:`TenantHealth`.
+capabilities use :func:`check_tenant` and :class:`TenantHealth` (and ``tenants``
+the load-balanced liveness, :func:`load_balanced_liveness`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,19 @@ from bot.invocation import Invocation
 from bot.report import Report
 from bot.runtime import Runtime
 from handlers.health.check import TenantHealth, check_tenant, check_tenants
-from handlers.health.facts import backup_tenant
+from handlers.health.facts import LoadBalanced, backup_tenant, load_balanced_liveness
 from handlers.health.present import summary_report, tenant_report
 
-__all__ = ["TenantHealth", "backup_tenant", "capability", "check_tenant", "check_tenants", "health_report"]
+__all__ = [
+    "LoadBalanced",
+    "TenantHealth",
+    "backup_tenant",
+    "capability",
+    "check_tenant",
+    "check_tenants",
+    "health_report",
+    "load_balanced_liveness",
+]
 
 capability = Capability("health", __doc__)
 

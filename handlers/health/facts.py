@@ -151,13 +151,18 @@ class TenantFacts:
 # ---------------------------------------------------------------- MinIO calls
 
 
+def load_balanced_liveness(client: MinioClient) -> LoadBalanced:
+    """For a client whose endpoints are load-balanced: the cluster endpoint's answer instead of per-node liveness."""
+    try:
+        return LoadBalanced(cluster=client.cluster_health())
+    except ClientError as exc:
+        return LoadBalanced(cluster=exc)
+
+
 def _liveness(client: MinioClient, until: float) -> dict[int, Probe] | LoadBalanced:
     """Every node's ``/minio/health/live``; behind a load balancer, the cluster endpoint instead."""
     if not client.per_node:
-        try:
-            return LoadBalanced(cluster=client.cluster_health())
-        except ClientError as exc:
-            return LoadBalanced(cluster=exc)
+        return load_balanced_liveness(client)
     probes = fan_out({str(n): partial(client.liveness, n) for n in client.nodes}, deadline_s=time_left(until))
     out: dict[int, Probe] = {}
     for key, probe in probes.items():

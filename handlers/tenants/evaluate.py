@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.clients.errors import ClientError
 from bot.report import Status, worst
-from handlers.tenants.facts import LoadBalanced, NodesLive, TenantFacts, TenantResource
+from handlers.health import LoadBalanced
+from handlers.tenants.facts import NodesLive, TenantFacts, TenantResource
 
 _HEALTH_STATUS = {"green": Status.HEALTHY, "yellow": Status.DEGRADED, "red": Status.UNHEALTHY}
 

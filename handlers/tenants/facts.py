@@ -3,7 +3,7 @@
 One fan-out for all tenants under the report deadline. MinIO liveness is per
 node (``/minio/health/live`` on each, in parallel); behind a load balancer
 (``client.per_node`` false) no answer can be tied to a node, so the cluster's
-own health endpoint says whether MinIO answers at all.
+own health endpoint says whether MinIO answers at all, asked as ``health`` asks it.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from bot.clients.errors import PER_NODE_UNAVAILABLE, ClientError
+from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
-from bot.clients.minio_models import ClusterHealth
 from bot.config import TenantConfig
 from bot.runtime import Runtime
+from handlers.health import LoadBalanced, load_balanced_liveness
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,6 @@ class NodesLive:
     def live(self) -> int:
         """Nodes that answered ``/minio/health/live`` with 200."""
         return self.total - len(self.down)
-
-
-@dataclass(frozen=True)
-class LoadBalanced:
-    """Behind a load balancer: no verdict per node, only the cluster's answer (or why there was none)."""
-
-    cluster: ClusterHealth | ClientError
-    why: str = PER_NODE_UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -77,10 +69,7 @@ def _liveness(runtime: Runtime, tenant: TenantConfig) -> NodesLive | LoadBalance
     """``/minio/health/live`` on every node; behind a load balancer, ``/minio/health/cluster`` once instead."""
     client = runtime.minio(tenant)
     if not client.per_node:
-        try:
-            return LoadBalanced(cluster=client.cluster_health())
-        except ClientError as exc:
-            return LoadBalanced(cluster=exc)
+        return load_balanced_liveness(client)
     probes = fan_out(
         {str(n): partial(client.liveness, n) for n in client.nodes},
         deadline_s=runtime.config.timeouts.probe + 0.5,

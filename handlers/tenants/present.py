@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.clients.errors import ClientError
 from bot.report import Inline, Report, Row, Section, Text, bold, code, join, spans, worst
+from handlers.health import LoadBalanced
 from handlers.tenants.evaluate import tenant_status
-from handlers.tenants.facts import LoadBalanced, NodesLive, TenantFacts, TenantResource
+from handlers.tenants.facts import NodesLive, TenantFacts, TenantResource
 
 
 def minio_text(minio: NodesLive | LoadBalanced | ClientError) -> Text:
