@@ -31,6 +31,7 @@ from sandbox.kube.world import (
     PoolSpec,
     TenantWorld,
 )
+from sandbox.launcher import simulator_node
 
 NEW_IMAGE = "quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z"
 JSON_PATCH = "application/json-patch+json"
@@ -245,3 +246,10 @@ def test_operator_error_recognises_the_controllers_error_states_only(state: str,
 def test_a_tenant_the_operator_never_wrote_has_no_state_and_no_error() -> None:
     info = TenantInfo.from_api({"metadata": {"name": "demo", "namespace": "ns"}, "spec": {}})
     assert info.current_state is None and operator_error(info) is None
+
+
+def test_the_sandbox_moves_the_simulator_node_playing_each_rolled_pod() -> None:
+    world = TenantWorld(pools=[PoolSpec("pool-0", servers=4), PoolSpec("pool-1", servers=2)])
+    assert [simulator_node(world, "pool-0", i) for i in range(4)] == [1, 2, 3, 4]
+    assert [simulator_node(world, "pool-1", i) for i in range(2)] == [5, 6]
+    assert simulator_node(world, "pool-1", 2) is None and simulator_node(world, "pool-9", 0) is None
