@@ -76,6 +76,9 @@ class CountingOutbox:
     def update(self, channel: str, ts: str, report: Report) -> None:
         self.calls.append((self.clock(), ts, "update"))
 
+    def notify(self, channel: str, report: Report) -> None:
+        self.post(channel, report)
+
     def create_channel(self, name: str) -> str:
         return "C0NEW"
 

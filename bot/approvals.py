@@ -33,7 +33,6 @@ import hmac
 import json
 import logging
 import os
-import queue
 import secrets
 import socket
 import threading
@@ -119,40 +118,6 @@ def plan_of(approval: Approval) -> ChangePlan | None:
 # ----------------------------------------------------------------------------- audit
 
 
-class _AuditChannelPoster:
-    """Posts audit lines to the audit channel from one background thread.
-
-    Slack allows about one message per second per channel; fifty simultaneous
-    clicks must not make fifty click handlers sleep on 429s, so lines queue here.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Outbox, str, Report]] = queue.Queue(maxsize=1000)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def submit(self, outbox: Outbox, channel: str, report: Report) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="audit-channel", daemon=True)
-                self._thread.start()
-        try:
-            self._queue.put_nowait((outbox, channel, report))
-        except queue.Full:
-            log.warning("audit channel backlog full; line dropped (the audit table has it)")
-
-    def _run(self) -> None:
-        while True:
-            outbox, channel, report = self._queue.get()
-            try:
-                outbox.post(channel, report)
-            except Exception as exc:  # noqa: BLE001 - the audit table is the record; the channel is a copy
-                log.warning("audit channel post failed", extra={"error_type": type(exc).__name__})
-
-
-_AUDIT_POSTER = _AuditChannelPoster()
-
-
 def audit_line(event: AuditEvent) -> str:
     """One audit event as one line of mrkdwn."""
     actor = event.actor if event.actor == BOT_ACTOR else f"<@{event.actor}>"
@@ -209,7 +174,7 @@ def record(
     )
     channel = runtime.config.audit_channel
     if channel and outbox is not None:
-        _AUDIT_POSTER.submit(outbox, channel, Report(title="", summary=audit_line(event)))
+        outbox.notify(channel, Report(title="", summary=audit_line(event)))
     return event
 
 

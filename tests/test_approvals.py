@@ -65,6 +65,9 @@ class RecordingOutbox:
         with self._lock:
             self.updates.append((channel, ts, report))
 
+    def notify(self, channel: str, report: Report) -> None:
+        self.post(channel, report)
+
     def create_channel(self, name: str) -> str:
         return "C0NEW"
 
