@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot import approvals as engine
+from bot import approval_engine as engine
 from bot.application import Capability
 from bot.commands import Arg, NoArgs, Verb
 from bot.invocation import Invocation

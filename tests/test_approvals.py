@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import approvals as engine
+from bot import approval_engine as engine
 from bot.application import Application, Capability
 from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
