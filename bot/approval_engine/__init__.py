@@ -26,7 +26,7 @@ from __future__ import annotations
 from bot.application import Capability, Job
 
 from .buttons import on_approve, on_cancel, on_reject, on_reject_reason
-from .card import BOT_ACTOR, approval_card, audit_line, plan_sections
+from .card import BOT_ACTOR, approval_card, audit_line, plan_sections, title_of
 from .decisions import cancel, expire_due, reject
 from .execution import execute_approved
 from .ledger import record
@@ -60,6 +60,7 @@ __all__ = [
     "reject",
     "request_change",
     "resolution_of",
+    "title_of",
 ]
 
 # The card's buttons check who may decide inside the engine (requester, the approver rule
