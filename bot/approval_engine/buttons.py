@@ -16,7 +16,7 @@ from bot.report import Report, code, mention, notice, spans
 from bot.store import Approval
 
 from .card import title_of
-from .decisions import approve, cancel, decider_check, refuse, reject, still_pending
+from .decisions import approve, cancel, may_decide, refuse, reject
 from .ledger import find
 from .machine import (
     APPROVE,
@@ -69,14 +69,10 @@ def on_approve(inv: Invocation, click: Click) -> ClickResult:
 
 def on_reject(inv: Invocation, click: Click) -> ClickResult:
     """The Reject button: ask the approver for a reason (a form), or point at the command."""
-    runtime, outbox = inv.runtime, inv.outbox
     target = button_target(inv, click, REJECT)
     if isinstance(target, Report):
         return ClickResult(ephemeral=target)
-    blocked = still_pending(runtime, outbox, target)
-    if blocked:
-        return ClickResult(ephemeral=notice(blocked))
-    refused = decider_check(runtime, outbox, target, click.user, REJECT)
+    refused = may_decide(inv.runtime, inv.outbox, target, click.user, REJECT)
     if refused is not None:
         return ClickResult(ephemeral=refused)
     return _ask_reason(inv, click, target)

@@ -53,8 +53,12 @@ def refuse(runtime: Runtime, outbox: Outbox, user: str, refusal: Refusal, *, sta
     return notice(refusal.text)
 
 
-def decider_check(runtime: Runtime, outbox: Outbox, approval: Approval, user: str, stage: str) -> Report | None:
-    """None when ``user`` may approve or reject (``stage``) the request; else the audited refusal."""
+def may_decide(runtime: Runtime, outbox: Outbox, approval: Approval, user: str, stage: str) -> Report | None:
+    """None when the request is still pending and ``user`` may approve or reject it (``stage``); else why not
+    (an audited refusal when the rule says no, the request's state when it has moved on or expired)."""
+    blocked = still_pending(runtime, outbox, approval)
+    if blocked:
+        return notice(blocked)
     tenant = runtime.find_tenant(approval.tenant)
     kind = action_kind_of(approval)
     refusal = decider_refusal(
@@ -88,10 +92,7 @@ def approve(
 
     Returns what to tell the voter, or None when their vote ran the change (the card tells everyone).
     """
-    blocked = still_pending(runtime, outbox, approval)
-    if blocked:
-        return notice(blocked)
-    refused = decider_check(runtime, outbox, approval, user, APPROVE)
+    refused = may_decide(runtime, outbox, approval, user, APPROVE)
     if refused is not None:
         return refused
     store = runtime.store
@@ -142,10 +143,7 @@ def reject(runtime: Runtime, outbox: Outbox, approval_id: str, user: str, reason
     approval = _decidable(runtime, approval_id, channel, "decided")
     if isinstance(approval, Report):
         return approval
-    blocked = still_pending(runtime, outbox, approval)
-    if blocked:
-        return notice(blocked)
-    refused = decider_check(runtime, outbox, approval, user, REJECT)
+    refused = may_decide(runtime, outbox, approval, user, REJECT)
     if refused is not None:
         return refused
     cleaned = clean_reason(reason)
