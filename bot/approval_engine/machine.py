@@ -68,11 +68,6 @@ def source_of(target: ApprovalStatus) -> ApprovalStatus:
         raise ValueError(f"no arrow leads to {target}") from None
 
 
-def is_open(status: ApprovalStatus) -> bool:
-    """Whether a request in ``status`` may still move (pending, approved or executing)."""
-    return status in (PENDING, APPROVED, EXECUTING)
-
-
 class Resolution(Frozen):
     """Why a request ended where it is; stored as JSON in the request's ``result``."""
 
