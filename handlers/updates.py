@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.application import Capability
-from bot.approvals import request_change
+from bot.approval_engine import request_change
 from bot.clients.errors import ClientError
 from bot.clients.kube_models import DeploymentInfo
 from bot.clients.minio_models import ServerInfo

@@ -1,8 +1,8 @@
 """Approval requests and their votes.
 
 Races between replicas and double clicks are settled by the database, not by
-reading first: :meth:`Approvals.transition` is one conditional UPDATE and
-:meth:`Approvals.add_vote` one INSERT guarded by a unique key.
+reading first: :meth:`ApprovalRequests.transition` is one conditional UPDATE and
+:meth:`ApprovalRequests.add_vote` one INSERT guarded by a unique key.
 
 Plans and results are stored redacted (:func:`bot.redact.redact_structured`).
 A plan that carried a secret therefore no longer matches its hash once stored,
@@ -32,7 +32,7 @@ def new_approval_id() -> str:
     return secrets.token_urlsafe(_ID_BYTES)
 
 
-class Approvals:
+class ApprovalRequests:
     """Create, read and move approval requests through their statuses."""
 
     def __init__(self, db: Database) -> None:
