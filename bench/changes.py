@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import approvals as engine  # noqa: E402
+from bot.changes import follow as scaling_follow  # noqa: E402
+from bot.changes.follow import Observation, Pacing, Phase, follow  # noqa: E402
+from bot.changes.tenant import handle_for  # noqa: E402
 from bot.commands import Command  # noqa: E402
 from bot.composition import load_application  # noqa: E402
 from bot.config import parse_config  # noqa: E402
@@ -40,9 +43,6 @@ from bot.dispatch import Dispatcher  # noqa: E402
 from bot.outbox import Prompt  # noqa: E402
 from bot.report import Report  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from handlers import scaling_follow  # noqa: E402
-from handlers.scaling_follow import Observation, Pacing, Phase, follow  # noqa: E402
-from handlers.scaling_tenant import handle_for  # noqa: E402
 from handlers.updates_images import parse_image  # noqa: E402
 from handlers.updates_tenant import TenantUpdate, plan_tenant_update  # noqa: E402
 from sandbox.kube.controlplane import ControlPlane, find_binaries  # noqa: E402

@@ -30,19 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.application import Capability
 from bot.approvals import request_change
-from bot.changes import (
-    Change,
-    ChangePlan,
-    DryRun,
-    Finding,
-    Outcome,
-    Target,
-    TenantObject,
-    read_tenant,
-    seal,
-    tenant_unchanged,
-    write_quorum_finding,
-)
+from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
+from bot.changes.preflight import write_quorum_finding
+from bot.changes.tenant import TenantObject, read_tenant, tenant_unchanged
 from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.clients.kube import KubeClient

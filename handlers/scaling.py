@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.application import Capability
 from bot.approvals import request_change
+from bot.changes.tenant import handle_for
 from bot.clients.errors import ClientError
 from bot.commands import Arg, Permission, Verb, escape
 from bot.config import TenantConfig
@@ -44,7 +45,6 @@ from handlers.scaling_add_pool import plan_add_pool
 from handlers.scaling_decommission import decommission_status, plan_cancel, plan_decommission, plan_remove_pool
 from handlers.scaling_resources import parse_limits, plan_resources, plan_restart
 from handlers.scaling_storage import plan_storage
-from handlers.scaling_tenant import handle_for
 from handlers.sizes import Cpu, Size, SizeError, canonical_quantity, parse_cpu, parse_size
 
 ACTIONS = ("add-pool", "resources", "storage", "restart", "decommission", "remove-pool", "servers", "volumes")

@@ -19,18 +19,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.changes import Change, ChangePlan, Finding, Outcome, seal
-from bot.clients.errors import ClientError
-from bot.clients.kube_models import EventInfo, StorageClassInfo, TenantInfo
-from bot.clients.minio_models import ServerInfo
-from bot.commands import escape
-from bot.erasure import MIN_DRIVES, default_parity, erasure_set_size, usable_bytes
-from bot.invocation import UserError
-from bot.runtime import Runtime
-from handlers.capacity import drive_totals
-from handlers.capacity_forecast import format_bytes
-from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
-from handlers.scaling_preflight import INITIALIZED, quorum_finding, tenant_state_finding
-from handlers.scaling_tenant import (
+from bot.changes.follow import Observation, Phase, follow, follow_limits, format_duration
+from bot.changes.preflight import INITIALIZED, quorum_finding, tenant_state_finding
+from bot.changes.tenant import (
     TargetChanged,
     TenantHandle,
     apply_guarded,
@@ -42,6 +33,15 @@ from handlers.scaling_tenant import (
     recheck_target,
     statefulset_name,
 )
+from bot.clients.errors import ClientError
+from bot.clients.kube_models import EventInfo, StorageClassInfo, TenantInfo
+from bot.clients.minio_models import ServerInfo
+from bot.commands import escape
+from bot.erasure import MIN_DRIVES, default_parity, erasure_set_size, usable_bytes
+from bot.invocation import UserError
+from bot.runtime import Runtime
+from handlers.capacity import drive_totals
+from handlers.capacity_forecast import format_bytes
 from handlers.sizes import Size
 
 ACTION_KIND = "scale"

@@ -24,7 +24,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, Target, TenantObject, seal
+from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
+from bot.changes.follow import Observation, Phase, follow, follow_limits, format_duration
+from bot.changes.preflight import (
+    INITIALIZED,
+    healing_finding,
+    quorum_finding,
+    tenant_state_finding,
+)
+from bot.changes.tenant import (
+    TargetChanged,
+    TenantHandle,
+    TenantObject,
+    apply_guarded,
+    dry_run,
+    gather,
+    gathered_tenant,
+    handle_by_name,
+    pointer,
+    recheck_target,
+    statefulset_name,
+)
 from bot.clients.errors import ClientError
 from bot.clients.minio_models import ClusterHealth, HealStatus, PoolStatus, ServerInfo
 from bot.commands import escape
@@ -36,25 +56,6 @@ from bot.runtime import Runtime
 from handlers.capacity import drive_totals
 from handlers.capacity_forecast import format_bytes
 from handlers.scaling_add_pool import stuck_events
-from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
-from handlers.scaling_preflight import (
-    INITIALIZED,
-    healing_finding,
-    quorum_finding,
-    tenant_state_finding,
-)
-from handlers.scaling_tenant import (
-    TargetChanged,
-    TenantHandle,
-    apply_guarded,
-    dry_run,
-    gather,
-    gathered_tenant,
-    handle_by_name,
-    pointer,
-    recheck_target,
-    statefulset_name,
-)
 
 ACTION_KIND = "scale"
 RUN = "run"  # the dispatcher's button that runs the command in its value

@@ -19,25 +19,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, TenantObject, seal
-from bot.clients.errors import ClientError
-from bot.clients.kube_models import PodInfo, TenantInfo
-from bot.clients.minio_models import ClusterHealth, HealStatus, ServerInfo
-from bot.commands import escape
-from bot.invocation import UserError
-from bot.runtime import Runtime
-from handlers.capacity_forecast import format_bytes
-from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
-from handlers.scaling_preflight import (
+from bot.changes import Change, ChangePlan, Finding, Outcome, seal
+from bot.changes.follow import Observation, Phase, follow, follow_limits, format_duration
+from bot.changes.preflight import (
     healing_finding,
     nodes_online_finding,
     quorum_finding,
     tenant_state_finding,
 )
-from handlers.scaling_tenant import (
+from bot.changes.tenant import (
     JsonPatch,
     TargetChanged,
     TenantHandle,
+    TenantObject,
     apply_guarded,
     dry_run,
     gather,
@@ -47,6 +41,13 @@ from handlers.scaling_tenant import (
     raw_pools,
     recheck_target,
 )
+from bot.clients.errors import ClientError
+from bot.clients.kube_models import PodInfo, TenantInfo
+from bot.clients.minio_models import ClusterHealth, HealStatus, ServerInfo
+from bot.commands import escape
+from bot.invocation import UserError
+from bot.runtime import Runtime
+from handlers.capacity_forecast import format_bytes
 from handlers.sizes import Cpu, Size, SizeError, cpu_millicores, parse_cpu, parse_size, quantity_bytes
 
 ACTION_KIND = "scale"

@@ -15,20 +15,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, TenantObject, seal
-from bot.clients.errors import ClientError, KubeError
-from bot.clients.kube_models import PvcInfo, StorageClassInfo
-from bot.clients.minio_models import ServerInfo
-from bot.commands import escape
-from bot.erasure import erasure_set_size, usable_bytes
-from bot.runtime import Runtime
-from handlers.capacity_forecast import format_bytes
-from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
-from handlers.scaling_resources import select_pools
-from handlers.scaling_tenant import (
+from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
+from bot.changes.follow import Observation, Phase, follow, follow_limits, format_duration
+from bot.changes.tenant import (
     JsonPatch,
     TargetChanged,
     TenantHandle,
+    TenantObject,
     apply_guarded,
     dry_run,
     gather,
@@ -37,6 +30,14 @@ from handlers.scaling_tenant import (
     recheck_target,
     refusal_text,
 )
+from bot.clients.errors import ClientError, KubeError
+from bot.clients.kube_models import PvcInfo, StorageClassInfo
+from bot.clients.minio_models import ServerInfo
+from bot.commands import escape
+from bot.erasure import erasure_set_size, usable_bytes
+from bot.runtime import Runtime
+from handlers.capacity_forecast import format_bytes
+from handlers.scaling_resources import select_pools
 from handlers.sizes import Size
 
 ACTION_KIND = "scale"

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.application import Capability
 from bot.approvals import request_change
+from bot.changes.tenant import gather, handle_for
 from bot.clients.errors import ClientError
 from bot.clients.kube_models import DeploymentInfo
 from bot.clients.minio_models import ServerInfo
@@ -36,7 +37,6 @@ from bot.invocation import Invocation, UserError
 from bot.report import Action, KeyValue, Report, Row, Section, Status, worst
 from bot.runtime import Runtime
 from handlers import updates_operator, updates_rollback, updates_tenant
-from handlers.scaling_tenant import gather, handle_for
 from handlers.updates_images import ImageError, ImageRef, image_repository, image_tag, parse_image, same_version
 from handlers.updates_operator import plan_operator_update, snapshot_cluster
 from handlers.updates_rollback import (

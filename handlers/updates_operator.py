@@ -26,14 +26,14 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
+from bot.changes.follow import Observation, Phase, follow, follow_limits, format_duration
+from bot.changes.tenant import dry_run_deployment, tenant_config
 from bot.clients.errors import ClientError
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import DeploymentInfo, PodInfo
 from bot.config import OperatorRef, TenantConfig
 from bot.invocation import UserError
 from bot.runtime import Runtime
-from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
-from handlers.scaling_tenant import dry_run_deployment, tenant_config
 from handlers.updates_images import ImageRef, compare_versions, image_tag, same_version
 
 ACTION_KIND = "operator-update"

@@ -31,17 +31,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, Target, TenantObject, seal
-from bot.clients.errors import ClientError
-from bot.commands import escape
-from bot.config import TenantConfig
-from bot.invocation import UserError
-from bot.report import Action, Report, Row, Section
-from bot.runtime import Runtime
-from handlers.scaling_follow import Phase, follow, follow_limits, format_duration
-from handlers.scaling_tenant import (
+from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
+from bot.changes.follow import Phase, follow, follow_limits, format_duration
+from bot.changes.tenant import (
     JsonPatch,
     TenantHandle,
+    TenantObject,
     dry_run,
     dry_run_deployment,
     handle_by_name,
@@ -49,6 +44,12 @@ from handlers.scaling_tenant import (
     tenant_config,
     unchanged_finding,
 )
+from bot.clients.errors import ClientError
+from bot.commands import escape
+from bot.config import TenantConfig
+from bot.invocation import UserError
+from bot.report import Action, Report, Row, Section
+from bot.runtime import Runtime
 from handlers.updates_images import image_tag
 from handlers.updates_operator import (
     ACTION_KIND as OPERATOR_ACTION_KIND,

@@ -17,15 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, TenantObject, seal
-from bot.clients.errors import ClientError
-from bot.clients.minio_models import ClusterHealth, HealStatus, PoolStatus, ServerInfo
-from bot.config import TenantConfig
-from bot.invocation import UserError
-from bot.runtime import Runtime
-from bot.store import Approval
-from handlers.scaling_follow import FollowResult, Observation, Phase, follow, follow_limits, format_duration
-from handlers.scaling_preflight import (
+from bot.changes import Change, ChangePlan, Finding, Outcome, seal
+from bot.changes.follow import FollowResult, Observation, Phase, follow, follow_limits, format_duration
+from bot.changes.preflight import (
     INITIALIZED,
     decommission_finding,
     healing_finding,
@@ -35,15 +29,22 @@ from handlers.scaling_preflight import (
     tenant_health_finding,
     tenant_state_finding,
 )
-from handlers.scaling_tenant import (
+from bot.changes.tenant import (
     TargetChanged,
     TenantHandle,
+    TenantObject,
     apply_guarded,
     dry_run,
     gather,
     handle_by_name,
     unchanged_finding,
 )
+from bot.clients.errors import ClientError
+from bot.clients.minio_models import ClusterHealth, HealStatus, PoolStatus, ServerInfo
+from bot.config import TenantConfig
+from bot.invocation import UserError
+from bot.runtime import Runtime
+from bot.store import Approval
 from handlers.updates_images import ImageRef, compare_versions, image_tag, release_time, same_version
 
 ACTION_KIND = "update"
