@@ -43,8 +43,9 @@ from bot.dispatch import Dispatcher  # noqa: E402
 from bot.outbox import Prompt  # noqa: E402
 from bot.report import Report  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from handlers.updates_images import parse_image  # noqa: E402
-from handlers.updates_tenant import TenantUpdate, plan_tenant_update  # noqa: E402
+from handlers.updates.images import parse_image  # noqa: E402
+from handlers.updates.kinds import TenantUpdate  # noqa: E402
+from handlers.updates.plans import plan_tenant_update  # noqa: E402
 from sandbox.kube.controlplane import ControlPlane, find_binaries  # noqa: E402
 from sandbox.kube.crds import install_crds  # noqa: E402
 from sandbox.kube.world import PoolSpec, TenantWorld, set_tenant_status  # noqa: E402

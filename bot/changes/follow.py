@@ -68,11 +68,6 @@ def follow_limits(tenant: TenantConfig) -> tuple[float, float]:
     return tenant.rollout.timeout_minutes * 60, tenant.rollout.poll_seconds
 
 
-def format_duration(seconds: float) -> str:
-    """`45 s`, `12 min`, `3.5 h`."""
-    return humanize.duration(seconds)
-
-
 def follow(
     observe: Callable[[], Observation],
     progress: Callable[[str], None],

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from bot.changes.plan import ChangePlan, DryRun, Finding, Target
-from bot.clients.errors import ClientError, KubeError
-from bot.clients.fanout import fan_out
+from bot.clients.errors import KubeError
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import TenantInfo
 from bot.config import TenantConfig
@@ -266,22 +265,3 @@ def raw_pools(info: TenantInfo) -> list[dict[str, Any]]:
 def statefulset_name(handle: TenantHandle, pool: str) -> str:
     """``<tenant>-<pool>``: the StatefulSet (and ``status.pools[].ssName``) of a pool."""
     return f"{handle.name}-{pool}"
-
-
-def gather(runtime: Runtime, calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Run independent reads in parallel under the report deadline; each key holds a result or a ClientError."""
-    return fan_out(calls, deadline_s=runtime.config.timeouts.report_deadline)
-
-
-def gathered_tenant(facts: Mapping[str, object]) -> TenantObject:
-    """The Tenant that :func:`gather` read under ``"tenant"``; its read error is raised (no plan without it)."""
-    tenant = facts["tenant"]
-    if isinstance(tenant, ClientError):
-        raise tenant
-    assert isinstance(tenant, TenantObject)
-    return tenant
-
-
-def tenant_config(runtime: Runtime, name: str) -> TenantConfig | None:
-    """The tenant called ``name`` (configured or discovered), if any."""
-    return runtime.find_tenant(name)
