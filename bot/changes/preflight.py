@@ -8,17 +8,11 @@ the card as warnings.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bot.changes.plan import Finding
 from bot.changes.tenant import TenantObject
 from bot.clients.errors import ClientError
 from bot.clients.minio_models import ClusterHealth, HealStatus, PoolStatus, ServerInfo
 from bot.store import Approval, ApprovalStatus
-
-if TYPE_CHECKING:
-    from bot.config import TenantConfig
-    from bot.runtime import Runtime
 
 INITIALIZED = "Initialized"
 BUSY_STATUSES = {ApprovalStatus.APPROVED, ApprovalStatus.EXECUTING}
@@ -124,12 +118,3 @@ def other_change_finding(approvals: list[Approval] | Exception, tenant: str, own
         return Finding(check=check, ok=False, detail=f"Request {first.id} ({first.kind}) is being executed on "
                        f"{tenant}. Wait until it finishes.")
     return Finding(check=check, ok=True, detail="No other approved change is executing on this tenant.")
-
-
-def write_quorum_finding(runtime: Runtime, tenant: TenantConfig, *, blocking: bool = True) -> Finding:
-    """MinIO's own answer to "does every erasure set have write quorum now?" (``/minio/health/cluster``)."""
-    try:
-        health = runtime.minio(tenant).cluster_health()
-    except ClientError as exc:
-        return quorum_finding(exc).model_copy(update={"blocking": blocking})
-    return quorum_finding(health).model_copy(update={"blocking": blocking})

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from bot.changes.plan import ChangePlan, DryRun, Finding, Target
-from bot.clients.errors import KubeError
+from bot.clients.errors import ClientError, KubeError
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import TenantInfo
 from bot.config import TenantConfig
@@ -151,15 +151,15 @@ def handle_for(runtime: Runtime, tenant: TenantConfig) -> TenantHandle:
 
 
 def configured(runtime: Runtime, name: str) -> TenantConfig:
-    """The tenant a stored plan names (UserError when it is gone)."""
+    """The tenant a stored plan names; a ClientError (a failed re-check, a failed execution) when it is gone."""
     tenant = runtime.find_tenant(name)
     if tenant is None:
-        raise UserError(spans("Tenant ", code(name[:63]), " is no longer configured."))
+        raise ClientError("invalid", f"tenant {name}", "is no longer configured")
     return tenant
 
 
 def handle_by_name(runtime: Runtime, name: str) -> TenantHandle:
-    """Like :func:`handle_for` for a tenant name stored in a plan (UserError when it is gone)."""
+    """Like :func:`handle_for` for a tenant name stored in a plan (ClientError when it is gone)."""
     return handle_for(runtime, configured(runtime, name))
 
 
