@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import approvals as engine  # noqa: E402
-from bot.changes import follow as scaling_follow  # noqa: E402
+from bot.changes import follow as change_following  # noqa: E402
 from bot.changes.follow import Observation, Pacing, Phase, follow  # noqa: E402
 from bot.changes.tenant import handle_for  # noqa: E402
 from bot.commands import Command  # noqa: E402
@@ -227,7 +227,7 @@ def stress_progress() -> tuple[int, int, int, int]:
     fake = FakeClock()
     outbox = CountingOutbox(fake.monotonic)
     progress = engine.ProgressThread(outbox, CHANNEL, "1.000", "stress", stamp=fake.stamp, clock=fake.monotonic)
-    scaling_follow.pacing = Pacing(clock=fake.monotonic, sleep=fake.sleep)
+    change_following.pacing = Pacing(clock=fake.monotonic, sleep=fake.sleep)
     lines = 0
 
     def observe() -> Observation:
@@ -239,7 +239,7 @@ def stress_progress() -> tuple[int, int, int, int]:
     try:
         follow(observe, progress, timeout_s=2 * ROLLOUT_S, poll_s=1.0, what="stress")
     finally:
-        scaling_follow.pacing = Pacing()
+        change_following.pacing = Pacing()
     following = [t for t, _ts, _kind in outbox.calls]
     progress.close("Done: stress")
     everything = [t for t, _ts, _kind in outbox.calls]
@@ -282,11 +282,11 @@ def real_rollout(plane: ControlPlane, workdir: Path) -> tuple[int, int, int, boo
         outbox = CountingOutbox(fake.monotonic)
         progress = engine.ProgressThread(outbox, CHANNEL, "1.000", plan.title, stamp=fake.stamp,
                                          clock=fake.monotonic)
-        scaling_follow.pacing = Pacing(clock=fake.monotonic, sleep=fake.sleep)
+        change_following.pacing = Pacing(clock=fake.monotonic, sleep=fake.sleep)
         try:
             outcome = TenantUpdate().execute(runtime, plan, progress)
         finally:
-            scaling_follow.pacing = Pacing()
+            change_following.pacing = Pacing()
         following = [t for t, _ts, _kind in outbox.calls]
         progress.close(outcome.summary)
         everything = [t for t, _ts, _kind in outbox.calls]
