@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from bot.clients.errors import KubeError
+from bot.clients.errors import KubeError, PerNodeUnavailable
 from bot.clients.kube import KubeClient
 from bot.invocation import UserError
 from handlers import maintenance, reports
 from handlers.maintenance import MODE, TIMESTAMP, UNTIL, MaintenanceArgs, maintenance_command
+from handlers.maintenance.evaluate import nodes_safe_finding
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION, TenantWorld, set_tenant_status
 from sandbox.launcher import SANDBOX_POD_URL, pod_resolve_map
@@ -189,6 +190,12 @@ def test_check_on_load_balanced_endpoints_gives_no_per_node_verdict_and_still_ch
         assert report.status is not None and report.status.value == "UNKNOWN"
     finally:
         s.bot.runtime.close()
+
+
+def test_the_enable_preview_gives_no_per_node_verdict_behind_a_load_balancer_either() -> None:
+    finding = nodes_safe_finding([], PerNodeUnavailable.asked("maintenance check"), "demo")
+    assert not finding.ok and not finding.blocking, "a warning: maintenance itself may not need any node down"
+    assert finding.detail == "per-node verdicts unavailable: endpoints are load-balanced"
 
 
 def test_check_names_each_node_by_its_pod_when_reached_pod_by_pod(

@@ -57,10 +57,10 @@ def _nodes_section(facts: CheckFacts) -> tuple[Section, Status, Text]:
     if isinstance(facts.no_nodes, PerNodeUnavailable):
         lines, statuses = _cluster_line(facts.cluster, always=True)
         section = Section(title=NODES, status=Status.UNKNOWN, lines=[
-            spans(str(facts.no_nodes), ": MinIO's answer could come from any node behind the balancer, so none is "
-                  "given. Reach the nodes one by one (per-node endpoints, or the pods' own names) to get one."),
+            "MinIO's answer to ?maintenance=true could come from any node behind the balancer, so no node is asked. "
+            "Reach the nodes one by one (per-node endpoints, or the pods' own names) for a node-by-node answer.",
             *lines])
-        return section, worst([Status.UNKNOWN, *statuses]), f"No node-by-node verdict: {facts.no_nodes}."
+        return section, worst([Status.UNKNOWN, *statuses]), f"{facts.no_nodes}."
     if facts.no_nodes is not None:
         return Section(title=NODES, error=str(facts.no_nodes)), Status.UNKNOWN, \
             "MinIO could not be asked which nodes are safe to take down."
