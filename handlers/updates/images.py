@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict
-
-from bot.commands import escape
+from bot.invocation import UserError
+from bot.models import Frozen
+from bot.report import code, spans
 
 _NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _HOST = re.compile(r"^[a-zA-Z0-9.-]+(?::\d+)?$")
@@ -35,14 +35,12 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$")
 FLOATING_TAGS = frozenset({"latest", "stable", "edge", "main", "master"})
 
 
-class ImageError(ValueError):
-    """An image reference the bot will not deploy; the message says why and what to type."""
+class ImageError(UserError):
+    """An image reference the bot will not deploy; the text says why and what to type."""
 
 
-class ImageRef(BaseModel):
+class ImageRef(Frozen):
     """A parsed ``[registry/]repository:tag[@sha256:digest]``."""
-
-    model_config = ConfigDict(frozen=True)
 
     repository: str  # everything before the tag, registry included
     tag: str
@@ -60,37 +58,41 @@ class ImageRef(BaseModel):
 def parse_image(text: str) -> ImageRef:
     """Parse and check an image reference (see the module rules); ImageError with the reason otherwise."""
     ref = text.strip()
-    example = "e.g. `quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z`"
+    example = spans("e.g. ", code("quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"))
     if not ref or any(c.isspace() for c in ref):
-        raise ImageError(f"`{escape(text, 80)}` is not an image reference; {example}.")
+        raise ImageError(spans(code(text[:80]), " is not an image reference; ", example, "."))
     digest = None
     if "@" in ref:
         ref, _, digest = ref.partition("@")
         if not _DIGEST.match(digest):
-            raise ImageError(f"`{escape(digest, 80)}` is not a valid digest: it must be `sha256:` and 64 lower-case "
-                             "hex characters.")
+            raise ImageError(spans(code(digest[:80]), " is not a valid digest: it must be ", code("sha256:"),
+                                   " and 64 lower-case hex characters."))
     last = ref.rsplit("/", 1)[-1]
     if ":" not in last:
         if digest:
-            raise ImageError(f"`{escape(text, 100)}` has a digest but no tag. Give the release tag too, pinned to "
-                             f"the digest (`repo:TAG@{digest[:15]}…`), so people and the version check can read what "
-                             "it is.")
-        raise ImageError(f"`{escape(text, 100)}` has no tag. Name the exact release, {example}.")
+            raise ImageError(spans(code(text[:100]), " has a digest but no tag. Give the release tag too, pinned to "
+                                   "the digest (", code(f"repo:TAG@{digest[:15]}…"), "), so people and the version "
+                                   "check can read what it is."))
+        raise ImageError(spans(code(text[:100]), " has no tag. Name the exact release, ", example, "."))
     repository, _, tag = ref.rpartition(":")
     if not _TAG.match(tag):
-        raise ImageError(f"`{escape(tag, 60)}` is not a valid image tag.")
+        raise ImageError(spans(code(tag[:60]), " is not a valid image tag."))
     if tag.lower() in FLOATING_TAGS:
-        raise ImageError(f"`{escape(tag, 60)}` is a moving tag: the preview and the rollback snapshot could not say "
-                         f"what runs. Name the exact release, {example}.")
+        raise ImageError(spans(code(tag[:60]), " is a moving tag: the preview and the rollback snapshot could not "
+                               "say what runs. Name the exact release, ", example, "."))
+    _check_repository(repository)
+    return ImageRef(repository=repository, tag=tag, digest=digest)
+
+
+def _check_repository(repository: str) -> None:
     parts = repository.split("/")
     if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
         host, parts = parts[0], parts[1:]
         if not _HOST.match(host):
-            raise ImageError(f"`{escape(host, 60)}` is not a valid registry host.")
+            raise ImageError(spans(code(host[:60]), " is not a valid registry host."))
     if not parts or not all(_NAME.match(n) for n in parts):
-        raise ImageError(f"`{escape(repository, 100)}` is not a valid repository (lower-case letters, digits, "
-                         "`.`, `_`, `-`, separated by `/`).")
-    return ImageRef(repository=repository, tag=tag, digest=digest)
+        raise ImageError(spans(code(repository[:100]), " is not a valid repository (lower-case letters, digits, ",
+                               code("."), ", ", code("_"), ", ", code("-"), ", separated by ", code("/"), ")."))
 
 
 def image_tag(image: str | None) -> str | None:

@@ -1,4 +1,4 @@
-"""Preflight checks shared by scaling and upgrades: is the tenant calm enough to change now?
+"""Preflight checks shared by scaling, upgrades and maintenance: is the tenant calm enough to change now?
 
 Each function is pure over facts gathered by the caller (in parallel) and
 returns one :class:`~bot.changes.Finding`: ok, or a sentence a person can act
@@ -8,7 +8,8 @@ the card as warnings.
 
 from __future__ import annotations
 
-from bot.changes import Finding, TenantObject
+from bot.changes.plan import Finding
+from bot.changes.tenant import TenantObject
 from bot.clients.errors import ClientError
 from bot.clients.minio_models import ClusterHealth, HealStatus, PoolStatus, ServerInfo
 from bot.store import Approval, ApprovalStatus
@@ -27,10 +28,10 @@ def tenant_state_finding(tenant: TenantObject | ClientError) -> Finding:
         return Finding(check=check, ok=True, blocking=False,
                        detail="The operator has written no status yet; cannot tell whether it is busy.")
     if status.current_state == INITIALIZED:
-        return Finding(check=check, ok=True, detail="The operator reports the Tenant `Initialized` (no change "
+        return Finding(check=check, ok=True, detail="The operator reports the Tenant Initialized (no change "
                        "in progress).")
-    return Finding(check=check, ok=False, detail=f"The operator reports `{status.current_state}`: another change "
-                   "is in progress. Wait until it reads `Initialized`.")
+    return Finding(check=check, ok=False, detail=f"The operator reports {status.current_state}: another change "
+                   "is in progress. Wait until it reads Initialized.")
 
 
 def tenant_health_finding(tenant: TenantObject | ClientError, *, blocking: bool = True) -> Finding:
@@ -49,7 +50,7 @@ def tenant_health_finding(tenant: TenantObject | ClientError, *, blocking: bool 
     if health is None:
         return Finding(check=check, ok=True, blocking=False, detail="The operator reports no health yet.")
     return Finding(check=check, ok=False, blocking=blocking, detail=f"The operator reports the Tenant {health}"
-                   f"{message}. Fix that first (`/minio health`).")
+                   f"{message}. Fix that first (see /minio health).")
 
 
 def quorum_finding(health: ClusterHealth | ClientError) -> Finding:
@@ -68,7 +69,7 @@ def nodes_online_finding(info: ServerInfo | ClientError) -> Finding:
     """Every MinIO node must be online: a rolling change takes one more down at a time."""
     check = "nodes online"
     if isinstance(info, ClientError):
-        return Finding(check=check, ok=False, detail=f"MinIO did not answer `info`: {info}")
+        return Finding(check=check, ok=False, detail=f"MinIO did not answer the admin info request: {info}")
     down = [s.endpoint for s in info.servers if s.state != "online"]
     if not down:
         return Finding(check=check, ok=True, detail=f"All {len(info.servers)} MinIO nodes are online.")
@@ -87,7 +88,7 @@ def healing_finding(heal: HealStatus | ClientError, info: ServerInfo | ClientErr
     if healing:
         names = ", ".join(sorted(healing)[:4])
         return Finding(check=check, ok=False, detail=f"{len(healing)} drive(s) are healing ({names}). Wait until "
-                       "healing finishes (`/minio health`), then ask again.")
+                       "healing finishes (see /minio health), then ask again.")
     if isinstance(heal, ClientError) and isinstance(info, ClientError):
         return Finding(check=check, ok=False, detail=f"Could not ask MinIO about healing: {heal}")
     return Finding(check=check, ok=True, detail="No drive is healing.")
@@ -114,6 +115,6 @@ def other_change_finding(approvals: list[Approval] | Exception, tenant: str, own
     busy = [a for a in approvals if a.tenant == tenant and a.status in BUSY_STATUSES and a.plan_hash != own_hash]
     if busy:
         first = busy[0]
-        return Finding(check=check, ok=False, detail=f"Request `{first.id}` ({first.kind}) is being executed on "
-                       f"`{tenant}`. Wait until it finishes.")
+        return Finding(check=check, ok=False, detail=f"Request {first.id} ({first.kind}) is being executed on "
+                       f"{tenant}. Wait until it finishes.")
     return Finding(check=check, ok=True, detail="No other approved change is executing on this tenant.")

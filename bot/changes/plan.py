@@ -1,12 +1,15 @@
-"""Change plans and the change-kind registry: what a destructive action is before anyone approves it.
+"""The change plan: what a destructive action is before anyone approves it.
 
-Every destructive action (maintenance on/off, deleting a pod, and later
-scaling, upgrades and rollbacks) is first turned into a :class:`ChangePlan`:
-the target, the parameters, a human preview (``before -> after``), the
-Kubernetes server-side dry run, preflight findings, a risk level, and a hash
-of the canonical plan that includes each target's ``resourceVersion``. The
-approval engine (:mod:`bot.approval_engine`) stores the plan, posts it as a card,
-and after approval asks the plan's *change kind* to re-check and execute it.
+Every destructive action (maintenance on/off, deleting a pod, scaling,
+upgrades and rollbacks) is first turned into a :class:`ChangePlan`: the
+target, the parameters, a human preview (``before -> after``), the Kubernetes
+server-side dry run, preflight findings, a risk level, and a hash of the
+canonical plan that includes each target's ``resourceVersion``. The approval
+engine (:mod:`bot.approval_engine`) stores the plan, posts it as a card, and after
+approval asks the plan's *change kind* to re-check and execute it.
+
+Texts in a plan (titles, findings, changes, notes, outcomes, progress lines)
+are plain sentences: no markup; the card's renderer decides how they look.
 
 Adding a change kind
 --------------------
@@ -18,21 +21,21 @@ A change kind is any object with these members (see :class:`ChangeKind`)::
 
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
         '''Called after approval, before execution. Return one Finding per check:
-        the target is unchanged (use `tenant_unchanged` for a Tenant) and the
-        preflight still passes. A failed *blocking* Finding refuses the change;
+        the target is unchanged (`bot.changes.tenant.tenant_unchanged` for a Tenant)
+        and the preflight still passes. A failed *blocking* Finding refuses the change;
         the card shows every Finding. Raising ClientError counts as a failed check.'''
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
         '''Make the change, at most once (the engine guarantees one call per
         approval). Call `progress("...")` for each step: the lines appear in the
         card's thread. Follow the change until it is done or a timeout you
-        choose, then return an Outcome. Raise ClientError (or return
-        Outcome(ok=False, ...)) on failure; the engine records and audits it.'''
+        choose (`bot.changes.follow`), then return an Outcome. Raise ClientError
+        (or return Outcome(ok=False, ...)) on failure; the engine records and audits it.'''
 
-and, by convention, a ``plan(...)`` function whose arguments depend on the
+and, by convention, a ``plan_...(...)`` function whose arguments depend on the
 kind (a handler calls it; the engine never does). Build the plan with
-:func:`seal` so its hash is set. Register the kind once, at import time of its
-handler module: ``register(MyKind())``. The handler then calls
+:func:`seal` so its hash is set. A capability declares the kind once:
+``capability.change_kind(MyKind())``. The handler then calls
 ``bot.approval_engine.request_change(inv, plan)`` and returns its Report; the
 engine does the rest (card, votes, expiry, re-check, execution, audit).
 
@@ -52,13 +55,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import Field
 
-from bot.clients.errors import ClientError
-from bot.clients.kube_models import TenantInfo
 from bot.models import Frozen
 
 if TYPE_CHECKING:
-    from bot.clients.kube import KubeClient
-    from bot.config import TenantConfig
     from bot.runtime import Runtime
 
 Risk = Literal["low", "medium", "high"]
@@ -181,92 +180,3 @@ class ChangeKind(Protocol):
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]: ...
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome: ...
-
-
-# ----------------------------------------------------------------------------- helpers for kinds
-
-
-class TenantObject(Frozen):
-    """A Tenant with the metadata plans need: annotations, labels and a change fingerprint."""
-
-    info: TenantInfo
-    annotations: dict[str, str] = Field(default_factory=dict)
-    labels: dict[str, str] = Field(default_factory=dict)
-    fingerprint: str
-
-    @property
-    def resource_version(self) -> str:
-        return self.info.resource_version
-
-    def target(self) -> Target:
-        """This Tenant as a plan target."""
-        return Target(
-            kind="Tenant",
-            namespace=self.info.namespace,
-            name=self.info.name,
-            resource_version=self.info.resource_version,
-            fingerprint=self.fingerprint,
-        )
-
-
-def read_tenant(kube: KubeClient, namespace: str, name: str) -> TenantObject:
-    """Read a Tenant with its metadata (KubeError on failure, e.g. not_found or forbidden)."""
-    obj = kube.get_tenant_object(namespace, name)
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    assert isinstance(meta, dict)
-    annotations = {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
-    labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
-    basis = {
-        "spec": obj.get("spec") or {},
-        "annotations": annotations,
-        "labels": labels,
-        "deleting": bool(meta.get("deletionTimestamp")),
-    }
-    digest = hashlib.sha256(json.dumps(basis, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    return TenantObject(info=TenantInfo.from_api(obj), annotations=annotations, labels=labels, fingerprint=digest)
-
-
-def tenant_unchanged(planned: Target, current: TenantObject) -> Finding:
-    """Is the Tenant still the one previewed? resourceVersion first, then spec + labels + annotations.
-
-    A moved resourceVersion with an equal fingerprint means only ``status``
-    changed (the operator refreshes it every few minutes): the plan still holds.
-    """
-    check = "target unchanged"
-    if current.resource_version == planned.resource_version:
-        return Finding(check=check, ok=True, detail=f"{planned.label()} is unchanged since the preview "
-                       f"(resourceVersion {planned.resource_version}).")
-    if planned.fingerprint is not None and current.fingerprint == planned.fingerprint:
-        return Finding(
-            check=check,
-            ok=True,
-            detail=f"{planned.label()}: only its status changed since the preview (resourceVersion "
-            f"{planned.resource_version} -> {current.resource_version}); spec, labels and annotations are as "
-            "previewed.",
-        )
-    return Finding(
-        check=check,
-        ok=False,
-        detail=f"{planned.label()} changed since the preview (resourceVersion {planned.resource_version} -> "
-        f"{current.resource_version}). The plan is refused: request the change again to see a fresh preview.",
-    )
-
-
-def write_quorum_finding(runtime: Runtime, tenant: TenantConfig, *, blocking: bool = True) -> Finding:
-    """MinIO's own answer to "does every erasure set have write quorum now?" (``/minio/health/cluster``)."""
-    check = "write quorum"
-    try:
-        health = runtime.minio(tenant).cluster_health()
-    except ClientError as exc:
-        return Finding(check=check, ok=False, blocking=blocking,
-                       detail=f"MinIO did not answer the cluster health check: {exc}")
-    quorum = f" (write quorum {health.write_quorum})" if health.write_quorum else ""
-    if health.ok:
-        return Finding(check=check, ok=True, blocking=blocking,
-                       detail=f"Every erasure set has write quorum{quorum}.")
-    return Finding(
-        check=check,
-        ok=False,
-        blocking=blocking,
-        detail=f"MinIO reports that an erasure set has lost write quorum{quorum} (HTTP {health.status}).",
-    )

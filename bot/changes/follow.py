@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot import humanize
 from bot.clients.errors import ClientError
 from bot.config import TenantConfig
 
@@ -67,15 +68,6 @@ def follow_limits(tenant: TenantConfig) -> tuple[float, float]:
     return tenant.rollout.timeout_minutes * 60, tenant.rollout.poll_seconds
 
 
-def format_duration(seconds: float) -> str:
-    """`45 s`, `12 min`, `3.5 h`."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def follow(
     observe: Callable[[], Observation],
     progress: Callable[[str], None],
@@ -106,7 +98,7 @@ def follow(
             progress(seen.line)
             last_line, last_said = seen.line, now
         elif now - last_said >= HEARTBEAT_S:
-            progress(f"still waiting for {what} ({format_duration(now - started)}): {seen.line}")
+            progress(f"still waiting for {what} ({humanize.duration(now - started)}): {seen.line}")
             last_said = now
         if seen.phase in (Phase.DONE, Phase.FAILED):
             return FollowResult(seen.phase, seen.line, now - started, polls)
