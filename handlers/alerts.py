@@ -45,7 +45,7 @@ from bot.outbox import Outbox, OutboxError
 from bot.report import Report, Status
 from bot.runtime import Runtime
 from bot.store import AlertState, StoreError
-from handlers.capacity import CapacitySummary, capacity_summary
+from handlers.capacity import CapacitySummary, capacity_summary, summary_line
 from handlers.health import TenantHealth, check_tenant
 
 log = logging.getLogger("minio_chatops.alerts")
@@ -169,7 +169,7 @@ def capacity_message(
         title=f"MinIO alert: {title}",
         status=_STATUS[current],
         summary=text,
-        reasons=[summary.line],
+        reasons=[summary_line(summary)],
         footer=[f"`/minio capacity {tenant}` for usage, growth and the forecast"],
     )
 

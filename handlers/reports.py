@@ -33,12 +33,13 @@ from bot.commands import Arg, Verb, escape
 from bot.config import ChannelConfig, TenantConfig
 from bot.invocation import Invocation, UserError
 from bot.outbox import Outbox, OutboxError
+from bot.render.inline import to_plain
 from bot.report import Action, Report, Row, Section, Status, worst
 from bot.runtime import Runtime
 from bot.scheduler import report_job_id, report_trigger
 from bot.store import MaintenanceWindow, StoreError
 from bot.triggers import next_fire_time
-from handlers.capacity import CapacitySummary, capacity_summary
+from handlers.capacity import CapacitySummary, capacity_summary, summary_line
 from handlers.health import TenantHealth, check_tenant
 
 log = logging.getLogger("minio_chatops.reports")
@@ -82,7 +83,7 @@ class TenantFacts(BaseModel):
     @property
     def capacity_text(self) -> str:
         if self.capacity is not None:
-            return self.capacity.line
+            return to_plain(summary_line(self.capacity))
         return f"capacity unknown: {self.capacity_error or 'no data'}"
 
 

@@ -35,11 +35,11 @@ from bot.clients.errors import ClientError
 from bot.commands import Arg, Permission, Verb, escape
 from bot.config import TenantConfig
 from bot.erasure import MIN_DRIVES, erasure_set_size
+from bot.humanize import size as format_bytes
 from bot.invocation import Invocation, UserError
 from bot.report import Report
 from bot.runtime import Runtime
 from handlers import scaling_add_pool, scaling_decommission, scaling_resources, scaling_storage
-from handlers.capacity_forecast import format_bytes
 from handlers.scaling_add_pool import plan_add_pool
 from handlers.scaling_decommission import decommission_status, plan_cancel, plan_decommission, plan_remove_pool
 from handlers.scaling_resources import parse_limits, plan_resources, plan_restart

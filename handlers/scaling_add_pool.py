@@ -24,10 +24,10 @@ from bot.clients.kube_models import EventInfo, StorageClassInfo, TenantInfo
 from bot.clients.minio_models import ServerInfo
 from bot.commands import escape
 from bot.erasure import MIN_DRIVES, default_parity, erasure_set_size, usable_bytes
+from bot.humanize import size as format_bytes
 from bot.invocation import UserError
 from bot.runtime import Runtime
 from handlers.capacity import drive_totals
-from handlers.capacity_forecast import format_bytes
 from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
 from handlers.scaling_preflight import INITIALIZED, quorum_finding, tenant_state_finding
 from handlers.scaling_tenant import (

@@ -30,11 +30,11 @@ from bot.clients.minio_models import ClusterHealth, HealStatus, PoolStatus, Serv
 from bot.commands import escape
 from bot.config import TenantConfig
 from bot.erasure import default_parity
+from bot.humanize import size as format_bytes
 from bot.invocation import UserError
 from bot.report import Action, KeyValue, Report, Section, Status
 from bot.runtime import Runtime
 from handlers.capacity import drive_totals
-from handlers.capacity_forecast import format_bytes
 from handlers.scaling_add_pool import stuck_events
 from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
 from handlers.scaling_preflight import (

@@ -24,9 +24,9 @@ from bot.clients.errors import ClientError
 from bot.clients.kube_models import PodInfo, TenantInfo
 from bot.clients.minio_models import ClusterHealth, HealStatus, ServerInfo
 from bot.commands import escape
+from bot.humanize import size as format_bytes
 from bot.invocation import UserError
 from bot.runtime import Runtime
-from handlers.capacity_forecast import format_bytes
 from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
 from handlers.scaling_preflight import (
     healing_finding,

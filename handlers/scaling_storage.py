@@ -21,8 +21,8 @@ from bot.clients.kube_models import PvcInfo, StorageClassInfo
 from bot.clients.minio_models import ServerInfo
 from bot.commands import escape
 from bot.erasure import erasure_set_size, usable_bytes
+from bot.humanize import size as format_bytes
 from bot.runtime import Runtime
-from handlers.capacity_forecast import format_bytes
 from handlers.scaling_follow import Observation, Phase, follow, follow_limits, format_duration
 from handlers.scaling_resources import select_pools
 from handlers.scaling_tenant import (

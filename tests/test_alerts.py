@@ -15,7 +15,7 @@ from bot.report import Report, Status
 from bot.runtime import Runtime
 from handlers.alerts import AlertSources, capacity_level, evaluate_alerts, health_level
 from handlers.capacity import CapacitySummary
-from handlers.capacity_forecast import threshold_state
+from handlers.capacity.forecast import threshold_state
 from handlers.health import TenantHealth
 from tests.test_scheduler import OPS, config_for, static_tenant
 

@@ -20,7 +20,7 @@ from bot.report import Report, Row, Section, Status
 from bot.runtime import Runtime
 from bot.store import StoreUnavailable
 from handlers.capacity import CapacitySummary
-from handlers.capacity_forecast import threshold_state
+from handlers.capacity.forecast import threshold_state
 from handlers.health import TenantHealth
 from handlers.reports import Sources, send_daily_report
 from sandbox.slack_sim import SlackSim
