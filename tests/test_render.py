@@ -114,3 +114,17 @@ def test_sections_marked_for_the_thread_are_never_in_the_head_and_follow_in_orde
     for message in [post.head, *post.thread]:
         check_message(message.blocks, message.text)
     assert "detail of tenant-2" in render_text(report), "the terminal shows them in place"
+
+
+def test_a_section_too_long_for_any_message_starts_in_the_head_message() -> None:
+    rows = [Row(status=Status.DEGRADED, text=f"tenant-{i:03d}: " + "x" * 500) for i in range(120)]
+    report = Report(title="Daily report", summary="120 tenants", sections=[Section(title="Tenants", rows=rows)])
+    post = render_slack(report)
+    head = json.dumps(post.head.blocks)
+    assert "tenant-000" in head, "people see the first rows where they look"
+    everything = head + json.dumps([m.blocks for m in post.thread])
+    assert [everything.index(f"tenant-{i:03d}") for i in range(120)] == sorted(
+        everything.index(f"tenant-{i:03d}") for i in range(120)
+    )
+    for message in [post.head, *post.thread]:
+        check_message(message.blocks, message.text)

@@ -140,7 +140,8 @@ _CONTINUED: Block = {"type": "context", "elements": [{"type": "mrkdwn", "text": 
 def _pack(groups: list[list[Block]], first_blocks: int, first_chars: int) -> list[list[Block]]:
     """Fill messages with groups in order, a divider between groups; the first message has a smaller budget.
 
-    A group that fits nowhere whole (one very long section) is split block by block.
+    A group that fits nowhere whole (one very long section) is split block by block, starting
+    where the previous group ended: the head message then shows its beginning.
     """
     messages: list[list[Block]] = [[]]
 
@@ -157,8 +158,10 @@ def _pack(groups: list[list[Block]], first_blocks: int, first_chars: int) -> lis
         if fits(current, with_divider, len(messages) - 1):
             current += with_divider
             continue
-        if current:
-            messages.append([])
+        if current and fits([], group, len(messages)):
+            messages.append([])  # it fits a message of its own: keep it whole
+        elif current and group and fits(current, [{"type": "divider"}, group[0]], len(messages) - 1):
+            current.append({"type": "divider"})
         for block in group:
             if not fits(messages[-1], [block], len(messages) - 1) and messages[-1]:
                 messages.append([])
