@@ -28,7 +28,7 @@ from handlers.capacity.history import bucket_sizes_near, history_calls, history_
 
 BUCKET_REFERENCE_AGE = 7 * DAY  # per-bucket growth compares with the snapshot nearest to a week ago
 BUCKET_REFERENCE_TOLERANCE = timedelta(hours=17)
-MAX_WORKERS = 16
+MAX_WORKERS = 16  # MinIO calls also wait at the client gate: at most 8 in flight per endpoint
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,11 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> SlopeFit:
     (N - C) / 2 and (N + C) / 2 + 1 (Gilbert 1987, eq. 16.5).
     """
     n = len(xs)
-    slopes = sorted((ys[j] - ys[i]) / (xs[j] - xs[i]) for i in range(n) for j in range(i + 1, n) if xs[j] != xs[i])
+    slopes: list[float] = []
+    for i in range(n - 1):  # list comprehensions over zip: several times faster than one indexed generator
+        xi, yi = xs[i], ys[i]
+        slopes += [(y - yi) / (x - xi) for x, y in zip(xs[i + 1 :], ys[i + 1 :], strict=True) if x != xi]
+    slopes.sort()
     if not slopes:
         raise ValueError("Theil-Sen needs at least two distinct x values")
     count = len(slopes)
