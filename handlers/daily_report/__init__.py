@@ -27,10 +27,12 @@ from bot.invocation import Invocation, UserError
 from bot.outbox import Outbox, OutboxError
 from bot.report import Report, spans
 from bot.runtime import Runtime
-from handlers.daily_report.facts import Sources, TenantFacts, gather, schedule_facts
+from handlers.daily_report.facts import Sources, TenantFacts, gather, overdue_windows, schedule_facts
 from handlers.daily_report.present import build_report, no_schedule_report, posted_report, schedule_report
 
-__all__ = ["Sources", "TenantFacts", "build_report", "capability", "report_command", "send_daily_report"]
+__all__ = [
+    "Sources", "TenantFacts", "build_report", "capability", "overdue_windows", "report_command", "send_daily_report",
+]
 
 capability = Capability("daily-report", __doc__)
 

@@ -76,11 +76,15 @@ def _capacity_or_error(sources: Sources, runtime: Runtime, tenant: TenantConfig)
         return str(exc)
 
 
-def _overdue_or_error(runtime: Runtime, tenants: list[TenantConfig], now: datetime) -> list[MaintenanceWindow] | str:
-    """Maintenance windows of these tenants still open past their end, or why they could not be read."""
+def overdue_windows(runtime: Runtime, tenants: list[TenantConfig], now: datetime) -> list[MaintenanceWindow]:
+    """Maintenance windows of these tenants still open past their end (raises StoreError)."""
     names = {t.name for t in tenants}
+    return [w for w in runtime.store.maintenance.overdue(now) if w.tenant in names]
+
+
+def _overdue_or_error(runtime: Runtime, tenants: list[TenantConfig], now: datetime) -> list[MaintenanceWindow] | str:
     try:
-        return [w for w in runtime.store.maintenance.overdue(now) if w.tenant in names]
+        return overdue_windows(runtime, tenants, now)
     except StoreError as exc:
         return f"could not check: {exc.message}"
 
