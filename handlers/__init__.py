@@ -11,7 +11,7 @@ CAPABILITIES = (
     "handlers.capacity",
     "handlers.incidents",
     "handlers.runbooks",
-    "handlers.reports",
+    "handlers.daily_report",
     "handlers.scaling",
     "handlers.maintenance",
     "handlers.updates",

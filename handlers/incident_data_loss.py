@@ -20,9 +20,9 @@ from bot.clients.minio_models import (
 )
 from bot.commands import escape
 from bot.config import TenantConfig
+from bot.humanize import duration as format_age
 from bot.report import Row, Section, Status, worst
 from bot.runtime import Runtime
-from handlers.capacity_forecast import format_age
 from handlers.incident_common import (
     MAX_BUCKETS,
     Diagnosis,

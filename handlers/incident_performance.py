@@ -21,9 +21,9 @@ from bot.clients.minio_models import (
 )
 from bot.commands import escape
 from bot.config import TenantConfig
+from bot.humanize import size as format_bytes
 from bot.report import Row, Section, Status, worst
 from bot.runtime import Runtime
-from handlers.capacity_forecast import format_bytes
 from handlers.incident_common import (
     Diagnosis,
     Fact,

@@ -21,10 +21,11 @@ from bot.clients.minio_models import (
 )
 from bot.commands import escape
 from bot.config import TenantConfig
+from bot.humanize import duration as format_age
+from bot.humanize import size as format_bytes
 from bot.report import Row, Section, Status, worst
 from bot.runtime import Runtime
 from handlers.capacity import STALE_AFTER, drive_totals, top_buckets
-from handlers.capacity_forecast import format_age, format_bytes
 from handlers.incident_common import (
     Diagnosis,
     Fact,

@@ -22,7 +22,7 @@ from kubernetes import client
 from bot.clients.errors import KubeError, PerNodeUnavailable
 from bot.clients.kube import KubeClient
 from bot.invocation import UserError
-from handlers import maintenance, reports
+from handlers import daily_report, maintenance
 from handlers.maintenance import MODE, TIMESTAMP, UNTIL, MaintenanceArgs, maintenance_command
 from handlers.maintenance.evaluate import nodes_safe_finding
 from sandbox.kube.controlplane import ControlPlane
@@ -412,9 +412,9 @@ def test_a_window_past_its_end_unmutes_alerts_and_shows_in_the_daily_report(site
     site.run(ALICE, "enable", hours=1)
     site.approve_latest(BOB)
     tenants = site.bot.runtime.tenants()
-    assert reports.overdue_windows(site.bot.runtime, tenants, datetime.now(UTC)) == []
+    assert daily_report.overdue_windows(site.bot.runtime, tenants, datetime.now(UTC)) == []
     later = datetime.now(UTC) + timedelta(hours=3)
-    [window] = reports.overdue_windows(site.bot.runtime, tenants, later)
+    [window] = daily_report.overdue_windows(site.bot.runtime, tenants, later)
     assert window.tenant == "demo" and window.changes["annotations"][MODE]["after"] == "true"
     assert site.bot.runtime.store.maintenance.active("demo", later) is None, "alerts are no longer muted"
     site.bot.clock.offset = timedelta(hours=3)  # type: ignore[attr-defined]

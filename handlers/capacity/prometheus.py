@@ -15,10 +15,9 @@ snapshot in the store.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
 
 import urllib3
 
@@ -26,7 +25,7 @@ from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.clients.prometheus import PrometheusClient
 from bot.clients.timeouts import Timeouts
-from handlers.capacity_forecast import HistoryPoint
+from handlers.capacity.forecast import HistoryPoint
 
 METRICS = {
     "usable_total": "minio_cluster_capacity_usable_total_bytes",
@@ -103,19 +102,33 @@ class PrometheusHistory:
         query = f"max(last_over_time({metric}{{{self.selector}}}[{window}]))"
         return self._client.query_range(query, since, until, step)
 
+    def calls(self, since: datetime, until: datetime, step: timedelta) -> dict[str, Callable[[], dict[float, float]]]:
+        """One range query per series (keys of METRICS), for the caller's fan-out."""
+        return {key: partial(self._query_range, metric, since, until, step) for key, metric in METRICS.items()}
+
     def history(self, since: datetime, until: datetime, step: timedelta | None = None) -> list[HistoryPoint]:
-        """Capacity points from `since` to `until` on a grid of `step` (chosen from the span by default)."""
+        """Capacity points from `since` to `until` on a grid of `step` (chosen from the span by default).
+
+        On its own (tests, one-off reads): the capacity report puts `calls` into its own fan-out.
+        """
         step = step or choose_step(since, until)
-        calls: dict[str, Callable[[], Any]] = {
-            key: partial(self._query_range, metric, since, until, step) for key, metric in METRICS.items()
-        }
-        results = fan_out(calls, deadline_s=self.timeouts.total + 1)
-        series: dict[str, dict[float, float]] = {}
-        for key, result in results.items():
-            if isinstance(result, ClientError):
-                if key.startswith("usable"):
-                    raise result
-                series[key] = {}  # raw figures are optional: usable drives the forecast
-            else:
-                series[key] = result
-        return points_from_series(series, since, step)
+        results = fan_out(self.calls(since, until, step), deadline_s=self.timeouts.total + 1)
+        return points_from_results(results, since, step)
+
+
+def points_from_results(
+    results: Mapping[str, dict[float, float] | ClientError], since: datetime, step: timedelta
+) -> list[HistoryPoint]:
+    """The history from the range queries' results; raises the ClientError of a failed usable series.
+
+    Raw figures are optional (usable drives the forecast): a failed raw query leaves them out.
+    """
+    series: dict[str, dict[float, float]] = {}
+    for key in METRICS:
+        result = results.get(key, {})
+        if isinstance(result, ClientError):
+            if key.startswith("usable"):
+                raise result
+            result = {}
+        series[key] = result
+    return points_from_series(series, since, step)

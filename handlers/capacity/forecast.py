@@ -1,8 +1,9 @@
 """Pure capacity maths: thresholds, growth, a robust forecast and a sized recommendation.
 
-Nothing here does I/O. Inputs are plain models (history points, thresholds,
-pool shape); outputs are models the report builder turns into text. Every
-function is deterministic, so tests can pin dates and hypothesis can fuzz them.
+Nothing here does I/O and nothing here writes a sentence. Inputs are plain
+models (history points, thresholds, pool shape); outputs are models of numbers
+and dates that `present` turns into text. Every function is deterministic, so
+tests can pin dates and hypothesis can fuzz them.
 
 Forecast method (stated in every report that shows one):
 
@@ -28,9 +29,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.config import Thresholds
+from bot.models import Frozen
 
 DAY = timedelta(days=1)
 FIT_WINDOW = timedelta(days=30)
@@ -44,60 +44,15 @@ TIB = 1 << 40
 GIB = 1 << 30
 GROWTH_PERIODS: tuple[tuple[str, timedelta], ...] = (("24 h", DAY), ("7 d", 7 * DAY), ("30 d", 30 * DAY))
 
-METHOD = (
-    "Theil-Sen slope over the stored snapshots of the last 30 days (binned to at most "
-    f"{MAX_FIT_POINTS} medians), 95 % interval from Kendall's tau (Sen 1968); "
-    f"needs >= {MIN_POINTS} snapshots over >= {MIN_SPAN.total_seconds() / 3600:g} h"
-)
 
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-# ----------------------------------------------------------------------------- formatting
-
-
-def format_bytes(value: float) -> str:
-    """Binary units with three significant digits: 512 GiB, 3.40 TiB, 1.25 PiB."""
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if value < 1024 or unit == "PiB":
-            if unit == "B":
-                return f"{sign}{int(value)} B"
-            digits = 0 if value >= 100 else 1 if value >= 10 else 2
-            return f"{sign}{value:.{digits}f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
-def format_signed_bytes(value: float) -> str:
-    """`+1.20 TiB` / `-512 GiB` / `±0 B`."""
-    if value == 0:
-        return "±0 B"
-    return ("+" if value > 0 else "") + format_bytes(value)
-
-
-def format_date(when: datetime) -> str:
-    """A calendar date in UTC (forecasts are never precise to the hour)."""
-    return when.strftime("%Y-%m-%d")
-
-
-def format_age(age: timedelta) -> str:
-    """`45 s`, `12 min`, `3.5 h`, `2.1 d`."""
-    seconds = max(0.0, age.total_seconds())
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+# ----------------------------------------------------------------------------- sizing
 
 
 def tib_ceil(value: float, step: float = 0.1) -> float:
-    """`value` bytes in TiB, rounded UP to `step` TiB (a recommendation must not undershoot)."""
+    """`value` bytes in whole `step`s of TiB, rounded UP: a recommendation must not undershoot.
+
+    (Not a display formatter: a new pool is sized in these steps, and the recommendation says so.)
+    """
     return math.ceil(value / TIB / step - 1e-9) * step
 
 
@@ -127,7 +82,7 @@ def threshold_state(pct_used: float, thresholds: Thresholds) -> ThresholdState:
 # ----------------------------------------------------------------------------- history
 
 
-class HistoryPoint(_Frozen):
+class HistoryPoint(Frozen):
     """One poll of a tenant's capacity; `ok=False` marks a failed poll (a gap), with `error`."""
 
     taken_at: datetime
@@ -153,15 +108,18 @@ def _ok_points(points: Sequence[HistoryPoint]) -> list[HistoryPoint]:
 # ----------------------------------------------------------------------------- growth
 
 
-class Growth(_Frozen):
-    """Change of usable used bytes over one period; `since` None when history does not reach back."""
+class Growth(Frozen):
+    """Change of usable used bytes over one period; `since` None when history does not reach back.
+
+    Without a figure, `history_starts` is the first successful snapshot (None: no history at all).
+    """
 
     label: str
     period: timedelta
     since: datetime | None = None
     bytes: int | None = None
     pct_points: float | None = None
-    note: str = ""
+    history_starts: datetime | None = None
 
 
 def growth(
@@ -183,9 +141,7 @@ def growth(
         tolerance = max(timedelta(hours=1), period / 10)
         candidates = [p for p in ok if abs(p.taken_at - target) <= tolerance and p.taken_at < now.taken_at]
         if not candidates or now.usable_used is None:
-            first = ok[0].taken_at if ok else None
-            note = f"history starts {format_date(first)}" if first else "no history yet"
-            out.append(Growth(label=label, period=period, note=note))
+            out.append(Growth(label=label, period=period, history_starts=ok[0].taken_at if ok else None))
             continue
         ref = min(candidates, key=lambda p: (abs(p.taken_at - target), p.taken_at))
         assert ref.usable_used is not None
@@ -198,7 +154,7 @@ def growth(
 # ----------------------------------------------------------------------------- Theil-Sen
 
 
-class SlopeFit(_Frozen):
+class SlopeFit(Frozen):
     """A Theil-Sen slope (bytes per day) with its 95 % interval."""
 
     slope: float
@@ -245,7 +201,11 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> SlopeFit:
     (N - C) / 2 and (N + C) / 2 + 1 (Gilbert 1987, eq. 16.5).
     """
     n = len(xs)
-    slopes = sorted((ys[j] - ys[i]) / (xs[j] - xs[i]) for i in range(n) for j in range(i + 1, n) if xs[j] != xs[i])
+    slopes: list[float] = []
+    for i in range(n - 1):  # list comprehensions over zip: several times faster than one indexed generator
+        xi, yi = xs[i], ys[i]
+        slopes += [(y - yi) / (x - xi) for x, y in zip(xs[i + 1 :], ys[i + 1 :], strict=True) if x != xi]
+    slopes.sort()
     if not slopes:
         raise ValueError("Theil-Sen needs at least two distinct x values")
     count = len(slopes)
@@ -266,7 +226,7 @@ class ForecastStatus(StrEnum):
     NOT_ENOUGH_HISTORY = "not enough history"
 
 
-class Milestone(_Frozen):
+class Milestone(Frozen):
     """When usage reaches `pct` % of the current usable capacity.
 
     `reached` True: already there. Otherwise `eta` (fitted slope) and the interval
@@ -280,29 +240,11 @@ class Milestone(_Frozen):
     earliest: datetime | None = None
     latest: datetime | None = None
 
-    def describe(self, status: ForecastStatus) -> str:
-        """One line such as `80 %: ~2025-06-01 (95 %: 2025-05-20 .. 2025-06-15)`."""
-        head = f"{self.pct:g} %"
-        if self.reached:
-            return f"{head}: already reached"
-        if status is not ForecastStatus.GROWING:
-            return f"{head}: not forecast ({status.value})"
-        if self.eta is None:
-            return f"{head}: not within 5 years at the current rate"
-        eta = format_date(self.eta)
-        early = format_date(self.earliest) if self.earliest else "?"
-        late = format_date(self.latest) if self.latest else "not within 5 years"
-        if early == late == eta:
-            return f"{head}: ~{eta} (95 % interval within that day)"
-        return f"{head}: ~{eta} (95 % interval {early} .. {late})"
 
-
-class Forecast(_Frozen):
+class Forecast(Frozen):
     """The forecast of usable used bytes, with how it was made."""
 
     status: ForecastStatus
-    reason: str
-    method: str = METHOD
     anchor_at: datetime
     anchor_used: int
     usable_total: int
@@ -320,18 +262,6 @@ class Forecast(_Frozen):
         """The milestone for `pct`, if it was forecast."""
         return next((m for m in self.milestones if m.pct == pct), None)
 
-    @property
-    def gap_note(self) -> str:
-        """A sentence about failed polls in the fit window ('' when there were none)."""
-        if not self.gaps:
-            return ""
-        when = format_date(self.last_gap_at) if self.last_gap_at else "?"
-        error = f": {self.last_gap_error}" if self.last_gap_error else ""
-        return (
-            f"{self.gaps} snapshot(s) in the window failed (MinIO unreachable; the fit skips them, "
-            f"last on {when}{error})"
-        )
-
     def used_at(self, when: datetime, slope: float | None = None) -> float:
         """Projected usable used bytes at `when` (at `slope`, default the fitted one)."""
         rate = self.slope_per_day if slope is None else slope
@@ -345,6 +275,17 @@ def _eta(anchor_at: datetime, remaining: float, slope: float) -> datetime | None
     if days > HORIZON / DAY:
         return None
     return anchor_at + days * DAY
+
+
+def _dated(milestone: Milestone, anchor_at: datetime, remaining: float, fit: SlopeFit) -> Milestone:
+    """The milestone dated at the fitted slope, and early/late at the interval's upper/lower slope."""
+    return milestone.model_copy(
+        update={
+            "eta": _eta(anchor_at, remaining, fit.slope),
+            "earliest": _eta(anchor_at, remaining, fit.high),
+            "latest": _eta(anchor_at, remaining, fit.low),
+        }
+    )
 
 
 def forecast(
@@ -374,27 +315,19 @@ def forecast(
         )
         for pct in targets_pct
     ]
+    span = ok[-1].taken_at - ok[0].taken_at
     base = {
         "anchor_at": now.taken_at,
         "anchor_used": now.usable_used,
         "usable_total": now.usable_total,
         "points": len(ok),
-        "span": ok[-1].taken_at - ok[0].taken_at,
+        "span": span,
         "gaps": len(gaps),
         "last_gap_at": gaps[-1].taken_at if gaps else None,
         "last_gap_error": gaps[-1].error if gaps else None,
     }
-    span = ok[-1].taken_at - ok[0].taken_at
     if len(ok) < MIN_POINTS or span < MIN_SPAN:
-        # The anchor (today's measurement) counts as a point, but "no snapshots yet" is what a user needs to hear.
-        have = f"{len(ok)} snapshot(s) over {format_age(span)}" if len(ok) > 1 else "no stored snapshots yet"
-        return Forecast(
-            status=ForecastStatus.NOT_ENOUGH_HISTORY,
-            reason=f"not enough history: {have}; a forecast needs >= {MIN_POINTS} snapshots over "
-            f">= {MIN_SPAN.total_seconds() / 3600:g} h",
-            milestones=targets,
-            **base,
-        )
+        return Forecast(status=ForecastStatus.NOT_ENOUGH_HISTORY, milestones=targets, **base)
     origin = ok[0].taken_at
     xs = [(p.taken_at - origin) / DAY for p in ok]
     ys = [float(p.usable_used or 0) for p in ok]
@@ -402,43 +335,15 @@ def forecast(
     fit = theil_sen(bx, by)
     slopes = {"slope_per_day": fit.slope, "slope_low": fit.low, "slope_high": fit.high}
     if fit.slope <= 0:
-        trend = "shrinking" if fit.slope < 0 else "flat"
-        return Forecast(
-            status=ForecastStatus.NOT_GROWING,
-            reason=f"not growing: usage is {trend} ({format_signed_bytes(fit.slope)}/day)",
-            milestones=targets,
-            **base,
-            **slopes,
-        )
-    milestones = []
-    for m in targets:
-        if m.reached:
-            milestones.append(m)
-            continue
-        remaining = m.target_bytes - now.usable_used
-        milestones.append(
-            m.model_copy(
-                update={
-                    "eta": _eta(now.taken_at, remaining, fit.slope),
-                    "earliest": _eta(now.taken_at, remaining, fit.high),
-                    "latest": _eta(now.taken_at, remaining, fit.low),
-                }
-            )
-        )
-    significance = "" if fit.low > 0 else " (the 95 % interval includes no growth)"
-    return Forecast(
-        status=ForecastStatus.GROWING,
-        reason=f"growing {format_signed_bytes(fit.slope)}/day{significance}",
-        milestones=milestones,
-        **base,
-        **slopes,
-    )
+        return Forecast(status=ForecastStatus.NOT_GROWING, milestones=targets, **base, **slopes)
+    milestones = [m if m.reached else _dated(m, now.taken_at, m.target_bytes - now.usable_used, fit) for m in targets]
+    return Forecast(status=ForecastStatus.GROWING, milestones=milestones, **base, **slopes)
 
 
 # ----------------------------------------------------------------------------- recommendation
 
 
-class PoolShape(_Frozen):
+class PoolShape(Frozen):
     """The shape of the newest pool: what a new pool like it would look like."""
 
     servers: int
@@ -458,36 +363,62 @@ class PoolShape(_Frozen):
         return f"EC:{self.parity} on sets of {self.set_size}"
 
 
-class Recommendation(_Frozen):
-    """What to do about capacity, sized from the forecast."""
+
+class Advice(StrEnum):
+    """Which recommendation the forecast supports."""
+
+    ADD_POOL = "add a pool"  # growing: sized to stay under the plan threshold for the horizon
+    BACK_UNDER_PLAN = "back under plan"  # above the plan threshold without a trend: size what gets it back under
+    STAYS_UNDER = "stays under"  # growing, but under the plan threshold for the whole horizon
+    NOT_GROWING = "not growing"  # under the plan threshold and not growing
+    NEEDS_HISTORY = "needs history"  # under the plan threshold; too little history to size anything
+
+
+class Recommendation(Frozen):
+    """What to do about capacity, sized from the forecast (numbers and dates; `present` words it).
+
+    For ADD_POOL and BACK_UNDER_PLAN the new pool is `add_usable_tib` usable (rounded up to
+    0.1 TiB), `add_raw_tib` raw at the newest pool's erasure coding, e.g. drives of at least
+    `drive_tib`; `before` None with `asap` False means "within the horizon".
+    """
 
     needed: bool
-    text: str
+    advice: Advice
+    plan_pct: float
+    horizon_days: int = RECOMMEND_DAYS
+    pct_now: float = 0.0
+    slope_per_day: float | None = None  # the upper growth estimate the pool is sized at
+    peak_pct: float | None = None  # STAYS_UNDER: usage at the end of the horizon
+    horizon_end: datetime | None = None
+    forecast_status: ForecastStatus = ForecastStatus.NOT_ENOUGH_HISTORY
+    shape: PoolShape | None = None
+    add_usable_tib: float = 0.0
+    add_raw_tib: float = 0.0
+    drive_tib: float = 0.0
     add_usable_bytes: int = 0
     add_raw_bytes: int = 0
     before: datetime | None = None
+    asap: bool = False  # usage is already above the plan threshold
     drive_size_bytes: int = 0
 
 
-def _size_text(add_usable: float, shape: PoolShape | None) -> tuple[str, str, int, int]:
-    """(usable size, raw size and shape detail, usable bytes, drive size) of a pool adding `add_usable`."""
+def _sized(add_usable: float, shape: PoolShape | None) -> dict[str, float | int]:
+    """The fields of a Recommendation that size a pool adding `add_usable` bytes of usable capacity."""
     usable_tib = tib_ceil(add_usable)
     usable_bytes = int(usable_tib * TIB)
-    if shape is None or not shape.set_size:
-        return f">= {usable_tib:.1f} TiB usable", "", usable_bytes, 0
+    sized: dict[str, float | int] = {"add_usable_tib": usable_tib, "add_usable_bytes": usable_bytes}
+    if shape is None:
+        return sized
     raw = usable_bytes / shape.data_fraction
-    raw_tib = tib_ceil(raw)
-    text = f">= {usable_tib:.1f} TiB usable"
-    detail = f"{raw_tib:.1f} TiB raw at {shape.label}"
+    sized["add_raw_bytes"] = int(raw)
+    if not shape.set_size:
+        return sized
+    sized["add_raw_tib"] = tib_ceil(raw)
     drives = shape.servers * shape.drives_per_server
-    drive_size = 0
     if drives:
-        drive_size = int(tib_ceil(raw / drives) * TIB)
-        detail += (
-            f", e.g. {shape.servers} servers x {shape.drives_per_server} drives of "
-            f">= {drive_size / TIB:.1f} TiB like the newest pool"
-        )
-    return text, detail, usable_bytes, drive_size
+        drive_tib = tib_ceil(raw / drives)
+        sized |= {"drive_tib": drive_tib, "drive_size_bytes": int(drive_tib * TIB)}
+    return sized
 
 
 def recommend(
@@ -505,54 +436,28 @@ def recommend(
     plan = thresholds.plan
     total, used = fc.usable_total, fc.anchor_used
     pct_now = 100.0 * used / total if total else 0.0
+    base = {"plan_pct": plan, "horizon_days": horizon_days, "pct_now": pct_now, "forecast_status": fc.status,
+            "shape": shape}
     if fc.status is ForecastStatus.GROWING and fc.slope_high is not None:
         slope = max(fc.slope_high, 0.0)
         projected = used + slope * horizon_days
-        needed_total = projected / (plan / 100)
-        add = needed_total - total
+        add = projected / (plan / 100) - total
         if add <= 0:
-            peak = 100.0 * projected / total
             return Recommendation(
-                needed=False,
-                text=f"No new capacity needed: at the upper growth estimate usage stays under {plan:g} % "
-                f"for {horizon_days} days (about {peak:.1f} % on {format_date(fc.anchor_at + horizon_days * DAY)}).",
+                needed=False, advice=Advice.STAYS_UNDER, slope_per_day=slope, peak_pct=100.0 * projected / total,
+                horizon_end=fc.anchor_at + horizon_days * DAY, **base,
             )
-        size, detail, add_bytes, drive_size = _size_text(add, shape)
-        before: datetime | None
-        if pct_now >= plan:
-            before = fc.anchor_at
-            when = "as soon as possible (usage is already above the plan threshold)"
-        else:
-            eta = _eta(fc.anchor_at, total * plan / 100 - used, slope)
-            before = eta
-            when = f"before {format_date(eta)}" if eta else "within the horizon"
+        asap = pct_now >= plan
+        before = fc.anchor_at if asap else _eta(fc.anchor_at, total * plan / 100 - used, slope)
         return Recommendation(
-            needed=True,
-            text=f"Add a pool of {size} {when} to stay under {plan:g} % for {horizon_days} days "
-            f"({detail + '; ' if detail else ''}sized at the upper growth estimate, "
-            f"{format_signed_bytes(slope)}/day).",
-            add_usable_bytes=add_bytes,
-            add_raw_bytes=int(add_bytes / shape.data_fraction) if shape else 0,
-            before=before,
-            drive_size_bytes=drive_size,
+            needed=True, advice=Advice.ADD_POOL, slope_per_day=slope, before=before, asap=asap,
+            **base, **_sized(add, shape),
         )
     # No usable trend: size only what it takes to get back under the plan threshold.
     if pct_now >= plan:
         add = used / (plan / 100) - total
-        size, detail, add_bytes, drive_size = _size_text(add, shape)
-        why = "no growth forecast" if fc.status is ForecastStatus.NOT_GROWING else fc.status.value
         return Recommendation(
-            needed=True,
-            text=f"Usage is {pct_now:.1f} %, above the plan threshold of {plan:g} % ({why}): add a pool of "
-            f"{size}{f' ({detail})' if detail else ''} to get back under {plan:g} %, or free space.",
-            add_usable_bytes=add_bytes,
-            add_raw_bytes=int(add_bytes / shape.data_fraction) if shape else 0,
-            before=fc.anchor_at,
-            drive_size_bytes=drive_size,
+            needed=True, advice=Advice.BACK_UNDER_PLAN, before=fc.anchor_at, asap=True, **base, **_sized(add, shape)
         )
-    if fc.status is ForecastStatus.NOT_GROWING:
-        return Recommendation(needed=False, text=f"No action needed: usage is not growing and is under {plan:g} %.")
-    return Recommendation(
-        needed=False,
-        text=f"No action needed now (usage under {plan:g} %); a sized recommendation needs more history.",
-    )
+    advice = Advice.NOT_GROWING if fc.status is ForecastStatus.NOT_GROWING else Advice.NEEDS_HISTORY
+    return Recommendation(needed=False, advice=advice, **base)
