@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Any, TypeAlias, TypeVar
 
-from bot.clients.errors import ClientError, KubeError
+from bot.clients.errors import ClientError, KubeError, PerNodeUnavailable
 from bot.clients.fanout import fan_out
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import (
@@ -170,19 +170,32 @@ def server_label(endpoint: str) -> str:
     return escape(endpoint, 80)
 
 
+PER_NODE = "per-node"  # the gather key saying why there are no per-node probes (load-balanced endpoints)
+
+
 def add_liveness_probes(calls: dict[str, Callable[[], Any]], runtime: Runtime, tenant: TenantConfig) -> list[str]:
     """Add a `probe:<node>` liveness call per MinIO node to `calls`; returns the endpoints.
 
-    When the client cannot be built (e.g. credentials), one `probe:0` carries that error.
+    When the client cannot be built (e.g. credentials), one `probe:0` carries that error. Behind a load
+    balancer no answer belongs to a node: no probe is added, and `per-node` says why (see `per_node_unavailable`).
     """
     try:
         client = runtime.minio(tenant)
     except ClientError as exc:
         calls["probe:0"] = partial(raise_error, exc)
         return []
+    if not client.per_node:
+        calls[PER_NODE] = partial(raise_error, PerNodeUnavailable.asked("liveness of each node"))
+        return []
     for n in client.nodes:
         calls[f"probe:{n}"] = partial(client.liveness, n)
     return list(client.endpoints)
+
+
+def per_node_unavailable(got: Mapping[str, Any]) -> str | None:
+    """Why a gather has no per-node probes (endpoints are load-balanced), or None."""
+    reason = got.get(PER_NODE)
+    return str(reason) if reason is not None else None
 
 
 def probes_of(got: Mapping[str, Any]) -> dict[int, Any]:

@@ -30,6 +30,7 @@ from handlers.incident_common import (
     kube_target,
     ms,
     not_on_kubernetes,
+    per_node_unavailable,
     probes_of,
     server_label,
 )
@@ -42,6 +43,7 @@ class NetworkFacts:
     tenant: str
     endpoints: list[str]
     probes: dict[int, Fact[Probe]]
+    per_node_unavailable: str | None  # why there are no per-node probes (load-balanced endpoints)
     info: Fact[ServerInfo]
     services: Fact[list[ServiceInfo]] | None
     policies: Fact[list[NetworkPolicyInfo]] | None
@@ -62,6 +64,7 @@ def gather_network(runtime: Runtime, tenant: TenantConfig, until: float) -> Netw
         tenant=tenant.tenant_name,
         endpoints=endpoints,
         probes=probes,
+        per_node_unavailable=per_node_unavailable(got),
         info=got["info"],
         services=got.get("services"),
         policies=got.get("policies"),
@@ -91,9 +94,11 @@ def evaluate_network(facts: NetworkFacts, tenant: str) -> Diagnosis:
             rows.append(Row(status=Status.UNHEALTHY, text=f"{label}: not live ({escape(why, 120)})"))
         else:
             rows.append(Row(status=Status.HEALTHY, text=f"{label}: live in {ms(probe.latency_ms)}"))
-    sections.append(
-        Section(title="Node endpoints", status=worst([r.status for r in rows if r.status], Status.UNKNOWN), rows=rows)
-    )
+    if facts.per_node_unavailable:
+        sections.append(Section(title="Node endpoints", status=Status.INFO, lines=[facts.per_node_unavailable]))
+    else:
+        status = worst([r.status for r in rows if r.status], Status.UNKNOWN)
+        sections.append(Section(title="Node endpoints", status=status, rows=rows))
 
     partitioned: list[str] = []
     if isinstance(facts.info, ClientError):

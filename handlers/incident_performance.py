@@ -33,6 +33,7 @@ from handlers.incident_common import (
     kube_target,
     ms,
     not_on_kubernetes,
+    per_node_unavailable,
     probes_of,
     safe_text,
 )
@@ -49,6 +50,7 @@ class PerformanceFacts:
     """Probe and canary latencies, the oldest locks, pod resource use against limits."""
 
     probes: dict[int, Fact[Probe]]
+    per_node_unavailable: str | None  # why there are no per-node probes (load-balanced endpoints)
     quorum: Fact[ClusterHealth]
     canary: Fact[CanaryResult]
     locks: Fact[TopLocks]
@@ -73,6 +75,7 @@ def gather_performance(runtime: Runtime, tenant: TenantConfig, until: float) -> 
     probes = probes_of(got)
     return PerformanceFacts(
         probes=probes,
+        per_node_unavailable=per_node_unavailable(got),
         quorum=got["quorum"],
         canary=got["canary"],
         locks=got["locks"],
@@ -143,7 +146,10 @@ def evaluate_performance(facts: PerformanceFacts, tenant: TenantConfig) -> Diagn
             title="Probe latencies",
             status=worst([r.status for r in rows if r.status], Status.UNKNOWN),
             rows=rows,
-            lines=[f"Thresholds: warn {warn:g} ms, critical {critical:g} ms."],
+            lines=[
+                f"Thresholds: warn {warn:g} ms, critical {critical:g} ms.",
+                *([f"Per-node liveness: {facts.per_node_unavailable}."] if facts.per_node_unavailable else []),
+            ],
         )
     )
 

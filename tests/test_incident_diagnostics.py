@@ -280,3 +280,23 @@ def test_a_tenant_not_visible_in_this_channel_is_refused(static_env: Env) -> Non
 def test_without_a_tenant_the_only_visible_tenant_is_used(static_env: Env) -> None:
     report = static_env.run("incident performance", channel=OPS)
     assert report.title == "Incident diagnostics: performance on demo"
+
+
+# ---------------------------------------------------------------- how the bot reaches the nodes, and with which keys
+
+
+def test_given_load_balanced_endpoints_no_node_is_called_down_and_per_node_verdicts_are_said_unavailable(
+    make_env: EnvFactory, tmp_path: Path, demo_cluster: SimCluster
+) -> None:
+    env = make_env([tenant_doc(tmp_path, demo_cluster, endpoints_mode="load-balanced")])
+    network = env.run("incident network-issue demo")
+    endpoints = section(network, "Node endpoints")
+    assert "per-node verdicts unavailable: endpoints are load-balanced" in texts(endpoints)
+    assert endpoints.status is Status.INFO and network.status is not Status.UNHEALTHY
+    assert "do not answer" not in texts(section(network, "Recommended next actions"))
+    performance = env.run("incident performance demo")
+    probes = section(performance, "Probe latencies")
+    assert "per-node verdicts unavailable: endpoints are load-balanced" in texts(probes)
+    assert "node 1 liveness" not in texts(probes) and "cluster probe" in texts(probes)
+    assert probes.status is Status.HEALTHY
+
