@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bot.clients.errors import ClientError
+from bot.clients.errors import ClientError, CredentialsUnavailable
 from bot.clients.kube_models import (
     CertInfo,
 )
@@ -41,7 +41,7 @@ AUTH_REJECT_METRICS = ("minio_s3_requests_rejected_auth_total", "minio_s3_reques
 class SecurityFacts:
     """Credentials check, auth-failure counters, users, public buckets and certificates."""
 
-    default_credentials: Fact[bool]
+    default_credentials: Fact[bool]  # CredentialsUnavailable: the bot has no keys for this tenant
     tenant_root_default: Fact[bool | None] | None  # from the Tenant's configuration Secret
     metrics: Fact[dict[str, float]]
     users: Fact[list[UserInfo]]
@@ -49,8 +49,11 @@ class SecurityFacts:
     certificates: Fact[dict[str, Fact[CertInfo]]] | None
 
 
-def _uses_default_credentials(runtime: Runtime, tenant: TenantConfig) -> bool:
-    access, secret = runtime.credentials(tenant)
+def _uses_default_credentials(runtime: Runtime, tenant: TenantConfig) -> bool | CredentialsUnavailable:
+    try:
+        access, secret = runtime.credentials(tenant)
+    except CredentialsUnavailable as exc:
+        return exc  # not a failed check: the answer is that the bot has no keys (nothing was sent)
     return access == DEFAULT_CREDENTIAL and secret == DEFAULT_CREDENTIAL
 
 
@@ -110,7 +113,9 @@ def evaluate_security(facts: SecurityFacts, tenant: str) -> Diagnosis:
     actions: list[str] = []
     cred_rows: list[Row] = []
     defaults = False
-    if isinstance(facts.default_credentials, ClientError):
+    if isinstance(facts.default_credentials, CredentialsUnavailable):
+        cred_rows.append(Row(status=Status.UNKNOWN, text=str(facts.default_credentials)))
+    elif isinstance(facts.default_credentials, ClientError):
         cred_rows.append(
             Row(status=Status.UNKNOWN, text=f"Bot credentials: {escape(str(facts.default_credentials), 200)}")
         )
@@ -235,6 +240,11 @@ def evaluate_security(facts: SecurityFacts, tenant: str) -> Diagnosis:
             )
         )
 
+    if isinstance(facts.default_credentials, CredentialsUnavailable):
+        actions.append(
+            "Give the bot readable keys for this tenant (its credentials in the configuration, or the Secret the "
+            "Tenant names): until then users, buckets and the auth counters cannot be checked."
+        )
     if defaults:
         actions.append(
             "Rotate the root credentials now: new values in the Tenant's configuration Secret, then a rolling "
@@ -253,5 +263,8 @@ def evaluate_security(facts: SecurityFacts, tenant: str) -> Diagnosis:
         )
     if auth_failures:
         actions.append("Find the source of the rejected requests in MinIO's audit log; block it at the ingress.")
-    actions.append("Review the users above: disable accounts nobody owns and keys older than your rotation policy.")
+    if not isinstance(facts.users, ClientError):
+        actions.append("Review the users above: disable accounts nobody owns and keys older than your rotation policy.")
+    if not actions:
+        actions.append(f"Fix what kept the checks above from running, then `/minio incident security {tenant}` again.")
     return Diagnosis(sections, actions)

@@ -300,3 +300,16 @@ def test_given_load_balanced_endpoints_no_node_is_called_down_and_per_node_verdi
     assert "node 1 liveness" not in texts(probes) and "cluster probe" in texts(probes)
     assert probes.status is Status.HEALTHY
 
+
+
+def test_given_no_readable_keys_security_shows_why_as_is_and_asks_for_keys(
+    make_env: EnvFactory, tmp_path: Path, demo_cluster: SimCluster
+) -> None:
+    keys = {"access_key_env": "DEMO_AK", "secret_key_env": "DEMO_SK"}
+    env = make_env([tenant_doc(tmp_path, demo_cluster, credentials=keys)])
+    report = env.run("incident security demo")
+    missing = "no credentials configured/readable for tenant demo (environment variables DEMO_AK / DEMO_SK are not set)"
+    assert [plain(row.text) for row in section(report, "Credentials").rows] == [missing]
+    assert "rejected" not in report_text(report)
+    actions = texts(section(report, "Recommended next actions"))
+    assert "readable keys" in actions and "Review the users above" not in actions
