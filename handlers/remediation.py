@@ -17,7 +17,7 @@ write quorum. A pod whose MinIO node cannot be identified is refused too
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +27,9 @@ from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, se
 from bot.clients.errors import ClientError
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import PodInfo
+from bot.clients.minio import MinioClient
 from bot.clients.minio_models import ServerInfo
+from bot.clients.timeouts import split_host_port
 from bot.commands import Permission, escape
 from bot.config import TenantConfig
 from bot.erasure import default_parity
@@ -83,37 +85,44 @@ def write_quorum_problems(info: ServerInfo, server_endpoint: str) -> list[str]:
     return problems
 
 
-def server_for_pod(info: ServerInfo, pod: str, ordered_pods: list[str], endpoints: list[str]) -> str | None:
-    """The MinIO server endpoint a pod serves, or None when it cannot be told.
+def server_for_pod(info: ServerInfo, pod: str, client: MinioClient, resolve: Mapping[str, str]) -> str | None:
+    """The MinIO server endpoint a pod serves, or None when it cannot be told (never guessed from order).
 
-    In a cluster the endpoint host is ``<pod>.<tenant>-hl.<namespace>.svc...``;
-    with static endpoints (node 1 first) the i-th pod (pools in spec order,
-    then ordinal) is the i-th endpoint.
+    MinIO names each server as it was started: in a cluster ``<pod>.<tenant>-hl.<namespace>.svc...``.
+    A client that reaches the Tenant pod by pod knows each node's pod (``client.node_name``); that node's
+    server is the one at the node's address, or at the address ``resolve`` maps it to (a port-forward).
     """
     for server in info.servers:
         host = server.endpoint.split("://", 1)[-1].rsplit(":", 1)[0]
         if host == pod or host.startswith(pod + "."):
             return server.endpoint
-    if pod in ordered_pods:
-        index = ordered_pods.index(pod)
-        if index < len(endpoints):
-            netloc = urlsplit(endpoints[index]).netloc
-            for server in info.servers:
-                if server.endpoint.split("://", 1)[-1] == netloc:
-                    return server.endpoint
-    return None
+    number = next((n for n in client.nodes if client.node_name(n) == pod), None)
+    if number is None:
+        return None
+    address = urlsplit(client.endpoints[number - 1])
+    seen_at = {address.netloc, _resolved(address.hostname or "", address.port, resolve)}
+    return next((s.endpoint for s in info.servers if s.endpoint.split("://", 1)[-1] in seen_at), None)
 
 
-def quorum_finding(runtime: Runtime, tenant: TenantConfig, kube: KubeClient, namespace: str, pod: str) -> Finding:
+def _resolved(host: str, port: int | None, resolve: Mapping[str, str]) -> str | None:
+    """``host:port`` as ``resolve`` maps it (``host:port`` or ``host`` keys, like the client's connections)."""
+    lowered = {key.lower(): value for key, value in resolve.items()}
+    target = lowered.get(f"{host.lower()}:{port}") or lowered.get(host.lower())
+    if target is None:
+        return None
+    address, new_port = split_host_port(target)
+    return f"{address}:{new_port or port}"
+
+
+def quorum_finding(runtime: Runtime, tenant: TenantConfig, pod: str) -> Finding:
     """Blocking: deleting ``pod`` keeps every erasure set at or above write quorum."""
     check = "write quorum without this pod"
     try:
-        info = runtime.minio(tenant).server_info()
-        spec = kube.get_tenant(namespace, tenant.tenant_name)
+        client = runtime.minio(tenant)
+        info = client.server_info()
     except ClientError as exc:
         return Finding(check=check, ok=False, detail=f"Cannot check quorum, so the deletion is refused: {exc}")
-    ordered = [f"{spec.name}-{p.name}-{i}" for p in spec.pools for i in range(p.servers)]
-    server = server_for_pod(info, pod, ordered, tenant.endpoints)
+    server = server_for_pod(info, pod, client, runtime.config.resolve)
     if server is None:
         return Finding(check=check, ok=False, detail=f"Cannot tell which MinIO node pod `{pod}` serves, so quorum "
                        "cannot be proven: refused.")
@@ -186,7 +195,7 @@ def plan_pod_delete(runtime: Runtime, tenant: TenantConfig, pod_name: str, reque
                         after=f"deleted; StatefulSet `{statefulset}` recreates it with the same PVCs")],
         notes=["Data is not touched: the pod's PVCs stay; MinIO heals anything written while it is away."],
         dry_run=dry_run,
-        preflight=[_failing(pod), quorum_finding(runtime, tenant, kube, namespace, pod.name)],
+        preflight=[_failing(pod), quorum_finding(runtime, tenant, pod.name)],
         risk="medium",
         planned_at=runtime.clock(),
     ))
@@ -213,7 +222,7 @@ class PodDelete:
         return [
             Finding(check="target unchanged", ok=True, detail=f"Pod `{name}` is the one previewed."),
             _failing(pod),
-            quorum_finding(runtime, tenant, kube, namespace, name),
+            quorum_finding(runtime, tenant, name),
         ]
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:

@@ -19,16 +19,18 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from bot.clients.minio import MinioClient
 from bot.clients.minio_models import ServerInfo
 from bot.interactions import Click, ClickResult
 from bot.report import Action
-from handlers import remediation
+from handlers import maintenance, remediation
 from handlers.remediation import pod_delete_action, server_for_pod, write_quorum_problems
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TenantWorld, crashloop_pod
+from sandbox.launcher import SANDBOX_POD_URL, pod_resolve_map
 from sandbox.minio_sim import SimCluster
-from tests.test_approvals import ALICE, BOB, CAROL, OPS, text_of
-from tests.test_maintenance import Site, make_site
+from tests.test_approvals import ALICE, BOB, CAROL, OPS, text_of, world_from
+from tests.test_maintenance import Site, site_config
 
 CRASHING = "demo-pool-0-1"  # MinIO node 2
 
@@ -36,11 +38,19 @@ CRASHING = "demo-pool-0-1"  # MinIO node 2
 @pytest.fixture
 def site(kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
          minio_cluster: SimCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    """The demo tenant reached pod by pod, as in a cluster (its pod names mapped to the simulator's nodes)."""
     monkeypatch.setattr(remediation, "FOLLOW_TIMEOUT_S", 8.0)
     monkeypatch.setattr(remediation, "FOLLOW_POLL_S", 0.2)
-    s = make_site(kube, kube_api, kube_ns, minio_cluster, tmp_path, capabilities=(remediation.capability,))
-    yield s
-    s.bot.runtime.close()
+    keys = tmp_path / "keys"
+    keys.mkdir(exist_ok=True)
+    raw = site_config(kube.write_kubeconfig(tmp_path / "kubeconfig"), kube_ns, minio_cluster, keys,
+                      f"sqlite:///{tmp_path / 'state.db'}")
+    del raw["tenants"][0]["endpoints"]
+    raw["clusters"][0]["pod_url"] = SANDBOX_POD_URL
+    raw["resolve"] = pod_resolve_map(tenant_world, minio_cluster)
+    world = world_from(raw, capabilities=(maintenance.capability, remediation.capability))
+    yield Site(world, kube_api, kube_ns, minio_cluster, kube)
+    world.runtime.close()
 
 
 def press(site: Site, user: str, action: Action) -> ClickResult:
@@ -182,15 +192,20 @@ def _info(endpoints: list[str], offline: set[str]) -> ServerInfo:
     return ServerInfo.model_validate({"servers": servers, "backend": backend})
 
 
-def test_pods_map_to_minio_nodes_by_hostname_or_by_position() -> None:
+def test_pods_map_to_minio_nodes_by_hostname_or_by_the_clients_pod_names_never_by_order() -> None:
     hosts = [f"demo-pool-0-{i}.demo-hl.minio.svc.cluster.local:9000" for i in range(4)]
-    info = _info(hosts, offline=set())
-    assert server_for_pod(info, "demo-pool-0-2", [], []) == hosts[2]
+    static = MinioClient([f"http://{h}" for h in hosts], "ak", "sk")
+    assert server_for_pod(_info(hosts, offline=set()), "demo-pool-0-2", static, {}) == hosts[2]
     local = [f"127.0.0.1:{9000 + i}" for i in range(4)]
-    ordered = [f"demo-pool-0-{i}" for i in range(4)]
-    urls = [f"http://{e}" for e in local]
-    assert server_for_pod(_info(local, set()), "demo-pool-0-3", ordered, urls) == local[3]
-    assert server_for_pod(_info(local, set()), "demo-pool-9-0", ordered, urls) is None
+    pods = [f"demo-pool-0-{i}" for i in range(4)]
+    named = MinioClient([f"http://{p}.demo-hl.minio.svc.cluster.local:9000" for p in pods], "ak", "sk",
+                        node_names=pods)
+    resolve = {f"{p}.demo-hl.minio.svc.cluster.local:9000": address for p, address in zip(pods, local, strict=True)}
+    assert server_for_pod(_info(local, set()), "demo-pool-0-3", named, resolve) == local[3]
+    assert server_for_pod(_info(local, set()), "demo-pool-9-0", named, resolve) is None
+    # Static endpoints carry no pod names: their order is not taken as a pod's node.
+    unnamed = MinioClient([f"http://{address}" for address in local], "ak", "sk")
+    assert server_for_pod(_info(local, set()), "demo-pool-0-3", unnamed, {}) is None
 
 
 def test_write_quorum_math_counts_only_the_drives_online_now() -> None:
@@ -217,3 +232,14 @@ def test_the_pod_crash_diagnostics_offer_the_button_and_it_requests_the_deletion
     result = press(site, ALICE, action)
     assert result.ephemeral is not None and result.ephemeral.title == f"Requested: Delete pod {CRASHING} of demo"
     assert site.bot.outbox.posts and site.bot.outbox.posts[0][2].title.startswith("Approval needed")
+
+
+def test_a_pod_of_a_tenant_reached_pod_by_pod_is_matched_to_its_node_by_name(site: Site) -> None:
+    crashloop_pod(site.api, site.namespace, CRASHING)
+    site.minio.stop_node(2)
+    tenant = site.bot.runtime.config.tenant("demo")
+    assert tenant is not None and site.bot.runtime.minio(tenant).node_name(2) == CRASHING
+    requested = press(site, ALICE, pod_delete_action("demo", site.namespace, CRASHING))
+    assert requested.ephemeral is not None and not requested.ephemeral.failed, text_of(requested.ephemeral)
+    [(_channel, _ts, card, _thread)] = site.bot.outbox.posts
+    assert "Every erasure set keeps write quorum without `demo-pool-0-1`" in text_of(card)
