@@ -16,6 +16,6 @@ CAPABILITIES = (
     "handlers.maintenance",
     "handlers.updates",
     "handlers.approvals",
-    "handlers.remediation",
+    "handlers.incidents.remediation",
     "handlers.alerts",
 )

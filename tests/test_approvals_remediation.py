@@ -23,8 +23,9 @@ from bot.clients.minio import MinioClient
 from bot.clients.minio_models import ServerInfo
 from bot.interactions import Click, ClickResult
 from bot.report import Action
-from handlers import maintenance, remediation
-from handlers.remediation import pod_delete_action, server_for_pod, write_quorum_problems
+from handlers import maintenance
+from handlers.incidents import remediation
+from handlers.incidents.remediation import pod_delete_action, server_for_pod, write_quorum_problems
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TenantWorld, crashloop_pod
 from sandbox.launcher import SANDBOX_POD_URL, pod_resolve_map
@@ -218,8 +219,8 @@ def test_write_quorum_math_counts_only_the_drives_online_now() -> None:
 
 
 def test_the_pod_crash_diagnostics_offer_the_button_and_it_requests_the_deletion(site: Site) -> None:
-    from handlers.incident_common import IncidentType
-    from handlers.incident_diagnostics import run_diagnosis
+    from handlers.incidents.diagnostics import run_diagnosis
+    from handlers.incidents.facts import IncidentType
 
     crashloop_pod(site.api, site.namespace, CRASHING)
     site.minio.stop_node(2)

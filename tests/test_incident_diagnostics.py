@@ -9,8 +9,8 @@ from kubernetes import client
 
 from bot.clients.kube_models import ContainerInfo, PodInfo
 from bot.report import Status
-from handlers.incident_diagnostics import INCIDENT_TYPES
-from handlers.incident_pod_crash import crashed_pods, redact_log
+from handlers.incidents.diagnose.pod_crash import crashed_pods, redact_log
+from handlers.incidents.diagnostics import INCIDENT_TYPES
 from sandbox.kube.world import TenantWorld, crashloop_pod, remove_network_policy, set_cert_expiry
 from sandbox.minio_sim import SimCluster
 from tests.fixtures.minio import ClusterFactory

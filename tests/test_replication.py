@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from bot.clients import MinioClient, MinioError, Timeouts
 from bot.report import Status
-from handlers.incident_diagnostics import IncidentType, diagnose
+from handlers.incidents.diagnostics import IncidentType, diagnose
 from sandbox.minio_sim import SimCluster
 from sandbox.minio_sim.entities import ReplicationRule
 from tests.fixtures.minio import s3_client, sim_http

@@ -25,9 +25,9 @@ from bot.commands import Arg, Verb, escape
 from bot.config import TenantConfig
 from bot.invocation import Invocation, UserError
 from bot.report import Report
-from handlers import incident_channels
-from handlers.incident_diagnostics import INCIDENT_TYPES, IncidentType, diagnose
-from handlers.incident_timeline import record_command
+from handlers.incidents import channels as incident_channels
+from handlers.incidents.diagnostics import INCIDENT_TYPES, IncidentType, diagnose
+from handlers.incidents.timeline import record_command
 
 SEVERITIES = ("P1", "P2", "P3")
 ACTIONS = (*INCIDENT_TYPES, "declare", "resolve")

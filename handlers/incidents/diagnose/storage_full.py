@@ -25,7 +25,7 @@ from bot.report import Row, Section, Status, worst
 from bot.runtime import Runtime
 from handlers.capacity import STALE_AFTER, drive_totals, top_buckets
 from handlers.capacity_forecast import format_age, format_bytes
-from handlers.incident_common import (
+from handlers.incidents.facts import (
     Diagnosis,
     Fact,
     failed_section,

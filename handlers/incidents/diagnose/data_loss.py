@@ -23,7 +23,7 @@ from bot.config import TenantConfig
 from bot.report import Row, Section, Status, worst
 from bot.runtime import Runtime
 from handlers.capacity_forecast import format_age
-from handlers.incident_common import (
+from handlers.incidents.facts import (
     MAX_BUCKETS,
     Diagnosis,
     Fact,

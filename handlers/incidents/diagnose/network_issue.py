@@ -21,7 +21,7 @@ from bot.commands import escape
 from bot.config import TenantConfig
 from bot.report import Row, Section, Status, worst
 from bot.runtime import Runtime
-from handlers.incident_common import (
+from handlers.incidents.facts import (
     Diagnosis,
     Fact,
     add_liveness_probes,

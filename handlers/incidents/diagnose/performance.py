@@ -24,7 +24,7 @@ from bot.config import TenantConfig
 from bot.report import Row, Section, Status, worst
 from bot.runtime import Runtime
 from handlers.capacity_forecast import format_bytes
-from handlers.incident_common import (
+from handlers.incidents.facts import (
     Diagnosis,
     Fact,
     add_liveness_probes,

@@ -31,10 +31,10 @@ from bot.outbox import Outbox
 from bot.report import Action, Report, Section, Status, notice
 from bot.runtime import Runtime
 from bot.store import RunbookRun
-from handlers import incident_timeline
+from handlers.incidents import timeline as incident_timeline
 
 RUNBOOKS_ENV = "MINIO_CHATOPS_RUNBOOKS"  # a folder with daily/ weekly/ monthly/ emergency/
-SOURCE_RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"  # a checkout
+SOURCE_RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"  # a checkout
 INSTALLED_RUNBOOKS = Path("/usr/share/minio-chatops/runbooks")  # where the container image puts them
 GROUPS = ("daily", "weekly", "monthly", "emergency")
 MAX_STEPS = 15  # 2 header blocks + 3 blocks per step (divider, section, actions) + footer <= 50

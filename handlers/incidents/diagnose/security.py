@@ -19,7 +19,7 @@ from bot.config import TenantConfig
 from bot.redact import register_secret
 from bot.report import Row, Section, Status, worst
 from bot.runtime import Runtime, parse_config_env
-from handlers.incident_common import (
+from handlers.incidents.facts import (
     MAX_BUCKETS,
     Diagnosis,
     Fact,

@@ -20,13 +20,13 @@ import time
 from bot.config import TenantConfig
 from bot.report import Report, Section, Status, worst
 from bot.runtime import Runtime
-from handlers.incident_common import INCIDENT_TYPES, Diagnosis, IncidentType
-from handlers.incident_data_loss import evaluate_data_loss, gather_data_loss
-from handlers.incident_network_issue import evaluate_network, gather_network
-from handlers.incident_performance import evaluate_performance, gather_performance
-from handlers.incident_pod_crash import evaluate_pod_crash, gather_pod_crash
-from handlers.incident_security import evaluate_security, gather_security
-from handlers.incident_storage_full import evaluate_storage, gather_storage
+from handlers.incidents.diagnose.data_loss import evaluate_data_loss, gather_data_loss
+from handlers.incidents.diagnose.network_issue import evaluate_network, gather_network
+from handlers.incidents.diagnose.performance import evaluate_performance, gather_performance
+from handlers.incidents.diagnose.pod_crash import evaluate_pod_crash, gather_pod_crash
+from handlers.incidents.diagnose.security import evaluate_security, gather_security
+from handlers.incidents.diagnose.storage_full import evaluate_storage, gather_storage
+from handlers.incidents.facts import INCIDENT_TYPES, Diagnosis, IncidentType
 
 __all__ = [
     "INCIDENT_TYPES",

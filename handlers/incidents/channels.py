@@ -30,8 +30,8 @@ from bot.runtime import Runtime
 from bot.store import Incident, TimelineEntry
 from handlers import runbooks
 from handlers.health import TenantHealth, check_tenant
-from handlers.incident_diagnostics import IncidentType, next_actions_section, run_diagnosis
-from handlers.incident_timeline import BOT_ACTOR, actor_mention, record, timeline_lines
+from handlers.incidents.diagnostics import IncidentType, next_actions_section, run_diagnosis
+from handlers.incidents.timeline import BOT_ACTOR, actor_mention, record, timeline_lines
 
 MAX_CHANNEL_NAME = 80  # Slack's limit
 MAX_SUFFIX = 20  # `-2` ... `-20`; beyond that something else is wrong

@@ -22,7 +22,7 @@ from bot.config import TenantConfig
 from bot.redact import redact
 from bot.report import Row, Section, Status, worst
 from bot.runtime import Runtime
-from handlers.incident_common import (
+from handlers.incidents.facts import (
     Diagnosis,
     Fact,
     events_section,
@@ -32,7 +32,7 @@ from handlers.incident_common import (
     not_on_kubernetes,
     server_label,
 )
-from handlers.remediation import pod_delete_action
+from handlers.incidents.remediation import pod_delete_action
 
 LOG_TAIL_LINES = 20
 LOG_LINE_CHARS = 200
