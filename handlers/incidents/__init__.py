@@ -27,7 +27,7 @@ from bot.invocation import Invocation, UserError
 from bot.report import Report
 from handlers.incidents import channels as incident_channels
 from handlers.incidents.diagnostics import INCIDENT_TYPES, IncidentType, diagnose
-from handlers.incidents.timeline import record_command
+from handlers.incidents.timeline import record_command, record_event
 
 SEVERITIES = ("P1", "P2", "P3")
 ACTIONS = (*INCIDENT_TYPES, "declare", "resolve")
@@ -123,3 +123,4 @@ VERB = Verb(
 capability = Capability("incidents", __doc__)
 capability.add_verb(VERB)
 capability.hook(Hook.COMMAND_RUN)(record_command)
+capability.hook(Hook.CHANNEL_EVENT)(record_event)

@@ -225,6 +225,7 @@ def declare(inv: Invocation, tenant_name: str, severity: str, title: str, kind: 
     try:
         run, _ts = runbooks.post_checklist(runtime, inv.outbox, channel, EMERGENCY_RUNBOOK, tenant.name, BOT_ACTOR)
         checklist = f"run #{run.id}"
+        record(runtime, channel, BOT_ACTOR, "runbook", f"posted the emergency checklist (run #{run.id})")
     except OutboxError as exc:
         problems.append(f"Could not post the emergency checklist: {escape(str(exc), 200)}")
         checklist = "not posted"

@@ -51,6 +51,11 @@ def record_command(runtime: Runtime, channel: str, user: str, text: str) -> None
     record(runtime, channel, user, "command", command)
 
 
+def record_event(runtime: Runtime, channel: str, actor: str, kind: str, text: str) -> None:
+    """CHANNEL_EVENT listener: note what another capability did in an incident channel (a checklist tick)."""
+    record(runtime, channel, actor, kind, text)
+
+
 def actor_mention(actor: str) -> str:
     """`<@U123>` for Slack users, the plain name for the bot or the scheduler."""
     return f"<@{actor}>" if actor[:1] in ("U", "W") and actor[1:].isalnum() and actor.isupper() else actor
