@@ -16,6 +16,5 @@ CAPABILITIES = (
     "handlers.maintenance",
     "handlers.updates",
     "handlers.approvals",
-    "handlers.incidents.remediation",
     "handlers.alerts",
 )

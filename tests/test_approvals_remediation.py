@@ -23,9 +23,10 @@ from bot.clients.minio import MinioClient
 from bot.clients.minio_models import ServerInfo
 from bot.interactions import Click, ClickResult
 from bot.report import Action
-from handlers import maintenance
+from handlers import incidents, maintenance
 from handlers.incidents import remediation
-from handlers.incidents.remediation import pod_delete_action, server_for_pod, write_quorum_problems
+from handlers.incidents.quorum import server_for_pod, write_quorum_problems
+from handlers.incidents.remediation import pod_delete_action
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TenantWorld, crashloop_pod
 from sandbox.launcher import SANDBOX_POD_URL, pod_resolve_map
@@ -49,7 +50,7 @@ def site(kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWor
     del raw["tenants"][0]["endpoints"]
     raw["clusters"][0]["pod_url"] = SANDBOX_POD_URL
     raw["resolve"] = pod_resolve_map(tenant_world, minio_cluster)
-    world = world_from(raw, capabilities=(maintenance.capability, remediation.capability))
+    world = world_from(raw, capabilities=(maintenance.capability, incidents.capability))
     yield Site(world, kube_api, kube_ns, minio_cluster, kube)
     world.runtime.close()
 
@@ -105,8 +106,8 @@ def test_a_crash_looping_pod_is_deleted_once_after_approval_and_followed_until_r
     [(channel, ts, card, _thread)] = site.bot.outbox.posts
     text = text_of(card)
     assert channel == OPS and "CrashLoopBackOff, 7 restart(s), last exit OOMKilled" in text
-    assert "StatefulSet `demo-pool-0` recreates it with the same PVCs" in text
-    assert "Every erasure set keeps write quorum without `demo-pool-0-1`" in text
+    assert "StatefulSet demo-pool-0 recreates it with the same PVCs" in text
+    assert "Every erasure set keeps write quorum without demo-pool-0-1" in text
     assert "delete pod" in text and "accepted by the API server" in text
     assert CRASHING in pods(site), "nothing happens before the approval"
 
@@ -132,7 +133,7 @@ def test_deleting_a_pod_that_would_break_write_quorum_is_not_even_requested(site
     result = press(site, ALICE, pod_delete_action("demo", site.namespace, "demo-pool-0-0"))
     assert result.ephemeral is not None and result.ephemeral.failed
     text = text_of(result.ephemeral)
-    assert "Deleting `demo-pool-0-0` now would break writes" in text
+    assert "Deleting demo-pool-0-0 now would break writes" in text
     assert "pool 0 set 0 would keep 4 online drive(s), below its write quorum of 5" in text
     assert not site.bot.outbox.posts and "demo-pool-0-0" in pods(site)
     refusal = site.bot.runtime.store.audit.recent(1)[0]
@@ -220,7 +221,7 @@ def test_write_quorum_math_counts_only_the_drives_online_now() -> None:
 
 def test_the_pod_crash_diagnostics_offer_the_button_and_it_requests_the_deletion(site: Site) -> None:
     from handlers.incidents.diagnostics import run_diagnosis
-    from handlers.incidents.facts import IncidentType
+    from handlers.incidents.model import IncidentType
 
     crashloop_pod(site.api, site.namespace, CRASHING)
     site.minio.stop_node(2)
@@ -243,4 +244,4 @@ def test_a_pod_of_a_tenant_reached_pod_by_pod_is_matched_to_its_node_by_name(sit
     requested = press(site, ALICE, pod_delete_action("demo", site.namespace, CRASHING))
     assert requested.ephemeral is not None and not requested.ephemeral.failed, text_of(requested.ephemeral)
     [(_channel, _ts, card, _thread)] = site.bot.outbox.posts
-    assert "Every erasure set keeps write quorum without `demo-pool-0-1`" in text_of(card)
+    assert "Every erasure set keeps write quorum without demo-pool-0-1" in text_of(card)

@@ -1,208 +1,216 @@
-"""What every incident diagnostic shares: the incident types, the `Diagnosis` result, Kubernetes access and
-section helpers.
+"""The client calls of the incident diagnostics: named facts, gathered in parallel under one deadline.
 
-Each type lives in its own module (`incident_pod_crash`, `incident_storage_full`, ...): it gathers its facts in
-one parallel fan-out under one deadline, then a pure function turns them into sections and next actions. A fact
-that could not be gathered is its `ClientError`, shown as "could not check" in its own section.
+A diagnostic names the facts it needs (``NEEDS`` in its module); :func:`gather`
+calls each needed fact once, also when several diagnostics need it (the
+evidence of a declared incident). Facts that depend on another fact (pod logs
+on the pods, per-bucket settings on the bucket list, certificates and the root
+credentials on the Tenant) form a second stage under the same deadline: one
+fan-out per stage, never one inside another. A fact that could not be gathered
+is its ClientError; a Kubernetes fact of a static tenant is absent.
+
+Nothing here lists objects to measure anything (sizes come from the scanner's
+data-usage result), and only yes/no answers about credentials leave this module.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from collections.abc import Callable, Collection, Iterable
+from datetime import timedelta
 from functools import partial
-from typing import Any, TypeAlias, TypeVar
+from typing import Any
 
-from bot.clients.errors import ClientError, KubeError, PerNodeUnavailable
+from bot.clients.errors import ClientError, CredentialsUnavailable, PerNodeUnavailable
 from bot.clients.fanout import fan_out
 from bot.clients.kube import KubeClient
-from bot.clients.kube_models import (
-    EventInfo,
-    NetworkPolicyInfo,
-    PodInfo,
-    PodMetrics,
-    PvcInfo,
-    ServiceInfo,
-    TenantInfo,
-)
-from bot.commands import escape
+from bot.clients.kube_models import TenantInfo
+from bot.clients.minio_models import BackupFreshness, BucketInfo
 from bot.config import TenantConfig
-from bot.redact import redact
-from bot.report import Section, Status
-from bot.runtime import Runtime
-
-T = TypeVar("T")
-
-
-class IncidentType(StrEnum):
-    """The incident types the old incident-response script knew, now backed by real checks."""
-
-    POD_CRASH = "pod-crash"
-    STORAGE_FULL = "storage-full"
-    NETWORK_ISSUE = "network-issue"
-    PERFORMANCE = "performance"
-    SECURITY = "security"
-    DATA_LOSS = "data-loss"
-
-
-INCIDENT_TYPES: tuple[str, ...] = tuple(t.value for t in IncidentType)
+from bot.redact import register_secret
+from bot.runtime import Runtime, parse_config_env
+from handlers.health_gather import backup_tenant  # TODO(issue 12): `from handlers.health import` once it is public
+from handlers.incidents.model import Gathered
+from handlers.incidents.pods import log_targets
 
 EVENTS_WINDOW = timedelta(hours=1)
-MAX_EVENTS = 10
+LOG_TAIL_LINES = 20
 MAX_BUCKETS = 100  # per-bucket S3 calls per diagnosis; more buckets are reported as unchecked
+DEFAULT_CREDENTIAL = "minioadmin"  # MinIO's documented default root user and password
 
+Calls = dict[str, Callable[[], Any]]
 
-@dataclass(frozen=True)
-class Diagnosis:
-    """What one diagnostic found: its sections and what to do next, most urgent first."""
-
-    sections: list[Section]
-    next_actions: list[str]
-
-
-# A gathered fact: its value, or the error that says why it is missing.
-Fact: TypeAlias = T | ClientError
-
-
-@dataclass(frozen=True)
-class KubeTarget:
-    """A tenant's Kubernetes client, namespace and Tenant name: the reads the diagnostics need."""
-
-    client: KubeClient
-    namespace: str
-    name: str
-
-    def pods(self) -> list[PodInfo]:
-        return self.client.list_pods(self.namespace, self.name)
-
-    def events(self) -> list[EventInfo]:
-        return self.client.list_events(self.namespace, warning_only=True, since=EVENTS_WINDOW)
-
-    def pvcs(self) -> list[PvcInfo]:
-        return self.client.list_pvcs(self.namespace, self.name)
-
-    def services(self) -> list[ServiceInfo]:
-        return self.client.list_services(self.namespace)
-
-    def policies(self) -> list[NetworkPolicyInfo]:
-        return self.client.list_network_policies(self.namespace)
-
-    def metrics(self) -> list[PodMetrics]:
-        return self.client.pod_metrics(self.namespace, self.name)
-
-    def tenant(self) -> TenantInfo:
-        return self.client.get_tenant(self.namespace, self.name)
-
-
-def kube_target(runtime: Runtime, tenant: TenantConfig) -> KubeTarget:
-    """Where a tenant that runs on Kubernetes lives (callers check `tenant.kubernetes` first)."""
-    if tenant.kubernetes is None:  # pragma: no cover - callers check first
-        raise KubeError("unavailable", "Kubernetes", "this tenant has no Kubernetes Tenant")
-    kube = runtime.kube_for(tenant)
-    assert kube is not None
-    return KubeTarget(kube, tenant.kubernetes.namespace, tenant.tenant_name)
+# Second-stage facts and the first-stage fact each one needs.
+_DEPENDS_ON = {
+    "logs": "pods",
+    "public": "buckets",
+    "protection": "buckets",
+    "root_default": "tenant",
+    "certificates": "tenant",
+}
 
 
 def time_left(until: float) -> float:
-    """Seconds until `until` (monotonic), never less than a sliver so a late call still gets a chance."""
+    """Seconds until ``until`` (monotonic), never less than a sliver so a late call still gets a chance."""
     return max(0.05, until - time.monotonic())
 
 
-def gather(calls: Mapping[str, Callable[[], Any]], until: float) -> dict[str, Any]:
-    """Run `calls` in parallel; each key gets its result or the ClientError that explains why not."""
+def _run(calls: Calls, until: float) -> dict[str, Any]:
     return fan_out(calls, deadline_s=time_left(until), max_workers=max(1, len(calls)))
 
 
-def failed_section(title: str, error: ClientError) -> Section:
-    """A section that could not be checked, saying why."""
-    return Section(title=title, status=Status.UNKNOWN, error=str(error))
+def gather(
+    runtime: Runtime, tenant: TenantConfig, needs: Collection[str], until: float, extra: Calls | None = None
+) -> Gathered:
+    """Every fact in ``needs`` (plus the ``extra`` calls, e.g. another capability's check), by ``until``."""
+    first_needs = {_DEPENDS_ON.get(name, name) for name in needs}
+    known: dict[str, Any] = {}
+    calls = {**_first_stage(runtime, tenant, first_needs, known), **(extra or {})}
+    got = {**known, **_run(calls, until)}
+    second = _second_stage(runtime, tenant, set(needs) & _DEPENDS_ON.keys(), got)
+    if second:
+        got.update(_run(second, until))
+    return Gathered(got)
 
 
-def not_on_kubernetes(title: str) -> Section:
-    """The section for a Kubernetes fact of a tenant that has only static endpoints."""
-    return Section(title=title, status=Status.INFO, lines=["Static tenant: there is no Kubernetes Tenant to inspect."])
+def _first_stage(runtime: Runtime, tenant: TenantConfig, needs: set[str], known: dict[str, Any]) -> Calls:
+    """The calls that need nothing gathered before them; ``known`` gets facts settled without a call."""
+    minio = partial(runtime.minio, tenant)
+    catalogue: Calls = {
+        "info": lambda: minio().server_info(),
+        "usage": lambda: minio().data_usage(),
+        "write_quorum": lambda: minio().cluster_health(),
+        "read_quorum": lambda: minio().cluster_health(read=True),
+        "heal": lambda: minio().heal_status(),
+        "canary": lambda: minio().canary(tenant.probe.bucket),
+        "locks": lambda: minio().top_locks(),
+        "auth_metrics": lambda: minio().metrics_cluster(),
+        "users": lambda: minio().list_users(),
+        "buckets": lambda: minio().list_buckets(),
+        "default_credentials": partial(uses_default_credentials, runtime, tenant),
+    }
+    if tenant.backup is not None:
+        catalogue["backup"] = partial(backup_freshness, runtime, tenant)
+    if tenant.kubernetes is not None:
+        catalogue.update(_kubernetes_calls(runtime, tenant))
+    calls = {name: call for name, call in catalogue.items() if name in needs}
+    if "probes" in needs:
+        calls.update(liveness_probes(runtime, tenant, known))
+    return calls
 
 
-def safe_text(value: str | None, limit: int = 200) -> str:
-    """Untrusted text (event messages, reasons) made safe for mrkdwn and free of secrets."""
-    return escape(redact(value or ""), limit)
+def _kubernetes_calls(runtime: Runtime, tenant: TenantConfig) -> Calls:
+    def kube() -> tuple[KubeClient, str]:
+        client = runtime.kube_for(tenant)
+        assert client is not None and tenant.kubernetes is not None  # only called for Kubernetes tenants
+        return client, tenant.kubernetes.namespace
+
+    name = tenant.tenant_name
+    return {
+        "pods": lambda: kube()[0].list_pods(kube()[1], name),
+        "events": lambda: kube()[0].list_events(kube()[1], warning_only=True, since=EVENTS_WINDOW),
+        "pvcs": lambda: kube()[0].list_pvcs(kube()[1], name),
+        "storage_classes": lambda: kube()[0].list_storage_classes(),
+        "services": lambda: kube()[0].list_services(kube()[1]),
+        "policies": lambda: kube()[0].list_network_policies(kube()[1]),
+        "pod_metrics": lambda: kube()[0].pod_metrics(kube()[1], name),
+        "tenant": lambda: kube()[0].get_tenant(kube()[1], name),
+    }
 
 
-def ms(value: float | None) -> str:
-    """A latency in milliseconds, or n/a."""
-    return "n/a" if value is None else f"{value:.0f} ms"
+def liveness_probes(runtime: Runtime, tenant: TenantConfig, known: dict[str, Any]) -> Calls:
+    """A ``probe:<node>`` liveness call per MinIO node; ``known`` gets the node ``endpoints``.
 
-
-def clock_time(when: datetime | None) -> str:
-    """`HH:MM:SS` (UTC) of an event."""
-    return when.strftime("%H:%M:%S") if when else "--:--:--"
-
-
-def _tenant_events(events: list[EventInfo], tenant: str) -> list[EventInfo]:
-    """Warning events about the tenant's own objects (pods, StatefulSets, PVCs, the Tenant)."""
-    mine = [e for e in events if e.object.split("/", 1)[-1].startswith(tenant) or e.object == f"Tenant/{tenant}"]
-    return mine[:MAX_EVENTS]
-
-
-def events_section(events: Fact[list[EventInfo]] | None, tenant: str) -> Section:
-    """Recent Warning events about the tenant's objects."""
-    title = "Recent warning events (1 h)"
-    if events is None:
-        return not_on_kubernetes(title)
-    if isinstance(events, ClientError):
-        return failed_section(title, events)
-    mine = _tenant_events(events, tenant)
-    if not mine:
-        return Section(title=title, status=Status.HEALTHY, lines=["No warning events about this tenant."])
-    lines = [
-        f"{clock_time(e.last_seen)} `{safe_text(e.object, 80)}` *{safe_text(e.reason, 60)}*: {safe_text(e.message)}"
-        + (f" (x{e.count})" if e.count > 1 else "")
-        for e in mine
-    ]
-    return Section(title=title, status=Status.DEGRADED, lines=lines)
-
-
-def server_label(endpoint: str) -> str:
-    """A MinIO server endpoint as reports show it."""
-    return escape(endpoint, 80)
-
-
-PER_NODE = "per-node"  # the gather key saying why there are no per-node probes (load-balanced endpoints)
-
-
-def add_liveness_probes(calls: dict[str, Callable[[], Any]], runtime: Runtime, tenant: TenantConfig) -> list[str]:
-    """Add a `probe:<node>` liveness call per MinIO node to `calls`; returns the endpoints.
-
-    When the client cannot be built (e.g. credentials), one `probe:0` carries that error. Behind a load
-    balancer no answer belongs to a node: no probe is added, and `per-node` says why (see `per_node_unavailable`).
+    Behind a load balancer no answer belongs to a node: no probe is sent, and ``per_node`` says why.
+    When the client cannot be built, ``probe:0`` carries that error.
     """
     try:
         client = runtime.minio(tenant)
     except ClientError as exc:
-        calls["probe:0"] = partial(raise_error, exc)
-        return []
+        known.update({"endpoints": [], "probe:0": exc})
+        return {}
+    known["endpoints"] = list(client.endpoints)
     if not client.per_node:
-        calls[PER_NODE] = partial(raise_error, PerNodeUnavailable.asked("liveness of each node"))
-        return []
-    for n in client.nodes:
-        calls[f"probe:{n}"] = partial(client.liveness, n)
-    return list(client.endpoints)
+        known["per_node"] = PerNodeUnavailable.asked("liveness of each node")
+        return {}
+    return {f"probe:{n}": partial(client.liveness, n) for n in client.nodes}
 
 
-def per_node_unavailable(got: Mapping[str, Any]) -> str | None:
-    """Why a gather has no per-node probes (endpoints are load-balanced), or None."""
-    reason = got.get(PER_NODE)
-    return str(reason) if reason is not None else None
+def _second_stage(runtime: Runtime, tenant: TenantConfig, needs: set[str], got: dict[str, Any]) -> Calls:
+    """The calls that need a first-stage fact. A need whose fact failed gets that error (it says why)."""
+    for need in needs:
+        if isinstance(got.get(_DEPENDS_ON[need]), ClientError):
+            got[need] = got[_DEPENDS_ON[need]]
+    calls: Calls = {}
+    pods, buckets, info = got.get("pods"), got.get("buckets"), got.get("tenant")
+    if isinstance(pods, list) or isinstance(info, TenantInfo):
+        kube = runtime.kube_for(tenant)  # the first stage just used it: built and cached
+        assert kube is not None
+        if "logs" in needs and isinstance(pods, list):
+            calls.update({f"log:{p.name}": partial(kube.pod_logs, p.namespace, p.name, LOG_TAIL_LINES)
+                          for p in log_targets(pods)})
+        if "root_default" in needs and isinstance(info, TenantInfo):
+            calls["root_default"] = partial(tenant_root_is_default, kube, info)
+        if "certificates" in needs and isinstance(info, TenantInfo):
+            calls.update({f"cert:{s}": partial(kube.tls_certificate, info.namespace, s) for s in tls_secrets(info)})
+    if isinstance(buckets, list):
+        calls.update(_bucket_calls(runtime, tenant, needs, _names(buckets)))
+    return calls
 
 
-def probes_of(got: Mapping[str, Any]) -> dict[int, Any]:
-    """The `probe:<node>` results of a gather, by node number."""
-    return {int(k.split(":", 1)[1]): v for k, v in got.items() if k.startswith("probe:")}
+def _names(buckets: Iterable[BucketInfo]) -> list[str]:
+    return [b.name for b in buckets][:MAX_BUCKETS]
 
 
-def raise_error(exc: ClientError) -> Any:
-    """A call that fails with `exc` (so a fact that failed before the fan-out still gets its section)."""
-    raise exc
+def _bucket_calls(runtime: Runtime, tenant: TenantConfig, needs: set[str], names: list[str]) -> Calls:
+    try:
+        client = runtime.minio(tenant)
+    except ClientError:
+        return {}  # the bucket list came from this client a moment ago; a failure now leaves buckets unchecked
+    calls: Calls = {}
+    for name in names:
+        if "public" in needs:
+            calls[f"public:{name}"] = partial(client.bucket_policy_public, name)
+        if "protection" in needs:
+            calls[f"versioning:{name}"] = partial(client.bucket_versioning, name)
+            calls[f"lock:{name}"] = partial(client.object_lock, name)
+            calls[f"replication:{name}"] = partial(client.bucket_replication, name)
+    return calls
+
+
+def uses_default_credentials(runtime: Runtime, tenant: TenantConfig) -> bool | CredentialsUnavailable:
+    """Whether the bot signs in with MinIO's default root keys; CredentialsUnavailable when it has no keys."""
+    try:
+        access, secret = runtime.credentials(tenant)
+    except CredentialsUnavailable as exc:
+        return exc  # not a failed check: the answer is that the bot has no keys (nothing was sent)
+    return access == DEFAULT_CREDENTIAL and secret == DEFAULT_CREDENTIAL
+
+
+def tenant_root_is_default(kube: KubeClient, info: TenantInfo) -> bool | None:
+    """Whether the Tenant's configuration Secret keeps the default root user and password (None: no Secret)."""
+    configuration = info.raw_spec.get("configuration")
+    secret = configuration.get("name") if isinstance(configuration, dict) else None
+    if not secret:
+        return None
+    data = kube.read_secret(info.namespace, str(secret))
+    for value in data.values():
+        register_secret(value)
+    env = parse_config_env(data.get("config.env", ""))
+    # Only a yes/no leaves this function; the values are never kept.
+    return env.get("MINIO_ROOT_USER") == DEFAULT_CREDENTIAL and env.get("MINIO_ROOT_PASSWORD") == DEFAULT_CREDENTIAL
+
+
+def tls_secrets(info: TenantInfo) -> list[str]:
+    """The Secrets holding the Tenant's certificates: its external ones, and `<tenant>-tls` unless auto-cert is off."""
+    spec = info.raw_spec
+    external = [str(e["name"]) for e in spec.get("externalCertSecret") or [] if isinstance(e, dict) and e.get("name")]
+    auto = [f"{info.name}-tls"] if spec.get("requestAutoCert", True) is not False else []
+    return list(dict.fromkeys(external + auto))
+
+
+def backup_freshness(runtime: Runtime, tenant: TenantConfig) -> BackupFreshness:
+    """The age of the newest backup under the tenant's backup target."""
+    target = tenant.backup
+    assert target is not None  # only gathered for tenants with a backup target
+    client = runtime.minio(tenant if target.endpoint is None else backup_tenant(tenant, target))
+    return client.backup_freshness(target.bucket, target.prefix)

@@ -1,6 +1,6 @@
 """Incident remediation as approval-gated buttons. First: delete a crash-looping pod.
 
-Diagnostics (e.g. `/minio incident pod-crash`) offer :func:`pod_delete_action`
+Diagnostics (`/minio incident pod-crash`) offer :func:`pod_delete_action`
 under a failing pod. Pressing it *requests* the change: the plan is previewed
 (Kubernetes dry run, quorum check) and posted as an approval card; another
 authorised person approves it; the engine re-checks and deletes the pod once;
@@ -17,26 +17,20 @@ write quorum. A pod whose MinIO node cannot be identified is refused too
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from bot.application import Capability
 from bot.approvals import request_change
 from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import PodInfo
-from bot.clients.minio import MinioClient
-from bot.clients.minio_models import ServerInfo
-from bot.clients.timeouts import split_host_port
-from bot.commands import Permission, escape
 from bot.config import TenantConfig
-from bot.erasure import default_parity
 from bot.interactions import Click, ClickResult
 from bot.invocation import Invocation, UserError
-from bot.report import Action, notice
+from bot.report import Action, code, notice, spans
 from bot.runtime import Runtime
+from handlers.incidents.quorum import server_for_pod, write_quorum_problems
 
 REMEDIATE = "remediate"
 POD_DELETE = "pod-delete"
@@ -57,63 +51,6 @@ def pod_delete_action(tenant_name: str, namespace: str, pod: str) -> Action:
     )
 
 
-# ----------------------------------------------------------------------------- quorum
-
-
-def write_quorum_problems(info: ServerInfo, server_endpoint: str) -> list[str]:
-    """Erasure sets that would fall below write quorum if ``server_endpoint``'s drives went offline (pure)."""
-    backend = info.backend
-    online: dict[tuple[int, int], int] = {}
-    for server in info.servers:
-        if server.endpoint == server_endpoint:
-            continue
-        for drive in server.drives:
-            if drive.state == "ok":
-                key = (drive.pool_index, drive.set_index)
-                online[key] = online.get(key, 0) + 1
-    problems = []
-    for pool, (sets, size) in enumerate(zip(backend.total_sets, backend.drives_per_set, strict=False)):
-        parity = backend.standard_sc_parity if backend.standard_sc_parity is not None else default_parity(size)
-        parity = min(parity, size // 2)
-        data = size - parity
-        quorum = data + 1 if data == parity else data
-        for index in range(sets):
-            left = online.get((pool, index), 0)
-            if left < quorum:
-                problems.append(f"pool {pool} set {index} would keep {left} online drive(s), below its write quorum "
-                                f"of {quorum}")
-    return problems
-
-
-def server_for_pod(info: ServerInfo, pod: str, client: MinioClient, resolve: Mapping[str, str]) -> str | None:
-    """The MinIO server endpoint a pod serves, or None when it cannot be told (never guessed from order).
-
-    MinIO names each server as it was started: in a cluster ``<pod>.<tenant>-hl.<namespace>.svc...``.
-    A client that reaches the Tenant pod by pod knows each node's pod (``client.node_name``); that node's
-    server is the one at the node's address, or at the address ``resolve`` maps it to (a port-forward).
-    """
-    for server in info.servers:
-        host = server.endpoint.split("://", 1)[-1].rsplit(":", 1)[0]
-        if host == pod or host.startswith(pod + "."):
-            return server.endpoint
-    number = next((n for n in client.nodes if client.node_name(n) == pod), None)
-    if number is None:
-        return None
-    address = urlsplit(client.endpoints[number - 1])
-    seen_at = {address.netloc, _resolved(address.hostname or "", address.port, resolve)}
-    return next((s.endpoint for s in info.servers if s.endpoint.split("://", 1)[-1] in seen_at), None)
-
-
-def _resolved(host: str, port: int | None, resolve: Mapping[str, str]) -> str | None:
-    """``host:port`` as ``resolve`` maps it (``host:port`` or ``host`` keys, like the client's connections)."""
-    lowered = {key.lower(): value for key, value in resolve.items()}
-    target = lowered.get(f"{host.lower()}:{port}") or lowered.get(host.lower())
-    if target is None:
-        return None
-    address, new_port = split_host_port(target)
-    return f"{address}:{new_port or port}"
-
-
 def quorum_finding(runtime: Runtime, tenant: TenantConfig, pod: str) -> Finding:
     """Blocking: deleting ``pod`` keeps every erasure set at or above write quorum."""
     check = "write quorum without this pod"
@@ -124,13 +61,13 @@ def quorum_finding(runtime: Runtime, tenant: TenantConfig, pod: str) -> Finding:
         return Finding(check=check, ok=False, detail=f"Cannot check quorum, so the deletion is refused: {exc}")
     server = server_for_pod(info, pod, client, runtime.config.resolve)
     if server is None:
-        return Finding(check=check, ok=False, detail=f"Cannot tell which MinIO node pod `{pod}` serves, so quorum "
+        return Finding(check=check, ok=False, detail=f"Cannot tell which MinIO node pod {pod} serves, so quorum "
                        "cannot be proven: refused.")
     problems = write_quorum_problems(info, server)
     if problems:
-        return Finding(check=check, ok=False, detail=f"Deleting `{pod}` now would break writes: "
+        return Finding(check=check, ok=False, detail=f"Deleting {pod} now would break writes: "
                        + "; ".join(problems[:3]) + ". Bring the other offline drives or nodes back first.")
-    return Finding(check=check, ok=True, detail=f"Every erasure set keeps write quorum without `{pod}` ({server}).")
+    return Finding(check=check, ok=True, detail=f"Every erasure set keeps write quorum without {pod} ({server}).")
 
 
 # ----------------------------------------------------------------------------- the change kind
@@ -139,8 +76,8 @@ def quorum_finding(runtime: Runtime, tenant: TenantConfig, pod: str) -> Finding:
 def _kube(runtime: Runtime, tenant: TenantConfig) -> tuple[KubeClient, str]:
     kube = runtime.kube_for(tenant)
     if kube is None or tenant.kubernetes is None:
-        raise UserError(f"Tenant `{tenant.name}` has no Kubernetes Tenant configured: pods cannot be deleted from "
-                        "here.")
+        raise UserError(spans("Tenant ", code(tenant.name), " has no Kubernetes Tenant configured: pods cannot be "
+                              "deleted from here."))
     return kube, tenant.kubernetes.namespace
 
 
@@ -158,9 +95,17 @@ def _state(pod: PodInfo) -> str:
 
 def _failing(pod: PodInfo) -> Finding:
     if pod.ready:
-        return Finding(check="pod is failing", ok=False, detail=f"`{pod.name}` is Ready: deleting it would only "
+        return Finding(check="pod is failing", ok=False, detail=f"{pod.name} is Ready: deleting it would only "
                        "interrupt a working node.")
-    return Finding(check="pod is failing", ok=True, detail=f"`{pod.name}` is not Ready ({_state(pod)}).")
+    return Finding(check="pod is failing", ok=True, detail=f"{pod.name} is not Ready ({_state(pod)}).")
+
+
+def _dry_run(kube: KubeClient, namespace: str, pod: str) -> DryRun:
+    try:
+        kube.delete_pod(namespace, pod, dry_run=True)
+        return DryRun(ok=True, detail=f"delete pod {namespace}/{pod}: accepted by the API server.")
+    except ClientError as exc:
+        return DryRun(ok=False, detail=f"delete pod {namespace}/{pod}: {exc}")
 
 
 def plan_pod_delete(runtime: Runtime, tenant: TenantConfig, pod_name: str, requester: str) -> ChangePlan:
@@ -168,33 +113,24 @@ def plan_pod_delete(runtime: Runtime, tenant: TenantConfig, pod_name: str, reque
     kube, namespace = _kube(runtime, tenant)
     pod = _find(kube, namespace, tenant, pod_name)
     if pod is None:
-        raise UserError(f"No pod `{escape(pod_name, 80)}` of tenant `{tenant.name}` in namespace `{namespace}`.")
+        raise UserError(spans("No pod ", code(pod_name[:80]), " of tenant ", code(tenant.name), " in namespace ",
+                              code(namespace), "."))
     if pod.deleting:
-        raise UserError(f"Pod `{pod.name}` is already being deleted.")
-    try:
-        kube.delete_pod(namespace, pod.name, dry_run=True)
-        dry_run = DryRun(ok=True, detail=f"delete pod {namespace}/{pod.name}: accepted by the API server.")
-    except ClientError as exc:
-        dry_run = DryRun(ok=False, detail=f"delete pod {namespace}/{pod.name}: {exc}")
-    statefulset = f"{tenant.tenant_name}-{pod.pool}" if pod.pool else "its StatefulSet"
+        raise UserError(spans("Pod ", code(pod.name), " is already being deleted."))
+    started = pod.started_at.isoformat() if pod.started_at else None
+    statefulset = f"StatefulSet {tenant.tenant_name}-{pod.pool}" if pod.pool else "its StatefulSet"
     return seal(ChangePlan(
         kind=PodDelete.name,
         action_kind=ACTION_KIND,
         tenant=tenant.name,
         title=f"Delete pod {pod.name} of {tenant.name}",
-        params={
-            "namespace": namespace,
-            "pod": pod.name,
-            "started_at": pod.started_at.isoformat() if pod.started_at else None,
-            "follow_seconds": FOLLOW_TIMEOUT_S,
-            "requested_by": requester,
-        },
-        targets=[Target(kind="Pod", namespace=namespace, name=pod.name,
-                        fingerprint=pod.started_at.isoformat() if pod.started_at else None)],
-        changes=[Change(what=f"Pod `{pod.name}`", before=_state(pod),
-                        after=f"deleted; StatefulSet `{statefulset}` recreates it with the same PVCs")],
+        params={"namespace": namespace, "pod": pod.name, "started_at": started, "follow_seconds": FOLLOW_TIMEOUT_S,
+                "requested_by": requester},
+        targets=[Target(kind="Pod", namespace=namespace, name=pod.name, fingerprint=started)],
+        changes=[Change(what=f"Pod {pod.name}", before=_state(pod),
+                        after=f"deleted; {statefulset} recreates it with the same PVCs")],
         notes=["Data is not touched: the pod's PVCs stay; MinIO heals anything written while it is away."],
-        dry_run=dry_run,
+        dry_run=_dry_run(kube, namespace, pod.name),
         preflight=[_failing(pod), quorum_finding(runtime, tenant, pod.name)],
         risk="medium",
         planned_at=runtime.clock(),
@@ -213,14 +149,14 @@ class PodDelete:
         name = str(plan.params["pod"])
         pod = _find(kube, namespace, tenant, name)
         if pod is None or pod.deleting:
-            return [Finding(check="target unchanged", ok=False, detail=f"Pod `{name}` is gone or already being "
+            return [Finding(check="target unchanged", ok=False, detail=f"Pod {name} is gone or already being "
                             "recreated: nothing to do.")]
         started = pod.started_at.isoformat() if pod.started_at else None
         if started != plan.params.get("started_at"):
-            return [Finding(check="target unchanged", ok=False, detail=f"Pod `{name}` was recreated since the "
+            return [Finding(check="target unchanged", ok=False, detail=f"Pod {name} was recreated since the "
                             "preview. Request it again if it still fails.")]
         return [
-            Finding(check="target unchanged", ok=True, detail=f"Pod `{name}` is the one previewed."),
+            Finding(check="target unchanged", ok=True, detail=f"Pod {name} is the one previewed."),
             _failing(pod),
             quorum_finding(runtime, tenant, name),
         ]
@@ -260,20 +196,22 @@ def _follow(kube: KubeClient, namespace: str, tenant: TenantConfig, name: str, p
         time.sleep(min(FOLLOW_POLL_S, max(0.0, timeout - (time.monotonic() - started))))
     lines.append(f"Stopped following after {timeout:.0f} s: the pod is not Ready yet.")
     return Outcome(ok=True, summary=f"Pod {name} deleted, but not Ready again within {timeout:.0f} s: check "
-                   f"`/minio health {tenant.name}`.", lines=lines)
+                   f"/minio health {tenant.name}.", lines=lines)
 
 
 def _tenant(runtime: Runtime, name: str) -> TenantConfig:
-    tenant = next((t for t in runtime.tenants() if t.name == name), None)
+    tenant = runtime.find_tenant(name)
     if tenant is None:
         raise ClientError("invalid", f"tenant {name}", "is no longer configured")
     return tenant
 
 
-CHANGE_KINDS = (PodDelete(),)
-
-
 # ----------------------------------------------------------------------------- the button
+
+
+def clicked_tenant(_inv: Invocation, click: Click) -> str | None:
+    """The tenant a remediation button acts on (the framework checks the clicker's permission on it)."""
+    return click.value.split("/", 1)[0] or None
 
 
 def on_remediate(inv: Invocation, click: Click) -> ClickResult:
@@ -282,20 +220,9 @@ def on_remediate(inv: Invocation, click: Click) -> ClickResult:
     if len(parts) < 2 or parts[1] != POD_DELETE:
         return ClickResult(ephemeral=notice("This remediation is not supported; run the diagnostics again."))
     tenant_name, namespace, pod = [*click.value.split("/", 2), "", "", ""][:3]
-    tenant = inv.tenant(tenant_name)
-    if tenant.kubernetes is None or tenant.kubernetes.namespace != namespace or not pod:
+    tenant = inv.runtime.find_tenant(tenant_name)
+    if tenant is None or tenant.kubernetes is None or tenant.kubernetes.namespace != namespace or not pod:
         return ClickResult(ephemeral=notice("This button does not match the tenant's configuration; run the "
                                             "diagnostics again."))
     plan = plan_pod_delete(inv.runtime, tenant, pod, inv.user)
     return ClickResult(ephemeral=request_change(inv, plan))
-
-
-
-def _clicked_tenant(_inv: Invocation, click: Click) -> str | None:
-    return click.value.split("/", 1)[0] or None
-
-
-capability = Capability("remediation", __doc__)
-capability.button(REMEDIATE, permission=Permission.REQUEST, tenant=_clicked_tenant)(on_remediate)
-for _kind in CHANGE_KINDS:
-    capability.change_kind(_kind)

@@ -2,74 +2,103 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bot.clients.errors import ClientError
-from bot.clients.kube_models import (
-    TENANT_LABEL,
-    NetworkPolicyInfo,
-    PodInfo,
-    ServiceInfo,
-)
-from bot.clients.minio_models import (
-    Probe,
-    ServerInfo,
-)
-from bot.commands import escape
+from bot.clients.kube_models import TENANT_LABEL, NetworkPolicyInfo, PodInfo, ServiceInfo
+from bot.clients.minio_models import Probe, ServerInfo
 from bot.config import TenantConfig
-from bot.report import Row, Section, Status, worst
-from bot.runtime import Runtime
-from handlers.incidents.facts import (
-    Diagnosis,
-    Fact,
-    add_liveness_probes,
-    failed_section,
-    gather,
-    kube_target,
-    ms,
-    not_on_kubernetes,
-    per_node_unavailable,
-    probes_of,
-    server_label,
-)
+from bot.report import Row, Section, Status, Text, code, join, spans
+from handlers.incidents.diagnose.sections import failed_section, ms, not_on_kubernetes, rows_status
+from handlers.incidents.model import Diagnosis, Fact, Gathered
+
+NEEDS = ("probes", "info", "services", "policies", "pods")
+PEERS_TITLE = "Peer network (from info)"
 
 
 @dataclass(frozen=True)
 class NetworkFacts:
     """Per-node liveness, the peer map from `info`, Services, NetworkPolicies and pods."""
 
-    tenant: str
     endpoints: list[str]
     probes: dict[int, Fact[Probe]]
-    per_node_unavailable: str | None  # why there are no per-node probes (load-balanced endpoints)
+    per_node: ClientError | None  # why there are no per-node probes (load-balanced endpoints)
     info: Fact[ServerInfo]
     services: Fact[list[ServiceInfo]] | None
     policies: Fact[list[NetworkPolicyInfo]] | None
     pods: Fact[list[PodInfo]] | None
 
+    @classmethod
+    def of(cls, got: Gathered) -> NetworkFacts:
+        probes = {int(n): probe for n, probe in got.items("probe").items()}
+        return cls(got.get("endpoints") or [], probes, got.get("per_node"), got.get("info"), got.get("services"),
+                   got.get("policies"), got.get("pods"))
 
-def gather_network(runtime: Runtime, tenant: TenantConfig, until: float) -> NetworkFacts:
-    """Probe each node's liveness and read `info`, Services, NetworkPolicies and pods, all at once."""
-    calls: dict[str, Callable[[], Any]] = {"info": lambda: runtime.minio(tenant).server_info()}
-    endpoints = add_liveness_probes(calls, runtime, tenant)
-    if tenant.kubernetes is not None:
-        calls["services"] = lambda: kube_target(runtime, tenant).services()
-        calls["policies"] = lambda: kube_target(runtime, tenant).policies()
-        calls["pods"] = lambda: kube_target(runtime, tenant).pods()
-    got = gather(calls, until)
-    probes = probes_of(got)
-    return NetworkFacts(
-        tenant=tenant.tenant_name,
-        endpoints=endpoints,
-        probes=probes,
-        per_node_unavailable=per_node_unavailable(got),
-        info=got["info"],
-        services=got.get("services"),
-        policies=got.get("policies"),
-        pods=got.get("pods"),
-    )
+
+def _probe_row(label: str, probe: Fact[Probe]) -> Row:
+    if isinstance(probe, ClientError):
+        return Row(status=Status.UNHEALTHY, text=spans(label, ": ", str(probe)))
+    if not probe.ok:
+        why = probe.error or f"HTTP {probe.status}"
+        return Row(status=Status.UNHEALTHY, text=spans(label, ": not live (", why, ")"))
+    return Row(status=Status.HEALTHY, text=spans(label, f": live in {ms(probe.latency_ms)}"))
+
+
+def endpoints_section(facts: NetworkFacts) -> tuple[Section, list[int]]:
+    """Which nodes answer their liveness probe; with the numbers of those that do not."""
+    if facts.per_node is not None:
+        return Section(title="Node endpoints", status=Status.INFO, lines=[spans(str(facts.per_node))]), []
+    rows: list[Row] = []
+    down: list[int] = []
+    for n, probe in sorted(facts.probes.items()):
+        label = f"node {n}" + (f" ({facts.endpoints[n - 1]})" if 0 < n <= len(facts.endpoints) else "")
+        rows.append(_probe_row(label, probe))
+        if rows[-1].status is Status.UNHEALTHY:
+            down.append(n)
+    return Section(title="Node endpoints", status=rows_status(rows, Status.UNKNOWN), rows=rows), down
+
+
+def peers_section(info: Fact[ServerInfo]) -> tuple[Section, list[str]]:
+    """Which peers each server cannot reach; with the peers that are up yet unseen (a partition)."""
+    if isinstance(info, ClientError):
+        return failed_section(PEERS_TITLE, info), []
+    rows: list[Row] = []
+    partitioned: list[str] = []
+    offline_servers = {s.endpoint for s in info.servers if s.state != "online"}
+    for server in info.servers:
+        unseen = sorted(peer for peer, state in server.network.items() if state != "online")
+        if server.state != "online":
+            rows.append(Row(status=Status.UNHEALTHY, text=spans(server.endpoint, ": offline")))
+        elif unseen:
+            # A peer that is itself reported online but unseen by this node means a partition, not a crash.
+            odd = [p for p in unseen if p not in offline_servers]
+            partitioned += odd
+            text = spans(server.endpoint, " cannot reach: ", ", ".join(unseen))
+            rows.append(Row(status=Status.UNHEALTHY if odd else Status.DEGRADED, text=text))
+        else:
+            rows.append(Row(status=Status.HEALTHY, text=spans(server.endpoint, " reaches all peers")))
+    return Section(title=PEERS_TITLE, status=rows_status(rows, Status.UNKNOWN), rows=rows), partitioned
+
+
+def _service_line(service: ServiceInfo) -> Text:
+    address = "headless" if service.cluster_ip == "None" else service.cluster_ip or "-"
+    ports = ", ".join(str(p) for p in service.ports) or "-"
+    return spans(code(service.name), f" {service.type or '?'} {address} ports {ports}")
+
+
+def services_section(services: Fact[list[ServiceInfo]] | None, tenant: str) -> tuple[Section, bool]:
+    """The Services selecting the tenant's pods; with whether the headless one (peer DNS) is missing."""
+    if services is None:
+        return not_on_kubernetes("Services"), False
+    if isinstance(services, ClientError):
+        return failed_section("Services", services), False
+    mine = [s for s in services if s.selector.get(TENANT_LABEL) == tenant]
+    lines = [_service_line(s) for s in mine]
+    headless = any(s.cluster_ip == "None" for s in mine)
+    if not headless:
+        lines.append("No headless Service selects the tenant's pods: nodes cannot find each other by DNS.")
+    status = Status.HEALTHY if mine and headless else Status.DEGRADED
+    return Section(title="Services", status=status, lines=lines or ["No Service for this tenant."]), not headless
 
 
 def _selects_tenant(policy: NetworkPolicyInfo, tenant: str) -> bool:
@@ -77,133 +106,71 @@ def _selects_tenant(policy: NetworkPolicyInfo, tenant: str) -> bool:
     return not policy.pod_selector or policy.pod_selector.get(TENANT_LABEL) == tenant
 
 
-def evaluate_network(facts: NetworkFacts, tenant: str) -> Diagnosis:
-    """Which nodes answer, which peers each node sees offline, and what in Kubernetes could block traffic."""
-    sections: list[Section] = []
-    actions: list[str] = []
-    down: list[int] = []
-    rows: list[Row] = []
-    for n, probe in sorted(facts.probes.items()):
-        label = f"node {n}" + (f" ({escape(facts.endpoints[n - 1], 80)})" if 0 < n <= len(facts.endpoints) else "")
-        if isinstance(probe, ClientError):
-            down.append(n)
-            rows.append(Row(status=Status.UNHEALTHY, text=f"{label}: {escape(str(probe), 200)}"))
-        elif not probe.ok:
-            down.append(n)
-            why = probe.error or f"HTTP {probe.status}"
-            rows.append(Row(status=Status.UNHEALTHY, text=f"{label}: not live ({escape(why, 120)})"))
-        else:
-            rows.append(Row(status=Status.HEALTHY, text=f"{label}: live in {ms(probe.latency_ms)}"))
-    if facts.per_node_unavailable:
-        sections.append(Section(title="Node endpoints", status=Status.INFO, lines=[facts.per_node_unavailable]))
-    else:
-        status = worst([r.status for r in rows if r.status], Status.UNKNOWN)
-        sections.append(Section(title="Node endpoints", status=status, rows=rows))
+def _policy_row(policy: NetworkPolicyInfo) -> tuple[Row, bool]:
+    denied = [way for way, kind, rules in (("ingress", "Ingress", policy.ingress_rules),
+                                           ("egress", "Egress", policy.egress_rules))
+              if kind in policy.policy_types and rules == 0]
+    text = spans(code(policy.name), f": {', '.join(policy.policy_types) or 'Ingress'}; "
+                 f"{policy.ingress_rules} ingress / {policy.egress_rules} egress rule(s)")
+    if denied:
+        text = spans(text, f" (denies ALL {' and '.join(denied)}, node-to-node traffic included)")
+    return Row(status=Status.UNHEALTHY if denied else Status.HEALTHY, text=text), bool(denied)
 
-    partitioned: list[str] = []
-    if isinstance(facts.info, ClientError):
-        sections.append(failed_section("Peer network (from `info`)", facts.info))
-    else:
-        peer_rows: list[Row] = []
-        offline_servers = {s.endpoint for s in facts.info.servers if s.state != "online"}
-        for server in facts.info.servers:
-            unseen = sorted(peer for peer, state in server.network.items() if state != "online")
-            if server.state != "online":
-                peer_rows.append(Row(status=Status.UNHEALTHY, text=f"{server_label(server.endpoint)}: offline"))
-            elif unseen:
-                # A peer that is itself reported online but unseen by this node means a partition, not a crash.
-                odd = [p for p in unseen if p not in offline_servers]
-                partitioned += odd
-                text = f"{server_label(server.endpoint)} cannot reach: " + ", ".join(escape(p, 80) for p in unseen)
-                peer_rows.append(Row(status=Status.UNHEALTHY if odd else Status.DEGRADED, text=text))
-            else:
-                peer_rows.append(Row(status=Status.HEALTHY, text=f"{server_label(server.endpoint)} reaches all peers"))
-        sections.append(
-            Section(
-                title="Peer network (from `info`)",
-                status=worst([r.status for r in peer_rows if r.status], Status.UNKNOWN),
-                rows=peer_rows,
-            )
-        )
 
-    blocking: list[str] = []
-    if facts.services is None:
-        sections.append(not_on_kubernetes("Services"))
-    elif isinstance(facts.services, ClientError):
-        sections.append(failed_section("Services", facts.services))
-    else:
-        mine = [s for s in facts.services if s.selector.get(TENANT_LABEL) == tenant]
-        svc_lines = [
-            f"`{escape(s.name, 63)}` {escape(s.type or '?', 20)}"
-            f" {'headless' if s.cluster_ip == 'None' else escape(s.cluster_ip or '-', 40)}"
-            f" ports {', '.join(str(p) for p in s.ports) or '-'}"
-            for s in mine
-        ]
-        has_headless = any(s.cluster_ip == "None" for s in mine)
-        status = Status.HEALTHY if mine and has_headless else Status.DEGRADED
-        if not has_headless:
-            svc_lines.append("No headless Service selects the tenant's pods: nodes cannot find each other by DNS.")
-            actions.append(f"Recreate the headless Service `{tenant}-hl` (the operator does this on reconcile).")
-        sections.append(Section(title="Services", status=status, lines=svc_lines or ["No Service for this tenant."]))
+def policies_section(policies: Fact[list[NetworkPolicyInfo]] | None, tenant: str) -> tuple[Section, list[str]]:
+    """The NetworkPolicies that apply to the tenant's pods; with those that deny all traffic."""
+    if policies is None:
+        return not_on_kubernetes("NetworkPolicies"), []
+    if isinstance(policies, ClientError):
+        return failed_section("NetworkPolicies", policies), []
+    applying = [p for p in policies if _selects_tenant(p, tenant)]
+    judged = [_policy_row(p) for p in applying]
+    rows = [row for row, _ in judged]
+    blocking = [p.name for p, (_, denies) in zip(applying, judged, strict=True) if denies]
+    lines = [] if applying else ["No NetworkPolicy selects the tenant's pods: traffic is not restricted."]
+    section = Section(title="NetworkPolicies", status=rows_status(rows, Status.INFO), rows=rows, lines=lines)
+    return section, blocking
 
-    if facts.policies is None:
-        sections.append(not_on_kubernetes("NetworkPolicies"))
-    elif isinstance(facts.policies, ClientError):
-        sections.append(failed_section("NetworkPolicies", facts.policies))
-    else:
-        applying = [p for p in facts.policies if _selects_tenant(p, tenant)]
-        pol_rows: list[Row] = []
-        for p in applying:
-            deny_in = "Ingress" in p.policy_types and p.ingress_rules == 0
-            deny_out = "Egress" in p.policy_types and p.egress_rules == 0
-            text = (
-                f"`{escape(p.name, 63)}`: {', '.join(p.policy_types) or 'Ingress'}; "
-                f"{p.ingress_rules} ingress / {p.egress_rules} egress rule(s)"
-            )
-            if deny_in or deny_out:
-                blocking.append(p.name)
-                text += " (denies ALL " + " and ".join(x for x, d in (("ingress", deny_in), ("egress", deny_out)) if d)
-                text += ", node-to-node traffic included)"
-            pol_rows.append(Row(status=Status.UNHEALTHY if deny_in or deny_out else Status.HEALTHY, text=text))
-        lines = [] if applying else ["No NetworkPolicy selects the tenant's pods: traffic is not restricted."]
-        sections.append(
-            Section(
-                title="NetworkPolicies",
-                status=worst([r.status for r in pol_rows if r.status], Status.INFO),
-                rows=pol_rows,
-                lines=lines,
-            )
-        )
 
-    if isinstance(facts.pods, list):
-        no_ip = [p.name for p in facts.pods if not p.ip or not p.ready]
-        if no_ip:
-            sections.append(
-                Section(
-                    title="Pods without a ready network endpoint",
-                    status=Status.DEGRADED,
-                    lines=[", ".join(f"`{escape(n, 63)}`" for n in no_ip)],
-                )
-            )
+def unready_pods_section(pods: Fact[list[PodInfo]] | None) -> list[Section]:
+    """Pods without an IP or not ready: they have no network endpoint for their peers (none: no section)."""
+    no_ip = [p.name for p in pods if not p.ip or not p.ready] if isinstance(pods, list) else []
+    if not no_ip:
+        return []
+    line = join([spans(code(n)) for n in no_ip])
+    return [Section(title="Pods without a ready network endpoint", status=Status.DEGRADED, lines=[line])]
 
+
+def network_actions(
+    tenant: TenantConfig, blocking: list[str], no_headless: bool, partitioned: bool, down: list[int]
+) -> list[Text]:
+    """What to fix first: a deny-all policy, the headless Service, a partition, nodes that do not answer."""
+    name, headless = tenant.name, f"{tenant.tenant_name}-hl"
+    actions: list[Text] = []
     if blocking:
-        actions.insert(
-            0,
-            "Fix the NetworkPolicy that denies all traffic ("
-            + ", ".join(f"`{escape(b, 63)}`" for b in blocking)
-            + "): allow port 9000 between the tenant's pods and from its clients.",
-        )
+        names = join([spans(code(b)) for b in blocking])
+        actions.append(spans("Fix the NetworkPolicy that denies all traffic (", names,
+                             "): allow port 9000 between the tenant's pods and from its clients."))
+    if no_headless:
+        actions.append(spans("Recreate the headless Service ", code(headless),
+                             " (the operator does this on reconcile)."))
     if partitioned:
-        actions.append(
-            "Nodes that are up cannot reach each other (partition): check the CNI, node firewalls and DNS for "
-            f"`*.{tenant}-hl`."
-        )
+        actions.append(spans("Nodes that are up cannot reach each other (partition): check the CNI, node firewalls "
+                             "and DNS for ", code(f"*.{headless}"), "."))
     if down:
-        actions.append(
-            "Nodes " + ", ".join(str(n) for n in down) + f" do not answer: `/minio incident pod-crash {tenant}`."
-        )
+        actions.append(spans(f"Nodes {', '.join(str(n) for n in down)} do not answer: ",
+                             code(f"/minio incident pod-crash {name}"), "."))
     if not actions:
-        actions.append(
-            f"No network fault found; if clients still fail, check from their side and `/minio health {tenant}`."
-        )
-    return Diagnosis(sections, actions)
+        actions.append(spans("No network fault found; if clients still fail, check from their side and ",
+                             code(f"/minio health {name}"), "."))
+    return actions
+
+
+def evaluate_network(facts: NetworkFacts, tenant: TenantConfig) -> Diagnosis:
+    """Which nodes answer, which peers each node sees offline, and what in Kubernetes could block traffic."""
+    endpoints, down = endpoints_section(facts)
+    peers, partitioned = peers_section(facts.info)
+    services, no_headless = services_section(facts.services, tenant.tenant_name)
+    policies, blocking = policies_section(facts.policies, tenant.tenant_name)
+    sections = [endpoints, peers, services, policies, *unready_pods_section(facts.pods)]
+    return Diagnosis(sections, network_actions(tenant, blocking, no_headless, bool(partitioned), down))

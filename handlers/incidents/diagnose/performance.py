@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bot.clients.errors import ClientError
-from bot.clients.kube_models import (
-    PodInfo,
-    PodMetrics,
-    TenantInfo,
-    quantity,
-)
-from bot.clients.minio_models import (
-    CanaryResult,
-    ClusterHealth,
-    Probe,
-    TopLocks,
-)
-from bot.commands import escape
-from bot.config import TenantConfig
-from bot.report import Row, Section, Status, worst
-from bot.runtime import Runtime
-from handlers.capacity_forecast import format_bytes
-from handlers.incidents.facts import (
-    Diagnosis,
-    Fact,
-    add_liveness_probes,
-    failed_section,
-    gather,
-    kube_target,
-    ms,
-    not_on_kubernetes,
-    per_node_unavailable,
-    probes_of,
-    safe_text,
-)
+from bot.clients.kube_models import PodInfo, PodMetrics, TenantInfo, quantity
+from bot.clients.minio_models import CanaryResult, ClusterHealth, Probe, TopLocks
+from bot.config import ProbeSettings
+from bot.report import Row, Section, Status, Text, code, size, spans
+from handlers.incidents.diagnose.sections import failed_section, ms, not_on_kubernetes, rows_status, untrusted
+from handlers.incidents.model import Diagnosis, Fact, Gathered
 
+NEEDS = ("probes", "write_quorum", "canary", "locks", "pod_metrics", "tenant", "pods")
+LOCKS_TITLE = "Locks held (top/locks)"
+PRESSURE_TITLE = "Pod resource pressure"
 MAX_LOCKS = 10
 LOCK_WARN_S = 30.0
 LOCK_CRITICAL_S = 300.0
@@ -50,7 +27,7 @@ class PerformanceFacts:
     """Probe and canary latencies, the oldest locks, pod resource use against limits."""
 
     probes: dict[int, Fact[Probe]]
-    per_node_unavailable: str | None  # why there are no per-node probes (load-balanced endpoints)
+    per_node: ClientError | None  # why there are no per-node probes (load-balanced endpoints)
     quorum: Fact[ClusterHealth]
     canary: Fact[CanaryResult]
     locks: Fact[TopLocks]
@@ -58,197 +35,157 @@ class PerformanceFacts:
     tenant_info: Fact[TenantInfo] | None
     pods: Fact[list[PodInfo]] | None
 
-
-def gather_performance(runtime: Runtime, tenant: TenantConfig, until: float) -> PerformanceFacts:
-    """Liveness per node, the cluster probe, one canary round trip, `top/locks` and pod metrics, in parallel."""
-    calls: dict[str, Callable[[], Any]] = {
-        "canary": lambda: runtime.minio(tenant).canary(tenant.probe.bucket),
-        "quorum": lambda: runtime.minio(tenant).cluster_health(),
-        "locks": lambda: runtime.minio(tenant).top_locks(),
-    }
-    add_liveness_probes(calls, runtime, tenant)
-    if tenant.kubernetes is not None:
-        calls["metrics"] = lambda: kube_target(runtime, tenant).metrics()
-        calls["tenant"] = lambda: kube_target(runtime, tenant).tenant()
-        calls["pods"] = lambda: kube_target(runtime, tenant).pods()
-    got = gather(calls, until)
-    probes = probes_of(got)
-    return PerformanceFacts(
-        probes=probes,
-        per_node_unavailable=per_node_unavailable(got),
-        quorum=got["quorum"],
-        canary=got["canary"],
-        locks=got["locks"],
-        metrics=got.get("metrics"),
-        tenant_info=got.get("tenant"),
-        pods=got.get("pods"),
-    )
+    @classmethod
+    def of(cls, got: Gathered) -> PerformanceFacts:
+        probes = {int(n): probe for n, probe in got.items("probe").items()}
+        return cls(probes, got.get("per_node"), got.get("write_quorum"), got.get("canary"), got.get("locks"),
+                   got.get("pod_metrics"), got.get("tenant"), got.get("pods"))
 
 
-def _latency_status(ms: float | None, warn: float, critical: float) -> Status:
-    if ms is None:
+def latency_status(value: float | None, probe: ProbeSettings) -> Status:
+    """A latency against the tenant's warn and critical thresholds."""
+    if value is None:
         return Status.UNKNOWN
-    return Status.UNHEALTHY if ms >= critical else Status.DEGRADED if ms >= warn else Status.HEALTHY
+    if value >= probe.critical_ms:
+        return Status.UNHEALTHY
+    return Status.DEGRADED if value >= probe.warn_ms else Status.HEALTHY
 
 
-def _pool_limits(info: TenantInfo) -> dict[str, tuple[float | None, int | None]]:
+def _node_rows(facts: PerformanceFacts, probe: ProbeSettings) -> list[Row]:
+    rows = []
+    for n, answer in sorted(facts.probes.items()):
+        if isinstance(answer, ClientError):
+            rows.append(Row(status=Status.UNHEALTHY, text=spans(f"node {n} liveness: ", str(answer))))
+        elif not answer.ok:
+            why = answer.error or f"HTTP {answer.status}"
+            rows.append(Row(status=Status.UNHEALTHY, text=spans(f"node {n} liveness: not live (", why, ")")))
+        else:
+            status = latency_status(answer.latency_ms, probe)
+            rows.append(Row(status=status, text=f"node {n} liveness: {ms(answer.latency_ms)}"))
+    return rows
+
+
+def _quorum_row(quorum: Fact[ClusterHealth], probe: ProbeSettings) -> Row:
+    if isinstance(quorum, ClientError):
+        return Row(status=Status.UNKNOWN, text=spans("cluster probe: ", str(quorum)))
+    status = latency_status(quorum.latency_ms, probe) if quorum.ok else Status.UNHEALTHY
+    failed = "" if quorum.ok else f", HTTP {quorum.status}"
+    return Row(status=status, text=f"cluster probe (node {quorum.node}): {ms(quorum.latency_ms)}{failed}")
+
+
+def _canary_row(canary: Fact[CanaryResult], probe: ProbeSettings) -> Row:
+    if isinstance(canary, ClientError):
+        return Row(status=Status.UNKNOWN, text=spans("canary: ", str(canary)))
+    if not canary.ok:
+        return Row(status=Status.UNHEALTHY, text=spans("canary on ", code(canary.bucket), " failed: ",
+                                                       untrusted(canary.error)))
+    slowest = max(x for x in (canary.put_ms, canary.get_ms, canary.delete_ms, 0.0) if x is not None)
+    steps = f"PUT {ms(canary.put_ms)} · GET {ms(canary.get_ms)} · DELETE {ms(canary.delete_ms)}"
+    return Row(status=latency_status(slowest, probe),
+               text=spans("canary on ", code(canary.bucket), f" (node {canary.node}): {steps}"))
+
+
+def latency_section(facts: PerformanceFacts, probe: ProbeSettings) -> tuple[Section, bool]:
+    """Liveness per node, the cluster probe and a canary round trip; with whether anything is slow."""
+    rows = [*_node_rows(facts, probe), _quorum_row(facts.quorum, probe), _canary_row(facts.canary, probe)]
+    slow = any(r.status in (Status.DEGRADED, Status.UNHEALTHY) for r in rows)
+    lines: list[Text] = [f"Thresholds: warn {probe.warn_ms:g} ms, critical {probe.critical_ms:g} ms."]
+    if facts.per_node is not None:
+        lines.append(spans("Per-node liveness: ", str(facts.per_node), "."))
+    section = Section(title="Probe latencies", status=rows_status(rows, Status.UNKNOWN), rows=rows, lines=lines)
+    return section, slow
+
+
+def lock_status(age_s: float) -> Status:
+    """A lock held this long: fine, suspicious (DEGRADED) or stuck (UNHEALTHY)."""
+    return Status.UNHEALTHY if age_s >= LOCK_CRITICAL_S else Status.DEGRADED if age_s >= LOCK_WARN_S else Status.INFO
+
+
+def locks_section(locks: Fact[TopLocks]) -> tuple[Section, bool]:
+    """The oldest locks MinIO holds; with whether any is held suspiciously long."""
+    if isinstance(locks, ClientError):
+        return failed_section(LOCKS_TITLE, locks), False
+    if not locks.supported:
+        return Section(title=LOCKS_TITLE, status=Status.INFO, lines=["Single node: MinIO has no lock API."]), False
+    rows: list[Row] = []
+    for lock in locks.locks[:MAX_LOCKS]:
+        age = lock.elapsed_s or 0.0
+        holder = lock.source or lock.owner
+        text = spans(code(lock.resource), f" {lock.type} held {age:.0f} s", (" by ", holder) if holder else "")
+        rows.append(Row(status=lock_status(age), text=text))
+    old = any((lock.elapsed_s or 0.0) >= LOCK_WARN_S for lock in locks.locks[:MAX_LOCKS])
+    section = Section(title=LOCKS_TITLE, status=rows_status(rows, Status.HEALTHY), rows=rows,
+                      lines=[] if rows else ["No locks held."])
+    return section, old
+
+
+def pool_limits(info: TenantInfo) -> dict[str, tuple[float | None, int | None]]:
     """Pool name -> (CPU limit in millicores, memory limit in bytes), from the Tenant spec."""
     out: dict[str, tuple[float | None, int | None]] = {}
     for pool in info.pools:
         limits = pool.resources.get("limits") or pool.resources.get("requests") or {}
-        cpu = quantity(limits.get("cpu"))
-        mem = quantity(limits.get("memory"))
+        cpu, mem = quantity(limits.get("cpu")), quantity(limits.get("memory"))
         out[pool.name] = (float(cpu * 1000) if cpu is not None else None, int(mem) if mem is not None else None)
     return out
 
 
-def evaluate_performance(facts: PerformanceFacts, tenant: TenantConfig) -> Diagnosis:
-    """Latencies against the tenant's probe thresholds, locks held too long, pods near their limits."""
-    name = tenant.name
-    warn, critical = tenant.probe.warn_ms, tenant.probe.critical_ms
-    sections: list[Section] = []
-    actions: list[str] = []
-    rows: list[Row] = []
-    for n, probe in sorted(facts.probes.items()):
-        if isinstance(probe, ClientError):
-            rows.append(Row(status=Status.UNHEALTHY, text=f"node {n} liveness: {escape(str(probe), 200)}"))
-        else:
-            status = _latency_status(probe.latency_ms, warn, critical) if probe.ok else Status.UNHEALTHY
-            rows.append(Row(status=status, text=f"node {n} liveness: {ms(probe.latency_ms)}"))
-    if isinstance(facts.quorum, ClientError):
-        rows.append(Row(status=Status.UNKNOWN, text=f"cluster probe: {escape(str(facts.quorum), 200)}"))
-    else:
-        q = facts.quorum
-        rows.append(
-            Row(
-                status=_latency_status(q.latency_ms, warn, critical) if q.ok else Status.UNHEALTHY,
-                text=f"cluster probe (node {q.node}): {ms(q.latency_ms)}" + ("" if q.ok else f", HTTP {q.status}"),
-            )
-        )
-    slow = False
-    if isinstance(facts.canary, ClientError):
-        rows.append(Row(status=Status.UNKNOWN, text=f"canary: {escape(str(facts.canary), 200)}"))
-    else:
-        c = facts.canary
-        steps = f"PUT {ms(c.put_ms)} · GET {ms(c.get_ms)} · DELETE {ms(c.delete_ms)}"
-        if c.ok:
-            top = max(x for x in (c.put_ms, c.get_ms, c.delete_ms, 0.0) if x is not None)
-            status = _latency_status(top, warn, critical)
-            slow = status != Status.HEALTHY
-            rows.append(Row(status=status, text=f"canary on `{escape(c.bucket, 63)}` (node {c.node}): {steps}"))
-        else:
-            rows.append(
-                Row(status=Status.UNHEALTHY, text=f"canary on `{escape(c.bucket, 63)}` failed: {safe_text(c.error)}")
-            )
-    slow = slow or any(r.status in (Status.DEGRADED, Status.UNHEALTHY) for r in rows)
-    sections.append(
-        Section(
-            title="Probe latencies",
-            status=worst([r.status for r in rows if r.status], Status.UNKNOWN),
-            rows=rows,
-            lines=[
-                f"Thresholds: warn {warn:g} ms, critical {critical:g} ms.",
-                *([f"Per-node liveness: {facts.per_node_unavailable}."] if facts.per_node_unavailable else []),
-            ],
-        )
-    )
+def pressure_status(share: float | None) -> Status:
+    """A pod's use as a share of its limit: fine, near it (DEGRADED) or at it (UNHEALTHY)."""
+    if share is None:
+        return Status.UNKNOWN
+    if share >= PRESSURE_CRITICAL:
+        return Status.UNHEALTHY
+    return Status.DEGRADED if share >= PRESSURE_WARN else Status.HEALTHY
 
-    old_locks = False
-    if isinstance(facts.locks, ClientError):
-        sections.append(failed_section("Locks held (`top/locks`)", facts.locks))
-    elif not facts.locks.supported:
-        sections.append(
-            Section(title="Locks held (`top/locks`)", status=Status.INFO, lines=["Single node: MinIO has no lock API."])
-        )
-    else:
-        lock_rows: list[Row] = []
-        for lock in facts.locks.locks[:MAX_LOCKS]:
-            age = lock.elapsed_s or 0.0
-            status = (
-                Status.UNHEALTHY if age >= LOCK_CRITICAL_S else Status.DEGRADED if age >= LOCK_WARN_S else Status.INFO
-            )
-            old_locks = old_locks or age >= LOCK_WARN_S
-            lock_rows.append(
-                Row(
-                    status=status,
-                    text=f"`{escape(lock.resource, 120)}` {escape(lock.type, 10)} held {age:.0f} s"
-                    + (f" by {escape(lock.source or lock.owner, 80)}" if lock.source or lock.owner else ""),
-                )
-            )
-        sections.append(
-            Section(
-                title="Locks held (`top/locks`)",
-                status=worst([r.status for r in lock_rows if r.status], Status.HEALTHY),
-                rows=lock_rows,
-                lines=[] if lock_rows else ["No locks held."],
-            )
-        )
 
-    pressured: list[str] = []
-    title = "Pod resource pressure"
+def _metrics_row(m: PodMetrics, cpu_limit: float | None, mem_limit: int | None) -> Row:
+    shares = [m.cpu_millicores / cpu_limit if cpu_limit else None, m.memory_bytes / mem_limit if mem_limit else None]
+    status = pressure_status(max((s for s in shares if s is not None), default=None))
+    cpu = f"CPU {m.cpu_millicores:.0f}m" + (f" of {cpu_limit:.0f}m" if cpu_limit else " (no limit)")
+    mem = spans("memory ", size(m.memory_bytes), (" of ", size(mem_limit)) if mem_limit else " (no limit)")
+    return Row(status=status, text=spans(code(m.name), f": {cpu}, ", mem))
+
+
+def pressure_section(facts: PerformanceFacts) -> tuple[Section, bool]:
+    """Each pod's CPU and memory against its pool's limits, and OOM kills; with whether any pod is under pressure."""
     if facts.metrics is None:
-        sections.append(not_on_kubernetes(title))
-    else:
-        limits = _pool_limits(facts.tenant_info) if isinstance(facts.tenant_info, TenantInfo) else {}
-        pools = {p.name: p.pool for p in facts.pods} if isinstance(facts.pods, list) else {}
-        oom = (
-            [p.name for p in facts.pods if p.last_termination_reason == "OOMKilled"]
-            if isinstance(facts.pods, list)
-            else []
-        )
-        pr_rows: list[Row] = []
-        if isinstance(facts.metrics, list):
-            for m in facts.metrics:
-                cpu_limit, mem_limit = limits.get(pools.get(m.name) or "", (None, None))
-                shares = [
-                    m.cpu_millicores / cpu_limit if cpu_limit else None,
-                    m.memory_bytes / mem_limit if mem_limit else None,
-                ]
-                share = max((s for s in shares if s is not None), default=None)
-                status = (
-                    Status.UNKNOWN
-                    if share is None
-                    else Status.UNHEALTHY
-                    if share >= PRESSURE_CRITICAL
-                    else Status.DEGRADED
-                    if share >= PRESSURE_WARN
-                    else Status.HEALTHY
-                )
-                if status in (Status.DEGRADED, Status.UNHEALTHY):
-                    pressured.append(m.name)
-                cpu = f"CPU {m.cpu_millicores:.0f}m" + (f" of {cpu_limit:.0f}m" if cpu_limit else " (no limit)")
-                mem = f"memory {format_bytes(m.memory_bytes)}" + (
-                    f" of {format_bytes(mem_limit)}" if mem_limit else " (no limit)"
-                )
-                pr_rows.append(Row(status=status, text=f"`{escape(m.name, 63)}`: {cpu}, {mem}"))
-        for pod in oom:
-            pr_rows.append(Row(status=Status.UNHEALTHY, text=f"`{escape(pod, 63)}` was OOMKilled: memory pressure"))
-            pressured.append(pod)
-        if isinstance(facts.metrics, ClientError):
-            section = Section(
-                title=title, status=Status.UNHEALTHY if oom else Status.UNKNOWN, error=str(facts.metrics), rows=pr_rows
-            )
-        else:
-            section = Section(
-                title=title, status=worst([r.status for r in pr_rows if r.status], Status.HEALTHY), rows=pr_rows
-            )
-        sections.append(section)
+        return not_on_kubernetes(PRESSURE_TITLE), False
+    limits = pool_limits(facts.tenant_info) if isinstance(facts.tenant_info, TenantInfo) else {}
+    pods = facts.pods if isinstance(facts.pods, list) else []
+    pools = {p.name: p.pool for p in pods}
+    rows = [_metrics_row(m, *limits.get(pools.get(m.name) or "", (None, None)))
+            for m in (facts.metrics if isinstance(facts.metrics, list) else [])]
+    oom = [p.name for p in pods if p.last_termination_reason == "OOMKilled"]
+    rows += [Row(status=Status.UNHEALTHY, text=spans(code(pod), " was OOMKilled: memory pressure")) for pod in oom]
+    pressured = any(r.status in (Status.DEGRADED, Status.UNHEALTHY) for r in rows)
+    if isinstance(facts.metrics, ClientError):
+        status = Status.UNHEALTHY if oom else Status.UNKNOWN
+        return Section(title=PRESSURE_TITLE, status=status, error=spans(str(facts.metrics)), rows=rows), pressured
+    return Section(title=PRESSURE_TITLE, status=rows_status(rows, Status.HEALTHY), rows=rows), pressured
 
+
+def performance_actions(tenant: str, slow: bool, old_locks: bool, pressured: bool) -> list[Text]:
+    """Where the time goes: stuck lock holders, pods at their limits, a slow node."""
+    actions: list[Text] = []
     if old_locks:
-        actions.append(
-            "Long-held locks point at stuck clients or a slow drive: find the client (lock source) and stop it; "
-            "a restart releases all locks (request it with `/minio maintenance " + name + " check` first)."
-        )
+        actions.append(spans("Long-held locks point at stuck clients or a slow drive: find the client (lock source) "
+                             "and stop it; a restart releases all locks (request it with ",
+                             code(f"/minio maintenance {tenant} check"), " first)."))
     if pressured:
-        actions.append(f"Pods near their limits: raise CPU/memory with `/minio scale {name} resources ...`.")
+        actions.append(spans("Pods near their limits: raise CPU/memory with ",
+                             code(f"/minio scale {tenant} resources ..."), "."))
     if slow:
-        actions.append(
-            f"Requests are slow: compare nodes above; a single slow node usually has a failing drive "
-            f"(`/minio health {name}`, Drives)."
-        )
+        actions.append(spans("Requests are slow: compare nodes above; a single slow node usually has a failing drive (",
+                             code(f"/minio health {tenant}"), ", Drives)."))
     if not actions:
-        actions.append(
-            "Server-side latency looks normal: check the clients' network path and request sizes; "
-            f"re-run `/minio incident performance {name}` during the slowness."
-        )
-    return Diagnosis(sections, actions)
+        actions.append(spans("Server-side latency looks normal: check the clients' network path and request sizes; "
+                             "re-run ", code(f"/minio incident performance {tenant}"), " during the slowness."))
+    return actions
+
+
+def evaluate_performance(facts: PerformanceFacts, tenant: str, probe: ProbeSettings) -> Diagnosis:
+    """Latencies against the tenant's probe thresholds, locks held too long, pods near their limits."""
+    latency, slow = latency_section(facts, probe)
+    locks, old_locks = locks_section(facts.locks)
+    pressure, pressured = pressure_section(facts)
+    return Diagnosis([latency, locks, pressure], performance_actions(tenant, slow, old_locks, pressured))

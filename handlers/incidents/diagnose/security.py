@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
 
 from bot.clients.errors import ClientError, CredentialsUnavailable
-from bot.clients.kube_models import (
-    CertInfo,
-)
-from bot.clients.minio_models import (
-    UserInfo,
-)
-from bot.commands import escape
-from bot.config import TenantConfig
-from bot.redact import register_secret
-from bot.report import Row, Section, Status, worst
-from bot.runtime import Runtime, parse_config_env
-from handlers.incidents.facts import (
-    MAX_BUCKETS,
-    Diagnosis,
-    Fact,
-    failed_section,
-    gather,
-    kube_target,
-    not_on_kubernetes,
-)
+from bot.clients.kube_models import CertInfo
+from bot.clients.minio_models import UserInfo
+from bot.report import Row, Section, Status, Text, code, join, spans, when
+from handlers.incidents.diagnose.sections import failed_section, not_on_kubernetes, rows_status
+from handlers.incidents.model import Diagnosis, Fact, Gathered
 
-DEFAULT_CREDENTIAL = "minioadmin"  # MinIO's documented default root user and password
+NEEDS = ("default_credentials", "root_default", "auth_metrics", "users", "public", "certificates")
 MAX_USERS = 25
+MAX_UNKNOWN_BUCKETS = 10
 CERT_CRITICAL_DAYS = 7.0
 CERT_WARN_DAYS = 30.0
 # Prometheus counters that count rejected authentication, where the server exposes them.
 AUTH_REJECT_METRICS = ("minio_s3_requests_rejected_auth_total", "minio_s3_requests_rejected_invalid_total")
+AUTH_TITLE = "Failed-authentication indicators"
 
 
 @dataclass(frozen=True)
@@ -46,225 +30,158 @@ class SecurityFacts:
     metrics: Fact[dict[str, float]]
     users: Fact[list[UserInfo]]
     public: Fact[dict[str, Fact[bool]]]
-    certificates: Fact[dict[str, Fact[CertInfo]]] | None
+    certificates: Fact[dict[str, Fact[CertInfo]]] | None  # None: not on Kubernetes
 
-
-def _uses_default_credentials(runtime: Runtime, tenant: TenantConfig) -> bool | CredentialsUnavailable:
-    try:
-        access, secret = runtime.credentials(tenant)
-    except CredentialsUnavailable as exc:
-        return exc  # not a failed check: the answer is that the bot has no keys (nothing was sent)
-    return access == DEFAULT_CREDENTIAL and secret == DEFAULT_CREDENTIAL
-
-
-def _tenant_root_default(runtime: Runtime, tenant: TenantConfig) -> bool | None:
-    kube = kube_target(runtime, tenant)
-    configuration = kube.tenant().raw_spec.get("configuration")
-    secret = configuration.get("name") if isinstance(configuration, dict) else None
-    if not secret:
-        return None
-    data = kube.client.read_secret(kube.namespace, str(secret))
-    for value in data.values():
-        register_secret(value)
-    env = parse_config_env(data.get("config.env", ""))
-    # Only a yes/no leaves this function; the values are never kept.
-    return env.get("MINIO_ROOT_USER") == DEFAULT_CREDENTIAL and env.get("MINIO_ROOT_PASSWORD") == DEFAULT_CREDENTIAL
-
-
-def _public_buckets(runtime: Runtime, tenant: TenantConfig, until: float) -> dict[str, Fact[bool]]:
-    client = runtime.minio(tenant)
-    names = [b.name for b in client.list_buckets()][:MAX_BUCKETS]
-    return gather({n: partial(client.bucket_policy_public, n) for n in names}, until)
-
-
-def _certificates(runtime: Runtime, tenant: TenantConfig) -> dict[str, Fact[CertInfo]]:
-    kube = kube_target(runtime, tenant)
-    spec = kube.tenant().raw_spec
-    external = [str(e["name"]) for e in spec.get("externalCertSecret") or [] if isinstance(e, dict) and e.get("name")]
-    # The operator issues `<tenant>-tls` itself unless requestAutoCert is off.
-    auto = [f"{kube.name}-tls"] if spec.get("requestAutoCert", True) is not False else []
-    out: dict[str, Fact[CertInfo]] = {}
-    for secret in dict.fromkeys(external + auto):
-        try:
-            out[secret] = kube.client.tls_certificate(kube.namespace, secret)
-        except ClientError as exc:
-            out[secret] = exc
-    return out
-
-
-def gather_security(runtime: Runtime, tenant: TenantConfig, until: float) -> SecurityFacts:
-    """All security facts in parallel; only yes/no answers about credentials ever leave this module."""
-    calls: dict[str, Callable[[], Any]] = {
-        "default": partial(_uses_default_credentials, runtime, tenant),
-        "metrics": lambda: runtime.minio(tenant).metrics_cluster(),
-        "users": lambda: runtime.minio(tenant).list_users(),
-        "public": lambda: _public_buckets(runtime, tenant, until),
-    }
-    if tenant.kubernetes is not None:
-        calls["root"] = partial(_tenant_root_default, runtime, tenant)
-        calls["certs"] = partial(_certificates, runtime, tenant)
-    got = gather(calls, until)
-    return SecurityFacts(got["default"], got.get("root"), got["metrics"], got["users"], got["public"], got.get("certs"))
-
-
-def evaluate_security(facts: SecurityFacts, tenant: str) -> Diagnosis:
-    """Default credentials, failed-auth counters, users, anonymous buckets and certificate expiry."""
-    sections: list[Section] = []
-    actions: list[str] = []
-    cred_rows: list[Row] = []
-    defaults = False
-    if isinstance(facts.default_credentials, CredentialsUnavailable):
-        cred_rows.append(Row(status=Status.UNKNOWN, text=str(facts.default_credentials)))
-    elif isinstance(facts.default_credentials, ClientError):
-        cred_rows.append(
-            Row(status=Status.UNKNOWN, text=f"Bot credentials: {escape(str(facts.default_credentials), 200)}")
+    @classmethod
+    def of(cls, got: Gathered) -> SecurityFacts:
+        on_kubernetes = got.get("tenant") is not None
+        public, certificates = got.get("public"), got.get("certificates")
+        return cls(
+            default_credentials=got.get("default_credentials"),
+            tenant_root_default=got.get("root_default"),
+            metrics=got.get("auth_metrics"),
+            users=got.get("users"),
+            public=public if isinstance(public, ClientError) else got.items("public"),
+            certificates=certificates if isinstance(certificates, ClientError)
+            else got.items("cert") if on_kubernetes else None,
         )
-    elif facts.default_credentials:
-        defaults = True
-        cred_rows.append(
-            Row(status=Status.UNHEALTHY, text="The bot signs in with MinIO's well-known default root credentials.")
-        )
-    else:
-        cred_rows.append(Row(status=Status.HEALTHY, text="The bot's credentials are not MinIO's defaults."))
+
+
+def _bot_credentials_row(fact: Fact[bool]) -> Row:
+    if isinstance(fact, CredentialsUnavailable):
+        return Row(status=Status.UNKNOWN, text=spans(str(fact)))  # as it is: why the bot has no keys
+    if isinstance(fact, ClientError):
+        return Row(status=Status.UNKNOWN, text=spans("Bot credentials: ", str(fact)))
+    if fact:
+        return Row(status=Status.UNHEALTHY, text="The bot signs in with MinIO's well-known default root credentials.")
+    return Row(status=Status.HEALTHY, text="The bot's credentials are not MinIO's defaults.")
+
+
+def credentials_section(facts: SecurityFacts) -> tuple[Section, bool]:
+    """Whether the bot or the Tenant's root user keeps MinIO's default keys; with whether any does."""
+    rows = [_bot_credentials_row(facts.default_credentials)]
     root = facts.tenant_root_default
     if isinstance(root, ClientError):
-        cred_rows.append(Row(status=Status.UNKNOWN, text=f"Tenant root user: {escape(str(root), 200)}"))
+        rows.append(Row(status=Status.UNKNOWN, text=spans("Tenant root user: ", str(root))))
     elif root:
-        defaults = True
-        cred_rows.append(Row(status=Status.UNHEALTHY, text="The Tenant's root user still has the default credentials."))
+        rows.append(Row(status=Status.UNHEALTHY, text="The Tenant's root user still has the default credentials."))
     elif root is False:
-        cred_rows.append(Row(status=Status.HEALTHY, text="The Tenant's root user does not use the defaults."))
-    sections.append(
-        Section(title="Credentials", status=worst([r.status for r in cred_rows if r.status]), rows=cred_rows)
-    )
+        rows.append(Row(status=Status.HEALTHY, text="The Tenant's root user does not use the defaults."))
+    defaults = facts.default_credentials is True or root is True
+    return Section(title="Credentials", status=rows_status(rows, Status.HEALTHY), rows=rows), defaults
 
-    title = "Failed-authentication indicators"
-    auth_failures = 0.0
-    if isinstance(facts.metrics, ClientError):
-        sections.append(failed_section(title, facts.metrics))
-    else:
-        found = {k: v for k, v in facts.metrics.items() if k.split("{", 1)[0] in AUTH_REJECT_METRICS}
-        if found:
-            auth_failures = sum(found.values())
-            status = Status.DEGRADED if auth_failures else Status.HEALTHY
-            sections.append(
-                Section(
-                    title=title,
-                    status=status,
-                    lines=[
-                        f"{auth_failures:,.0f} S3 request(s) rejected for bad credentials or signatures since start."
-                    ],
-                )
-            )
-        else:
-            sections.append(
-                Section(
-                    title=title,
-                    status=Status.INFO,
-                    lines=[
-                        "This MinIO exposes no auth-rejection counter; use its audit log or access logs to find "
-                        "failed sign-ins."
-                    ],
-                )
-            )
 
-    if isinstance(facts.users, ClientError):
-        sections.append(failed_section("Users", facts.users))
-    else:
-        users = facts.users
-        disabled = [u for u in users if u.status != "enabled"]
-        rows = [
-            Row(
-                status=Status.HEALTHY if u.status == "enabled" else Status.INFO,
-                text=f"`{escape(u.access_key, 63)}`: {escape(u.status or 'unknown', 20)}"
-                + (f", policy {escape(u.policy_name, 60)}" if u.policy_name else ", no policy"),
-            )
-            for u in users[:MAX_USERS]
-        ]
-        lines = [f"{len(users)} user(s), {len(disabled)} disabled."]
-        if len(users) > MAX_USERS:
-            lines.append(f"… {len(users) - MAX_USERS} more not shown.")
-        sections.append(Section(title="Users", status=Status.INFO, lines=lines, rows=rows))
+def auth_section(metrics: Fact[dict[str, float]]) -> tuple[Section, float]:
+    """Requests MinIO rejected for bad credentials or signatures; with their count."""
+    if isinstance(metrics, ClientError):
+        return failed_section(AUTH_TITLE, metrics), 0.0
+    found = {k: v for k, v in metrics.items() if k.split("{", 1)[0] in AUTH_REJECT_METRICS}
+    if not found:
+        line = ("This MinIO exposes no auth-rejection counter; use its audit log or access logs to find failed "
+                "sign-ins.")
+        return Section(title=AUTH_TITLE, status=Status.INFO, lines=[line]), 0.0
+    failures = sum(found.values())
+    line = f"{failures:,.0f} S3 request(s) rejected for bad credentials or signatures since start."
+    return Section(title=AUTH_TITLE, status=Status.DEGRADED if failures else Status.HEALTHY, lines=[line]), failures
 
-    public: list[str] = []
-    if isinstance(facts.public, ClientError):
-        sections.append(failed_section("Public buckets", facts.public))
-    else:
-        public = sorted(b for b, v in facts.public.items() if v is True)
-        unknown = sorted(b for b, v in facts.public.items() if isinstance(v, ClientError))
-        rows = [Row(status=Status.DEGRADED, text=f"`{escape(b, 63)}` allows anonymous access") for b in public]
-        lines = [] if public else [f"None of {len(facts.public)} bucket(s) allows anonymous access."]
-        if unknown:
-            lines.append("Could not read the policy of: " + ", ".join(f"`{escape(b, 63)}`" for b in unknown[:10]))
-        sections.append(
-            Section(
-                title="Public buckets",
-                status=Status.DEGRADED if public else Status.UNKNOWN if unknown else Status.HEALTHY,
-                rows=rows,
-                lines=lines,
-            )
+
+def users_section(users: Fact[list[UserInfo]]) -> Section:
+    """The users, their status and policy."""
+    if isinstance(users, ClientError):
+        return failed_section("Users", users)
+    rows = [
+        Row(
+            status=Status.HEALTHY if u.status == "enabled" else Status.INFO,
+            text=spans(code(u.access_key), f": {u.status or 'unknown'}",
+                       f", policy {u.policy_name}" if u.policy_name else ", no policy"),
         )
+        for u in users[:MAX_USERS]
+    ]
+    lines = [f"{len(users)} user(s), {sum(1 for u in users if u.status != 'enabled')} disabled."]
+    if len(users) > MAX_USERS:
+        lines.append(f"… {len(users) - MAX_USERS} more not shown.")
+    return Section(title="Users", status=Status.INFO, lines=lines, rows=rows)
 
-    expiring: list[tuple[str, float]] = []
-    if facts.certificates is None:
-        sections.append(not_on_kubernetes("Certificates"))
-    elif isinstance(facts.certificates, ClientError):
-        sections.append(failed_section("Certificates", facts.certificates))
+
+def public_section(public: Fact[dict[str, Fact[bool]]]) -> tuple[Section, list[str]]:
+    """Buckets that allow anonymous access; with their names."""
+    if isinstance(public, ClientError):
+        return failed_section("Public buckets", public), []
+    open_ = sorted(b for b, v in public.items() if v is True)
+    unknown = sorted(b for b, v in public.items() if isinstance(v, ClientError))
+    rows = [Row(status=Status.DEGRADED, text=spans(code(b), " allows anonymous access")) for b in open_]
+    lines: list[Text] = [] if open_ else [f"None of {len(public)} bucket(s) allows anonymous access."]
+    if unknown:
+        lines.append(spans("Could not read the policy of: ",
+                           join([spans(code(b)) for b in unknown[:MAX_UNKNOWN_BUCKETS]])))
+    status = Status.DEGRADED if open_ else Status.UNKNOWN if unknown else Status.HEALTHY
+    return Section(title="Public buckets", status=status, rows=rows, lines=lines), open_
+
+
+def certificate_status(cert: CertInfo) -> Status:
+    """Expired or within a week: UNHEALTHY; within a month: DEGRADED."""
+    if cert.expired or cert.days_left < CERT_CRITICAL_DAYS:
+        return Status.UNHEALTHY
+    return Status.DEGRADED if cert.days_left < CERT_WARN_DAYS else Status.HEALTHY
+
+
+def _certificate_row(secret: str, cert: Fact[CertInfo]) -> Row:
+    if isinstance(cert, ClientError):
+        return Row(status=Status.UNKNOWN, text=spans(code(secret), ": ", str(cert)))
+    if cert.expired:
+        expiry: Text = f"EXPIRED {abs(cert.days_left):.0f} day(s) ago"
     else:
-        rows = []
-        for secret, cert in facts.certificates.items():
-            if isinstance(cert, ClientError):
-                rows.append(Row(status=Status.UNKNOWN, text=f"`{escape(secret, 63)}`: {escape(str(cert), 200)}"))
-                continue
-            days = cert.days_left
-            if cert.expired:
-                status, when = Status.UNHEALTHY, f"EXPIRED {abs(days):.0f} day(s) ago"
-            else:
-                status = (
-                    Status.UNHEALTHY
-                    if days < CERT_CRITICAL_DAYS
-                    else Status.DEGRADED
-                    if days < CERT_WARN_DAYS
-                    else Status.HEALTHY
-                )
-                when = f"expires in {days:.0f} day(s) ({cert.not_after:%Y-%m-%d})"
-            if status != Status.HEALTHY:
-                expiring.append((secret, days))
-            rows.append(Row(status=status, text=f"`{escape(secret, 63)}` ({escape(cert.subject, 100)}): {when}"))
-        sections.append(
-            Section(
-                title="Certificates",
-                status=worst([r.status for r in rows if r.status], Status.INFO),
-                rows=rows,
-                lines=[] if rows else ["The Tenant serves no TLS certificate."],
-            )
-        )
+        expiry = spans(f"expires in {cert.days_left:.0f} day(s) (", when(cert.not_after, "date"), ")")
+    return Row(status=certificate_status(cert), text=spans(code(secret), " (", cert.subject, "): ", expiry))
 
+
+def certificates_section(certificates: Fact[dict[str, Fact[CertInfo]]] | None) -> tuple[Section, list[CertInfo]]:
+    """The Tenant's certificates and when each expires; with those expiring soon or expired."""
+    if certificates is None:
+        return not_on_kubernetes("Certificates"), []
+    if isinstance(certificates, ClientError):
+        return failed_section("Certificates", certificates), []
+    rows = [_certificate_row(secret, cert) for secret, cert in certificates.items()]
+    expiring = [c for c in certificates.values() if isinstance(c, CertInfo) and certificate_status(c) != Status.HEALTHY]
+    section = Section(title="Certificates", status=rows_status(rows, Status.INFO), rows=rows,
+                      lines=[] if rows else ["The Tenant serves no TLS certificate."])
+    return section, sorted(expiring, key=lambda c: c.days_left)
+
+
+def security_actions(
+    tenant: str, facts: SecurityFacts, defaults: bool, expiring: list[CertInfo], public: list[str], failures: float
+) -> list[Text]:
+    """Keys first, then default credentials, certificates, public buckets, rejected requests, users."""
+    actions: list[Text] = []
     if isinstance(facts.default_credentials, CredentialsUnavailable):
-        actions.append(
-            "Give the bot readable keys for this tenant (its credentials in the configuration, or the Secret the "
-            "Tenant names): until then users, buckets and the auth counters cannot be checked."
-        )
+        actions.append("Give the bot readable keys for this tenant (its credentials in the configuration, or the "
+                       "Secret the Tenant names): until then users, buckets and the auth counters cannot be checked.")
     if defaults:
-        actions.append(
-            "Rotate the root credentials now: new values in the Tenant's configuration Secret, then a rolling "
-            f"restart (`/minio maintenance {tenant} check`); update every client that used them."
-        )
-    for secret, days in sorted(expiring, key=lambda x: x[1]):
-        actions.append(
-            f"Renew the certificate in Secret `{escape(secret, 63)}` "
-            + ("(it has expired)" if days < 0 else f"(expires in {days:.0f} days)")
-            + "; MinIO reloads certificates without a restart."
-        )
+        actions.append(spans("Rotate the root credentials now: new values in the Tenant's configuration Secret, then "
+                             "a rolling restart (", code(f"/minio maintenance {tenant} check"),
+                             "); update every client that used them."))
+    for cert in expiring:
+        state = "(it has expired)" if cert.expired else f"(expires in {cert.days_left:.0f} days)"
+        actions.append(spans("Renew the certificate in Secret ", code(cert.secret),
+                             f" {state}; MinIO reloads certificates without a restart."))
     if public:
-        actions.append(
-            "Confirm the public bucket(s) are meant to be public; if not, remove the anonymous policy "
-            "(`mc anonymous set none ALIAS/BUCKET`)."
-        )
-    if auth_failures:
+        actions.append(spans("Confirm the public bucket(s) are meant to be public; if not, remove the anonymous "
+                             "policy (", code("mc anonymous set none ALIAS/BUCKET"), ")."))
+    if failures:
         actions.append("Find the source of the rejected requests in MinIO's audit log; block it at the ingress.")
     if not isinstance(facts.users, ClientError):
         actions.append("Review the users above: disable accounts nobody owns and keys older than your rotation policy.")
     if not actions:
-        actions.append(f"Fix what kept the checks above from running, then `/minio incident security {tenant}` again.")
-    return Diagnosis(sections, actions)
+        actions.append(spans("Fix what kept the checks above from running, then ",
+                             code(f"/minio incident security {tenant}"), " again."))
+    return actions
+
+
+def evaluate_security(facts: SecurityFacts, tenant: str) -> Diagnosis:
+    """Default credentials, failed-auth counters, users, anonymous buckets and certificate expiry."""
+    credentials, defaults = credentials_section(facts)
+    auth, failures = auth_section(facts.metrics)
+    public, open_buckets = public_section(facts.public)
+    certificates, expiring = certificates_section(facts.certificates)
+    sections = [credentials, auth, users_section(facts.users), public, certificates]
+    return Diagnosis(sections, security_actions(tenant, facts, defaults, expiring, open_buckets, failures))
