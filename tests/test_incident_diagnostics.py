@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client
 
 from bot.clients.kube_models import ContainerInfo, PodInfo, PodLog
+from bot.clients.minio_models import BucketInfo
+from bot.config import TenantConfig
 from bot.render.inline import to_mrkdwn
 from bot.report import Status
 from handlers.incidents.diagnose.pod_crash import log_section, redact_log
-from handlers.incidents.model import INCIDENT_TYPES
+from handlers.incidents.evaluate import needs
+from handlers.incidents.facts import gather
+from handlers.incidents.model import INCIDENT_TYPES, IncidentType
 from handlers.incidents.pods import crashed_pods
 from sandbox.kube.world import TenantWorld, crashloop_pod, remove_network_policy, set_cert_expiry
 from sandbox.minio_sim import SimCluster
@@ -319,3 +325,51 @@ def test_given_no_readable_keys_security_shows_why_as_is_and_asks_for_keys(
     assert "rejected" not in report_text(report)
     actions = texts(section(report, "Recommended next actions"))
     assert "readable keys" in actions and "Review the users above" not in actions
+
+
+# ---------------------------------------------------------------- facts: each asked once, one stage after another
+
+
+class _CountingClient:
+    """A MinIO client stand-in that counts every call and answers with nothing (a bucket list of two)."""
+
+    per_node = True
+    nodes = [1, 2]
+    endpoints = ["http://n1:9000", "http://n2:9000"]
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*_args: Any, **_kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return [BucketInfo(name="a"), BucketInfo(name="b")] if name == "list_buckets" else None
+
+        return call
+
+
+class _StubRuntime:
+    def __init__(self, client: _CountingClient) -> None:
+        self.client = client
+
+    def minio(self, _tenant: TenantConfig) -> _CountingClient:
+        return self.client
+
+    def credentials(self, _tenant: TenantConfig) -> tuple[str, str]:
+        return "ak", "sk"
+
+    def kube_for(self, _tenant: TenantConfig) -> None:
+        return None
+
+
+def test_the_evidence_of_every_diagnostic_asks_each_fact_once_and_per_bucket_facts_after_the_list() -> None:
+    client = _CountingClient()
+    keys = {"access_key_env": "A", "secret_key_env": "S"}
+    tenant = TenantConfig.model_validate({"name": "t", "endpoints": _CountingClient.endpoints, "credentials": keys})
+    got = gather(_StubRuntime(client), tenant, needs(IncidentType), time.monotonic() + 5)  # type: ignore[arg-type]
+    assert client.calls["server_info"] == 1 and client.calls["list_buckets"] == 1
+    assert client.calls["cluster_health"] == 2  # write and read quorum
+    assert client.calls["liveness"] == 2  # one per node
+    for per_bucket in ("bucket_policy_public", "bucket_versioning", "object_lock", "bucket_replication"):
+        assert client.calls[per_bucket] == 2, per_bucket
+    assert set(got.items("public")) == {"a", "b"} and got.get("pods") is None  # static: no Kubernetes facts

@@ -99,21 +99,23 @@ def _first_stage(runtime: Runtime, tenant: TenantConfig, needs: set[str], known:
 
 
 def _kubernetes_calls(runtime: Runtime, tenant: TenantConfig) -> Calls:
-    def kube() -> tuple[KubeClient, str]:
-        client = runtime.kube_for(tenant)
-        assert client is not None and tenant.kubernetes is not None  # only called for Kubernetes tenants
-        return client, tenant.kubernetes.namespace
+    assert tenant.kubernetes is not None  # only asked for Kubernetes tenants
+    namespace, name = tenant.kubernetes.namespace, tenant.tenant_name
 
-    name = tenant.tenant_name
+    def kube() -> KubeClient:
+        client = runtime.kube_for(tenant)  # inside the call: a cluster that cannot be reached is that fact's error
+        assert client is not None
+        return client
+
     return {
-        "pods": lambda: kube()[0].list_pods(kube()[1], name),
-        "events": lambda: kube()[0].list_events(kube()[1], warning_only=True, since=EVENTS_WINDOW),
-        "pvcs": lambda: kube()[0].list_pvcs(kube()[1], name),
-        "storage_classes": lambda: kube()[0].list_storage_classes(),
-        "services": lambda: kube()[0].list_services(kube()[1]),
-        "policies": lambda: kube()[0].list_network_policies(kube()[1]),
-        "pod_metrics": lambda: kube()[0].pod_metrics(kube()[1], name),
-        "tenant": lambda: kube()[0].get_tenant(kube()[1], name),
+        "pods": lambda: kube().list_pods(namespace, name),
+        "events": lambda: kube().list_events(namespace, warning_only=True, since=EVENTS_WINDOW),
+        "pvcs": lambda: kube().list_pvcs(namespace, name),
+        "storage_classes": lambda: kube().list_storage_classes(),
+        "services": lambda: kube().list_services(namespace),
+        "policies": lambda: kube().list_network_policies(namespace),
+        "pod_metrics": lambda: kube().pod_metrics(namespace, name),
+        "tenant": lambda: kube().get_tenant(namespace, name),
     }
 
 
