@@ -3,7 +3,8 @@
 Entries are written to the store (`incident_timeline`), keyed by the open
 incident that owns the channel. Recording never breaks what it records: a
 store failure is logged and swallowed, since the command or click itself
-matters more than its log line.
+matters more than its log line. Entries are plain text; who did it is the
+entry's actor, a Slack user id or `BOT_ACTOR`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.commands import escape
 from bot.redact import redact
 from bot.runtime import Runtime
-from bot.store import TimelineEntry
 
 log = logging.getLogger("minio_chatops.incidents")
 
 BOT_ACTOR = "minio-chatops"  # the actor of entries the bot writes on its own behalf
 MAX_TEXT = 500
-MAX_TIMELINE_LINES = 200
 
 
 def record(runtime: Runtime, channel: str, actor: str, kind: str, text: str, at: datetime | None = None) -> bool:
@@ -42,26 +40,13 @@ def record(runtime: Runtime, channel: str, actor: str, kind: str, text: str, at:
 
 
 def record_command(runtime: Runtime, channel: str, user: str, text: str) -> None:
-    """Hook for the dispatcher: note a `/minio` command run in an incident channel (no-op elsewhere)."""
-    if runtime.config.channel(channel) is not None:
-        return  # configured channels are never incident channels
+    """COMMAND_RUN listener: note a `/minio` command run in an incident channel (no-op elsewhere)."""
     command = text.strip()
     if not command.startswith("/minio"):
         command = f"/minio {command}".strip()
     record(runtime, channel, user, "command", command)
 
 
-def actor_mention(actor: str) -> str:
-    """`<@U123>` for Slack users, the plain name for the bot or the scheduler."""
-    return f"<@{actor}>" if actor[:1] in ("U", "W") and actor[1:].isalnum() and actor.isupper() else actor
-
-
-def timeline_lines(entries: list[TimelineEntry], limit: int = MAX_TIMELINE_LINES) -> list[str]:
-    """One line per entry, oldest first: `2026-01-02 09:14:03 UTC · <@U1> · command: /minio health demo`."""
-    lines = [
-        f"{e.at:%Y-%m-%d %H:%M:%S} UTC · {actor_mention(e.actor)} · {escape(e.kind, 32)}: {escape(e.text, MAX_TEXT)}"
-        for e in entries[:limit]
-    ]
-    if len(entries) > limit:
-        lines.append(f"… {len(entries) - limit} more entries are stored.")
-    return lines
+def record_event(runtime: Runtime, channel: str, actor: str, kind: str, text: str) -> None:
+    """CHANNEL_EVENT listener: note what another capability did in an incident channel (a checklist tick)."""
+    record(runtime, channel, actor, kind, text)

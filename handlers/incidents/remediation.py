@@ -1,6 +1,6 @@
 """Incident remediation as approval-gated buttons. First: delete a crash-looping pod.
 
-Diagnostics (e.g. `/minio incident pod-crash`) offer :func:`pod_delete_action`
+Diagnostics (`/minio incident pod-crash`) offer :func:`pod_delete_action`
 under a failing pod. Pressing it *requests* the change: the plan is previewed
 (Kubernetes dry run, quorum check) and posted as an approval card; another
 authorised person approves it; the engine re-checks and deletes the pod once;
@@ -19,22 +19,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from bot.application import Capability
 from bot.approval_engine import request_change
 from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import PodInfo
-from bot.clients.minio_models import ServerInfo
-from bot.commands import Permission, escape
 from bot.config import TenantConfig
-from bot.erasure import default_parity
 from bot.interactions import Click, ClickResult
 from bot.invocation import Invocation, UserError
-from bot.report import Action, notice
+from bot.report import Action, code, notice, spans
 from bot.runtime import Runtime
+from handlers.incidents.quorum import server_for_pod, write_quorum_problems
 
 REMEDIATE = "remediate"
 POD_DELETE = "pod-delete"
@@ -55,73 +51,23 @@ def pod_delete_action(tenant_name: str, namespace: str, pod: str) -> Action:
     )
 
 
-# ----------------------------------------------------------------------------- quorum
-
-
-def write_quorum_problems(info: ServerInfo, server_endpoint: str) -> list[str]:
-    """Erasure sets that would fall below write quorum if ``server_endpoint``'s drives went offline (pure)."""
-    backend = info.backend
-    online: dict[tuple[int, int], int] = {}
-    for server in info.servers:
-        if server.endpoint == server_endpoint:
-            continue
-        for drive in server.drives:
-            if drive.state == "ok":
-                key = (drive.pool_index, drive.set_index)
-                online[key] = online.get(key, 0) + 1
-    problems = []
-    for pool, (sets, size) in enumerate(zip(backend.total_sets, backend.drives_per_set, strict=False)):
-        parity = backend.standard_sc_parity if backend.standard_sc_parity is not None else default_parity(size)
-        parity = min(parity, size // 2)
-        data = size - parity
-        quorum = data + 1 if data == parity else data
-        for index in range(sets):
-            left = online.get((pool, index), 0)
-            if left < quorum:
-                problems.append(f"pool {pool} set {index} would keep {left} online drive(s), below its write quorum "
-                                f"of {quorum}")
-    return problems
-
-
-def server_for_pod(info: ServerInfo, pod: str, ordered_pods: list[str], endpoints: list[str]) -> str | None:
-    """The MinIO server endpoint a pod serves, or None when it cannot be told.
-
-    In a cluster the endpoint host is ``<pod>.<tenant>-hl.<namespace>.svc...``;
-    with static endpoints (node 1 first) the i-th pod (pools in spec order,
-    then ordinal) is the i-th endpoint.
-    """
-    for server in info.servers:
-        host = server.endpoint.split("://", 1)[-1].rsplit(":", 1)[0]
-        if host == pod or host.startswith(pod + "."):
-            return server.endpoint
-    if pod in ordered_pods:
-        index = ordered_pods.index(pod)
-        if index < len(endpoints):
-            netloc = urlsplit(endpoints[index]).netloc
-            for server in info.servers:
-                if server.endpoint.split("://", 1)[-1] == netloc:
-                    return server.endpoint
-    return None
-
-
-def quorum_finding(runtime: Runtime, tenant: TenantConfig, kube: KubeClient, namespace: str, pod: str) -> Finding:
+def quorum_finding(runtime: Runtime, tenant: TenantConfig, pod: str) -> Finding:
     """Blocking: deleting ``pod`` keeps every erasure set at or above write quorum."""
     check = "write quorum without this pod"
     try:
-        info = runtime.minio(tenant).server_info()
-        spec = kube.get_tenant(namespace, tenant.tenant_name)
+        client = runtime.minio(tenant)
+        info = client.server_info()
     except ClientError as exc:
         return Finding(check=check, ok=False, detail=f"Cannot check quorum, so the deletion is refused: {exc}")
-    ordered = [f"{spec.name}-{p.name}-{i}" for p in spec.pools for i in range(p.servers)]
-    server = server_for_pod(info, pod, ordered, tenant.endpoints)
+    server = server_for_pod(info, pod, client, runtime.config.resolve)
     if server is None:
-        return Finding(check=check, ok=False, detail=f"Cannot tell which MinIO node pod `{pod}` serves, so quorum "
+        return Finding(check=check, ok=False, detail=f"Cannot tell which MinIO node pod {pod} serves, so quorum "
                        "cannot be proven: refused.")
     problems = write_quorum_problems(info, server)
     if problems:
-        return Finding(check=check, ok=False, detail=f"Deleting `{pod}` now would break writes: "
+        return Finding(check=check, ok=False, detail=f"Deleting {pod} now would break writes: "
                        + "; ".join(problems[:3]) + ". Bring the other offline drives or nodes back first.")
-    return Finding(check=check, ok=True, detail=f"Every erasure set keeps write quorum without `{pod}` ({server}).")
+    return Finding(check=check, ok=True, detail=f"Every erasure set keeps write quorum without {pod} ({server}).")
 
 
 # ----------------------------------------------------------------------------- the change kind
@@ -130,8 +76,8 @@ def quorum_finding(runtime: Runtime, tenant: TenantConfig, kube: KubeClient, nam
 def _kube(runtime: Runtime, tenant: TenantConfig) -> tuple[KubeClient, str]:
     kube = runtime.kube_for(tenant)
     if kube is None or tenant.kubernetes is None:
-        raise UserError(f"Tenant `{tenant.name}` has no Kubernetes Tenant configured: pods cannot be deleted from "
-                        "here.")
+        raise UserError(spans("Tenant ", code(tenant.name), " has no Kubernetes Tenant configured: pods cannot be "
+                              "deleted from here."))
     return kube, tenant.kubernetes.namespace
 
 
@@ -149,9 +95,17 @@ def _state(pod: PodInfo) -> str:
 
 def _failing(pod: PodInfo) -> Finding:
     if pod.ready:
-        return Finding(check="pod is failing", ok=False, detail=f"`{pod.name}` is Ready: deleting it would only "
+        return Finding(check="pod is failing", ok=False, detail=f"{pod.name} is Ready: deleting it would only "
                        "interrupt a working node.")
-    return Finding(check="pod is failing", ok=True, detail=f"`{pod.name}` is not Ready ({_state(pod)}).")
+    return Finding(check="pod is failing", ok=True, detail=f"{pod.name} is not Ready ({_state(pod)}).")
+
+
+def _dry_run(kube: KubeClient, namespace: str, pod: str) -> DryRun:
+    try:
+        kube.delete_pod(namespace, pod, dry_run=True)
+        return DryRun(ok=True, detail=f"delete pod {namespace}/{pod}: accepted by the API server.")
+    except ClientError as exc:
+        return DryRun(ok=False, detail=f"delete pod {namespace}/{pod}: {exc}")
 
 
 def plan_pod_delete(runtime: Runtime, tenant: TenantConfig, pod_name: str, requester: str) -> ChangePlan:
@@ -159,34 +113,25 @@ def plan_pod_delete(runtime: Runtime, tenant: TenantConfig, pod_name: str, reque
     kube, namespace = _kube(runtime, tenant)
     pod = _find(kube, namespace, tenant, pod_name)
     if pod is None:
-        raise UserError(f"No pod `{escape(pod_name, 80)}` of tenant `{tenant.name}` in namespace `{namespace}`.")
+        raise UserError(spans("No pod ", code(pod_name[:80]), " of tenant ", code(tenant.name), " in namespace ",
+                              code(namespace), "."))
     if pod.deleting:
-        raise UserError(f"Pod `{pod.name}` is already being deleted.")
-    try:
-        kube.delete_pod(namespace, pod.name, dry_run=True)
-        dry_run = DryRun(ok=True, detail=f"delete pod {namespace}/{pod.name}: accepted by the API server.")
-    except ClientError as exc:
-        dry_run = DryRun(ok=False, detail=f"delete pod {namespace}/{pod.name}: {exc}")
-    statefulset = f"{tenant.tenant_name}-{pod.pool}" if pod.pool else "its StatefulSet"
+        raise UserError(spans("Pod ", code(pod.name), " is already being deleted."))
+    started = pod.started_at.isoformat() if pod.started_at else None
+    statefulset = f"StatefulSet {tenant.tenant_name}-{pod.pool}" if pod.pool else "its StatefulSet"
     return seal(ChangePlan(
         kind=PodDelete.name,
         action_kind=ACTION_KIND,
         tenant=tenant.name,
         title=f"Delete pod {pod.name} of {tenant.name}",
-        params={
-            "namespace": namespace,
-            "pod": pod.name,
-            "started_at": pod.started_at.isoformat() if pod.started_at else None,
-            "follow_seconds": FOLLOW_TIMEOUT_S,
-            "requested_by": requester,
-        },
-        targets=[Target(kind="Pod", namespace=namespace, name=pod.name,
-                        fingerprint=pod.started_at.isoformat() if pod.started_at else None)],
-        changes=[Change(what=f"Pod `{pod.name}`", before=_state(pod),
-                        after=f"deleted; StatefulSet `{statefulset}` recreates it with the same PVCs")],
+        params={"namespace": namespace, "pod": pod.name, "started_at": started, "follow_seconds": FOLLOW_TIMEOUT_S,
+                "requested_by": requester},
+        targets=[Target(kind="Pod", namespace=namespace, name=pod.name, fingerprint=started)],
+        changes=[Change(what=f"Pod {pod.name}", before=_state(pod),
+                        after=f"deleted; {statefulset} recreates it with the same PVCs")],
         notes=["Data is not touched: the pod's PVCs stay; MinIO heals anything written while it is away."],
-        dry_run=dry_run,
-        preflight=[_failing(pod), quorum_finding(runtime, tenant, kube, namespace, pod.name)],
+        dry_run=_dry_run(kube, namespace, pod.name),
+        preflight=[_failing(pod), quorum_finding(runtime, tenant, pod.name)],
         risk="medium",
         planned_at=runtime.clock(),
     ))
@@ -204,16 +149,16 @@ class PodDelete:
         name = str(plan.params["pod"])
         pod = _find(kube, namespace, tenant, name)
         if pod is None or pod.deleting:
-            return [Finding(check="target unchanged", ok=False, detail=f"Pod `{name}` is gone or already being "
+            return [Finding(check="target unchanged", ok=False, detail=f"Pod {name} is gone or already being "
                             "recreated: nothing to do.")]
         started = pod.started_at.isoformat() if pod.started_at else None
         if started != plan.params.get("started_at"):
-            return [Finding(check="target unchanged", ok=False, detail=f"Pod `{name}` was recreated since the "
+            return [Finding(check="target unchanged", ok=False, detail=f"Pod {name} was recreated since the "
                             "preview. Request it again if it still fails.")]
         return [
-            Finding(check="target unchanged", ok=True, detail=f"Pod `{name}` is the one previewed."),
+            Finding(check="target unchanged", ok=True, detail=f"Pod {name} is the one previewed."),
             _failing(pod),
-            quorum_finding(runtime, tenant, kube, namespace, name),
+            quorum_finding(runtime, tenant, name),
         ]
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
@@ -251,20 +196,22 @@ def _follow(kube: KubeClient, namespace: str, tenant: TenantConfig, name: str, p
         time.sleep(min(FOLLOW_POLL_S, max(0.0, timeout - (time.monotonic() - started))))
     lines.append(f"Stopped following after {timeout:.0f} s: the pod is not Ready yet.")
     return Outcome(ok=True, summary=f"Pod {name} deleted, but not Ready again within {timeout:.0f} s: check "
-                   f"`/minio health {tenant.name}`.", lines=lines)
+                   f"/minio health {tenant.name}.", lines=lines)
 
 
 def _tenant(runtime: Runtime, name: str) -> TenantConfig:
-    tenant = next((t for t in runtime.tenants() if t.name == name), None)
+    tenant = runtime.find_tenant(name)
     if tenant is None:
         raise ClientError("invalid", f"tenant {name}", "is no longer configured")
     return tenant
 
 
-CHANGE_KINDS = (PodDelete(),)
-
-
 # ----------------------------------------------------------------------------- the button
+
+
+def clicked_tenant(_inv: Invocation, click: Click) -> str | None:
+    """The tenant a remediation button acts on (the framework checks the clicker's permission on it)."""
+    return click.value.split("/", 1)[0] or None
 
 
 def on_remediate(inv: Invocation, click: Click) -> ClickResult:
@@ -273,20 +220,9 @@ def on_remediate(inv: Invocation, click: Click) -> ClickResult:
     if len(parts) < 2 or parts[1] != POD_DELETE:
         return ClickResult(ephemeral=notice("This remediation is not supported; run the diagnostics again."))
     tenant_name, namespace, pod = [*click.value.split("/", 2), "", "", ""][:3]
-    tenant = inv.tenant(tenant_name)
-    if tenant.kubernetes is None or tenant.kubernetes.namespace != namespace or not pod:
+    tenant = inv.runtime.find_tenant(tenant_name)
+    if tenant is None or tenant.kubernetes is None or tenant.kubernetes.namespace != namespace or not pod:
         return ClickResult(ephemeral=notice("This button does not match the tenant's configuration; run the "
                                             "diagnostics again."))
     plan = plan_pod_delete(inv.runtime, tenant, pod, inv.user)
     return ClickResult(ephemeral=request_change(inv, plan))
-
-
-
-def _clicked_tenant(_inv: Invocation, click: Click) -> str | None:
-    return click.value.split("/", 1)[0] or None
-
-
-capability = Capability("remediation", __doc__)
-capability.button(REMEDIATE, permission=Permission.REQUEST, tenant=_clicked_tenant)(on_remediate)
-for _kind in CHANGE_KINDS:
-    capability.change_kind(_kind)
