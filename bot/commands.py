@@ -36,8 +36,9 @@ class Permission(IntEnum):
     """What a caller needs to run a verb. Higher includes lower."""
 
     VIEW = 0  # anyone in a channel that may see the tenant
-    REQUEST = 1  # operators: may request changes (which still need approval)
-    ADMIN = 2
+    RESPOND = 1  # responders, operators and approvers: may declare incidents and bring people in
+    REQUEST = 2  # operators: may request changes (which still need approval)
+    ADMIN = 3
 
 
 class NoArgs(BaseModel):

@@ -47,16 +47,19 @@ class Dispatcher:
 
     def _channel_refusal(self, user: str, channel: str) -> Report | None:
         # Unknown channels get help only; nothing about tenants leaks there.
-        if (
-            self.runtime.config.channel(channel) is None
-            and not self.runtime.access.is_admin(user)
-            and not self.runtime.access.linked_tenants(channel)  # an open incident's channel
-        ):
-            return notice(
-                "This channel is not set up for minio-chatops. "
-                "Ask a bot admin to add it under `channels` in the configuration."
-            )
-        return None
+        if self.runtime.config.channel(channel) is not None:
+            return None
+        link = self.runtime.access.link(channel, user)  # an open incident's channel, for the people let in
+        if link.tenants:
+            return None
+        if link.refusal:
+            return notice(link.refusal)  # an incident channel: admins too must be let in (and audited)
+        if self.runtime.access.is_admin(user):
+            return None
+        return notice(
+            "This channel is not set up for minio-chatops. "
+            "Ask a bot admin to add it under `channels` in the configuration."
+        )
 
     def run(
         self,

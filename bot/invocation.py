@@ -47,14 +47,14 @@ class Invocation:
         return self.app.registry
 
     def visible_tenants(self) -> list[TenantConfig]:
-        """Tenants this channel may see, in configuration order."""
-        return self.runtime.access.visible_tenants(self.channel, self.runtime.tenants())
+        """Tenants this channel may see (an incident channel: for this caller), in configuration order."""
+        return self.runtime.access.visible_tenants(self.channel, self.runtime.tenants(), self.user)
 
     def tenant(self, name: str) -> TenantConfig:
         """The named tenant if this channel may see it; otherwise a UserError that says which."""
         tenant = self.runtime.find_tenant(name)
         if tenant is not None:
-            if not self.runtime.access.can_see(self.channel, tenant):
+            if not self.runtime.access.can_see(self.channel, tenant, self.user):
                 raise UserError(spans("Tenant ", code(name[:63]), " is not visible in this channel."))
             return tenant
         visible = join([spans(code(t.name)) for t in self.visible_tenants()]) or ("none",)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, insert, inspect, select, text
 
 from bot.store import schema
 from bot.store.db import Database
@@ -62,9 +62,20 @@ def _slack_replay_keys(conn: Connection) -> None:
     schema.slack_replay_keys.create(conn, checkfirst=True)
 
 
+def _incident_members(conn: Connection) -> None:
+    # Incidents declared before this version had public channels: is_private false is the truth for them.
+    columns = {c["name"] for c in inspect(conn).get_columns(schema.incidents.name)}
+    if "is_private" not in columns:
+        default = "false" if conn.dialect.name == "postgresql" else "0"
+        conn.execute(text(f"ALTER TABLE incidents ADD COLUMN is_private BOOLEAN NOT NULL DEFAULT {default}"))
+    schema.incident_members.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: every table as in schema.py", _baseline),
     Migration(2, "slack_replay_keys: Slack request replay protection shared by replicas", _slack_replay_keys),
+    Migration(3, "incident_members and incidents.is_private: who the bot let into an incident channel",
+              _incident_members),
 )
 """Every migration, oldest first. Append; never edit or renumber one that has shipped."""
 
