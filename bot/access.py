@@ -39,7 +39,7 @@ class Decision:
     """The outcome of an access check; `reason` is shown to the caller on denial."""
 
     allowed: bool
-    reason: str = ""
+    reason: Text = ""
 
 
 ALLOW = Decision(True)
@@ -74,10 +74,15 @@ def no_groups(_group_id: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class ChannelLink:
-    """What a channel outside the configuration shows one person: its tenants, or why nothing."""
+    """What a channel outside the configuration (an incident channel) means for one person.
+
+    `admitted`: they may use the bot there at all (the bot let them in). `tenants`: what may be shown to them
+    there (empty while someone else in the channel may not see it). `refusal`: why nothing is shown.
+    """
 
     tenants: frozenset[str] = frozenset()
-    refusal: Text = ""  # set when the channel is linked (an incident channel) but not for this person
+    admitted: bool = False
+    refusal: Text = ""
 
 
 NOT_LINKED = ChannelLink()
@@ -182,7 +187,8 @@ class Access:
         """May `user` run `verb` (needing `permission`) on `tenant` in `channel`?"""
         target = f" on `{tenant.name}`" if tenant else ""
         if tenant is not None and not self.can_see(channel, tenant, user):
-            return Decision(False, f"You may not run `{verb}`{target} here: this channel cannot see that tenant.")
+            return Decision(False, self.link(channel, user).refusal
+                            or f"You may not run `{verb}`{target} here: this channel cannot see that tenant.")
         if permission == Permission.ADMIN and not self.is_admin(user):
             return Decision(False, f"You may not run `{verb}`{target}: it is for bot admins.")
         if permission == Permission.RESPOND and not (tenant is not None and self.can_respond(user, tenant)):

@@ -155,6 +155,17 @@ def escape(text: str, limit: int = 80) -> str:
     return text.replace("`", "'")
 
 
+# A member id, bare (`U0123ABCD`, as people copy it from a profile) or as Slack sends a mention when a command
+# escapes them (`<@U0123ABCD>`, `<@U0123ABCD|name>`). Our command does not, so `@name` arrives as a plain name.
+_MEMBER = re.compile(r"^(?:<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>|([UW][A-Z0-9]{2,}))$")
+
+
+def member_id(word: str) -> str | None:
+    """The Slack member id a command word names, or None (a name: names are not unique)."""
+    match = _MEMBER.match(word.strip())
+    return (match.group(1) or match.group(2)) if match else None
+
+
 def _tokenize(text: str) -> list[str] | UsageError:
     # Shell-like words; when single quotes do not pair up they are apostrophes
     # ("Can't write to bucket"), so only double quotes group words then.

@@ -50,8 +50,8 @@ class Dispatcher:
         if self.runtime.config.channel(channel) is not None:
             return None
         link = self.runtime.access.link(channel, user)  # an open incident's channel, for the people let in
-        if link.tenants:
-            return None
+        if link.admitted:
+            return None  # what may be shown there is checked tenant by tenant (access.can_see)
         if link.refusal:
             return notice(link.refusal)  # an incident channel: admins too must be let in (and audited)
         if self.runtime.access.is_admin(user):

@@ -55,7 +55,8 @@ class Invocation:
         tenant = self.runtime.find_tenant(name)
         if tenant is not None:
             if not self.runtime.access.can_see(self.channel, tenant, self.user):
-                raise UserError(spans("Tenant ", code(name[:63]), " is not visible in this channel."))
+                refusal = self.runtime.access.link(self.channel, self.user).refusal  # an incident channel: why
+                raise UserError(refusal or spans("Tenant ", code(name[:63]), " is not visible in this channel."))
             return tenant
         visible = join([spans(code(t.name)) for t in self.visible_tenants()]) or ("none",)
         raise UserError(spans("Unknown tenant ", code(name[:63]), ". Tenants here: ", visible, "."))
@@ -66,5 +67,6 @@ class Invocation:
             return [self.tenant(name)]
         tenants = self.visible_tenants()
         if not tenants:
-            raise UserError("No tenants are visible in this channel. Ask an admin to add it to a tenant's channels.")
+            raise UserError(self.runtime.access.link(self.channel, self.user).refusal
+                            or "No tenants are visible in this channel. Ask an admin to add it to a tenant's channels.")
         return tenants

@@ -155,11 +155,11 @@ class Runtime:
         if incident.is_private and self.channel_members is not None:
             strangers = sorted(self.channel_members(channel) - allowed)
             if strangers:
-                return ChannelLink(refusal=spans(
+                return ChannelLink(admitted=True, refusal=spans(
                     "Not everyone here was invited through the bot (", join([spans(mention(u)) for u in strangers]),
                     "), so I show nothing about the tenant in this channel. A responder can bring them in with ",
                     code("/minio incident invite <member id>"), ", or remove them from the channel."))
-        return ChannelLink(tenants=frozenset([incident.tenant]))
+        return ChannelLink(tenants=frozenset([incident.tenant]), admitted=True)
 
     # ----- tenants -----------------------------------------------------------------
 

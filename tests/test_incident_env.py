@@ -204,10 +204,16 @@ def slack_dump(slack: SlackSim) -> str:
 
 
 def start_bot(
-    bot_factory: BotFactory, slack: SlackSim, tmp_path: Path, tenants: list[dict[str, Any]], kube: Path | None = None
+    bot_factory: BotFactory,
+    slack: SlackSim,
+    tmp_path: Path,
+    tenants: list[dict[str, Any]],
+    kube: Path | None = None,
+    **extra: Any,
 ) -> RunningBot:
+    """The bot on the simulator with `config_doc`'s configuration (plus `extra` top-level settings)."""
     slack.add_channel("elsewhere", [ALICE, BOB, CAROL], channel_id=ELSEWHERE)
-    doc = config_doc(tmp_path, tenants, kube)
+    doc = config_doc(tmp_path, tenants, kube, **extra)
     return bot_factory(base_config(slack, **{k: v for k, v in doc.items() if k != "slack"}))
 
 

@@ -50,9 +50,26 @@ class Gathered:
         return {key[len(start) :]: value for key, value in self.values.items() if key.startswith(start)}
 
 
+class Sensitive(StrEnum):
+    """Evidence posted only where the tenant's own channels could already see it (see `disclosure`)."""
+
+    IAM = "IAM users and their policies"
+    LOG_TAILS = "pod log tails"
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """What one diagnostic found: its sections and what to do next, most urgent first."""
 
     sections: list[Section]
     next_actions: list[Text]
+    sensitive: Mapping[str, Sensitive] = field(default_factory=dict)  # section title -> what it holds
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Sensitive evidence left out of a report: what, why, and where it can be seen instead."""
+
+    kinds: tuple[Sensitive, ...]
+    why: Text
+    where: Text
