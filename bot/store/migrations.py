@@ -58,7 +58,16 @@ def _baseline(conn: Connection) -> None:
     schema.metadata.create_all(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "baseline: every table as in schema.py", _baseline),)
+def _alertmanager_tables(conn: Connection) -> None:
+    schema.alert_deliveries.create(conn, checkfirst=True)
+    schema.alert_groups.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "baseline: every table as in schema.py", _baseline),
+    Migration(2, "alert_deliveries, alert_groups: Alertmanager notifications, once each, one message per group",
+              _alertmanager_tables),
+)
 """Every migration, oldest first. Append; never edit or renumber one that has shipped."""
 
 
