@@ -66,9 +66,13 @@ class Hook(StrEnum):
     """Events a capability may listen to. Hooks never fail the event that fired them.
 
     - COMMAND_RUN: ``(runtime, channel, user, text) -> None``, after access was granted, before the handler.
+    - ALERT_NOTIFICATION: ``(runtime, outbox, notification) -> None``, on the work queue, for each new
+      Alertmanager notification (``bot.webhooks.AlertNotification``) the receiver accepted. Raising means
+      "not handled": the delivery is forgotten, so Alertmanager's next retry or repeat is handled again.
     """
 
     COMMAND_RUN = "command-run"
+    ALERT_NOTIFICATION = "alert-notification"
 
 
 TenantOf = Callable[["Invocation", "Click"], "str | None"]

@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.webhooks import alertmanager_route
+
 if TYPE_CHECKING:
     from bot.app import Bot
 
@@ -112,6 +114,7 @@ def build_asgi(bot: Bot, with_slack: bool = True) -> Starlette:
     ]
     if with_slack:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    routes.append(alertmanager_route(bot))
     return Starlette(routes=routes)
 
 
