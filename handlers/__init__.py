@@ -18,4 +18,5 @@ CAPABILITIES = (
     "handlers.approvals",
     "handlers.remediation",
     "handlers.alerts",
+    "handlers.alertmanager",
 )

@@ -107,3 +107,15 @@ class AlertGroups:
         )
         with self._db.read() as conn:
             return [AlertGroup.model_validate(dict(r)) for r in conn.execute(stmt).mappings()]
+
+    def discard(self, group_id: str) -> None:
+        """Drop a group whose first message never went out, so the next delivery starts it afresh."""
+        with self._db.write() as conn:
+            conn.execute(delete(alert_groups).where(alert_groups.c.id == group_id, alert_groups.c.message_ts.is_(None)))
+
+    def with_message(self, channel: str, message_ts: str) -> AlertGroup | None:
+        """The group whose message is ``message_ts`` in ``channel``, if any."""
+        stmt = select(alert_groups).where(alert_groups.c.channel == channel, alert_groups.c.message_ts == message_ts)
+        with self._db.read() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return None if row is None else AlertGroup.model_validate(dict(row))
