@@ -167,8 +167,15 @@ def _evidence(runtime: Runtime, tenant: TenantConfig, kinds: list[IncidentType])
     )
 
 
-def declare(inv: Invocation, tenant_name: str, severity: str, title: str, kind: IncidentType | None = None) -> Report:
-    """Declare an incident: channel, people, card, pinned evidence, emergency checklist, timeline."""
+def declare(
+    inv: Invocation, tenant_name: str, severity: str, title: str, kind: IncidentType | None = None, *,
+    evidence: Report | None = None, alert: tuple[datetime, str] | None = None,
+) -> Report:
+    """Declare an incident: channel, people, card, pinned evidence, emergency checklist, timeline.
+
+    Declared from an alert: ``evidence`` is pinned instead of a fresh snapshot, and ``alert`` (when it
+    fired, what fired) is the timeline's first entry.
+    """
     runtime = inv.runtime
     tenant = inv.tenant(tenant_name)
     store = runtime.store
@@ -177,6 +184,8 @@ def declare(inv: Invocation, tenant_name: str, severity: str, title: str, kind: 
     incident = store.incidents.declare(
         severity=severity, title=title, declared_by=inv.user, tenant=tenant.name, channel_id=channel, at=now
     )
+    if alert is not None:
+        store.incidents.add_entry(incident.id, actor="alertmanager", kind="alert", text=alert[1][:500], at=alert[0])
     record(runtime, channel, BOT_ACTOR, "channel", f"created #{name} from <#{inv.channel}>")
     problems: list[str] = []
 
@@ -213,7 +222,7 @@ def declare(inv: Invocation, tenant_name: str, severity: str, title: str, kind: 
     _post(inv, channel, card, "card", "posted the incident card", problems)
 
     kinds = [kind] if kind else matching_types(title)
-    evidence = _evidence(runtime, tenant, kinds or list(IncidentType))
+    evidence = evidence or _evidence(runtime, tenant, kinds or list(IncidentType))
     ts = _post(inv, channel, evidence, "evidence", f"posted the evidence snapshot ({evidence.status})", problems)
     if ts:
         try:
