@@ -155,7 +155,8 @@ def test_declare_incident_pins_the_evidence_and_starts_the_timeline_with_the_ale
     world.cluster.start_node(2)
     resolved = world.fire("resolved")
     assert resolved.ts == message.ts and resolved.text.startswith("Resolved:")
-    assert "MinioNodeOffline resolved" in store.incidents.timeline(incident.id)[-1].text
+    # The timeline entry follows the message update.
+    world.slack.wait_for(lambda: "MinioNodeOffline resolved" in store.incidents.timeline(incident.id)[-1].text)
 
 
 def test_run_diagnostics_again_shows_what_is_true_now(world_factory: WorldFactory) -> None:
