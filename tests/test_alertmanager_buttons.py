@@ -175,13 +175,17 @@ def test_after_an_alertmanager_message_the_bot_s_own_check_says_nothing_twice(wo
     runtime, outbox = world.bot.bot.runtime, world.bot.bot.outbox
     check = world.bot.bot.application.job(Job.ALERTS)
     assert check is not None
+    told = runtime.store.alerts  # what the channel was last told, per condition; written after each post
+
     world.cluster.stop_node(2)
-    world.fire()
+    message = world.fire()
+    world.slack.wait_for(lambda: (state := told.get("health:demo")) and state.message_ts == message.ts)
     check(runtime, outbox, runtime.clock())
     assert len(top_level(world.slack, OPS)) == 1, "the channel already heard it from Alertmanager"
 
     world.cluster.start_node(2)
     world.fire("resolved")
+    world.slack.wait_for(lambda: (state := told.get("health:demo")) and state.state == "HEALTHY")
     check(runtime, outbox, runtime.clock())
     assert len(top_level(world.slack, OPS)) == 1, "and the recovery too"
 
