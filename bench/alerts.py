@@ -38,16 +38,14 @@ sys.path.insert(0, str(ROOT))
 from bot.app import Bot  # noqa: E402
 from bot.config import Secrets, parse_config  # noqa: E402
 from bot.http import HttpServer  # noqa: E402
+from sandbox.alerting import SandboxAlerting  # noqa: E402
 from sandbox.minio_sim import SimCluster  # noqa: E402
 from sandbox.slack_sim import SlackSim  # noqa: E402
-from tests.fixtures.alertmanager import free_port, start_alertmanager  # noqa: E402
 from tests.fixtures.minio import s3_client  # noqa: E402
-from tests.fixtures.prometheus import start_prometheus  # noqa: E402
 
 TARGET_P99_MS = 3000.0
 TOKEN = "bench-alertmanager-token"
 OPS = "C0OPS"
-RULES = ROOT / "deploy" / "prometheus" / "minio-rules.yaml"
 
 
 def start_bot(slack: SlackSim, cluster: SimCluster, root: Path, am_url: str | None) -> tuple[Bot, HttpServer]:
@@ -159,23 +157,12 @@ def fired_to_channel(for_s: float, latency_ms: float) -> dict[str, Any]:
     slack.seed_demo()
     cluster = SimCluster(pools=[(4, 2)], scanner_interval=0.5).start()
     root = Path(tempfile.mkdtemp(prefix="bench-alerts-e2e-"))
-    am_port = free_port()
-    bot, server = start_bot(slack, cluster, root, f"http://127.0.0.1:{am_port}")
-    url = f"http://127.0.0.1:{server.port}"
-    rules = yaml.safe_load(RULES.read_text())
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            rule["for"] = f"{for_s:g}s"
-    (root / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
-    alertmanager = start_alertmanager(f"{url}/alertmanager", TOKEN, port=am_port)
-    targets = [u.removeprefix("http://") for u in cluster.endpoints]
-    prometheus = start_prometheus(
-        [{"job_name": "minio", "metrics_path": "/minio/v2/metrics/cluster",
-          "authorization": {"credentials": cluster.prometheus_token()},
-          "static_configs": [{"targets": targets, "labels": {"tenant": "demo"}}]}],
-        rules=[root / "rules.yaml"], alertmanager=alertmanager.url,
-    )
+    alerting = SandboxAlerting(for_s=for_s, token=TOKEN)
+    bot, server = start_bot(slack, cluster, root, alerting.url)
     try:
+        alerting.start(f"http://127.0.0.1:{server.port}/alertmanager", cluster, "demo", root)
+        assert alerting.prometheus is not None
+        prometheus = alerting.prometheus
         deadline = time.monotonic() + 30
         while len(prometheus.query('up{job="minio"} == 1')) < 4 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -194,8 +181,7 @@ def fired_to_channel(for_s: float, latency_ms: float) -> dict[str, Any]:
             "overhead_beyond_for_s": round(fired_s - for_s, 2) if fired_s is not None else None,
         }
     finally:
-        prometheus.stop()
-        alertmanager.stop()
+        alerting.stop()
         server.stop()
         bot.close()
         cluster.stop()

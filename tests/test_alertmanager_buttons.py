@@ -21,7 +21,7 @@ from sandbox.minio_sim import SimCluster
 from sandbox.slack_sim import SlackSim
 from sandbox.slack_sim.state import Message
 from tests.alerting import TOKEN, alert, alert_config, buttons, notification, now, post, shown, top_level
-from tests.fixtures.alertmanager import AlertmanagerFactory, AlertmanagerServer, free_port
+from tests.fixtures.alertmanager import AlertmanagerFactory, AlertmanagerProcess, free_port
 from tests.fixtures.bot import ALICE, BOB, CAROL, OPS, BotFactory, RunningBot
 from tests.fixtures.minio import s3_client
 
@@ -31,7 +31,7 @@ class World:
     bot: RunningBot
     slack: SlackSim
     cluster: SimCluster
-    alertmanager: AlertmanagerServer | None
+    alertmanager: AlertmanagerProcess | None
 
     def fire(self, status: str = "firing") -> Message:
         """Send the node-offline group; the message it posted or updated."""

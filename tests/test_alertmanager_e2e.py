@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
+from sandbox.alerting import minio_job, write_rules
 from sandbox.minio_sim import SimCluster
 from sandbox.slack_sim import SlackSim
 from tests.alerting import TOKEN, alert_config, buttons, shown, top_level
@@ -25,20 +24,9 @@ from tests.fixtures.bot import OPS, BotFactory
 from tests.fixtures.minio import s3_client
 from tests.fixtures.prometheus import PrometheusFactory
 
-RULES = Path(__file__).resolve().parent.parent / "deploy" / "prometheus" / "minio-rules.yaml"
 FOR_S = 3
 # Scrape and evaluation (1 s each), Alertmanager's group_wait (1 s), the diagnostics and Slack: a few seconds.
 FEW_SECONDS = 12
-
-
-def rules_with_short_for(target: Path) -> Path:
-    """The shipped rules with every ``for:`` set to FOR_S seconds (nothing else changed)."""
-    doc: dict[str, Any] = yaml.safe_load(RULES.read_text())
-    for group in doc["groups"]:
-        for rule in group["rules"]:
-            rule["for"] = f"{FOR_S}s"
-    target.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return target
 
 
 def test_a_stopped_node_reaches_the_channel_once_and_its_restart_resolves_that_message(
@@ -53,13 +41,9 @@ def test_a_stopped_node_reaches_the_channel_once_and_its_restart_resolves_that_m
     am_port = free_port()
     running = bot_factory(alert_config(slack_sim, minio_cluster, tmp_path, f"http://127.0.0.1:{am_port}"))
     alertmanager = alertmanager_factory(f"{running.url}/alertmanager", TOKEN, port=am_port)
-    targets = [url.removeprefix("http://") for url in minio_cluster.endpoints]
     prometheus = prometheus_factory(
-        [{"job_name": "minio", "metrics_path": "/minio/v2/metrics/cluster",
-          # MinIO's default: a JWT signed with the keys (what `mc admin prometheus generate` prints).
-          "authorization": {"credentials": minio_cluster.prometheus_token()},
-          "static_configs": [{"targets": targets, "labels": {"tenant": "demo"}}]}],
-        rules=[rules_with_short_for(tmp_path / "rules.yaml")],
+        [minio_job(minio_cluster, "demo")],
+        rules=[write_rules(tmp_path / "rules.yaml", for_s=FOR_S)],
         alertmanager=alertmanager.url,
     )
     slack_sim.wait_for(lambda: len(prometheus.query('up{job="minio"} == 1')) == 4, timeout=20)
