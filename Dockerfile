@@ -17,6 +17,6 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin chatops
 COPY runbooks /usr/share/minio-chatops/runbooks
 USER 10001:10001
-EXPOSE 3000
+EXPOSE 3000 9102
 ENTRYPOINT ["minio-chatops"]
 CMD ["run"]

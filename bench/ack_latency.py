@@ -63,6 +63,7 @@ def run(commands: int, concurrency: int, handler_ms: int) -> dict[str, float | i
     config = {
         "admins": ["U0ALICE"],
         "slack": {"api_url": slack.api_url, "mode": "http", "http_host": "127.0.0.1", "http_port": port},
+        "metrics_port": free_port(),
         "store_url": f"sqlite:///{workdir / 'state.db'}",
         "timeouts": {"connect": 5, "read": 10, "probe": 10, "report_deadline": 15},
         "scheduler": {"enabled": False},  # measure the command path alone

@@ -81,7 +81,7 @@ def serve(config_path: str) -> int:
 
     from bot.app import Bot
     from bot.application import Capability
-    from bot.approvals import request_change
+    from bot.approval_engine import request_change
     from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
     from bot.commands import Verb
     from bot.composition import load_application

@@ -32,7 +32,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import approvals as engine  # noqa: E402
+from bot import approval_engine as engine  # noqa: E402
 from bot.commands import Command  # noqa: E402
 from bot.composition import load_application  # noqa: E402
 from bot.config import parse_config  # noqa: E402
@@ -75,6 +75,9 @@ class CountingOutbox:
 
     def update(self, channel: str, ts: str, report: Report) -> None:
         self.calls.append((self.clock(), ts, "update"))
+
+    def notify(self, channel: str, report: Report) -> None:
+        self.post(channel, report)
 
     def create_channel(self, name: str) -> str:
         return "C0NEW"

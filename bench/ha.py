@@ -104,6 +104,7 @@ class Replicas:
         self.report_cron = report_cron
         self.namespace = namespace or f"ha-{uuid.uuid4().hex[:8]}"
         self.ports = [free_port() for _ in range(count)]
+        self.metrics_ports = [free_port() for _ in range(count)]
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * count
 
     def identity(self, index: int) -> str:
@@ -123,6 +124,7 @@ class Replicas:
             "admins": [ALICE],
             "slack": {"api_url": self.slack.api_url, "mode": "http", "http_host": "127.0.0.1",
                       "http_port": self.ports[index], "workers": 8},
+            "metrics_port": self.metrics_ports[index],
             "channels": [channel],
             "tenants": [],
             "clusters": [{"name": "default", "kubeconfig": str(kubeconfig), "discover": False}],
@@ -174,7 +176,8 @@ class Replicas:
         return [i for i, p in enumerate(self.procs) if p is not None and p.poll() is None]
 
     def metrics(self, index: int, timeout: float = 2.0) -> str:
-        with urllib.request.urlopen(f"{self.url(index)}/metrics", timeout=timeout) as response:
+        url = f"http://127.0.0.1:{self.metrics_ports[index]}/metrics"
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return str(response.read().decode())
 
     def is_leader(self, index: int) -> bool:

@@ -11,9 +11,10 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.access import CachedGroups
@@ -29,9 +30,22 @@ from bot.redact import register_secret
 from bot.render.inline import to_mrkdwn
 from bot.report import Report, code, emoji, notice, spans
 from bot.runtime import Runtime
+from bot.store.errors import StoreError
 from bot.worker import WorkQueue
 
 log = logging.getLogger("minio_chatops.app")
+
+
+REPLAY_CLAIM = "minio_chatops_replay_claim"
+"""Key in bolt's context under which the HTTP endpoint passes a request's :class:`ReplayClaim`."""
+
+
+@dataclass(frozen=True)
+class ReplayClaim:
+    """What a verified HTTP request claims in the shared store before its work runs (see bot/http.py)."""
+
+    key: str  # sha256 of "v0:{timestamp}:{raw body}", exactly what the signature covers
+    expires_at: datetime
 
 
 @dataclass
@@ -103,16 +117,39 @@ class Bot:
     def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("listener failed", extra={"error_type": type(error).__name__})
 
-    def _on_command(self, ack: Ack, body: dict[str, Any]) -> None:
+    def _on_command(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         request = SlashRequest(
             user=str(body.get("user_id", "")),
             channel=str(body.get("channel_id", "")),
             text=str(body.get("text", "")),
             response_url=body.get("response_url"),
         )
-        self.accept(request, ack)
+        self.accept(request, ack, claim=context.get(REPLAY_CLAIM))
 
-    def _on_click(self, ack: Ack, body: dict[str, Any]) -> None:
+    def first_time(self, claim: ReplayClaim | None, response_url: str | None) -> bool:
+        """Worker side, before a request's work: True unless the store says another copy already ran.
+
+        Requests over HTTP carry a claim (Socket Mode requests come over the app's own
+        connection and carry none). One INSERT in the store every replica shares decides;
+        done here, on the worker, so the ack never waits for the store. Without the store
+        the work is not run (a replay could otherwise run twice).
+        """
+        if claim is None:
+            return True
+        try:
+            if self.runtime.store.replays.claim(claim.key, claim.expires_at):
+                return True
+        except StoreError as exc:
+            log.error("replay check failed", extra={"error_type": type(exc).__name__})
+            if response_url:
+                self.delivery.respond(response_url, notice(
+                    "The bot cannot reach its state store, so it cannot check that this request is not a "
+                    "replay; nothing was run. Try again in a minute."))
+            return False
+        log.warning("replayed slack request dropped")
+        return False
+
+    def _on_click(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """Ack a button press at once; answer it on the work queue."""
         action = (body.get("actions") or [{}])[0]
         container = body.get("container") or {}
@@ -131,14 +168,20 @@ class Bot:
         if not click.user or not click.channel or not click.action_id:
             return
         request_id = new_request_id()
-        if not self.queue.submit(lambda: self.answer_click(click, response_url, request_id)):
+        claim = context.get(REPLAY_CLAIM)
+
+        def work() -> None:
+            if self.first_time(claim, response_url):
+                self.answer_click(click, response_url, request_id)
+
+        if not self.queue.submit(work):
             self.runtime.metrics.rejected.inc()
             if response_url:
                 # Never wait on Slack inside a listener: the note goes out from its own short-lived thread.
                 busy = notice("The bot is busy right now; press again in a minute.")
                 threading.Thread(target=self.delivery.respond, args=(response_url, busy), daemon=True).start()
 
-    def _on_form(self, ack: Ack, body: dict[str, Any]) -> None:
+    def _on_form(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """A submitted form (e.g. a rejection reason): checked for an answer in the ack, then routed like a click."""
         view = body.get("view") or {}
         answer, channel, message_ts = prompt_submission(view)
@@ -156,7 +199,13 @@ class Bot:
         if not click.user or not click.channel or not click.action_id:
             return
         request_id = new_request_id()
-        if not self.queue.submit(lambda: self.answer_click(click, None, request_id)):
+        claim = context.get(REPLAY_CLAIM)
+
+        def work() -> None:
+            if self.first_time(claim, None):
+                self.answer_click(click, None, request_id)
+
+        if not self.queue.submit(work):
             self.runtime.metrics.rejected.inc()
 
     def answer_click(self, click: Click, response_url: str | None, request_id: str) -> None:
@@ -180,8 +229,11 @@ class Bot:
             except Exception:  # noqa: BLE001 - e.g. the bot is not in the channel; the card still tells the story
                 log.warning("could not answer the form", extra={"request_id": request_id})
 
-    def accept(self, request: SlashRequest, ack: Callable[..., object]) -> None:
-        """Parse, ack at once, and queue the work. Bad input is answered in the ack itself."""
+    def accept(self, request: SlashRequest, ack: Callable[..., object], claim: ReplayClaim | None = None) -> None:
+        """Parse, ack at once, and queue the work. Bad input is answered in the ack itself.
+
+        ``claim``: the HTTP request's replay key; the work runs only if it is the first copy.
+        """
         if not request.user or not request.channel:
             ack(response_type="ephemeral", text=":warning: That request is missing its user or channel.")
             return
@@ -191,7 +243,12 @@ class Bot:
             ack(response_type="ephemeral", text=to_mrkdwn(spans(emoji("warning"), " ", parsed.text)))
             return
         request_id = new_request_id()
-        if not self.queue.submit(lambda: self.run(request, parsed, request_id)):
+
+        def work() -> None:
+            if self.first_time(claim, request.response_url):
+                self.run(request, parsed, request_id)
+
+        if not self.queue.submit(work):
             self.runtime.metrics.rejected.inc()
             ack(response_type="ephemeral", text=":hourglass: The bot is busy right now; try again in a minute.")
             return
@@ -241,46 +298,3 @@ class Bot:
     def close(self) -> None:
         self.queue.shutdown(wait=False)
         self.runtime.close()
-
-
-def warm_up(runtime: Runtime) -> None:
-    """Pay the slow first-use costs at start, not inside the first user's report deadline.
-
-    The Kubernetes client loads its API modules lazily (1-2 s) and matplotlib's
-    first import takes about as long; both would otherwise eat into the first
-    health or capacity report.
-    """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot
-    except Exception as exc:  # noqa: BLE001 - charts are optional; reports stand without them
-        log.warning("chart library unavailable", extra={"error_type": type(exc).__name__})
-    for cluster in runtime.config.clusters:
-        try:
-            runtime.kube(cluster.name)
-        except Exception as exc:  # noqa: BLE001 - reported per command when it matters
-            log.warning("cluster client not ready", extra={"cluster": cluster.name, "error_type": type(exc).__name__})
-
-
-def serve_forever(bot: Bot, mode: str, stop: threading.Event | None = None) -> None:
-    """Run the bot until `stop` is set (or forever): Socket Mode or HTTP, plus probes and metrics."""
-    from bot.http import serve_http
-    from bot.scheduler import start_background
-
-    stop = stop or threading.Event()
-    threading.Thread(target=warm_up, args=(bot.runtime,), name="minio-chatops-warm-up", daemon=True).start()
-    # Leader election + scheduler: every replica serves commands; only the leader runs jobs.
-    background = start_background(bot)
-    try:
-        if mode == "socket":
-            close = bot.start_socket_mode()
-            try:
-                serve_http(bot, stop, with_slack=False)
-            finally:
-                close()
-        else:
-            serve_http(bot, stop, with_slack=True)
-    finally:
-        background.stop()

@@ -5,7 +5,7 @@ scaling, upgrades and rollbacks) is first turned into a :class:`ChangePlan`:
 the target, the parameters, a human preview (``before -> after``), the
 Kubernetes server-side dry run, preflight findings, a risk level, and a hash
 of the canonical plan that includes each target's ``resourceVersion``. The
-approval engine (:mod:`bot.approvals`) stores the plan, posts it as a card,
+approval engine (:mod:`bot.approval_engine`) stores the plan, posts it as a card,
 and after approval asks the plan's *change kind* to re-check and execute it.
 
 Adding a change kind
@@ -33,7 +33,7 @@ and, by convention, a ``plan(...)`` function whose arguments depend on the
 kind (a handler calls it; the engine never does). Build the plan with
 :func:`seal` so its hash is set. Register the kind once, at import time of its
 handler module: ``register(MyKind())``. The handler then calls
-``bot.approvals.request_change(inv, plan)`` and returns its Report; the
+``bot.approval_engine.request_change(inv, plan)`` and returns its Report; the
 engine does the rest (card, votes, expiry, re-check, execution, audit).
 
 What goes into the hash: kind, action kind, tenant, params, targets (with

@@ -53,8 +53,9 @@ def _wait_for_signal() -> threading.Event:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import Bot, serve_forever
+    from bot.app import Bot
     from bot.logs import setup_logging
+    from bot.serve import serve_forever
 
     setup_logging(os.environ.get("LOG_LEVEL", "INFO"))
     config = _load(_config_path(args.config))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from bot import approvals
+from bot import approval_engine
 from bot.application import Application
 
 CAPABILITY_PACKAGE = "handlers"
@@ -17,7 +17,7 @@ def load_application(package: str = CAPABILITY_PACKAGE) -> Application:
     the framework imports a capability.
     """
     app = Application()
-    app.include(approvals.capability)
+    app.include(approval_engine.capability)
     root = importlib.import_module(package)
     for name in root.CAPABILITIES:
         app.include(importlib.import_module(name).capability)

@@ -28,6 +28,8 @@ ACTION_KINDS = ("scale", "maintenance", "update", "operator-update", "rollback",
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_SLACK_TEAM = re.compile(r"^[TE][A-Z0-9]{2,}$")
+_SLACK_APP = re.compile(r"^A[A-Z0-9]{2,}$")
 _DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _PROM_MATCHER = r'\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"[^"\\]*"\s*'
 _PROM_MATCHERS = re.compile(rf"^{_PROM_MATCHER}(,{_PROM_MATCHER})*$")
@@ -397,7 +399,9 @@ class TimeoutConfig(_Model):
     connect: float = Field(2.0, gt=0, le=60)
     read: float = Field(5.0, gt=0, le=300)
     probe: float = Field(2.0, gt=0, le=60)
-    report_deadline: float = Field(5.0, gt=0, le=120)
+    # Above MinIO's own 10 s peer wait in `admin info` (plus the client's hedge): with a
+    # shorter deadline one hung node turns into "no node answered" (bot/clients/timeouts.py).
+    report_deadline: float = Field(12.0, gt=0, le=120)
 
 
 class SlackConfig(_Model):
@@ -410,6 +414,23 @@ class SlackConfig(_Model):
     workers: int = Field(16, ge=1, le=256)
     queue: int = Field(1000, ge=1)
     usergroup_cache_seconds: int = Field(300, ge=0)
+    # When set, HTTP requests from any other workspace / Slack app are refused (403), even if signed.
+    team_id: str | None = None  # the workspace id, T...
+    app_id: str | None = None  # the Slack app id, A...
+
+    @field_validator("team_id")
+    @classmethod
+    def _team_id(cls, value: str | None) -> str | None:
+        if value is not None and not _SLACK_TEAM.match(value):
+            raise ValueError(f"{value!r} is not a Slack workspace id (T...)")
+        return value
+
+    @field_validator("app_id")
+    @classmethod
+    def _app_id(cls, value: str | None) -> str | None:
+        if value is not None and not _SLACK_APP.match(value):
+            raise ValueError(f"{value!r} is not a Slack app id (A...)")
+        return value
 
 
 class LeaderElectionConfig(_Model):
@@ -477,6 +498,8 @@ class Config(_Model):
 
     admins: list[str] = Field(default_factory=list)
     slack: SlackConfig = SlackConfig()
+    # /metrics on its own port, so a NetworkPolicy can admit Prometheus there and Slack on slack.http_port.
+    metrics_port: int = Field(9102, ge=0, le=65535)  # 0: any free port
     store_url: str = "sqlite:///minio-chatops.db"
     timeouts: TimeoutConfig = TimeoutConfig()
     clusters: list[ClusterConfig] = Field(default_factory=list)
@@ -538,6 +561,8 @@ class Config(_Model):
                     f"tenant {tenant.name!r} refers to cluster {tenant.kubernetes.cluster!r}, "
                     f"which is not under `clusters`"
                 )
+        if self.metrics_port and self.metrics_port == self.slack.http_port:
+            raise ValueError("metrics_port must differ from slack.http_port")
         election = self.leader_election
         if election is not None:
             if not self.clusters:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -32,6 +35,9 @@ from bot.report import Report
 log = logging.getLogger("minio_chatops.delivery")
 
 SLACK_TIMEOUT_S = 10
+NOTIFY_BACKLOG = 1000  # messages waiting for the notification sender; beyond it they are dropped (and logged)
+
+T = TypeVar("T")
 
 PROMPT_BLOCK = "prompt"  # block_id / action_id of a Prompt's one text input
 PROMPT_ACTION = "answer"
@@ -96,7 +102,11 @@ class Delivery:
         self.client = client
         self.metrics = metrics
 
-    def _call(self, method: str, **kwargs: Any) -> dict[str, Any] | None:
+    def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        """Call one Web API method (``None`` arguments left out) with the bot's timeout and retry policy.
+
+        Returns the answer's data; a failure is counted and logged, then raised as slack_sdk raised it.
+        """
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         try:
             response = self.client.api_call(method, json=kwargs)
@@ -114,10 +124,10 @@ class Delivery:
     def post(self, channel: str, report: Report, thread_ts: str | None = None) -> str:
         """Post a report (head + thread replies + charts); returns the head message's ts."""
         rendered = render_slack(report)
-        head = self._call("chat.postMessage", channel=channel, thread_ts=thread_ts, **_clean(rendered.head))
-        ts = str((head or {}).get("ts", ""))
+        head = self.call("chat.postMessage", channel=channel, thread_ts=thread_ts, **_clean(rendered.head))
+        ts = str(head.get("ts", ""))
         for part in rendered.thread:
-            self._call("chat.postMessage", channel=channel, thread_ts=thread_ts or ts, **_clean(part))
+            self.call("chat.postMessage", channel=channel, thread_ts=thread_ts or ts, **_clean(part))
         for chart in report.charts:
             try:
                 self.client.files_upload_v2(
@@ -131,11 +141,11 @@ class Delivery:
 
     def update(self, channel: str, ts: str, report: Report) -> None:
         """Replace a posted message with a new rendering (its thread is left as it is)."""
-        self._call("chat.update", channel=channel, ts=ts, **_clean(render_slack(report).head))
+        self.call("chat.update", channel=channel, ts=ts, **_clean(render_slack(report).head))
 
     def post_ephemeral(self, channel: str, user: str, report: Report) -> None:
         """Show a report to one user in a channel (for answers that have no response_url, e.g. forms)."""
-        self._call("chat.postEphemeral", channel=channel, user=user, **_clean(render_slack(report).head))
+        self.call("chat.postEphemeral", channel=channel, user=user, **_clean(render_slack(report).head))
 
     def respond(self, response_url: str, report: Report, replace_original: bool = False) -> None:
         """Answer through a response_url (the only way to reach a user ephemerally after the ack)."""
@@ -160,6 +170,17 @@ class Delivery:
                 self.metrics.slack_errors.labels("response_url", str(result.status_code)).inc()
                 log.warning("response_url post failed", extra={"status": result.status_code})
                 return
+
+
+def _delivered(what: str, send: Callable[[], T]) -> T:
+    """``send()``, with Slack's refusals and network trouble turned into :class:`OutboxError`."""
+    try:
+        return send()
+    except SlackApiError as exc:
+        code = str(exc.response.get("error", "")) if exc.response is not None else ""
+        raise OutboxError(f"Slack refused {what}: {code or 'unknown error'}", code) from None
+    except Exception as exc:  # noqa: BLE001 - network trouble becomes a typed delivery error
+        raise OutboxError(f"Slack unreachable for {what} ({type(exc).__name__})", "unreachable") from None
 
 
 def prompt_view(prompt: Prompt) -> dict[str, Any]:
@@ -202,31 +223,42 @@ def prompt_submission(view: dict[str, Any]) -> tuple[str, str, str]:
 
 
 class SlackOutbox:
-    """The `Outbox` handlers use, backed by the Slack Web API."""
+    """The `Outbox` handlers use, backed by the Slack Web API through :class:`Delivery`."""
 
     def __init__(self, delivery: Delivery):
         self.delivery = delivery
+        self._later: queue.Queue[tuple[str, Report]] = queue.Queue(maxsize=NOTIFY_BACKLOG)
+        self._sender: threading.Thread | None = None
+        self._sender_lock = threading.Lock()
 
     def _api(self, method: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return self.delivery._call(method, **kwargs) or {}
-        except SlackApiError as exc:
-            code = str(exc.response.get("error", "")) if exc.response is not None else ""
-            raise OutboxError(f"Slack refused {method}: {code or 'unknown error'}", code) from None
-        except Exception as exc:  # noqa: BLE001 - network trouble becomes a typed delivery error
-            raise OutboxError(f"Slack unreachable for {method} ({type(exc).__name__})", "unreachable") from None
+        return _delivered(method, lambda: self.delivery.call(method, **kwargs))
 
     def post(self, channel: str, report: Report, thread_ts: str | None = None) -> str:
-        try:
-            return self.delivery.post(channel, report, thread_ts=thread_ts)
-        except SlackApiError as exc:
-            code = str(exc.response.get("error", "")) if exc.response is not None else ""
-            raise OutboxError(f"Slack refused the message: {code or 'unknown error'}", code) from None
-        except Exception as exc:  # noqa: BLE001
-            raise OutboxError(f"Slack unreachable ({type(exc).__name__})", "unreachable") from None
+        return _delivered("the message", lambda: self.delivery.post(channel, report, thread_ts=thread_ts))
 
     def update(self, channel: str, ts: str, report: Report) -> None:
-        self._api("chat.update", channel=channel, ts=ts, **_clean(render_slack(report).head))
+        _delivered("chat.update", lambda: self.delivery.update(channel, ts, report))
+
+    def notify(self, channel: str, report: Report) -> None:
+        # One sender thread per outbox: Slack allows about one message per second per channel, so
+        # fifty clicks that each copy a line must not make fifty click handlers wait out 429s.
+        with self._sender_lock:
+            if self._sender is None or not self._sender.is_alive():
+                self._sender = threading.Thread(target=self._send_later, name="slack-notify", daemon=True)
+                self._sender.start()
+        try:
+            self._later.put_nowait((channel, report))
+        except queue.Full:
+            log.warning("notification backlog full; message dropped", extra={"channel": channel})
+
+    def _send_later(self) -> None:
+        while True:
+            channel, report = self._later.get()
+            try:
+                self.post(channel, report)
+            except OutboxError as exc:
+                log.warning("notification not delivered", extra={"channel": channel, "error": exc.code})
 
     def create_channel(self, name: str) -> str:
         data = self._api("conversations.create", name=name)

@@ -72,5 +72,15 @@ def moment(when: datetime) -> str:
     return _utc(when).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def stamp(when: datetime) -> str:
+    """A point in time in UTC, to the second, for records (the audit trail): ``2026-12-06 09:00:05``."""
+    return _utc(when).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def time_of_day(when: datetime) -> str:
+    """The UTC time of day to the second, for step-by-step progress: ``09:00:05``."""
+    return _utc(when).strftime("%H:%M:%S")
+
+
 def _utc(when: datetime) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

@@ -61,6 +61,11 @@ class Outbox(Protocol):
         """Replace a message the bot posted."""
         ...
 
+    def notify(self, channel: str, report: Report) -> None:
+        """Post a report nobody waits for (a copy of an audit line): returns at once, keeps the order,
+        and logs a failure instead of raising it (the transport owns its pace and retries)."""
+        ...
+
     def create_channel(self, name: str) -> str:
         """Create a public channel; returns its id. Raises OutboxError("...", "name_taken") on collision."""
         ...
@@ -106,6 +111,9 @@ class TerminalOutbox:
     def update(self, channel: str, ts: str, report: Report) -> None:
         self.posted.append((channel, ts, report, None))
         self.out.write(f"--- updated {channel} {ts} ---\n{render_text(report)}")
+
+    def notify(self, channel: str, report: Report) -> None:
+        self.post(channel, report)
 
     def create_channel(self, name: str) -> str:
         if name in self.channels.values():

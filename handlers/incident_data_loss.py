@@ -69,7 +69,7 @@ def _protection(runtime: Runtime, tenant: TenantConfig, until: float) -> tuple[l
 
 
 def _backup_freshness(runtime: Runtime, tenant: TenantConfig) -> BackupFreshness:
-    from handlers.health_gather import backup_tenant  # the one place that turns a backup target into a client
+    from handlers.health import backup_tenant  # the one place that turns a backup target into a client
 
     target = tenant.backup
     assert target is not None

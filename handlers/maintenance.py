@@ -29,7 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.application import Capability
-from bot.approvals import request_change
+from bot.approval_engine import request_change
 from bot.changes import (
     Change,
     ChangePlan,

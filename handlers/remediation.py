@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.application import Capability
-from bot.approvals import request_change
+from bot.approval_engine import request_change
 from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
 from bot.clients.kube import KubeClient

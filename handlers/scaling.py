@@ -30,7 +30,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.application import Capability
-from bot.approvals import request_change
+from bot.approval_engine import request_change
 from bot.clients.errors import ClientError
 from bot.commands import Arg, Permission, Verb, escape
 from bot.config import TenantConfig

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.application import Capability
-from bot.approvals import request_change
+from bot.approval_engine import request_change
 from bot.clients.errors import ClientError
 from bot.clients.kube_models import DeploymentInfo
 from bot.clients.minio_models import ServerInfo
@@ -105,7 +105,7 @@ def _operator_ref(runtime: Runtime, tenant: TenantConfig) -> OperatorRef:
 
 
 def _node_rows(info: ServerInfo, spec_tag: str | None) -> tuple[list[Row], list[str], Status]:
-    versions = {s.endpoint: s.version for s in info.servers}
+    versions = {s.endpoint: s.release_tag or s.version for s in info.servers}
     counts: dict[str, int] = {}
     for version in versions.values():
         counts[version] = counts.get(version, 0) + 1

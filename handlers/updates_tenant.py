@@ -87,7 +87,7 @@ def upgrade_findings(facts: dict[str, Any], tenant: str, own_hash: str = "") -> 
 
 def node_versions(info: ServerInfo) -> dict[str, str]:
     """endpoint -> version MinIO reports for it."""
-    return {s.endpoint: s.version for s in info.servers}
+    return {s.endpoint: s.release_tag or s.version for s in info.servers}
 
 
 def version_summary(versions: dict[str, str]) -> str:

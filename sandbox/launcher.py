@@ -2,7 +2,10 @@
 
 - a MinIO cluster simulator holding a demo tenant (always);
 - a real kube-apiserver + etcd with a demo Tenant world (when the binaries are
-  built: `sandbox/kube/build-testbin.sh`);
+  built: `sandbox/kube/build-testbin.sh`), reconciled by the operator stand-in
+  (`sandbox/kube/operator.py`): new pools get StatefulSets and pods, image
+  changes roll (and move the simulator's nodes to the new version), and a
+  pool the operator would reject gets its error in `status.currentState`;
 - a Slack simulator with demo users and channels (for `demo`; the shell does
   not need one);
 - Prometheus with the shipped MinIO rules and Alertmanager routing to the bot
@@ -75,6 +78,7 @@ class Sandbox:
     _owns_state: bool = False
     _kubeconfig: Path | None = None
     _world: Any = None
+    _operator: Any = None
     notes: list[str] = field(default_factory=list)
 
     def start(self) -> Sandbox:
@@ -136,6 +140,7 @@ class Sandbox:
 
     def _start_kube(self) -> None:
         from sandbox.kube.controlplane import ControlPlane
+        from sandbox.kube.operator import OperatorStandIn
         from sandbox.kube.world import PoolSpec, TenantWorld, ensure_operator
 
         assert self.state_dir is not None
@@ -153,7 +158,18 @@ class Sandbox:
             root_user=self.minio.access_key,
             root_password=self.minio.secret_key,
         ).apply(api)
+        self._operator = OperatorStandIn(
+            api, namespaces=[DEMO_NAMESPACE], interval_s=1.0, on_pod_rolled=self._pod_rolled
+        ).start()
         self._kubeconfig = self.kube.write_kubeconfig(self.state_dir / "kubeconfig")
+
+    def _pod_rolled(self, pod: Any) -> None:
+        """A rollout replaced a pod: the simulator node playing it now runs the image's release."""
+        from sandbox.kube.operator import image_tag
+
+        number = simulator_node(self._world, pod.pool, pod.ordinal)
+        if number is not None and number <= len(self.minio.endpoints):
+            self.minio.set_version(number, image_tag(pod.image))
 
     def config_dict(self) -> dict[str, Any]:
         """The bot configuration for this sandbox, as YAML-ready data."""
@@ -172,7 +188,7 @@ class Sandbox:
                 for kind in ("scale", "maintenance", "update", "rollback", "pod-delete")
             },
             "probe": {"bucket": "probe"},
-            # No operator runs in the sandbox to roll changes out: stop following them soon.
+            # The sandbox's changes finish in seconds (operator stand-in); stop following them soon.
             "rollout": {"timeout_minutes": 2},
         }
         config: dict[str, Any] = {
@@ -225,6 +241,10 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop everything started; remove the state folder if this sandbox created it."""
+        if self._operator is not None:
+            with contextlib.suppress(Exception):
+                self._operator.stop()
+            self._operator = None
         for part in (self.alerting, self.slack, self.minio, self.kube):
             if part is not None:
                 with contextlib.suppress(Exception):
@@ -263,6 +283,16 @@ def pod_resolve_map(world: Any, minio: Any, pod_url: str = SANDBOX_POD_URL) -> d
         )
         resolve[urlsplit(url).netloc] = urlsplit(minio.node_url(number)).netloc
     return resolve
+
+
+def simulator_node(world: Any, pool: str, ordinal: int) -> int | None:
+    """The simulator node number playing pod ``ordinal`` of ``pool`` (pools in order, then ordinal; from 1)."""
+    offset = 0
+    for spec in world.pools:
+        if spec.name == pool:
+            return offset + ordinal + 1 if ordinal < spec.servers else None
+        offset += spec.servers
+    return None
 
 
 def write_state(path: Path, info: dict[str, Any]) -> None:

@@ -77,9 +77,16 @@ def post(url: str, payload: dict[str, Any] | None = None, *, token: str | None =
     request = urllib.request.Request(f"{url}/alertmanager", data=body, method="POST", headers=sent)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
+            return response.status, _decoded(response.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
+        return exc.code, _decoded(exc.read())
+
+
+def _decoded(body: bytes) -> dict[str, Any]:
+    try:
+        return dict(json.loads(body or b"{}"))
+    except ValueError:
+        return {"text": body.decode("utf-8", "replace")}  # a plain-text answer (the server's own limits)
 
 
 def shown(message: Message) -> str:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 import tests.test_approvals as base
-from bot import approvals as engine
+from bot import approval_engine as engine
 from bot.interactions import Click
 from tests.fixtures.postgres import PostgresServer
 from tests.reading import plain

@@ -208,7 +208,7 @@ def test_rejecting_asks_for_a_reason_in_a_form_and_the_card_shows_it(demo: Runni
     assert empty.ok and empty.payload and empty.payload["response_action"] == "errors"
     assert driver(demo).submit_view(BOB, view.id, {"prompt": "drive 3 is still healing"}).ok
     rejected = wait_state(slack, card.ts, "Rejected")
-    assert "Rejected by <@U0BOB>: drive 3 is still healing" in rejected.text
+    assert "Rejected by <@U0BOB>: drive 3 is still healing" in json.dumps(rejected.blocks)
     wait_ephemeral(slack, OPS, BOB, "Rejected request")
     approve, value = button(card, "approve:")  # a stale copy of the card still showing its buttons
     assert driver(demo).click(CAROL, OPS, card.ts, approve, value).ok

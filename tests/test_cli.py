@@ -6,8 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
 
 CLI = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +61,7 @@ def test_detached_demo_can_be_driven_and_stopped(tmp_path: Path) -> None:
             assert key in info
         ok = run("shell", "--config", info["config"], "-c", "/minio tenants")
         assert ok.returncode == 0 and "4/4 nodes live" in ok.stdout, ok.stdout + ok.stderr
+        assert operator_rejects_a_2x1_pool(info["kubeconfig"]), "the demo's Tenant is reconciled by the stand-in"
         request = urllib.request.Request(info["minio_control_url"] + "/node/2/stop", method="POST")
         urllib.request.urlopen(request, timeout=5).close()
         down = run("shell", "--config", info["config"], "-c", "/minio tenants")
@@ -65,6 +70,25 @@ def test_detached_demo_can_be_driven_and_stopped(tmp_path: Path) -> None:
         stopped = run("demo", "--stop", "--state-file", str(state), timeout=60)
     assert stopped.returncode == 0
     assert not alive(int(info["pid"]))
+
+
+def operator_rejects_a_2x1_pool(kubeconfig: str, timeout_s: float = 20.0) -> bool:
+    """Append a 2 x 1 pool to the demo Tenant; True once the operator's error is in status.currentState."""
+    api = config.new_client_from_config(config_file=kubeconfig)
+    tenants = client.CustomObjectsApi(api)
+    coordinates = ("minio.min.io", "v2", "minio-demo", "tenants", "demo")
+    pool = {"name": "pool-1", "servers": 2, "volumesPerServer": 1, "volumeClaimTemplate": {"spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Ti"}}}}}
+    tenants.patch_namespaced_custom_object(*coordinates, [{"op": "add", "path": "/spec/pools/-", "value": pool}],
+                                           _content_type="application/json-patch+json", _request_timeout=10)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        tenant: Any = tenants.get_namespaced_custom_object(*coordinates, _request_timeout=10)
+        if (tenant.get("status") or {}).get("currentState") == (
+                "pool #1 with 2 servers must have at least 4 volumes in total"):
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def alive(pid: int) -> bool:

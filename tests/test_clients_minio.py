@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import json
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import urllib3
 from pydantic import SecretStr
 
-from bot.clients import ClientError, MinioClient, MinioError, Timeouts, fan_out, make_pool_manager, scrub
+from bot.clients import (
+    ClientError,
+    MinioClient,
+    MinioError,
+    NotSupported,
+    Timeouts,
+    fan_out,
+    make_pool_manager,
+    scrub,
+)
 from bot.clients.minio import parse_prometheus_text, policy_is_public
 from bot.clients.minio_auth import prometheus_jwt
-from bot.clients.timeouts import MAX_IN_FLIGHT_PER_ENDPOINT
+from bot.clients.timeouts import MAX_IN_FLIGHT_PER_ENDPOINT, SERVER_CLUSTER_DEADLINE_S, SERVER_PEER_WAIT_S
 from sandbox.minio_sim.cluster import SimCluster
 from sandbox.minio_sim.jwt_hs512 import verify_prometheus_token
 
-SHORT = Timeouts(connect=0.5, read=0.5)
+SHORT = Timeouts(connect=0.5, read=0.5, admin_read=0.5)
 
 
 def client_for(cluster: SimCluster, timeouts: Timeouts | None = None, secret: str | None = None) -> MinioClient:
@@ -486,3 +497,63 @@ def test_endpoints_must_be_urls() -> None:
     with pytest.raises(MinioError) as err:
         mc.liveness(5)
     assert err.value.kind == "invalid"
+
+
+# ---------------------------------------------------------------- the real server's deadlines and answers
+
+
+def test_admin_timeouts_outlast_the_servers_own_peer_wait_and_health_deadline() -> None:
+    policy = Timeouts()
+    admin = policy.for_admin()
+    assert admin.read > SERVER_PEER_WAIT_S and admin.read > SERVER_CLUSTER_DEADLINE_S
+    assert admin.connect == policy.connect <= 2.0  # a dead node is still found out fast
+    assert policy.for_probe().read <= 2.0  # live/ready answer from the node itself
+    assert Timeouts(read=30.0).for_admin().read == 30.0  # never shorter than the configured read
+
+
+def test_one_hung_peer_delays_info_but_does_not_make_it_fail(minio_cluster_factory: Callable[..., SimCluster]) -> None:
+    # The simulator's peer wait stands for the real server's 10 s; the client's read timeout
+    # for plain calls is shorter than that wait, its admin read timeout longer.
+    cluster = minio_cluster_factory([(4, 2)], peer_timeout_s=0.6)
+    cluster.hang_node(3)
+    mc = client_for(cluster, Timeouts(connect=0.5, read=0.2, admin_read=3.0))
+    info = mc.server_info(node=1)
+    assert [s.state for s in info.servers] == ["online", "online", "offline", "online"]
+    assert info.backend.offline_disks == 2
+    assert mc.cluster_health(node=2).ok  # 6 of 8 drives left, write quorum 5
+
+
+def test_a_starting_node_is_not_quorum_lost_and_the_next_node_is_asked(minio_cluster: SimCluster) -> None:
+    mc = client_for(minio_cluster)
+    minio_cluster.set_starting(1, seconds=60)
+    own = mc.cluster_health(node=1)
+    assert own.starting and not own.quorum_lost and own.server_status == "offline"
+    assert mc.liveness(1).starting and mc.liveness(1).ok
+    any_node = mc.cluster_health()
+    assert any_node.ok and any_node.node == 2 and not any_node.starting
+    for n in (2, 3, 4):
+        minio_cluster.set_starting(n, seconds=60)
+    everyone = mc.cluster_health()
+    assert everyone.starting and everyone.node == 1  # every node is starting: that is the answer
+
+
+def test_decommissioning_the_only_pool_is_not_supported_not_retried(mc: MinioClient) -> None:
+    with pytest.raises(NotSupported) as err:
+        mc.decommission_start("0")
+    assert err.value.kind == "unsupported" and err.value.status == 501
+    assert "single pool" in str(err.value) and mc.last_failed_nodes == {}
+    copy = pickle.loads(pickle.dumps(err.value))  # noqa: S301 - our own bytes
+    assert isinstance(copy, NotSupported) and str(copy) == str(err.value)
+
+
+def test_rejection_counters_are_typed_and_compared_between_samples(
+    mc: MinioClient, minio_cluster: SimCluster
+) -> None:
+    before = mc.request_rejections()
+    assert (before.auth, before.invalid, before.servers) == (0, 0, 4)
+    http = urllib3.PoolManager(retries=False, timeout=2.0)
+    for _ in range(3):
+        http.request("GET", f"{minio_cluster.node_url(2)}/", headers={"Authorization": "Basic YTpi"})
+    http.request("POST", f"{minio_cluster.node_url(4)}/bucket/key")
+    change = mc.request_rejections().since(before)
+    assert (change.auth, change.invalid, change.timestamp) == (3, 1, 0)

@@ -315,7 +315,11 @@ def test_the_deployment_runs_two_hardened_replicas_with_probes_and_limits(manife
     assert security["runAsUser"] == BOT_UID and security["runAsNonRoot"] is True
     resources = container["resources"]
     assert {"cpu", "memory"} <= set(resources["requests"]) and {"cpu", "memory"} <= set(resources["limits"])
-    assert container["ports"] == [{"name": "http", "containerPort": 3000, "protocol": "TCP"}]
+    config = overlay_config(manifests)
+    assert container["ports"] == [
+        {"name": "http", "containerPort": config.slack.http_port, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": config.metrics_port, "protocol": "TCP"},
+    ]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert not container["image"].endswith(":latest") and ":" in container["image"]
@@ -359,9 +363,37 @@ def test_disruption_budget_and_network_policy_select_the_bot(manifests: list[Man
     egress_ports = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
     assert {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP"), (9000, "TCP"), (5432, "TCP"),
             (9093, "TCP")} == egress_ports
-    assert [p["port"] for rule in policy["ingress"] for p in rule["ports"]] == [3000]
     service = the(manifests, "Service")["spec"]
-    assert service["selector"].items() <= labels.items() and service["ports"][0]["targetPort"] == "http"
+    assert service["selector"].items() <= labels.items()
+    assert [(p["name"], p["targetPort"]) for p in service["ports"]] == [("http", "http"), ("metrics", "metrics")]
+
+
+def test_network_policy_admits_slack_and_prometheus_separately(manifests: list[Manifest]) -> None:
+    # Issue 14, item 5: the HTTP port was open to every source, and /metrics shared it with Slack.
+    config = overlay_config(manifests)
+    policy = the(manifests, "NetworkPolicy")["spec"]
+    rules = {}
+    for rule in policy["ingress"]:
+        assert rule.get("from"), f"an ingress rule without `from` admits every source: {rule}"
+        [port] = rule["ports"]
+        rules[port["port"]] = rule["from"]
+    assert set(rules) == {config.slack.http_port, config.metrics_port}, "the app port and the metrics port only"
+    assert rules[config.slack.http_port] != rules[config.metrics_port], "Slack and Prometheus come from apart"
+    [container] = the(manifests, "Deployment")["spec"]["template"]["spec"]["containers"]
+    named = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert named == {"http": config.slack.http_port, "metrics": config.metrics_port}
+    service = {p["name"]: p["port"] for p in the(manifests, "Service")["spec"]["ports"]}
+    assert service == named
+    assert config.metrics_port != config.slack.http_port
+
+
+def test_network_policy_admits_alertmanager_to_the_app_port_only(manifests: list[Manifest]) -> None:
+    config = overlay_config(manifests)
+    policy = the(manifests, "NetworkPolicy")["spec"]
+    [rule] = [r for r in policy["ingress"]
+              if any(f.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "alertmanager"
+                     for f in r["from"])]
+    assert [p["port"] for p in rule["ports"]] == [config.slack.http_port], "the webhook is on the app port"
 
 
 # ---------------------------------------------------------------- the real API server

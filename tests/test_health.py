@@ -24,6 +24,7 @@ from sandbox.kube.world import TenantWorld, crashloop_pod, set_cert_expiry
 from sandbox.minio_sim import SimCluster
 from tests.fixtures.bot import ALICE, OPS
 from tests.fixtures.minio import ClusterFactory
+from tests.reading import plain
 
 OTHER_CHANNEL = "C0ELSEWHERE"
 
@@ -136,8 +137,8 @@ def section(health: TenantHealth, title: str) -> Section:
 
 
 def texts(sec: Section) -> str:
-    return "\n".join([*(r.text for r in sec.rows), *sec.lines, *(f"{f.label}: {f.value}" for f in sec.fields),
-                      sec.error or ""])
+    return "\n".join([*(plain(r.text) for r in sec.rows), *(plain(line) for line in sec.lines),
+                      *(f"{f.label}: {plain(f.value)}" for f in sec.fields), plain(sec.error)])
 
 
 def node_label(cluster: SimCluster, n: int) -> str:
@@ -155,11 +156,11 @@ def test_given_a_healthy_tenant_health_says_HEALTHY_and_covers_every_section(ful
         "Kubernetes", "MinIO service", "Storage integrity", "Performance probe", "Security", "Backup",
         "Resource usage"]
     kube = texts(section(health, "Kubernetes"))
-    assert "Pods: 4/4 ready" in kube and "PVCs: 8 Bound (8 TiB)" in kube and "demo-pool-0 4/4" in kube
+    assert "Pods: 4/4 ready" in kube and "PVCs: 8 Bound (8.00 TiB)" in kube and "demo-pool-0 4/4" in kube
     assert "Operator: 1/1 pods ready" in kube and "health green" in kube
     assert "can lose 1 more node and keep writing, 2 and keep reading" in texts(section(health, "Storage integrity"))
     security = texts(section(health, "Security"))
-    assert "NetworkPolicy present" in security and "expires in 90 days" in security
+    assert "NetworkPolicy present" in security and "expires in 90.0 d" in security
     assert "web-assets" in security  # public, but a posture note: still HEALTHY
     assert "metrics API not available" in texts(section(health, "Resource usage"))
     assert "no backup target configured" in texts(section(health, "Backup"))
@@ -277,6 +278,43 @@ def test_given_default_credentials_health_says_UNHEALTHY_without_printing_them(
     assert code == 2 and "minioadmin" not in out
 
 
+def test_given_load_balanced_endpoints_health_judges_no_node_but_still_the_cluster(
+    make_env: EnvFactory, demo_cluster: SimCluster
+) -> None:
+    # One address in front of the cluster: a liveness answer through it belongs to no particular node.
+    doc = tenant_doc(demo_cluster, endpoints=demo_cluster.endpoints[:1], endpoints_mode="load-balanced")
+    env = make_env([(doc, demo_cluster)])
+    health = env.check()
+    assert health.status is Status.HEALTHY, health.reasons
+    service = texts(section(health, "MinIO service"))
+    assert "per-node verdicts unavailable: endpoints are load-balanced" in service
+    assert "node 1" not in service and "no MinIO node answers" not in service
+    assert "can lose 1 more node and keep writing" in texts(section(health, "Storage integrity"))
+    demo_cluster.stop_node(2)
+    health = env.check()
+    assert health.status is Status.DEGRADED
+    # The cluster's own view (admin info) still names the server that is down.
+    assert health.reasons == [f"server {demo_cluster.node_url(2).removeprefix('http://')} offline"]
+
+
+def test_given_no_credentials_health_says_not_checked_never_that_a_check_failed(
+    make_env: EnvFactory, demo_cluster: SimCluster
+) -> None:
+    keys = {"access_key_env": "NOWHERE_AK", "secret_key_env": "NOWHERE_SK"}
+    env = make_env([(tenant_doc(demo_cluster, credentials=keys), demo_cluster)])
+    health = env.check()
+    missing = "no credentials configured/readable for tenant demo (environment variables NOWHERE_AK / NOWHERE_SK"
+    # Nothing was sent, so nothing failed: the signed checks say so once, the unsigned ones still ran.
+    assert health.status is Status.DEGRADED
+    assert len(health.reasons) == 1 and health.reasons[0].startswith(missing), health.reasons
+    probe = section(health, "Performance probe")
+    assert probe.status is Status.UNKNOWN and "canary: not checked (no credentials" in texts(probe)
+    assert "Nodes live: 4/4" in texts(section(health, "MinIO service"))
+    assert section(health, "Storage integrity").status is Status.HEALTHY
+    code, out = env.shell("/minio health demo")
+    assert code == 1 and "failed" not in out and "rejected" not in out
+
+
 # ---------------------------------------------------------------- Kubernetes faults
 
 
@@ -297,7 +335,7 @@ def test_given_a_certificate_expiring_in_5_days_health_says_DEGRADED(
     set_cert_expiry(kube_api, tenant_world.namespace, tenant_world.tls_secret, days=5)
     health = full_env.check()
     assert health.status is Status.DEGRADED
-    assert health.reasons == ["TLS certificate demo-tls expires in 5 days"]
+    assert health.reasons == ["TLS certificate demo-tls expires in 5.0 d"]
 
 
 def test_given_the_kubernetes_api_unreachable_minio_sections_are_still_reported(
@@ -316,7 +354,7 @@ def test_given_the_kubernetes_api_unreachable_minio_sections_are_still_reported(
     assert health.status is Status.DEGRADED
     assert health.reasons[0].startswith("Kubernetes not checked: Kubernetes API unreachable")
     kube_section = section(health, "Kubernetes")
-    assert kube_section.status is Status.UNKNOWN and "connection refused" in (kube_section.error or "")
+    assert kube_section.status is Status.UNKNOWN and "connection refused" in plain(kube_section.error)
     for title in ("MinIO service", "Storage integrity", "Performance probe"):
         assert section(health, title).status is Status.HEALTHY, title
     assert "4/4" in texts(section(health, "MinIO service"))
@@ -363,8 +401,8 @@ def test_without_a_tenant_every_visible_tenant_is_summarised_worst_first(
     assert report.status is Status.DEGRADED and report.title == "Health of 2 tenants"
     rows = report.sections[0].rows
     assert [r.status for r in rows] == [Status.DEGRADED, Status.HEALTHY]
-    assert rows[0].text == f"*beta*: {node_label(degraded, 4)} offline"
-    assert rows[1].text == "*alpha*: every check passed"
+    assert plain(rows[0].text) == f"beta: {node_label(degraded, 4)} offline"
+    assert plain(rows[1].text) == "alpha: every check passed"
     assert [a.value for a in report.actions] == ["/minio health beta"]
     code, out = env.shell("/minio health")
     assert code == 1 and "gamma" not in out and "beta" in out

@@ -8,32 +8,29 @@ from typing import Any
 
 import pytest
 
-from bot.clients.errors import KubeError, MinioError
+from bot.clients.errors import CredentialsUnavailable, KubeError, MinioError
 from bot.clients.kube_models import CertInfo, PodInfo
 from bot.clients.minio_models import BackupFreshness, CanaryResult, ClusterHealth, Probe, ServerInfo
 from bot.config import TenantConfig
 from bot.erasure import default_parity
-from bot.report import Row, Status
-from handlers.health_erasure import (
+from bot.report import Status
+from handlers.health.backup import evaluate_backup
+from handlers.health.erasure import (
     ErasureSet,
     drive_tolerance,
     erasure_sets,
     node_tolerance,
     tolerance_text,
 )
-from handlers.health_evaluate import (
-    certificate_status,
-    decisive_reasons,
-    evaluate,
-    evaluate_backup,
-    evaluate_kubernetes,
-    evaluate_minio_service,
-    evaluate_probe,
-    evaluate_security,
-    evaluate_storage,
-    overall_status,
-)
-from handlers.health_gather import BucketExposure, KubeFacts, MinioFacts, NodeRef, TenantFacts, TlsFacts
+from handlers.health.evaluate import decisive_reasons, evaluate, overall_status
+from handlers.health.facts import BucketExposure, KubeFacts, LoadBalanced, MinioFacts, NodeRef, TenantFacts, TlsFacts
+from handlers.health.findings import Reason
+from handlers.health.kubernetes import evaluate_kubernetes
+from handlers.health.minio_service import evaluate_minio_service
+from handlers.health.probe import evaluate_probe
+from handlers.health.security import certificate_status, evaluate_security
+from handlers.health.storage import evaluate_storage
+from tests.reading import plain
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 VERSION = "RELEASE.2025-09-07T16-13-09Z"
@@ -154,7 +151,7 @@ TENANT_DOC: dict[str, Any] = {
 TENANT = TenantConfig.model_validate(TENANT_DOC)
 
 
-def statuses(rows: list[Row]) -> list[Status | None]:
+def statuses(rows: list[Reason]) -> list[Status | None]:
     return [r.status for r in rows]
 
 
@@ -213,8 +210,8 @@ def test_precedence_unknown_counts_as_degraded_and_info_as_healthy() -> None:
     assert overall_status([Status.HEALTHY, Status.INFO]) is Status.HEALTHY
     assert overall_status([Status.HEALTHY, Status.UNKNOWN]) is Status.DEGRADED
     assert overall_status([Status.UNKNOWN, Status.DEGRADED, Status.UNHEALTHY]) is Status.UNHEALTHY
-    reasons = [Row(status=Status.DEGRADED, text="b"), Row(status=Status.UNHEALTHY, text="a"),
-               Row(status=Status.DEGRADED, text="b")]
+    reasons = [Reason(status=Status.DEGRADED, text="b"), Reason(status=Status.UNHEALTHY, text="a"),
+               Reason(status=Status.DEGRADED, text="b")]
     assert decisive_reasons(reasons) == ["a", "b"]
 
 
@@ -270,8 +267,8 @@ def test_write_quorum_lost_names_the_set_and_says_reads_still_work() -> None:
     section, reasons = evaluate_storage(minio)
     assert section.status is Status.UNHEALTHY
     assert [r.text for r in reasons] == ["write quorum lost in pool 0 set 0"]
-    assert any("reads still possible" in r.text for r in section.rows)
-    assert any("4 of 8 drives online, needs 5" in r.text for r in section.rows)
+    assert any("reads still possible" in plain(r.text) for r in section.rows)
+    assert any("4 of 8 drives online, needs 5" in plain(r.text) for r in section.rows)
 
 
 def test_quorum_is_judged_from_drive_states_when_no_node_answers_the_probe() -> None:
@@ -303,7 +300,7 @@ def test_a_missing_probe_bucket_is_degraded_with_the_fix() -> None:
                           error="MinIO node 1 has no such object: canary put: NoSuchBucket: The bucket does not exist")
     section, reasons = evaluate_probe(canary, TENANT)
     assert section.status is Status.DEGRADED and [r.text for r in reasons] == ["probe bucket probe missing"]
-    assert "mc mb" in section.rows[0].text
+    assert "mc mb" in plain(section.rows[0].text)
 
 
 def test_a_canary_that_cannot_write_is_unhealthy() -> None:
@@ -325,7 +322,7 @@ def test_a_pod_that_was_oom_killed_but_runs_again_is_a_note_not_a_verdict() -> N
     recovered = pod("demo-pool-0-2", restarts=2, last_termination_reason="OOMKilled")
     section, reasons = evaluate_kubernetes(healthy_kube(pods=[pod("demo-pool-0-0"), recovered]))
     assert section.status is Status.HEALTHY and reasons == []
-    assert any(r.text == "pod demo-pool-0-2 restarted 2 time(s) (last exit: OOMKilled)" for r in section.rows)
+    assert any(plain(r.text) == "pod demo-pool-0-2 restarted 2 time(s) (last exit: OOMKilled)" for r in section.rows)
 
 
 def test_tenant_health_red_is_unhealthy_and_kubernetes_down_is_unknown() -> None:
@@ -345,14 +342,15 @@ def test_security_rules() -> None:
     expiring = healthy_kube(tls=TlsFacts(enabled=True, source="Tenant spec", certificates=[cert(5)]))
     section, reasons = evaluate_security(healthy_minio(), expiring, NOW)
     assert section.status is Status.DEGRADED and [r.text for r in reasons] == [
-        "TLS certificate demo-tls expires in 5 days"]
+        "TLS certificate demo-tls expires in 5.0 d"]
     section, reasons = evaluate_security(healthy_minio(default_credentials=True), healthy_kube(), NOW)
     assert section.status is Status.UNHEALTHY and [r.text for r in reasons] == ["default root credentials in use"]
     # Posture notes a team may have chosen on purpose never change the verdict.
     public = healthy_minio(buckets=BucketExposure(total=2, checked=2, public=["web-assets"]))
     section, reasons = evaluate_security(public, None, NOW)
     assert section.status is Status.HEALTHY and reasons == []
-    assert any("web-assets" in r.text for r in section.rows) and any("TLS not enabled" in r.text for r in section.rows)
+    rows = [plain(r.text) for r in section.rows]
+    assert any("web-assets" in r for r in rows) and any("TLS not enabled" in r for r in rows)
 
 
 def test_backup_age_against_the_rpo() -> None:
@@ -367,7 +365,7 @@ def test_backup_age_against_the_rpo() -> None:
     assert evaluate_backup(None, TENANT, NOW)[0].status is Status.INFO
     assert evaluate_backup(freshness(3), tenant, NOW)[0].status is Status.HEALTHY
     section, reasons = evaluate_backup(freshness(30), tenant, NOW)
-    assert section.status is Status.DEGRADED and reasons[0].text == "newest backup 1 d 6 h old (RPO 24 h)"
+    assert section.status is Status.DEGRADED and reasons[0].text == "newest backup 30.0 h old (RPO 24 h)"
     assert evaluate_backup(freshness(None), tenant, NOW)[0].status is Status.DEGRADED
 
 
@@ -393,4 +391,48 @@ def test_when_no_node_answers_the_dependent_checks_do_not_repeat_the_reason() ->
     verdict = evaluate(TenantFacts(minio=minio, kube=healthy_kube(), elapsed_s=1), TENANT, NOW)
     assert verdict.status is Status.UNHEALTHY and verdict.reasons == ["no MinIO node answers"]
     storage = next(s for s in verdict.sections if s.title == "Storage integrity")
-    assert storage.status is Status.UNKNOWN and storage.error == "no MinIO node answers"
+    assert storage.status is Status.UNKNOWN and plain(storage.error) == "no MinIO node answers"
+
+
+# ---------------------------------------------------------------- keys that are missing, endpoints that are balanced
+
+NO_KEYS = CredentialsUnavailable.for_tenant("demo", "environment variables A / B are not set")
+
+
+def test_a_canary_that_could_not_be_sent_for_want_of_keys_is_not_checked_never_failed() -> None:
+    canary = CanaryResult(bucket="probe", node=1, ok=False, error_kind=NO_KEYS.kind, error=str(NO_KEYS))
+    section, reasons = evaluate_probe(canary, TENANT)
+    assert section.status is Status.UNKNOWN
+    assert [r.text for r in reasons] == ["no credentials configured/readable for tenant demo (environment variables "
+                                         "A / B are not set)"]
+    assert not any("failed" in plain(r.text) for r in section.rows)
+    assert evaluate_probe(NO_KEYS, TENANT, minio_cause="no MinIO node answers")[0].status is Status.UNKNOWN
+
+
+def test_missing_keys_are_said_as_they_are_not_hidden_behind_a_minio_outage() -> None:
+    section, reasons = evaluate_security(healthy_minio(default_credentials=NO_KEYS), None, NOW,
+                                         minio_cause="no MinIO node answers")
+    assert section.status is Status.UNKNOWN and [r.text for r in reasons] == [str(NO_KEYS)]
+    assert any(str(NO_KEYS) in plain(r.text) and "no MinIO node answers" not in plain(r.text) for r in section.rows)
+
+
+def test_every_check_stopped_by_missing_keys_gives_one_reason() -> None:
+    minio = healthy_minio(info=NO_KEYS, buckets=NO_KEYS, default_credentials=NO_KEYS,
+                          canary=CanaryResult(bucket="probe", node=1, ok=False, error_kind="no_credentials",
+                                              error=str(NO_KEYS)))
+    verdict = evaluate(TenantFacts(minio=minio, kube=None, elapsed_s=0.1), TENANT, NOW)
+    assert verdict.status is Status.DEGRADED and verdict.reasons == [str(NO_KEYS)]
+
+
+def test_behind_a_load_balancer_no_node_is_judged_and_the_cluster_answer_decides() -> None:
+    answered = LoadBalanced(cluster=ClusterHealth(ok=True, status=200, node=1, latency_ms=1.0))
+    lb_nodes = [NodeRef(1, "minio.example:9000")]
+    section, reasons = evaluate_minio_service(healthy_minio(nodes=lb_nodes, liveness=answered))
+    rows = [plain(r.text) for r in section.rows]
+    assert section.status is Status.HEALTHY and reasons == []
+    assert "per-node verdicts unavailable: endpoints are load-balanced" in rows
+    assert not any("node 1" in r for r in rows)
+    gone = LoadBalanced(cluster=MinioError("unreachable", "MinIO node 1", "connection refused"))
+    down = healthy_minio(nodes=lb_nodes, liveness=gone, info=MinioError("unreachable", "MinIO cluster", "no answer"))
+    verdict = evaluate(TenantFacts(minio=down, kube=None, elapsed_s=0.1), TENANT, NOW)
+    assert verdict.status is Status.UNHEALTHY and verdict.reasons == ["no MinIO node answers"]

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.clients.errors import MinioError
-from handlers.health_gather import Once, first_answer, rotated
+from handlers.health.hedging import Once, first_answer, rotated
 
 
 def test_the_first_node_that_answers_wins() -> None:

@@ -27,6 +27,7 @@ from handlers.maintenance import MODE, TIMESTAMP, UNTIL, MaintenanceArgs, mainte
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION, TenantWorld, set_tenant_status
 from sandbox.minio_sim import SimCluster
+from tests.reading import plain
 from tests.test_approvals import ALICE, BOB, CAROL, OPS, Clock, World, text_of, world_from
 
 
@@ -178,7 +179,7 @@ def test_enable_needs_another_person_then_annotates_scales_the_console_and_mutes
     site.add_console(replicas=2)
     site.annotate(maintenance_minio_io__mode="false")  # someone's leftover: disable must restore it
     requested = site.run(ALICE, "enable", hours=3, reason="replace drive 3 on node 2")
-    assert requested.ephemeral and "Request `" in requested.summary
+    assert requested.ephemeral and "Request `" in plain(requested.summary)
     card = site.bot.outbox.posts[-1][2]
     text = text_of(card)
     assert f"Tenant annotation `{MODE}`: `false` → true" in text
@@ -247,7 +248,7 @@ def test_a_second_window_cannot_be_requested_while_one_is_open(site: Site) -> No
     site.run(ALICE, "enable")
     site.approve_latest(BOB)
     again = site.run(ALICE, "enable")
-    assert again.failed and "A window is already open" in again.summary
+    assert again.failed and "A window is already open" in plain(again.summary)
 
 
 # ----------------------------------------------------------------------------- faults
@@ -317,8 +318,8 @@ def test_a_request_kubernetes_rbac_would_deny_is_refused_at_preview_and_audited(
     token = _restricted_identity(kube, kube_api, kube_ns, patch=False)
     s = make_site(kube, kube_api, kube_ns, minio_cluster, tmp_path, token=token)
     report = s.run(ALICE, "enable")
-    assert report.failed and "Kubernetes dry run" in report.summary
-    assert "denied access" in report.summary and "patch" in report.summary
+    assert report.failed and "Kubernetes dry run" in plain(report.summary)
+    assert "denied access" in plain(report.summary) and "patch" in plain(report.summary)
     refusal = s.bot.runtime.store.audit.recent(1)[0]
     assert refusal.action == "refuse" and refusal.detail["stage"] == "request" and "patch" in refusal.detail["reason"]
     assert not s.bot.outbox.posts and MODE not in s.annotations()

@@ -114,6 +114,8 @@ class Places:
 def name_limits(manifests: list[Manifest]) -> dict[tuple[str | None, str, str], frozenset[str]]:
     """(namespace, group, resource) -> the only object names the bot may get/patch/update there."""
     config = overlay_config(manifests)
+    # Where the config discovers Tenants, their names are not known in advance.
+    discovering = {ns for c in config.clusters if c.discover for ns in c.namespaces or []}
     limits: dict[tuple[str | None, str, str], set[str]] = {}
     for tenant in config.tenants:
         assert tenant.kubernetes is not None
@@ -123,6 +125,8 @@ def name_limits(manifests: list[Manifest]) -> dict[tuple[str | None, str, str], 
         if isinstance(tenant.credentials, SecretCredentials):
             names.add(tenant.credentials.secret)
         limits.setdefault((ns, "apps", "deployments"), set()).add(f"{tenant.tenant_name}-console")
+        if ns not in discovering:
+            limits.setdefault((ns, TENANT_GROUP, TENANT_PLURAL), set()).add(tenant.tenant_name)
     for cluster in config.clusters:
         limits.setdefault((cluster.operator.namespace, "apps", "deployments"), set()).add(cluster.operator.deployment)
     assert config.leader_election is not None, "two replicas need leader election, or both would run the scheduler"
@@ -262,6 +266,26 @@ def test_a_new_api_call_without_its_rule_is_caught() -> None:
     # And a rule whose call goes away is caught too.
     missing, extra = rbac_mismatches(manifests, [c for c in all_calls() if c != ("", "pods", "", "delete")])
     assert missing == [] and extra == [(ns, "", "pods", "delete") for ns in ("minio-analytics", "minio-logs")]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_bot_may_get_and_patch_only_the_tenants_it_is_configured_for(overlay: str) -> None:
+    # Issue 14, item 11: names known from the config narrow the grant (resourceNames).
+    manifests = render(overlay)
+    config = overlay_config(manifests)
+    configured: dict[str, set[str]] = {}
+    for tenant in config.tenants:
+        assert tenant.kubernetes is not None
+        configured.setdefault(tenant.kubernetes.namespace, set()).add(tenant.tenant_name)
+    tenant_grants = [g for g in bot_grants(manifests) if (g.group, g.resource) == (TENANT_GROUP, TENANT_PLURAL)]
+    for grant in tenant_grants:
+        if grant.verb == "list":
+            assert grant.names is None
+        else:
+            assert grant.verb in ("get", "patch") and grant.names == frozenset(configured[str(grant.namespace)]), grant
+    assert {(g.namespace, g.verb) for g in tenant_grants} == {
+        (ns, verb) for ns in configured for verb in ("get", "list", "patch")
+    }
 
 
 def test_in_the_operator_namespace_the_bot_may_list_pods_and_upgrade_the_operator_only() -> None:
@@ -427,6 +451,10 @@ FORBIDDEN: list[tuple[str, str, str, str | None, str, str | None]] = [
     ("update", "tenants", TENANT_GROUP, "minio-analytics", "", "analytics"),
     ("patch", "tenants", TENANT_GROUP, "minio-analytics", "status", "analytics"),
     ("list", "tenants", TENANT_GROUP, None, "", None),
+    # Tenants the config does not name, even in a managed namespace.
+    ("get", "tenants", TENANT_GROUP, "minio-analytics", "", "not-configured"),
+    ("patch", "tenants", TENANT_GROUP, "minio-analytics", "", "logs"),
+    ("patch", "tenants", TENANT_GROUP, "minio-logs", "", "analytics"),
     # Namespaces it does not manage.
     ("list", "pods", "", UNMANAGED, "", None),
     ("delete", "pods", "", UNMANAGED, "", None),

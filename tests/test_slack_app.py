@@ -248,7 +248,7 @@ def test_probes_and_metrics(bot: RunningBot) -> None:
         with urllib.request.urlopen(bot.url + path, timeout=5) as response:
             assert response.status == 200 and needle in response.read().decode()
     wait_ephemeral(bot.slack, OPS, ALICE, "minio-chatops commands")
-    with urllib.request.urlopen(bot.url + "/metrics", timeout=5) as response:
+    with urllib.request.urlopen(bot.metrics_url + "/metrics", timeout=5) as response:
         metrics = response.read().decode()
     assert 'minio_chatops_commands_total{outcome="ok",verb="help"}' in metrics
     assert 'minio_chatops_commands_total{outcome="bad_input",verb="unknown"}' in metrics

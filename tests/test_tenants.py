@@ -66,6 +66,23 @@ def test_hung_node_does_not_hold_the_answer(minio_cluster: SimCluster) -> None:
     assert "down: node 3: no answer within" in out.getvalue()
 
 
+def test_load_balanced_endpoints_get_no_per_node_verdict_but_the_clusters_answer(minio_cluster: SimCluster) -> None:
+    # One address in front of the cluster: its liveness answer would be whichever node the balancer picked.
+    balanced = {"endpoints": minio_cluster.endpoints[:1], "endpoints_mode": "load-balanced"}
+    tenant = static_tenant(minio_cluster) | balanced
+    shell, out = shell_for(base(tenants=[tenant]), minio_cluster)
+    assert shell.run_line("/minio tenants") == 0
+    line = next(line for line in out.getvalue().splitlines() if "static" in line)
+    assert "per-node verdicts unavailable: endpoints are load-balanced" in line
+    assert "cluster write quorum met" in line
+    assert "node 1" not in line and "nodes live" not in line
+    minio_cluster.stop_node(3)
+    minio_cluster.stop_node(4)
+    shell, out = shell_for(base(tenants=[tenant]), minio_cluster)
+    assert shell.run_line("/minio tenants") == 2
+    assert "cluster write quorum lost (HTTP 503)" in out.getvalue()
+
+
 def test_channel_sees_only_its_tenants(minio_cluster: SimCluster) -> None:
     tenants = [static_tenant(minio_cluster, "mine"), static_tenant(minio_cluster, "theirs", [OTHER])]
     shell, out = shell_for(base(tenants=tenants), minio_cluster)

@@ -21,6 +21,7 @@ from kubernetes import client
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import DEFAULT_IMAGE, OPERATOR_IMAGE, TenantWorld, ensure_operator
 from sandbox.minio_sim import SimCluster
+from tests.reading import plain
 from tests.test_approvals import ALICE, BOB, CAROL, text_of
 from tests.test_maintenance import _restricted_identity
 from tests.test_scaling import APPROVERS, FAST, Site, make_site
@@ -142,7 +143,7 @@ def test_an_approved_upgrade_stores_a_snapshot_follows_the_rollout_and_rollback_
 ])
 def test_images_without_a_release_tag_are_refused(site: Site, image: str, message: str) -> None:
     report = site.run(ALICE, f"update demo tenant {image}")
-    assert report.failed and message in report.summary, report.summary
+    assert report.failed and message in plain(report.summary), report.summary
     assert not site.bot.runtime.store.approvals.recent(1)
 
 
@@ -156,17 +157,17 @@ def test_an_upgrade_requested_while_a_drive_heals_is_refused(site: Site) -> None
     site.minio.drive_replace(2, 1, heal_seconds=60, format_seconds=0)
     report = site.run(ALICE, f"update demo tenant {NEW}")
     assert report.failed and "Not requested" in report.title
-    assert "drive(s) are healing" in report.summary and "Wait until healing finishes" in report.summary
+    assert "drive(s) are healing" in plain(report.summary) and "Wait until healing finishes" in plain(report.summary)
     assert site.tenant()["spec"]["image"] == DEFAULT_IMAGE
 
 
 def test_an_upgrade_while_the_operator_is_busy_or_the_tenant_is_red_is_refused(site: Site) -> None:
     site.status(currentState="Provisioning MinIO Statefulset")
     report = site.run(ALICE, f"update demo tenant {NEW}")
-    assert report.failed and "another change is in progress" in report.summary
+    assert report.failed and "another change is in progress" in plain(report.summary)
     site.status(currentState="Initialized", healthStatus="red", healthMessage="2 drives offline")
     report = site.run(ALICE, f"update demo tenant {NEW}")
-    assert report.failed and "The operator reports the Tenant red (2 drives offline)" in report.summary
+    assert report.failed and "The operator reports the Tenant red (2 drives offline)" in plain(report.summary)
 
 
 def test_the_tenant_changed_by_someone_else_between_preview_and_approval_is_refused(site: Site) -> None:
@@ -203,9 +204,9 @@ def test_rbac_that_denies_the_patch_stops_the_upgrade_at_the_preview(
     s = make_site(kube, kube_api, kube_ns, minio_cluster, tmp_path, token=token)
     try:
         report = s.run(ALICE, f"update demo tenant {NEW}")
-        assert report.failed and "Kubernetes dry run" in report.summary
-        assert "Kubernetes RBAC denies the bot this write" in report.summary
-        assert 'cannot patch resource "tenants"' in report.summary
+        assert report.failed and "Kubernetes dry run" in plain(report.summary)
+        assert "Kubernetes RBAC denies the bot this write" in plain(report.summary)
+        assert 'cannot patch resource "tenants"' in plain(report.summary)
         refusal = s.bot.runtime.store.audit.recent(1)[0]
         assert refusal.action == "refuse" and refusal.detail["kind"] == "update-tenant"
         assert s.tenant()["spec"]["image"] == DEFAULT_IMAGE
@@ -214,9 +215,9 @@ def test_rbac_that_denies_the_patch_stops_the_upgrade_at_the_preview(
 
 
 def test_rollback_of_an_unknown_snapshot_and_with_pools_added_since(site: Site) -> None:
-    assert "No snapshot is stored yet" in site.run(CAROL, "update demo rollback").summary
+    assert "No snapshot is stored yet" in plain(site.run(CAROL, "update demo rollback").summary)
     report = site.run(ALICE, "update demo rollback 42")
-    assert report.failed and "There is no snapshot #42 of `demo`" in report.summary
+    assert report.failed and "There is no snapshot #42 of `demo`" in plain(report.summary)
     spec = dict(site.tenant()["spec"])
     saved = site.bot.runtime.store.specs.add("demo", {**spec, "image": NEW}, reason="hand-made")
     pool = {**site.pools()[0], "name": "pool-1"}
@@ -345,7 +346,7 @@ def test_an_approved_operator_upgrade_stores_a_snapshot_and_an_approved_rollback
 ) -> None:
     s = operator_site(kube, kube_api, kube_ns, minio_cluster, tmp_path)
     try:
-        assert "No operator snapshot is stored yet" in s.run(ALICE, "update operator rollback").summary
+        assert "No operator snapshot is stored yet" in plain(s.run(ALICE, "update operator rollback").summary)
         assert not s.run(ALICE, f"update operator {NEW_OPERATOR}").failed
         assert "`/minio update operator rollback` restores them" in s.last_card()
         assert s.bot.runtime.store.specs.list("operator:test") == [], "nothing is stored before the approval"
@@ -398,10 +399,10 @@ def test_an_operator_rollback_whose_deployment_changed_since_the_preview_is_refu
             "kind": "Deployment", "namespace": kube_ns, "name": "minio-operator", "images": [OPERATOR_IMAGE]},
             reason="hand-made")
         report = s.run(ALICE, f"update operator rollback {saved.id}")
-        assert report.failed and "already runs the images of snapshot" in report.summary
-        assert s.run(ALICE, "update demo rollback").summary.startswith("No snapshot"), "not a tenant snapshot"
+        assert report.failed and "already runs the images of snapshot" in plain(report.summary)
+        assert plain(s.run(ALICE, "update demo rollback").summary).startswith("No snapshot"), "not a tenant snapshot"
         report = s.run(ALICE, f"update demo rollback {saved.id}")
-        assert report.failed and f"There is no snapshot #{saved.id} of `demo`" in report.summary
+        assert report.failed and f"There is no snapshot #{saved.id} of `demo`" in plain(report.summary)
 
         set_operator_image(kube_api, kube_ns, NEW_OPERATOR)
         report = s.run(ALICE, f"update operator rollback {saved.id}")

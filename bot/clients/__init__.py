@@ -4,7 +4,7 @@ Clients return pydantic models and raise :class:`ClientError` subclasses;
 they know nothing of Slack, reports or approvals.
 """
 
-from bot.clients.errors import ClientError, ClientErrorInfo, KubeError, MinioError, scrub
+from bot.clients.errors import ClientError, ClientErrorInfo, KubeError, MinioError, NotSupported, scrub
 from bot.clients.fanout import fan_out
 from bot.clients.kube import KubeClient
 from bot.clients.minio import MinioClient
@@ -17,6 +17,7 @@ __all__ = [
     "KubeError",
     "MinioClient",
     "MinioError",
+    "NotSupported",
     "Timeouts",
     "fan_out",
     "make_pool_manager",

@@ -29,6 +29,7 @@ ErrorKind = Literal[
     "invalid",  # the server rejected the request content (validation, CEL, 415)
     "bad_response",  # the server answered something we cannot read
     "unavailable",  # the feature/endpoint exists nowhere or is down (503, no kubelet, no metrics API)
+    "unsupported",  # this server does not offer the API at all (MinIO 426, 501): every node says the same
     "internal",  # a bug on our side, surfaced without a traceback
 ]
 
@@ -43,6 +44,7 @@ _PHRASES: dict[str, str] = {
     "invalid": "rejected the request",
     "bad_response": "sent an unreadable answer",
     "unavailable": "unavailable",
+    "unsupported": "does not offer this",
     "internal": "call failed",
 }
 
@@ -142,6 +144,20 @@ def _rebuild(
 
 class MinioError(ClientError):
     """A failed call to a MinIO node (admin, S3, health or metrics endpoint)."""
+
+
+class NotSupported(MinioError):
+    """The server does not offer this API at all: MinIO's 426 ``XMinioAdminVersionMismatch``
+    (an admin API not served in this server's mode, e.g. ``top/locks`` on a single server) or
+    501 ``NotImplemented`` (e.g. decommissioning the only pool).
+
+    Not a fault: every node answers the same, so the client neither retries nor fails over,
+    and a report says what the deployment lacks instead of "could not check". ``str(error)``
+    is one line such as ``"MinIO node 1: this server does not offer the lock API (single server)"``.
+    """
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.detail}"
 
 
 class KubeError(ClientError):

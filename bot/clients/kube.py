@@ -40,6 +40,7 @@ from bot.clients.kube_models import (
     TenantInfo,
 )
 from bot.clients.timeouts import Timeouts
+from bot.redact import MASK, contains_redaction
 
 TENANT_GROUP = "minio.min.io"
 TENANT_VERSION = "v2"
@@ -310,6 +311,10 @@ class KubeClient:
         if json_patch != isinstance(patch, list):
             shape = "a list of operations" if json_patch else "an object"
             raise self._error("invalid", f"patch: a {'JSON' if json_patch else 'merge'} patch must be {shape}")
+        if contains_redaction(patch):
+            # Built from a stored (redacted) snapshot or plan without putting the live values back:
+            # writing it would replace a secret with the placeholder.
+            raise self._error("invalid", f"patch: refusing to write the redaction placeholder {MASK}")
         if resource_version is None:
             return patch
         if isinstance(patch, list):

@@ -7,6 +7,7 @@ Secrets are never modelled, except a TLS certificate's public facts.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -165,6 +166,11 @@ class TenantStatus(BaseModel):
 class TenantInfo(TenantRef):
     """A MinIO Tenant: spec essentials, operator status (None if never written), and the raw spec."""
 
+    @property
+    def current_state(self) -> str | None:
+        """``status.currentState`` as the operator last wrote it (None before its first write)."""
+        return self.status.current_state if self.status else None
+
     image: str | None = None
     pools: list[PoolInfo] = Field(default_factory=list)
     status: TenantStatus | None = None
@@ -190,6 +196,48 @@ class TenantInfo(TenantRef):
             created=timestamp(meta.get("creationTimestamp")),
             raw_spec=spec,
         )
+
+
+# The MinIO Operator writes its progress *and* its errors into
+# status.currentState. Fixed failure states (its public constants):
+OPERATOR_FAILURE_STATES = frozenset(
+    {
+        "Statefulset not controlled by operator",
+        "Another MinIO Tenant already exists in the namespace",
+        "Tenant credentials are not set properly",
+        "Pool Decommissioning Not Allowed",
+    }
+)
+# Otherwise an error is the text of a Go error: the controller's post-write
+# validation ("pool #1 with 2 servers must have at least 4 volumes in total",
+# older operators: "pool #0 setup must have a minimum of 4 volumes per server"),
+# "Can't modify server count for pool p", or a failed update. Progress states
+# ("Provisioning ...", "Waiting for ...", "Updating MinIO Version", "Restarting
+# MinIO", "Different versions across MinIO Pools", which it repairs itself)
+# match none of these, and an unknown state is not called an error.
+_OPERATOR_ERROR_TEXT = re.compile(
+    r"^(pool #\d+ |pools must be configured|please set |plese set |a volume claim template must"
+    r"|volume claim template must|volume size must|volume access mode must|Can't modify server count"
+    r"|invalid domain|overlapping domains)"
+    r"|\b(fail|failed|failure|error)\b",
+    re.IGNORECASE,
+)
+
+
+def operator_error(info: TenantInfo) -> str | None:
+    """The operator's error for this Tenant (its ``currentState`` text), or None when it reports none.
+
+    The controller validates a spec only after the API server stored it; a
+    rejected pool or image never rolls out and the error stays in
+    ``currentState`` until the spec changes, so a follower that sees it should
+    stop and show it instead of waiting for its timeout.
+    """
+    state = (info.current_state or "").strip()
+    if not state:
+        return None
+    if state in OPERATOR_FAILURE_STATES or _OPERATOR_ERROR_TEXT.search(state):
+        return state
+    return None
 
 
 # ---------------------------------------------------------------- workloads

@@ -31,7 +31,7 @@ from minio.crypto import decrypt
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
-from bot.clients.errors import ErrorKind, MinioError, PerNodeUnavailable, classify_transport_error
+from bot.clients.errors import ErrorKind, MinioError, NotSupported, PerNodeUnavailable, classify_transport_error
 from bot.clients.minio_auth import canonical_query, prometheus_jwt, signed_headers
 from bot.clients.minio_credentials import CredentialSource, Keys, StaticCredentials
 from bot.clients.minio_models import (
@@ -48,6 +48,7 @@ from bot.clients.minio_models import (
     Probe,
     ReplicationInfo,
     ReplicationRuleInfo,
+    RequestRejections,
     ServerInfo,
     ServiceActionResult,
     TopLocks,
@@ -66,6 +67,39 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 ADMIN_PREFIX = "/minio/admin/v3/"
+CANARY_PREFIX = ".minio-chatops/canary/"
+"""Where :meth:`MinioClient.canary` writes its objects (the bot's MinIO policy allows writes only there)."""
+
+# What each public method needs in the MinIO policy of the bot's own user (IAM actions, as MinIO's admin
+# and S3 handlers check them). deploy/minio/bot-policy.json is exactly their union and
+# tests/test_minio_policy.py keeps the methods, this table and the policy equal. Probes are unauthenticated;
+# `accountinfo` needs valid credentials and no action.
+POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
+    "close": (),
+    "server_info": ("admin:ServerInfo",),
+    "data_usage": ("admin:DataUsageInfo",),
+    "liveness": (),
+    "readiness": (),
+    "cluster_health": (),
+    "heal_status": ("admin:Heal",),
+    "pools_list": ("admin:ServerInfo",),
+    "pools_status": ("admin:ServerInfo",),
+    "decommission_start": ("admin:Decommission", "admin:ServerInfo"),
+    "decommission_cancel": ("admin:Decommission", "admin:ServerInfo"),
+    "service_restart": ("admin:ServiceRestart",),
+    "top_locks": ("admin:TopLocksInfo",),
+    "account_info": (),
+    "list_users": ("admin:ListUsers",),
+    "metrics_cluster": ("admin:Prometheus",),
+    "list_buckets": ("s3:ListAllMyBuckets",),
+    "bucket_policy_public": ("s3:GetBucketPolicy",),
+    "bucket_versioning": ("s3:GetBucketVersioning",),
+    "object_lock": ("s3:GetBucketObjectLockConfiguration",),
+    "bucket_replication": ("s3:GetReplicationConfiguration",),
+    "canary": ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
+    "backup_freshness": ("s3:ListBucket",),
+    "newest_object_age": ("s3:ListBucket",),
+}
 
 # S3/admin error codes that mean "these credentials are wrong", as opposed to
 # "these credentials may not do that" (AccessDenied -> forbidden).
@@ -324,10 +358,16 @@ class MinioClient:
         query: Mapping[str, str] | None = None,
         body: bytes | None = None,
     ) -> _Answer:
-        """A signed admin call; non-2xx answers become MinioError (rejected keys are re-read once)."""
+        """A signed admin call; non-2xx answers become MinioError (rejected keys are re-read once).
+
+        Admin calls may wait on the server's peers (``info`` waits up to 10 s for a hung
+        one), so they use the admin read timeout (see ``timeouts.ADMIN_READ_S``).
+        """
 
         def call() -> _Answer:
-            answer = self._send(node, method, ADMIN_PREFIX + command, query=query, body=body)
+            answer = self._send(
+                node, method, ADMIN_PREFIX + command, query=query, body=body, timeouts=self.timeouts.for_admin()
+            )
             if not 200 <= answer.status < 300:
                 raise self._http_error(node, answer, command)
             return answer
@@ -338,6 +378,17 @@ class MinioClient:
         code, message = _error_fields(answer)
         status = answer.status
         text = f"{what}: HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+        if status == 426 or (status == 501 and code in (None, "NotImplemented")):
+            # The API is not served at all (426 XMinioAdminVersionMismatch: not in this server's
+            # mode; 501 NotImplemented): every node says the same, nothing to retry.
+            return NotSupported(
+                "unsupported",
+                node.label,
+                _unsupported_detail(what, status, code),
+                address=node.netloc,
+                status=status,
+                secrets=self._secrets(),
+            )
         kind: ErrorKind
         not_sent = False
         if status == 401 or (status in (400, 403) and code in _AUTH_CODES):
@@ -355,6 +406,8 @@ class MinioClient:
         elif status in (429, 503):
             # The server refused before doing anything: another node may act.
             kind, not_sent = "unavailable", True
+            if code == "XMinioServerNotInitialized":
+                text += " (the server is still starting)"
         elif status >= 500 and code:
             kind = "unavailable"
         else:
@@ -370,17 +423,26 @@ class MinioClient:
             ) from None
 
     def _on_nodes(
-        self, call: Callable[[_Node], T], node: int | None, *, changes_state: bool = False
+        self,
+        call: Callable[[_Node], T],
+        node: int | None,
+        *,
+        changes_state: bool = False,
+        conclusive: Callable[[T], bool] | None = None,
     ) -> tuple[T, _Node]:
         """Run ``call`` on ``node``, or on the first node that answers when ``node`` is None.
 
         State-changing calls move on only when the failed node certainly did not act.
+        ``conclusive`` (read-only calls) tells an answer about the cluster from one that only
+        speaks for the node (a node still starting): the next node is asked, and the first
+        inconclusive answer is returned only when no node gives a conclusive one.
         """
         if node is not None:
             target = self._node(node)
             return call(target), target
         failed: dict[int, str] = {}
         errors: list[MinioError] = []
+        inconclusive: tuple[T, _Node] | None = None
         for target in self._nodes:
             try:
                 result = call(target)
@@ -391,9 +453,14 @@ class MinioClient:
                     continue
                 self.last_failed_nodes = failed
                 raise
+            if conclusive is not None and not conclusive(result):
+                inconclusive = inconclusive or (result, target)
+                continue
             self.last_failed_nodes = failed
             return result, target
         self.last_failed_nodes = failed
+        if inconclusive is not None:
+            return inconclusive
         kinds = {e.kind for e in errors}
         kind: ErrorKind = errors[0].kind if len(kinds) == 1 else "unreachable"
         summary = "; ".join(f"node {n}: {e.detail}" for n, e in zip(failed, errors, strict=True))
@@ -460,9 +527,13 @@ class MinioClient:
     def cluster_health(self, read: bool = False, maintenance: bool = False, node: int | None = None) -> ClusterHealth:
         """Erasure-set quorum check (``/minio/health/cluster[/read]``, optionally ``?maintenance=true``).
 
-        200 means healthy; 503 (quorum lost) and 412 (maintenance would break
-        quorum, or drives heal) are answers with ``ok=False``. Unreachable or
-        hung nodes raise MinioError.
+        200 means healthy; 503 and 412 are answers with ``ok=False``. A 503 carrying
+        ``X-Minio-Server-Status`` is a server still starting (``starting=True``), not lost
+        quorum; with ``node=None`` the next node is asked then, and a starting answer is
+        returned only when every answering node is starting. Only the header of the probe
+        asked is read: ``X-Minio-Write-Quorum`` on ``/cluster``, ``X-Minio-Read-Quorum`` on
+        ``/cluster/read``. The server evaluates under a 10 s deadline, so the admin read
+        timeout applies. Unreachable or hung nodes raise MinioError.
         """
         path = "/minio/health/cluster" + ("/read" if read else "")
         query = {"maintenance": "true"} if maintenance else None
@@ -471,23 +542,28 @@ class MinioClient:
             self._per_node_only("maintenance check" + (f" of node {node}" if node is not None else ""))
 
         def call(target: _Node) -> ClusterHealth:
-            answer = self._send(target, "GET", path, query=query, signed=False)
+            answer = self._send(target, "GET", path, query=query, signed=False, timeouts=self.timeouts.for_admin())
             if answer.status not in (200, 412, 503):
                 raise self._http_error(target, answer, path)
+            server_status = _header(answer.headers, "X-Minio-Server-Status")
+            quorum = _int_header(answer.headers, "X-Minio-Read-Quorum" if read else "X-Minio-Write-Quorum")
             return ClusterHealth(
                 ok=answer.status == 200,
                 status=answer.status,
-                write_quorum=_int_header(answer.headers, "X-Minio-Write-Quorum"),
-                read_quorum=_int_header(answer.headers, "X-Minio-Read-Quorum"),
+                write_quorum=None if read else quorum,
+                read_quorum=quorum if read else None,
                 healing_drives=_int_header(answer.headers, "X-Minio-Healing-Drives") or 0,
                 storage_class_defaults=_bool_header(answer.headers, "X-Minio-Storage-Class-Defaults"),
                 node=target.number,
                 latency_ms=answer.latency_ms,
                 read=read,
                 maintenance=maintenance,
+                starting=answer.status == 503 and server_status is not None,
+                server_status=server_status,
             )
 
-        return self._on_nodes(call, node)[0]
+        # With node=None a starting node's 503 says nothing about quorum: ask the next node.
+        return self._on_nodes(call, node, conclusive=lambda health: not health.starting)[0]
 
     # ------------------------------------------------------------ admin: heal, pools, service, locks
 
@@ -561,15 +637,18 @@ class MinioClient:
         return self._on_nodes(call, node, changes_state=not dry_run)[0]
 
     def top_locks(self, node: int | None = None) -> TopLocks:
-        """The oldest locks held; ``supported=False`` on single-node setups (the API answers 404 there)."""
+        """The oldest locks held, each with ``elapsed`` as a timedelta (the wire unit is nanoseconds).
+
+        A single (non-distributed) server does not serve this API and answers 426
+        ``XMinioAdminVersionMismatch``: that is returned as ``supported=False`` with a
+        one-line ``reason``, not raised, since it is a fact about the deployment.
+        """
 
         def call(target: _Node) -> TopLocks:
             try:
-                answer = self._admin(target, "GET", "top/locks")
-            except MinioError as exc:
-                if exc.kind == "not_found":
-                    return TopLocks(supported=False)
-                raise
+                answer = self._admin(target, "GET", "top/locks", query={"count": "10"})
+            except NotSupported as exc:
+                return TopLocks(supported=False, reason=exc.detail)
             data = answer.data.strip() or b"[]"
             locks = self._parse_adapter(
                 target,
@@ -630,7 +709,8 @@ class MinioClient:
             if jwt:
                 token = prometheus_jwt(*self._keys())
                 headers["Authorization"] = f"Bearer {token}"
-            answer = self._send(target, "GET", path, signed=False, headers=headers)
+            # The cluster group gathers every peer's metrics: it waits on peers like `info`.
+            answer = self._send(target, "GET", path, signed=False, headers=headers, timeouts=self.timeouts.for_admin())
             if answer.status != 200:
                 error = self._http_error(target, answer, "metrics")
                 if error.kind == "forbidden":
@@ -653,6 +733,15 @@ class MinioClient:
                 raise self._error("bad_response", target, f"metrics: unreadable exposition ({exc})") from None
 
         return self._on_nodes(call, node)[0]
+
+    def request_rejections(self, jwt: bool = True, node: int | None = None) -> RequestRejections:
+        """The server's rejected-request counters (auth scheme, invalid call, timestamp, header),
+        summed over every server of the cluster metrics.
+
+        Counters from process start: take two samples and use :meth:`RequestRejections.since`
+        (or a Prometheus ``rate()``) to say anything about now.
+        """
+        return RequestRejections.from_samples(self.metrics_cluster(jwt=jwt, node=node))
 
     # ------------------------------------------------------------ S3 side (through the SDK)
 
@@ -816,7 +905,7 @@ class MinioClient:
         failed canary is what the caller wants to report. With ``node=None``
         the first node that accepts a connection is used.
         """
-        name = f".minio-chatops/canary/{uuid.uuid4().hex}"
+        name = f"{CANARY_PREFIX}{uuid.uuid4().hex}"
         payload = uuid.uuid4().bytes * (size // 16 + 1)
         payload = payload[:size]
         nodes = [self._node(node)] if node is not None else list(self._nodes)
@@ -957,6 +1046,25 @@ def _error_fields(answer: _Answer) -> tuple[str | None, str | None]:
         return _xml_text(text, "Code"), _xml_text(text, "Message")
     content_type = _header(answer.headers, "Content-Type") or "unknown type"
     return None, f"non-JSON body ({content_type.split(';')[0]}, {len(data)} bytes)"
+
+
+# One-line explanations for admin APIs a server does not offer (426 / 501).
+_UNSUPPORTED_APIS = {
+    "top/locks": "this server does not offer the lock API (single server)",
+    "pools/decommission": "this deployment cannot decommission a pool: it has a single pool "
+    "(or uses legacy endpoint arguments)",
+    "pools/cancel": "this deployment has no pool decommission to cancel (single pool)",
+}
+
+
+def _unsupported_detail(what: str, status: int, code: str | None) -> str:
+    known = _UNSUPPORTED_APIS.get(what)
+    wire = f"HTTP {status}" + (f" {code}" if code else "")
+    if known:
+        return f"{known} ({wire})"
+    if status == 426:
+        return f"this server does not offer the admin API {what} in its mode ({wire})"
+    return f"this server does not implement {what} ({wire})"
 
 
 def _xml_text(text: str, tag: str) -> str | None:

@@ -8,7 +8,8 @@ report or a log.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -25,6 +26,53 @@ def _zero_time_to_none(value: Any) -> Any:
     if value in (None, "") or (isinstance(value, str) and value.startswith("0001-01-01")):
         return None
     return value
+
+
+def go_duration(value: Any) -> Any:
+    """A Go ``time.Duration`` from admin JSON (integer nanoseconds) as a ``timedelta``.
+
+    Never guessed from the magnitude: 5 ms is 5000000 and 3 h is 10800000000000,
+    and both are nanoseconds. Anything but a non-negative number is refused.
+    """
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a Go duration must be integer nanoseconds")
+    if value < 0:
+        raise ValueError("a duration cannot be negative")
+    nanoseconds = int(value)
+    return timedelta(seconds=nanoseconds // 10**9, microseconds=(nanoseconds % 10**9) // 1000)
+
+
+_RELEASE_TAG = re.compile(r"^(?:RELEASE|DEVELOPMENT)\.(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})Z(?:[.-][\w.-]*)?$")
+
+
+def release_time(version: str | None) -> datetime | None:
+    """The build time a MinIO version names, from either form it takes.
+
+    ``servers[].version`` in admin ``info`` is RFC 3339 (``2025-09-07T16:13:09Z``);
+    image tags and older tooling use the release tag (``RELEASE.2025-09-07T16-13-09Z``).
+    None for anything else (``DEVELOPMENT.GOGET``, empty).
+    """
+    text = (version or "").strip()
+    if not text:
+        return None
+    match = _RELEASE_TAG.match(text)
+    if match:
+        day, hh, mm, ss = match.groups()
+        text = f"{day}T{hh}:{mm}:{ss}Z"
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None or "T" not in text:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def release_tag(when: datetime) -> str:
+    """``RELEASE.YYYY-MM-DDTHH-MM-SSZ`` for a build time (the form image tags use)."""
+    return "RELEASE." + when.astimezone(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
 
 
 # ---------------------------------------------------------------- info
@@ -67,6 +115,10 @@ class Drive(_Wire):
     set_index: int = 0
     disk_index: int = 0
     heal_info: HealProgress | None = None
+    # False for drives of a server its peers could not reach: the real server then lists
+    # only each drive's endpoint and "offline", so pool/set/disk index read as 0 (Go's zero
+    # value), which says nothing about where the drive sits. Filled by ServerStatus.
+    placement_known: bool = True
 
 
 class ServerStatus(_Wire):
@@ -97,7 +149,21 @@ class ServerStatus(_Wire):
         # Older servers send a single ``poolNumber``, newer ones ``poolNumbers``.
         if not self.pool_numbers and self.pool_number is not None:
             self.pool_numbers = [self.pool_number]
+        if self.state == "offline":
+            for drive in self.drives:
+                drive.placement_known = False
         return self
+
+    @property
+    def release_time(self) -> datetime | None:
+        """The build time ``version`` names (RFC 3339 on real servers; a release tag also parses)."""
+        return release_time(self.version)
+
+    @property
+    def release_tag(self) -> str | None:
+        """``version`` as a release tag (``RELEASE.2025-09-07T16-13-09Z``), comparable with image tags."""
+        when = self.release_time
+        return release_tag(when) if when is not None else None
 
 
 class Backend(_Wire):
@@ -195,9 +261,22 @@ class Probe(_Wire):
     error_kind: str | None = None
     server_status_header: str | None = None
 
+    @property
+    def starting(self) -> bool:
+        """True when the node answers but says its object layer is not ready yet
+        (``X-Minio-Server-Status: offline`` on live/ready): a node still starting, not a dead one."""
+        return self.server_status_header is not None
+
 
 class ClusterHealth(_Wire):
-    """Answer of ``/minio/health/cluster`` (or ``/cluster/read``, or ``?maintenance=true``)."""
+    """Answer of ``/minio/health/cluster`` (or ``/cluster/read``, or ``?maintenance=true``).
+
+    Real servers send only ``X-Minio-Write-Quorum`` on ``/cluster`` and only
+    ``X-Minio-Read-Quorum`` on ``/cluster/read``; :attr:`quorum` is the one that applies.
+    A 503 that carries ``X-Minio-Server-Status`` (``offline``, ``bucket-metadata-offline``,
+    ``iam-offline``) comes from a server that is still starting: quorum was never
+    evaluated, so ``starting`` is True and :attr:`quorum_lost` is False.
+    """
 
     ok: bool
     status: int
@@ -209,6 +288,24 @@ class ClusterHealth(_Wire):
     latency_ms: float
     read: bool = False
     maintenance: bool = False
+    starting: bool = False
+    server_status: str | None = None
+
+    @property
+    def quorum(self) -> int | None:
+        """The quorum this probe checked: read quorum on ``/cluster/read``, write quorum otherwise."""
+        return self.read_quorum if self.read else self.write_quorum
+
+    @property
+    def quorum_lost(self) -> bool:
+        """True only when the server evaluated quorum and found it missing (503, not starting)."""
+        return self.status == 503 and not self.starting
+
+    @property
+    def maintenance_refused(self) -> bool:
+        """True when ``?maintenance=true`` answered 412: taking this node down would break quorum
+        (or drives are healing, see ``healing_drives``)."""
+        return self.maintenance and self.status == 412
 
 
 # ---------------------------------------------------------------- heal, pools, service, locks
@@ -323,7 +420,11 @@ class ServiceActionResult(_Wire):
 
 
 class LockEntry(_Wire):
-    """One of the oldest locks held in the cluster."""
+    """One of the oldest locks held in the cluster (madmin LockEntry).
+
+    ``elapsed`` is how long the lock has been held. On the wire it is a Go
+    ``time.Duration``: always integer NANOSECONDS (a lock held 5 ms is ``5000000``).
+    """
 
     resource: str = ""
     type: str = ""
@@ -331,7 +432,7 @@ class LockEntry(_Wire):
     owner: str = ""
     id: str = Field(default="", validation_alias=AliasChoices("id", "ID"))
     time: datetime | None = Field(default=None, validation_alias=AliasChoices("time", "timestamp"))
-    elapsed_s: float | None = Field(default=None, validation_alias=AliasChoices("elapsed", "elapsed_s"))
+    elapsed: timedelta | None = None
     quorum: int | None = None
     servers: list[str] = Field(default_factory=list, validation_alias=AliasChoices("serverlist", "servers"))
 
@@ -340,19 +441,29 @@ class LockEntry(_Wire):
     def _null_list(cls, value: Any) -> Any:
         return [] if value is None else value
 
-    @field_validator("elapsed_s", mode="before")
+    @field_validator("time", mode="before")
     @classmethod
-    def _nanoseconds(cls, value: Any) -> Any:
-        # Go durations serialise as integer nanoseconds.
-        if isinstance(value, int) and value > 10**7:
-            return value / 1e9
-        return value
+    def _zero_time(cls, value: Any) -> Any:
+        return _zero_time_to_none(value)
+
+    @field_validator("elapsed", mode="before")
+    @classmethod
+    def _go_duration(cls, value: Any) -> Any:
+        return go_duration(value)
+
+    @property
+    def elapsed_s(self) -> float | None:
+        """``elapsed`` in seconds (kept for callers written before ``elapsed`` became a timedelta)."""
+        return None if self.elapsed is None else self.elapsed.total_seconds()
 
 
 class TopLocks(_Wire):
-    """Oldest locks; ``supported`` is False on single-node setups, which have no lock API (404)."""
+    """Oldest locks. ``supported`` is False where the server has no lock API: a single
+    (non-distributed) server answers ``top/locks`` with 426 ``XMinioAdminVersionMismatch``;
+    ``reason`` then says so in one line."""
 
     supported: bool = True
+    reason: str | None = None
     locks: list[LockEntry] = Field(default_factory=list)
 
 
@@ -491,3 +602,69 @@ class BackupFreshness(_Wire):
     age: timedelta | None
     objects_seen: int
     truncated: bool
+
+
+# ---------------------------------------------------------------- metrics
+
+
+REJECTION_METRICS = {
+    "auth": "minio_s3_requests_rejected_auth_total",
+    "invalid": "minio_s3_requests_rejected_invalid_total",
+    "timestamp": "minio_s3_requests_rejected_timestamp_total",
+    "header": "minio_s3_requests_rejected_header_total",
+}
+
+
+class RequestRejections(_Wire):
+    """Requests MinIO refused before running them, summed over every server in the answer.
+
+    These are COUNTERS FROM PROCESS START (each node's own, reset when it restarts):
+    a large value says nothing about now. Compare two samples (or use Prometheus
+    ``rate()``) to see what is happening.
+
+    What each counts, from the server's sources:
+    - ``auth``: requests whose Authorization is of a kind MinIO does not support
+      (not SigV4, SigV2, a JWT or STS). A wrong key or a bad signature is NOT counted here:
+      those are ordinary 403 answers, visible in ``minio_s3_requests_4xx_errors_total``.
+    - ``invalid``: unsupported or malformed API calls (no matching route): clients using
+      an API MinIO lacks, scanners, typos. Not credentials.
+    - ``timestamp``: signed requests whose date is missing or too far from the server clock.
+    - ``header``: requests with headers MinIO refuses.
+    A field is None when the server did not expose that counter.
+    """
+
+    auth: float | None = None
+    invalid: float | None = None
+    timestamp: float | None = None
+    header: float | None = None
+    servers: int = 0
+
+    @classmethod
+    def from_samples(cls, samples: dict[str, float]) -> RequestRejections:
+        """Sum each counter over its ``server`` labels in parsed Prometheus samples."""
+        totals: dict[str, float] = {}
+        servers: set[str] = set()
+        for key, value in samples.items():
+            name, _, labels = key.partition("{")
+            for field, metric in REJECTION_METRICS.items():
+                if name == metric:
+                    totals[field] = totals.get(field, 0.0) + value
+                    servers.add(labels)
+        return cls(**totals, servers=len(servers))
+
+    def since(self, earlier: RequestRejections) -> RequestRejections:
+        """The increase from an earlier sample (None where either lacks the counter). A counter
+        that went down means a node restarted: its increase is taken as the new value."""
+
+        def delta(now: float | None, then: float | None) -> float | None:
+            if now is None or then is None:
+                return None
+            return now - then if now >= then else now
+
+        return RequestRejections(
+            auth=delta(self.auth, earlier.auth),
+            invalid=delta(self.invalid, earlier.invalid),
+            timestamp=delta(self.timestamp, earlier.timestamp),
+            header=delta(self.header, earlier.header),
+            servers=self.servers,
+        )

@@ -1,9 +1,11 @@
 """The one HTTP timeout and connection policy for every MinIO and Kubernetes call.
 
 Every network call the bot makes goes through a pool built here: short connect
-and read timeouts, no blind retries (a retried probe hides the very failure it
-is meant to report), and at most :data:`MAX_IN_FLIGHT_PER_ENDPOINT` concurrent
-calls per MinIO endpoint so that a burst of reports never floods one node.
+timeouts, read timeouts chosen from what the server itself waits for (admin and
+cluster-health calls outlast MinIO's 10 s peer and health deadlines), no blind
+retries (a retried probe hides the very failure it is meant to report), and at
+most :data:`MAX_IN_FLIGHT_PER_ENDPOINT` concurrent calls per MinIO endpoint so
+that a burst of reports never floods one node.
 """
 
 from __future__ import annotations
@@ -21,6 +23,25 @@ from pydantic import BaseModel, ConfigDict, Field
 # our calls at once; the pool size and the per-endpoint semaphore both use it.
 MAX_IN_FLIGHT_PER_ENDPOINT = 8
 
+# --- The real server's own deadlines (facts from MinIO's public sources) ---------------
+# `admin info` asks every peer in parallel, each with a 10 s deadline, and only then
+# answers, reporting a peer that did not answer as "offline" (its drives offline). So one
+# hung or partitioned peer makes every other node's `info` answer take ~10 s.
+SERVER_PEER_WAIT_S = 10.0
+# `/minio/health/cluster[/read]` evaluates quorum under the `api cluster_deadline`
+# setting, 10 s by default (MINIO_API_CLUSTER_DEADLINE).
+SERVER_CLUSTER_DEADLINE_S = 10.0
+# What we allow on top of the server's deadline for it to build and send the answer.
+# Local clusters answer within milliseconds of the deadline; 2 s covers a loaded node
+# and a cross-zone round trip without letting a truly dead node hold a report long.
+SERVER_DEADLINE_MARGIN_S = 2.0
+# Read timeout for admin and cluster-health calls. It MUST exceed the server's own
+# deadlines: with a shorter one (the bot once used 5 s), a single hung peer makes every
+# healthy node's `info` time out as well, and "one node is down" becomes "no node
+# answered". The connect timeout stays short: a dead node refuses or drops the
+# connection at once, and only a node that accepted the request can be waiting on a peer.
+ADMIN_READ_S = max(SERVER_PEER_WAIT_S, SERVER_CLUSTER_DEADLINE_S) + SERVER_DEADLINE_MARGIN_S
+
 
 class Timeouts(BaseModel):
     """Connect and read timeouts, in seconds, for one kind of call."""
@@ -29,6 +50,8 @@ class Timeouts(BaseModel):
 
     connect: float = Field(default=2.0, gt=0)
     read: float = Field(default=5.0, gt=0)
+    # Admin and cluster-health calls wait on the server's peer deadlines (see ADMIN_READ_S).
+    admin_read: float = Field(default=ADMIN_READ_S, gt=0)
 
     def urllib3(self) -> urllib3.Timeout:
         """The same policy as a ``urllib3.Timeout``."""
@@ -38,9 +61,18 @@ class Timeouts(BaseModel):
         """``(connect, read)``, the form the Kubernetes client takes as ``_request_timeout``."""
         return (self.connect, self.read)
 
+    def for_admin(self) -> Timeouts:
+        """Timeouts for admin and cluster-health calls: the same connect, a read long enough to
+        outlast the server's own peer wait and health deadline (never shorter than ``read``)."""
+        return Timeouts(connect=self.connect, read=max(self.read, self.admin_read), admin_read=self.admin_read)
+
     def for_probe(self) -> Timeouts:
-        """Tighter timeouts for liveness/readiness probes: a slow probe is already an answer."""
-        return Timeouts(connect=min(self.connect, 1.0), read=min(self.read, 2.0))
+        """Tighter timeouts for liveness/readiness probes: a slow probe is already an answer.
+
+        ``/minio/health/live`` and ``/ready`` answer from the node itself (no peer calls), so
+        they keep short timeouts even though admin calls wait longer.
+        """
+        return Timeouts(connect=min(self.connect, 1.0), read=min(self.read, 2.0), admin_read=self.admin_read)
 
     @property
     def total(self) -> float:

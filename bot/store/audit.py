@@ -2,6 +2,8 @@
 
 There is deliberately no update or delete here, and the database refuses them
 too (triggers in ``schema.py``), so an entry once written stays as written.
+Details are stored through :func:`bot.redact.redact_structured`: an audit row
+never holds a secret.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from bot.redact import redact_structured
 from bot.store.db import Database
 from bot.store.models import AuditEvent, JsonObject
 from bot.store.schema import audit_events
@@ -40,7 +43,7 @@ class AuditLog:
             "tenant": tenant,
             "approval_id": approval_id,
             "plan_hash": plan_hash,
-            "detail": detail or {},
+            "detail": redact_structured(detail or {}),
         }
         with self._db.write() as conn:
             row = conn.execute(audit_events.insert().values(values).returning(audit_events)).mappings().one()

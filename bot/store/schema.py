@@ -279,6 +279,16 @@ scheduler_runs = Table(
     Column("by", String(200)),
 )
 
+slack_replay_keys = Table(
+    "slack_replay_keys",
+    metadata,
+    # sha256 of "v0:{timestamp}:" + raw body: exactly what the signature covers. The INSERT that finds the
+    # key taken is the replay, whichever replica received the copy.
+    Column("key", String(64), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),  # past Slack's 5-minute window; then deleted
+    Index(None, "expires_at"),
+)
+
 alert_deliveries = Table(
     "alert_deliveries",
     metadata,

@@ -1,4 +1,10 @@
-"""Tenant specs saved before a change, so a rollback knows what "before" was."""
+"""Tenant specs saved before a change, so a rollback knows what "before" was.
+
+A snapshot never holds a secret: :func:`bot.redact.redact_structured` masks the
+value of every secret-looking ``env`` entry (and secret-shaped text) before the
+row is written. A rollback therefore keeps each redacted field at its current
+value (:func:`bot.redact.restore_redacted`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 
+from bot.redact import redact_structured
 from bot.store.db import Database
 from bot.store.models import JsonObject, SpecSnapshot
 from bot.store.schema import spec_snapshots
@@ -27,13 +34,13 @@ class SpecSnapshots:
         taken_by: str | None = None,
         at: datetime | None = None,
     ) -> SpecSnapshot:
-        """Save `spec` as it is now (e.g. reason "before scale approval abc123")."""
+        """Save `spec` as it is now (e.g. reason "before scale approval abc123"), its secrets redacted."""
         values = {
             "tenant": tenant,
             "taken_at": at or datetime.now(UTC),
-            "reason": reason,
+            "reason": redact_structured(reason),
             "resource_version": resource_version,
-            "spec": spec,
+            "spec": redact_structured(spec),
             "taken_by": taken_by,
         }
         with self._db.write() as conn:

@@ -8,15 +8,16 @@ from sqlalchemy import text
 
 from bot.store.alert_groups import AlertGroups
 from bot.store.alerts import AlertStates
-from bot.store.approvals import Approvals
+from bot.store.approval_requests import ApprovalRequests
 from bot.store.audit import AuditLog
 from bot.store.capacity import CapacityHistory
 from bot.store.db import Database
 from bot.store.incidents import Incidents
+from bot.store.job_runs import JobRuns
 from bot.store.maintenance import MaintenanceWindows
 from bot.store.migrations import migrate
+from bot.store.replays import ReplayKeys
 from bot.store.runbooks import RunbookRuns
-from bot.store.scheduler import SchedulerRuns
 from bot.store.specs import SpecSnapshots
 
 
@@ -29,7 +30,7 @@ class Store:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self._db = Database(url, echo=echo)
-        self.approvals = Approvals(self._db)
+        self.approvals = ApprovalRequests(self._db)
         self.audit = AuditLog(self._db)
         self.capacity = CapacityHistory(self._db)
         self.incidents = Incidents(self._db)
@@ -38,7 +39,8 @@ class Store:
         self.alert_groups = AlertGroups(self._db)
         self.specs = SpecSnapshots(self._db)
         self.maintenance = MaintenanceWindows(self._db)
-        self.scheduler = SchedulerRuns(self._db)
+        self.scheduler = JobRuns(self._db)
+        self.replays = ReplayKeys(self._db)
 
     @property
     def backend(self) -> str:

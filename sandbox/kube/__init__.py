@@ -1,4 +1,5 @@
-"""Test Kubernetes control plane (kube-apiserver + etcd, no controllers) and a MinIO tenant world builder."""
+"""Test Kubernetes control plane (kube-apiserver + etcd, no controllers), a MinIO tenant world builder and an
+operator stand-in that reconciles Tenants (see OPERATOR.md)."""
 
 from sandbox.kube.controlplane import (
     BinariesMissing,
@@ -9,11 +10,13 @@ from sandbox.kube.controlplane import (
     raw_request,
 )
 from sandbox.kube.crds import install_crds
+from sandbox.kube.operator import OperatorStandIn
 
 __all__ = [
     "BinariesMissing",
     "ControlPlane",
     "ControlPlaneError",
+    "OperatorStandIn",
     "apiserver_version",
     "find_binaries",
     "install_crds",

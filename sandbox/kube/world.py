@@ -84,6 +84,13 @@ def default_parity(set_size: int) -> int:
     return {1: 0, 2: 1, 3: 1, 4: 2, 5: 2, 6: 3, 7: 3}[set_size]
 
 
+def write_quorum(servers: int, drives_per_server: int) -> int:
+    """Write quorum of a pool's erasure sets at default parity (data drives, plus one when data == parity)."""
+    size = erasure_set_size(servers, drives_per_server)
+    data = size - default_parity(size)
+    return data + 1 if data == default_parity(size) else data
+
+
 def _now(offset_s: float = 0) -> str:
     moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset_s)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -229,9 +236,7 @@ class TenantWorld:
     def write_quorum(self) -> int:
         """Write quorum of the first pool's erasure sets (what Tenant.status reports)."""
         pool = self.pools[0]
-        size = erasure_set_size(pool.servers, pool.volumes_per_server)
-        data = size - default_parity(size)
-        return data + 1 if data == default_parity(size) else data
+        return write_quorum(pool.servers, pool.volumes_per_server)
 
     def healthy_status(self) -> dict[str, Any]:
         """Tenant.status of a fully initialised, green tenant."""
@@ -283,7 +288,7 @@ class TenantWorld:
         )
         tenant = self._tenant(api)
         for pool in self.pools:
-            self._pool(api, pool)
+            self._pool(api, tenant, pool)
         self._services(core)
         if self.with_network_policy:
             self._network_policy(api)
@@ -330,123 +335,15 @@ class TenantWorld:
         set_tenant_status(api, self.namespace, self.name, **self.healthy_status())
         return created
 
-    def _pool(self, api: client.ApiClient, pool: PoolSpec) -> None:
-        apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
-        sts_name = self.statefulset_name(pool)
-        labels = {TENANT_LABEL: self.name, POOL_LABEL: pool.name}
-        mounts = [{"name": f"data{n}", "mountPath": f"/export{n}"} for n in range(pool.volumes_per_server)]
-        container = {
-            "name": MINIO_CONTAINER,
-            "image": self.image,
-            "args": MINIO_ARGS,
-            "ports": [{"containerPort": 9000, "name": "https-minio"}, {"containerPort": 9443, "name": "https-console"}],
-            "volumeMounts": mounts,
-        }
-        sts = apps.create_namespaced_stateful_set(
+    def _pool(self, api: client.ApiClient, tenant: dict[str, Any], pool: PoolSpec) -> None:
+        write_pool(
+            api,
             self.namespace,
-            client.V1StatefulSet.model_validate(
-                {
-                    "metadata": {"name": sts_name, "labels": labels},
-                    "spec": {
-                        "replicas": pool.servers,
-                        "serviceName": self.headless_service,
-                        "podManagementPolicy": "Parallel",
-                        "selector": {"matchLabels": labels},
-                        "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
-                        "volumeClaimTemplates": [
-                            {
-                                "metadata": {"name": f"data{n}"},
-                                "spec": {
-                                    "accessModes": ["ReadWriteOnce"],
-                                    "storageClassName": pool.storage_class,
-                                    "resources": {"requests": {"storage": pool.size}},
-                                },
-                            }
-                            for n in range(pool.volumes_per_server)
-                        ],
-                    },
-                }
-            ),
-        )
-        assert sts.metadata is not None
-        revision = f"{sts_name}-{hashlib.sha256(self.image.encode()).hexdigest()[:10]}"
-        owner = {
-            "apiVersion": "apps/v1",
-            "kind": "StatefulSet",
-            "name": sts_name,
-            "uid": sts.metadata.uid,
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
-        for ordinal in range(pool.servers):
-            pod_name = f"{sts_name}-{ordinal}"
-            for n in range(pool.volumes_per_server):
-                pvc = f"data{n}-{pod_name}"
-                core.create_namespaced_persistent_volume_claim(
-                    self.namespace,
-                    client.V1PersistentVolumeClaim.model_validate(
-                        {
-                            "metadata": {"name": pvc, "labels": labels},
-                            "spec": {
-                                "accessModes": ["ReadWriteOnce"],
-                                "storageClassName": pool.storage_class,
-                                "resources": {"requests": {"storage": pool.size}},
-                            },
-                        }
-                    ),
-                )
-                core.patch_namespaced_persistent_volume_claim_status(
-                    pvc,
-                    self.namespace,
-                    {
-                        "status": {
-                            "phase": "Bound",
-                            "accessModes": ["ReadWriteOnce"],
-                            "capacity": {"storage": pool.size},
-                        }
-                    },
-                    _content_type=_MERGE,
-                )
-            volumes = [
-                {"name": f"data{n}", "persistentVolumeClaim": {"claimName": f"data{n}-{pod_name}"}}
-                for n in range(pool.volumes_per_server)
-            ]
-            core.create_namespaced_pod(
-                self.namespace,
-                client.V1Pod.model_validate(
-                    {
-                        "metadata": {
-                            "name": pod_name,
-                            "labels": {**labels, "controller-revision-hash": revision},
-                            "ownerReferences": [owner],
-                        },
-                        "spec": {
-                            "hostname": pod_name,
-                            "subdomain": self.headless_service,
-                            "containers": [container],
-                            "volumes": volumes,
-                        },
-                    }
-                ),
-            )
-            ip = f"10.244.{self.pools.index(pool)}.{ordinal + 10}"
-            _write_pod_status(api, self.namespace, pod_name, _running_status(self.image, ip))
-        apps.patch_namespaced_stateful_set_status(
-            sts_name,
-            self.namespace,
-            {
-                "status": {
-                    "observedGeneration": sts.metadata.generation,
-                    "replicas": pool.servers,
-                    "readyReplicas": pool.servers,
-                    "currentReplicas": pool.servers,
-                    "updatedReplicas": pool.servers,
-                    "availableReplicas": pool.servers,
-                    "currentRevision": revision,
-                    "updateRevision": revision,
-                }
-            },
-            _content_type=_MERGE,
+            tenant,
+            pool,
+            self.image,
+            headless_service=self.headless_service,
+            pool_index=self.pools.index(pool),
         )
 
     def _services(self, core: client.CoreV1Api) -> None:
@@ -485,6 +382,218 @@ class TenantWorld:
                 }
             ),
         )
+
+
+# -- a pool's workload, as the operator, the StatefulSet controller, the
+# -- volume binder and the kubelet would leave it -----------------------------
+def pool_labels(tenant: str, pool: str) -> dict[str, str]:
+    """Labels the operator puts on a pool's StatefulSet, pods and PVCs."""
+    return {TENANT_LABEL: tenant, POOL_LABEL: pool}
+
+
+def pool_revision(sts_name: str, image: str) -> str:
+    """A ControllerRevision name for the pool's pod template (it only depends on the image here)."""
+    return f"{sts_name}-{hashlib.sha256(image.encode()).hexdigest()[:10]}"
+
+
+def minio_container(image: str, volumes_per_server: int) -> dict[str, Any]:
+    """The MinIO container of a pool's pod template."""
+    return {
+        "name": MINIO_CONTAINER,
+        "image": image,
+        "args": MINIO_ARGS,
+        "ports": [{"containerPort": 9000, "name": "https-minio"}, {"containerPort": 9443, "name": "https-console"}],
+        "volumeMounts": [{"name": f"data{n}", "mountPath": f"/export{n}"} for n in range(volumes_per_server)],
+    }
+
+
+def _tenant_owner(tenant: dict[str, Any]) -> dict[str, Any]:
+    meta = tenant["metadata"]
+    return {
+        "apiVersion": f"{TENANT_GROUP}/{TENANT_VERSION}",
+        "kind": "Tenant",
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def write_pool(
+    api: client.ApiClient,
+    namespace: str,
+    tenant: dict[str, Any],
+    pool: PoolSpec,
+    image: str,
+    *,
+    headless_service: str,
+    pool_index: int,
+    started_s_ago: float = 3600,
+    timeout_s: float | None = None,
+) -> None:
+    """Create a pool's StatefulSet (owned by ``tenant``, a Tenant object dict), its Bound PVCs and Ready pods.
+
+    ``timeout_s`` bounds each API call (the operator stand-in sets it; test set-up may leave it unset).
+    """
+    apps = client.AppsV1Api(api)
+    name = str(tenant["metadata"]["name"])
+    sts_name = f"{name}-{pool.name}"
+    labels = pool_labels(name, pool.name)
+    sts = apps.create_namespaced_stateful_set(
+        namespace,
+        client.V1StatefulSet.model_validate(
+            {
+                "metadata": {"name": sts_name, "labels": labels, "ownerReferences": [_tenant_owner(tenant)]},
+                "spec": {
+                    "replicas": pool.servers,
+                    "serviceName": headless_service,
+                    "podManagementPolicy": "Parallel",
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {"containers": [minio_container(image, pool.volumes_per_server)]},
+                    },
+                    "volumeClaimTemplates": [
+                        {
+                            "metadata": {"name": f"data{n}"},
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "storageClassName": pool.storage_class,
+                                "resources": {"requests": {"storage": pool.size}},
+                            },
+                        }
+                        for n in range(pool.volumes_per_server)
+                    ],
+                },
+            }
+        ),
+        _request_timeout=timeout_s,
+    )
+    assert sts.metadata is not None
+    for ordinal in range(pool.servers):
+        _write_claims(api, namespace, sts_name, labels, pool, ordinal, timeout_s)
+        write_pool_pod(
+            api,
+            namespace,
+            sts_name,
+            str(sts.metadata.uid),
+            pool,
+            ordinal,
+            image,
+            headless_service=headless_service,
+            ip=f"10.244.{pool_index}.{ordinal + 10}",
+            started_s_ago=started_s_ago,
+            timeout_s=timeout_s,
+        )
+    revision = pool_revision(sts_name, image)
+    apps.patch_namespaced_stateful_set_status(
+        sts_name,
+        namespace,
+        {
+            "status": {
+                "observedGeneration": sts.metadata.generation,
+                "replicas": pool.servers,
+                "readyReplicas": pool.servers,
+                "currentReplicas": pool.servers,
+                "updatedReplicas": pool.servers,
+                "availableReplicas": pool.servers,
+                "currentRevision": revision,
+                "updateRevision": revision,
+            }
+        },
+        _content_type=_MERGE,
+        _request_timeout=timeout_s,
+    )
+
+
+def _write_claims(
+    api: client.ApiClient,
+    namespace: str,
+    sts_name: str,
+    labels: dict[str, str],
+    pool: PoolSpec,
+    ordinal: int,
+    timeout_s: float | None,
+) -> None:
+    core = client.CoreV1Api(api)
+    for n in range(pool.volumes_per_server):
+        pvc = f"data{n}-{sts_name}-{ordinal}"
+        body = client.V1PersistentVolumeClaim.model_validate(
+            {
+                "metadata": {"name": pvc, "labels": labels},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": pool.storage_class,
+                    "resources": {"requests": {"storage": pool.size}},
+                },
+            }
+        )
+        created = _ignore_conflict(
+            functools.partial(
+                core.create_namespaced_persistent_volume_claim, namespace, body, _request_timeout=timeout_s
+            )
+        )
+        if not created:
+            continue  # a StatefulSet keeps its claims when pods (or the set) are recreated
+        core.patch_namespaced_persistent_volume_claim_status(
+            pvc,
+            namespace,
+            {"status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": pool.size}}},
+            _content_type=_MERGE,
+            _request_timeout=timeout_s,
+        )
+
+
+def write_pool_pod(
+    api: client.ApiClient,
+    namespace: str,
+    sts_name: str,
+    sts_uid: str,
+    pool: PoolSpec,
+    ordinal: int,
+    image: str,
+    *,
+    headless_service: str,
+    ip: str,
+    started_s_ago: float = 0,
+    timeout_s: float | None = None,
+) -> None:
+    """Create pod ``<sts>-<ordinal>`` running ``image``, owned by its StatefulSet, and write it Running and Ready."""
+    tenant = sts_name[: -len(pool.name) - 1]
+    labels = pool_labels(tenant, pool.name)
+    pod_name = f"{sts_name}-{ordinal}"
+    owner = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "name": sts_name,
+        "uid": sts_uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+    volumes = [
+        {"name": f"data{n}", "persistentVolumeClaim": {"claimName": f"data{n}-{pod_name}"}}
+        for n in range(pool.volumes_per_server)
+    ]
+    client.CoreV1Api(api).create_namespaced_pod(
+        namespace,
+        client.V1Pod.model_validate(
+            {
+                "metadata": {
+                    "name": pod_name,
+                    "labels": {**labels, "controller-revision-hash": pool_revision(sts_name, image)},
+                    "ownerReferences": [owner],
+                },
+                "spec": {
+                    "hostname": pod_name,
+                    "subdomain": headless_service,
+                    "containers": [minio_container(image, pool.volumes_per_server)],
+                    "volumes": volumes,
+                },
+            }
+        ),
+        _request_timeout=timeout_s,
+    )
+    _write_pod_status(api, namespace, pod_name, _running_status(image, ip, started_s_ago=started_s_ago), timeout_s)
 
 
 def ensure_operator(api: client.ApiClient, namespace: str = OPERATOR_NAMESPACE) -> None:
@@ -558,8 +667,10 @@ def _conditions(ready: bool, container: str = MINIO_CONTAINER) -> list[dict[str,
     return out
 
 
-def _running_status(image: str, ip: str, container: str = MINIO_CONTAINER) -> dict[str, Any]:
-    started = _now(-3600)
+def _running_status(
+    image: str, ip: str, container: str = MINIO_CONTAINER, started_s_ago: float = 3600
+) -> dict[str, Any]:
+    started = _now(-started_s_ago)
     return {
         "phase": "Running",
         "conditions": _conditions(True, container),
@@ -582,8 +693,12 @@ def _running_status(image: str, ip: str, container: str = MINIO_CONTAINER) -> di
     }
 
 
-def _write_pod_status(api: client.ApiClient, namespace: str, pod: str, status: dict[str, Any]) -> None:
-    client.CoreV1Api(api).patch_namespaced_pod_status(pod, namespace, {"status": status}, _content_type=_MERGE)
+def _write_pod_status(
+    api: client.ApiClient, namespace: str, pod: str, status: dict[str, Any], timeout_s: float | None = None
+) -> None:
+    client.CoreV1Api(api).patch_namespaced_pod_status(
+        pod, namespace, {"status": status}, _content_type=_MERGE, _request_timeout=timeout_s
+    )
 
 
 def _read(api: client.ApiClient, path: str) -> dict[str, Any]:
@@ -703,6 +818,7 @@ def add_event(
     message: str,
     count: int = 1,
     component: str = "minio-operator",
+    timeout_s: float | None = None,
 ) -> str:
     """Record an Event about ``involved`` (an object dict with apiVersion, kind, metadata); return its name."""
     meta = involved["metadata"]
@@ -729,6 +845,7 @@ def add_event(
                 "reportingComponent": component,
             }
         ),
+        _request_timeout=timeout_s,
     )
     return name
 

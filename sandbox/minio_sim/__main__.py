@@ -64,13 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--control-port", type=int, default=0)
     p.add_argument("--access-key", default="simadmin")
     p.add_argument("--secret-key", default="simsecret-please-change")
-    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--region", default="", help="configured region; empty (the default) accepts any signed region")
     p.add_argument("--scanner-interval", type=float, default=10.0)
     p.add_argument("--prometheus-auth", choices=["jwt", "public"], default="jwt")
     p.add_argument("--version", default=DEFAULT_VERSION, help="MinIO release tag reported by every node")
     p.add_argument("--drive-size", type=parse_size, default=1 << 40)
     p.add_argument("--storage-class-standard", type=parse_parity, default=None, metavar="EC:N")
     p.add_argument("--decommission-seconds", type=float, default=10.0)
+    p.add_argument(
+        "--peer-timeout", type=float, default=10.0, help="how long `admin info` waits for a hung peer (real: 10 s)"
+    )
+    p.add_argument("--startup-seconds", type=float, default=0.0, help="start-up phase of every (re)started node")
     p.add_argument("--demo-data", action="store_true")
     return p
 
@@ -92,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         base_port=args.base_port or None,
         control_port=args.control_port or None,
         decommission_seconds=args.decommission_seconds,
+        peer_timeout_s=args.peer_timeout,
+        startup_seconds=args.startup_seconds,
     ).start()
     if args.demo_data:
         cluster.load_demo_data()

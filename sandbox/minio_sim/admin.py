@@ -14,7 +14,7 @@ from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.decommission import Decommission
 from sandbox.minio_sim.entities import DriveView, Pool
 from sandbox.minio_sim.errors import JSON, admin_error, json_response
-from sandbox.minio_sim.model import ClusterModel
+from sandbox.minio_sim.model import ClusterModel, reported_version
 from sandbox.minio_sim.scanner import rfc3339
 from sandbox.minio_sim.server import Request, Response
 from sandbox.minio_sim.sigv4 import verify_request
@@ -25,9 +25,39 @@ GO_RUNTIME = "go1.24.6"
 AdminHandler = Callable[[NodeContext, Request], Response]
 
 
+def server_mode(model: ClusterModel) -> str:
+    """MinIO's name for the deployment's mode, as its errors quote it."""
+    if len(model.nodes) > 1:
+        return "mode-server-distributed-xl"
+    return "mode-server-xl" if len(model.drives) > 1 else "mode-server-xl-single"
+
+
+def _not_served(model: ClusterModel, request: Request) -> Response:
+    # MinIO's router answers every admin path it did not register (unknown command, an API
+    # of another mode, a known command with another method) with 426, before any auth.
+    return admin_error(
+        426,
+        "XMinioAdminVersionMismatch",
+        f"This 'admin' API is not supported by server in '{server_mode(model)}'",
+        resource=request.path,
+    )
+
+
+def not_initialized(request: Request) -> Response:
+    """What a starting server answers to calls that need its object layer."""
+    return admin_error(
+        503, "XMinioServerNotInitialized", "Server not initialized yet, please try again.", resource=request.path
+    )
+
+
 def handle_admin(ctx: NodeContext, request: Request) -> Response:
-    """Authenticate, then route an admin call by command and method."""
+    """Route by command and method, then authenticate, then run the command."""
     model = ctx.model
+    command = request.path[len(PREFIX) :].strip("/")
+    route = ROUTES.get(command)
+    # top/locks is registered only in distributed mode: a single server does not serve it.
+    if route is None or (command == "top/locks" and len(model.nodes) == 1) or request.method not in route[0]:
+        return _not_served(model, request)
     auth = verify_request(
         method=request.method,
         raw_path=request.raw_path,
@@ -39,20 +69,12 @@ def handle_admin(ctx: NodeContext, request: Request) -> Response:
         region=model.region or None,
     )
     if not auth.ok:
+        if auth.rejected:
+            model.count_rejection(ctx.node, auth.rejected)
         return admin_error(auth.status, auth.code, auth.message, resource=request.path)
-    command = request.path[len(PREFIX) :].strip("/")
-    route = ROUTES.get(command)
-    if route is None or (command == "top/locks" and len(model.nodes) == 1):
-        # MinIO registers top/locks only in distributed mode, so a single node answers 404.
-        return admin_error(
-            404, "XMinioUnknownAPIRequest", f"Unknown API request at {request.path}", resource=request.path
-        )
-    methods, handler = route
-    if request.method not in methods:
-        return admin_error(
-            405, "MethodNotAllowed", "The specified method is not allowed against this resource.", resource=request.path
-        )
-    return handler(ctx, request)
+    if model.starting_status(ctx.node) is not None:
+        return not_initialized(request)
+    return route[1](ctx, request)
 
 
 # ------------------------------------------------------------------ info
@@ -71,6 +93,9 @@ def _drive_json(model: ClusterModel, view: DriveView, now_mono: float) -> dict[s
         "state": view.state,
         "uuid": "" if view.state == "offline" else d.uuid,
         "model": "SIMDISK",
+        "major": 253,
+        "minor": d.node * 16 + d.slot,
+        "used_inodes": 0 if view.state == "offline" else 1000 + d.slot,
         "totalspace": view.total,
         "usedspace": view.used,
         "availspace": view.avail,
@@ -118,6 +143,26 @@ def _env_vars(model: ClusterModel) -> dict[str, str]:
     }
 
 
+def _offline_server(model: ClusterModel, number: int) -> dict[str, object]:
+    """A peer that did not answer, shaped as the real server reports it: state "offline",
+    its drives as bare endpoints (Go zero values for the indexes), nothing else it would omit."""
+    drives = [
+        {
+            "endpoint": model.drive_endpoint(d),
+            "state": "offline",
+            "major": 0,
+            "minor": 0,
+            "used_inodes": 0,
+            "pool_index": 0,
+            "set_index": 0,
+            "disk_index": 0,
+        }
+        for d in sorted(model.drives, key=lambda d: d.slot)
+        if d.node == number
+    ]
+    return {"state": "offline", "endpoint": model.node_endpoint(number), "drives": drives, "mem_stats": {}}
+
+
 def build_info(ctx: NodeContext) -> dict[str, object]:
     """The madmin InfoMessage as seen from this node."""
     model = ctx.model
@@ -128,37 +173,26 @@ def build_info(ctx: NodeContext) -> dict[str, object]:
         views = model.drive_views()
         online = {n: model.node_online(n) for n in model.nodes}
         network = {model.node_endpoint(n): "online" if up else "offline" for n, up in online.items()}
-        servers = []
+        servers: list[dict[str, object]] = []
         for number, node in sorted(model.nodes.items()):
-            drives = [_drive_json(model, v, now_mono) for v in views if v.drive.node == number]
-            base: dict[str, object] = {
-                "endpoint": model.node_endpoint(number),
-                "scheme": "http",
-                "drives": drives,
-                "poolNumber": node.pool_index,
-                "poolNumbers": [node.pool_index],
-            }
             if not online[number]:
-                servers.append(
-                    {
-                        "state": "offline",
-                        "uptime": 0,
-                        "version": "",
-                        "commitID": "",
-                        "network": {},
-                        "mem_stats": {},
-                        "minio_env_vars": {},
-                        **base,
-                    }
-                )
+                servers.append(_offline_server(model, number))
                 continue
+            drives = [_drive_json(model, v, now_mono) for v in views if v.drive.node == number]
+            version = reported_version(node.version)
             servers.append(
                 {
-                    "state": "online",
+                    # A peer whose object layer is not up yet says so.
+                    "state": "initializing" if model.starting_status(number) == "offline" else "online",
+                    "endpoint": model.node_endpoint(number),
+                    "scheme": "http",
                     "uptime": int(time.time() - node.started_at),
-                    "version": node.version,
-                    "commitID": _commit_id(node.version),
+                    "version": version,
+                    "commitID": _commit_id(version),
                     "network": network,
+                    "drives": drives,
+                    "poolNumber": node.pool_index,
+                    "poolNumbers": [node.pool_index],
                     "mem_stats": {
                         "alloc": (180 + 7 * number) << 20,
                         "total_alloc": (9000 + 31 * number) << 20,
@@ -170,7 +204,6 @@ def build_info(ctx: NodeContext) -> dict[str, object]:
                     "num_cpu": 2,
                     "runtime_version": GO_RUNTIME,
                     "minio_env_vars": _env_vars(model),
-                    **base,
                 }
             )
         pools: dict[str, dict[str, object]] = {}
@@ -204,7 +237,8 @@ def build_info(ctx: NodeContext) -> dict[str, object]:
     return {
         "mode": "online",
         "domain": [],
-        "region": model.region,
+        # omitempty on the real server: a server with no region configured sends no "region".
+        **({"region": model.region} if model.region else {}),
         "sqsARN": [],
         "deploymentID": model.deployment_id,
         "buckets": {"count": len(snap.buckets)},
@@ -220,6 +254,12 @@ def build_info(ctx: NodeContext) -> dict[str, object]:
 
 
 def _info(ctx: NodeContext, request: Request) -> Response:
+    # The real server asks every peer in parallel, each with a deadline of peer_timeout_s
+    # (10 s), and answers only when all have answered or timed out. A stopped peer refuses
+    # the connection at once; a hung one (accepts, never answers) costs the full wait.
+    model = ctx.model
+    if any(model.node_hung(n) for n in model.nodes if n != ctx.node) and model.peer_timeout_s > 0:
+        time.sleep(model.peer_timeout_s)
     return json_response(build_info(ctx))
 
 
@@ -376,20 +416,21 @@ def _pools_status(ctx: NodeContext, request: Request) -> Response:
 
 
 def _pools_decommission(ctx: NodeContext, request: Request) -> Response:
+    model = ctx.model
+    if len(model.pools) == 1:
+        # Checked before the pool argument: a single-pool deployment has nothing to drain into.
+        return admin_error(
+            501,
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            resource=request.path,
+        )
     pools = _resolve_pools(ctx, request)
     if isinstance(pools, Response):
         return pools
-    model = ctx.model
     now = time.monotonic()
     with model.lock:
         model.settle_decommissions()
-        if len(model.pools) == 1:
-            return admin_error(
-                400,
-                "XMinioDecommissionNotAllowed",
-                "Decommission is not allowed on a deployment with a single pool",
-                resource=request.path,
-            )
         for pool in pools:
             dec = model.decommissions.get(pool.index)
             if dec is not None and dec.active_or_complete(now):

@@ -13,7 +13,13 @@ from sandbox.minio_sim.decommission import FAILURE_POINT
 from sandbox.minio_sim.demo import load_demo_data
 from sandbox.minio_sim.entities import NODE_HUNG, NODE_ONLINE, NODE_STOPPED, ReplicationRule, UnknownTargetError
 from sandbox.minio_sim.jwt_hs512 import make_prometheus_token
-from sandbox.minio_sim.model import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_VERSION, ClusterModel
+from sandbox.minio_sim.model import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_PEER_TIMEOUT_S,
+    DEFAULT_SECRET_KEY,
+    DEFAULT_VERSION,
+    ClusterModel,
+)
 from sandbox.minio_sim.routes import node_handler
 from sandbox.minio_sim.s3 import anonymous_read_policy
 from sandbox.minio_sim.scanner import Scanner
@@ -35,7 +41,7 @@ class SimCluster:
         *,
         access_key: str = DEFAULT_ACCESS_KEY,
         secret_key: str = DEFAULT_SECRET_KEY,
-        region: str = "us-east-1",
+        region: str = "",
         version: str = DEFAULT_VERSION,
         drive_size: int = 1 << 40,
         scanner_interval: float = 10.0,
@@ -45,7 +51,13 @@ class SimCluster:
         control_port: int | None = None,
         host: str = "127.0.0.1",
         decommission_seconds: float = 10.0,
+        peer_timeout_s: float = DEFAULT_PEER_TIMEOUT_S,
+        startup_seconds: float = 0.0,
     ) -> None:
+        """``region=""`` is a server with no region configured (MinIO's default): it accepts
+        requests signed for any region, the empty one included. A configured region refuses
+        the others. ``peer_timeout_s`` is how long `admin info` waits for a hung peer (10 s,
+        as the real server); ``startup_seconds`` is each (re)started node's start-up phase."""
         self.model = ClusterModel(
             pools or [(4, 2)],
             access_key=access_key,
@@ -57,6 +69,8 @@ class SimCluster:
             prometheus_auth=prometheus_auth,
             host=host,
             decommission_seconds=decommission_seconds,
+            peer_timeout_s=peer_timeout_s,
+            startup_seconds=startup_seconds,
         )
         self.scanner = Scanner(self.model, scanner_interval)
         self.host = host
@@ -74,6 +88,8 @@ class SimCluster:
         """Bind every node port and the control port, start the scanner; returns self."""
         for number, listener in self._listeners.items():
             self.model.nodes[number].port = listener.start()
+            if self.model.startup_seconds > 0:
+                self.model.begin_startup(number)
         self._control.start()
         self.scanner.start()
         self._started = True
@@ -144,6 +160,12 @@ class SimCluster:
         if self.model.node(n).state == NODE_STOPPED:
             self.model.nodes[n].port = self._listeners[n].start()
         self.model.set_node_state(n, NODE_HUNG)
+
+    def set_starting(self, n: int, seconds: float, status: str = "offline") -> None:
+        """Put node `n` into its start-up phase for `seconds`: /minio/health/cluster answers 503
+        with `X-Minio-Server-Status: <status>` (offline, bucket-metadata-offline, iam-offline),
+        S3 and admin calls 503 XMinioServerNotInitialized, peers list it as "initializing"."""
+        self.model.begin_startup(n, seconds, status)
 
     def drive_offline(self, n: int, d: int) -> None:
         """Pull drive `d` (1-based) of node `n`."""
@@ -299,6 +321,8 @@ class SimCluster:
                     "version": n.version,
                     "started_at": n.started_at,
                     "disk_full": n.disk_full,
+                    "starting": model.starting_status(n.number),
+                    "rejections": dict(model.rejections.get(n.number, {})),
                     "drives": [
                         {
                             "drive": d.slot,

@@ -59,6 +59,13 @@ ROUTES: list[tuple[str, re.Pattern[str], Action]] = [
     ("POST", re.compile(r"^/node/(\d+)/stop$"), lambda c, r, m: c.stop_node(int(m[1]))),
     ("POST", re.compile(r"^/node/(\d+)/start$"), lambda c, r, m: c.start_node(int(m[1]))),
     ("POST", re.compile(r"^/node/(\d+)/hang$"), lambda c, r, m: c.hang_node(int(m[1]))),
+    (
+        "POST",
+        re.compile(r"^/node/(\d+)/starting$"),
+        lambda c, r, m: c.set_starting(
+            int(m[1]), float(r.query.get("seconds", "30")), status=r.query.get("status", "offline")
+        ),
+    ),
     ("POST", re.compile(r"^/drive/(\d+)/(\d+)/offline$"), lambda c, r, m: c.drive_offline(int(m[1]), int(m[2]))),
     ("POST", re.compile(r"^/drive/(\d+)/(\d+)/online$"), lambda c, r, m: c.drive_online(int(m[1]), int(m[2]))),
     (

@@ -76,6 +76,10 @@ class Node:
     state: str = NODE_ONLINE
     started_at: float = field(default_factory=time.time)
     disk_full: bool = False
+    # Start-up phase: until this monotonic time the node answers as a starting MinIO does
+    # (health 503 + X-Minio-Server-Status, S3/admin 503 XMinioServerNotInitialized).
+    starting_until: float = 0.0
+    starting_status: str = "offline"
 
 
 @dataclass

@@ -8,6 +8,7 @@ from sandbox.minio_sim.capacity import compute_capacity
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.errors import admin_error
 from sandbox.minio_sim.jwt_hs512 import verify_prometheus_token
+from sandbox.minio_sim.model import REJECTION_KINDS, reported_version
 from sandbox.minio_sim.server import Request, Response
 
 PREFIX = "/minio/v2/metrics/"
@@ -73,7 +74,12 @@ def _cluster(ctx: NodeContext, out: _Exposition) -> None:
         total_nodes = len(model.nodes)
         heal_errors = model.heal_errors
         versions = {
-            model.node_endpoint(n.number): n.version for n in model.nodes.values() if model.node_online(n.number)
+            model.node_endpoint(n.number): reported_version(n.version)
+            for n in model.nodes.values()
+            if model.node_online(n.number)
+        }
+        rejections = {
+            model.node_endpoint(n): dict(model.rejections.get(n, {})) for n in model.nodes if model.node_online(n)
         }
     snap = ctx.scanner.snapshot
     online_drives = sum(1 for v in views if v.state == "ok")
@@ -144,6 +150,7 @@ def _cluster(ctx: NodeContext, out: _Exposition) -> None:
         {"type": "object", **server},
         kind="counter",
     )
+    _rejections(out, rejections)
     for endpoint, version in versions.items():
         out.add(
             "minio_software_version_info",
@@ -160,12 +167,36 @@ def _cluster(ctx: NodeContext, out: _Exposition) -> None:
         out.add("minio_node_drive_free_bytes", "Total storage available on a drive", v.avail, labels)
 
 
+_REJECTION_HELP = {
+    "auth": "Total number of requests rejected for auth failure",
+    "invalid": "Total number of invalid requests",
+    "timestamp": "Total number of requests rejected for invalid timestamp",
+    "header": "Total number of requests rejected for invalid header",
+}
+
+
+def _rejections(out: _Exposition, per_server: dict[str, dict[str, int]]) -> None:
+    # Node-level HTTP counters, one sample per reachable server (the cluster group gathers
+    # them from every peer). They count from each process's start.
+    for kind in REJECTION_KINDS:
+        for endpoint, counters in per_server.items():
+            out.add(
+                f"minio_s3_requests_rejected_{kind}_total",
+                _REJECTION_HELP[kind],
+                counters.get(kind, 0),
+                {"server": endpoint},
+                kind="counter",
+            )
+
+
 def _node(ctx: NodeContext, out: _Exposition) -> None:
     model = ctx.model
     with model.lock:
         views = [v for v in model.drive_views() if v.drive.node == ctx.node]
         node = model.nodes[ctx.node]
+        own = dict(model.rejections.get(ctx.node, {}))
     server = {"server": ctx.endpoint}
+    _rejections(out, {ctx.endpoint: own})
     out.add(
         "minio_node_process_uptime_seconds",
         "Uptime for MinIO process per node in seconds",

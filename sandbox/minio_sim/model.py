@@ -8,6 +8,7 @@ injected here shows up consistently everywhere. All mutation happens under
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 import uuid
@@ -35,10 +36,30 @@ from sandbox.minio_sim.entities import (
 )
 
 DEFAULT_VERSION = "RELEASE.2025-09-07T16-13-09Z"
+# The real server waits this long for each unresponsive peer in `admin info` (in parallel).
+DEFAULT_PEER_TIMEOUT_S = 10.0
+# Values the real server puts in X-Minio-Server-Status while it starts, in the order its
+# start-up clears them: object layer, bucket metadata, IAM.
+STARTING_STATUSES = ("offline", "bucket-metadata-offline", "iam-offline")
+# Rejected-request counters, as MinIO's minio_s3_requests_rejected_<kind>_total.
+REJECTION_KINDS = ("auth", "invalid", "timestamp", "header")
 DEFAULT_ACCESS_KEY = "simadmin"
 DEFAULT_SECRET_KEY = "simsecret-please-change"
 # A freshly formatted drive is never empty: format.json, .minio.sys, bucket metadata.
 DRIVE_BASE_USED = 24 << 20
+
+
+_RELEASE_TAG = re.compile(r"^RELEASE\.(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})Z$")
+
+
+def reported_version(version: str) -> str:
+    """The version as a real server reports it in `info` and metrics: RFC 3339
+    (`2025-09-07T16:13:09Z`), while images and `--version` use the release tag."""
+    match = _RELEASE_TAG.match(version)
+    if match is None:
+        return version
+    day, hh, mm, ss = match.groups()
+    return f"{day}T{hh}:{mm}:{ss}Z"
 
 
 def parse_pool_shape(text: str) -> tuple[int, int]:
@@ -65,6 +86,8 @@ class ClusterModel:
         prometheus_auth: str,
         host: str = "127.0.0.1",
         decommission_seconds: float = 10.0,
+        peer_timeout_s: float = DEFAULT_PEER_TIMEOUT_S,
+        startup_seconds: float = 0.0,
     ) -> None:
         if not pools:
             raise ValueError("at least one pool is required")
@@ -81,6 +104,8 @@ class ClusterModel:
         self.prometheus_auth = prometheus_auth
         self.host = host
         self.decommission_seconds = decommission_seconds
+        self.peer_timeout_s = max(0.0, float(peer_timeout_s))
+        self.startup_seconds = max(0.0, float(startup_seconds))
         self.deployment_id = str(uuid.uuid4())
         self.shapes = list(pools)
         self.pools: list[Pool] = []
@@ -100,6 +125,8 @@ class ClusterModel:
         self.heal_errors = 0
         self.generation = 0
         self.users = default_users()
+        # Per node: requests refused before running, counted from the node's process start.
+        self.rejections: dict[int, dict[str, int]] = {n: dict.fromkeys(REJECTION_KINDS, 0) for n in self.nodes}
 
     # ----------------------------------------------------------------- layout
     def _build_layout(self) -> None:
@@ -194,6 +221,11 @@ class ClusterModel:
             node = self.node(number)
             if state == NODE_ONLINE and node.state != NODE_HUNG:
                 node.started_at = time.time()
+                # A new process: counters from zero, and the start-up phase again.
+                self.rejections[number] = dict.fromkeys(REJECTION_KINDS, 0)
+                if self.startup_seconds > 0:
+                    node.starting_until = time.monotonic() + self.startup_seconds
+                    node.starting_status = "offline"
             node.state = state
             self.touch()
 
@@ -207,6 +239,41 @@ class ClusterModel:
     def node_online(self, number: int) -> bool:
         """True when peers can reach the node."""
         return self.nodes[number].state == NODE_ONLINE
+
+    def node_hung(self, number: int) -> bool:
+        """True while the node accepts connections but never answers (peers wait on it)."""
+        return self.nodes[number].state == NODE_HUNG
+
+    # -------------------------------------------------------- start-up phase
+    def begin_startup(self, number: int, seconds: float | None = None, status: str = "offline") -> None:
+        """Put a node into its start-up phase for `seconds` (default: the cluster's startup_seconds)."""
+        if status not in STARTING_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STARTING_STATUSES)}")
+        with self.lock:
+            node = self.node(number)
+            span = self.startup_seconds if seconds is None else max(0.0, float(seconds))
+            node.starting_until = time.monotonic() + span
+            node.starting_status = status
+            self.touch()
+
+    def starting_status(self, number: int) -> str | None:
+        """The X-Minio-Server-Status value while the node is starting; None once it serves."""
+        node = self.nodes[number]
+        if node.starting_until and time.monotonic() < node.starting_until:
+            return node.starting_status
+        return None
+
+    # -------------------------------------------------------- rejected requests
+    def count_rejection(self, number: int, kind: str) -> None:
+        """Count one request the node refused before running it (auth scheme, invalid call, time, header)."""
+        with self.lock:
+            counters = self.rejections.setdefault(number, dict.fromkeys(REJECTION_KINDS, 0))
+            counters[kind] = counters.get(kind, 0) + 1
+
+    def reset_rejections(self, number: int) -> None:
+        """A (re)started process counts from zero."""
+        with self.lock:
+            self.rejections[number] = dict.fromkeys(REJECTION_KINDS, 0)
 
     # ----------------------------------------------------------- drive views
     def drive_view(self, drive: Drive, now: float | None = None) -> DriveView:
@@ -484,6 +551,8 @@ class ClusterModel:
             for node in self.nodes.values():
                 node.version = self.default_version
                 node.disk_full = False
+                node.starting_until = 0.0
+            self.rejections = {n: dict.fromkeys(REJECTION_KINDS, 0) for n in self.nodes}
             for d in self.drives:
                 d.removed = False
                 d.replaced_at = None

@@ -62,6 +62,9 @@ def handle_s3(ctx: NodeContext, request: Request) -> Response:
     bucket, key = unquote(bucket_raw), unquote(key_raw)
     query = request.query
     head = request.method == "HEAD"
+    if _matches_no_route(request.method, bucket, key, query):
+        # MinIO's router answers before any auth check when no route matches.
+        return _unsupported_call(ctx, request)
     # MinIO accepts any region for GetBucketLocation/ListBuckets: that is how clients discover it.
     any_region = not bucket or (request.method == "GET" and not key and "location" in query)
     auth = verify_request(
@@ -75,11 +78,23 @@ def handle_s3(ctx: NodeContext, request: Request) -> Response:
         region=None if any_region or not model.region else model.region,
     )
     if not auth.ok and not (auth.anonymous and _anonymous_allowed(ctx, request, bucket, key)):
+        if auth.rejected:
+            model.count_rejection(ctx.node, auth.rejected)
         return s3_error(auth.status, auth.code, auth.message, resource=request.path, bucket=bucket, key=key, head=head)
+    if model.starting_status(ctx.node) is not None:
+        return s3_error(
+            503,
+            "XMinioServerNotInitialized",
+            "Server not initialized yet, please try again.",
+            resource=request.path,
+            bucket=bucket,
+            key=key,
+            head=head,
+        )
     try:
         if not bucket:
             if request.method != "GET":
-                return s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+                return _unsupported_call(ctx, request)
             return _list_buckets(ctx)
         if not key:
             return _bucket_op(ctx, request, bucket)
@@ -89,6 +104,30 @@ def handle_s3(ctx: NodeContext, request: Request) -> Response:
         return s3_error(503, code, message, resource=request.path, bucket=bucket, key=key, head=head)
     except StorageFullError:
         return s3_error(507, *STORAGE_FULL, resource=request.path, bucket=bucket, key=key, head=head)
+
+
+# POST routes MinIO has on an object (multipart, restore, select); any other POST matches none.
+_OBJECT_POST_QUERIES = ("uploads", "uploadId", "restore", "select")
+
+
+def _matches_no_route(method: str, bucket: str, key: str, query: dict[str, str]) -> bool:
+    """Requests no S3 route of the real server matches (a subset the simulator can tell before auth)."""
+    if not bucket:
+        return method not in ("GET", "HEAD")
+    return bool(key) and method == "POST" and not any(q in query for q in _OBJECT_POST_QUERIES)
+
+
+def _unsupported_call(ctx: NodeContext, request: Request) -> Response:
+    """A request no S3 route matches: MinIO answers 400 BadRequest and counts it in
+    minio_s3_requests_rejected_invalid_total (not a credentials problem)."""
+    ctx.model.count_rejection(ctx.node, "invalid")
+    return s3_error(
+        400,
+        "BadRequest",
+        f"An unsupported API call for method: {request.method} at '{request.path}'",
+        resource=request.path,
+        head=request.method == "HEAD",
+    )
 
 
 def _policy_allows_anonymous(policy: str | None, action: str) -> bool:
@@ -278,7 +317,7 @@ def _bucket_policy(ctx: NodeContext, request: Request, bucket: Bucket) -> Respon
     if request.method == "DELETE":
         set_bucket_policy(ctx, bucket.name, None)
         return Response(204)
-    return s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+    return _unsupported_call(ctx, request)
 
 
 def set_bucket_policy(ctx: NodeContext, bucket: str, policy: str | None) -> None:
@@ -353,7 +392,7 @@ def _bucket_versioning(ctx: NodeContext, request: Request, bucket: Bucket) -> Re
             bucket.versioning = status
             ctx.model.touch()
         return Response(200)
-    return s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+    return _unsupported_call(ctx, request)
 
 
 def _delete_many(ctx: NodeContext, request: Request, bucket: Bucket) -> Response:
@@ -519,6 +558,4 @@ def _object_op(ctx: NodeContext, request: Request, bucket_name: str, key: str) -
     if method == "DELETE":
         model.delete_object(bucket_name, key)
         return Response(204, headers=[("x-amz-request-id", request_id())])
-    return s3_error(
-        405, "MethodNotAllowed", "The specified method is not allowed against this resource.", resource=request.path
-    )
+    return _unsupported_call(ctx, request)

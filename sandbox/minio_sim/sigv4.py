@@ -33,10 +33,21 @@ class AuthResult:
     message: str = ""
     access_key: str = ""
     anonymous: bool = False
+    # Which of MinIO's rejected-request counters this refusal counts in, if any
+    # ("auth": unsupported authorization scheme, "timestamp": missing or skewed date).
+    rejected: str | None = None
 
 
-def _fail(status: int, code: str, message: str) -> AuthResult:
-    return AuthResult(ok=False, status=status, code=code, message=message)
+def _fail(status: int, code: str, message: str, rejected: str | None = None) -> AuthResult:
+    return AuthResult(ok=False, status=status, code=code, message=message, rejected=rejected)
+
+
+def _same_region(signed: str, configured: str) -> bool:
+    # Old S3 clients say "US" for us-east-1; MinIO accepts it as such.
+    def canonical(region: str) -> str:
+        return "us-east-1" if region == "US" else region
+
+    return canonical(signed) == canonical(configured)
 
 
 def _aws_quote(value: str) -> str:
@@ -91,14 +102,30 @@ def verify_request(
 ) -> AuthResult:
     """Verify a header-signed request.
 
-    `region=None` accepts any region in the credential scope (MinIO does this
-    for GetBucketLocation and ListBuckets so clients can discover the region).
+    `region=None` accepts any region in the credential scope, including the empty
+    one: a server with no region configured does that for every request, and MinIO
+    does it for GetBucketLocation and ListBuckets so clients can discover the region.
+    A server with a region configured refuses other regions.
     A request without an Authorization header is reported as anonymous.
     """
-    authorization = headers.get("Authorization")
+    authorization = str(headers.get("Authorization") or "")
     if not authorization:
         return AuthResult(ok=False, status=403, code="AccessDenied", message="Access Denied.", anonymous=True)
-    fields = _parse_authorization(str(authorization))
+    if not authorization.startswith(ALGORITHM):
+        if authorization.startswith("AWS "):
+            # Real servers accept Signature V2; the simulator does not implement it (see DIFFERENCES.md).
+            return _fail(501, "NotImplemented", "Signature V2 is not supported by the simulator.")
+        if authorization.startswith("Bearer "):
+            return _fail(403, "AccessDenied", "Access Denied.")
+        # An authorization scheme MinIO does not know: the one case its
+        # minio_s3_requests_rejected_auth_total counts.
+        return _fail(
+            400,
+            "InvalidRequest",
+            "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+            rejected="auth",
+        )
+    fields = _parse_authorization(authorization)
     if fields is None:
         return _fail(400, "AuthorizationHeaderMalformed", "The authorization header is malformed.")
     scope = fields["Credential"].split("/")
@@ -107,7 +134,7 @@ def verify_request(
     key_id, scope_date, scope_region, service, _ = scope
     if key_id != access_key:
         return _fail(403, "InvalidAccessKeyId", "The Access Key Id you provided does not exist in our records.")
-    if region is not None and scope_region != region:
+    if region is not None and not _same_region(scope_region, region):
         return _fail(
             400,
             "AuthorizationHeaderMalformed",
@@ -120,11 +147,16 @@ def verify_request(
     try:
         when = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
-        return _fail(403, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
+        return _fail(
+            403, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header", rejected="timestamp"
+        )
     current = now or datetime.now(UTC)
     if abs((current - when).total_seconds()) > MAX_CLOCK_SKEW_SECONDS:
         return _fail(
-            403, "RequestTimeTooSkewed", "The difference between the request time and the server's time is too large."
+            403,
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the server's time is too large.",
+            rejected="timestamp",
         )
 
     content_sha = str(headers.get("x-amz-content-sha256") or EMPTY_SHA256)

@@ -1,8 +1,9 @@
-"""Erasure-set quorum and failure tolerance, computed from the live topology (pure).
+"""Erasure sets as they stand and how many more nodes or drives they can lose (pure).
 
-Facts used (see the MinIO reference): data drives = set size - parity; write
-quorum = data drives, plus one when data equals parity; read quorum = data
-drives; the cluster keeps a quorum only while every set of every pool does.
+The quorum arithmetic itself is MinIO's and lives in :mod:`bot.erasure`; this
+module applies it to the live topology from admin ``info``: which drives of
+each set are online, and on which node. The cluster keeps a quorum only while
+every set of every pool does.
 """
 
 from __future__ import annotations
@@ -10,17 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.clients.minio_models import Drive, ServerInfo
-from bot.erasure import default_parity
-from handlers.health_findings import plural
+from bot.erasure import default_parity, read_quorum, write_quorum
+from bot.models import Frozen
+from handlers.health.findings import plural
 
 
-class ErasureSet(BaseModel):
+class ErasureSet(Frozen):
     """One erasure set as it stands: size, parity and where its online drives are."""
-
-    model_config = ConfigDict(frozen=True)
 
     pool: int
     index: int
@@ -37,13 +35,13 @@ class ErasureSet(BaseModel):
 
     @property
     def write_quorum(self) -> int:
-        """Drives that must be online to write: data drives, one more when data equals parity (split brain)."""
-        return self.data + 1 if self.data == self.parity else self.data
+        """Drives that must be online to write (see :func:`bot.erasure.write_quorum`)."""
+        return write_quorum(self.size, self.parity)
 
     @property
     def read_quorum(self) -> int:
-        """Drives that must be online to read: the data drives."""
-        return self.data
+        """Drives that must be online to read (see :func:`bot.erasure.read_quorum`)."""
+        return read_quorum(self.size, self.parity)
 
     @property
     def writable(self) -> bool:

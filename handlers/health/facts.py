@@ -1,31 +1,28 @@
-"""Gather what `/minio health` evaluates: every MinIO and Kubernetes call, in parallel, under one deadline.
+"""Gather what `/minio health` evaluates: every MinIO and Kubernetes call, in one fan-out, under one deadline.
 
 Nothing here decides anything. Each fact is either its value or the
 :class:`ClientError` that explains why it is missing, so the evaluation can
 say "could not check: ..." for one part and still judge the rest.
 
-Calls that any node can answer (admin ``info``, the cluster quorum probes,
-bucket listing, the canary) are *hedged*: they start on one node and, if that
-node fails or has not answered within ``HEDGE_S``, the next node is asked as
-well; the first good answer wins. Each of those calls starts on a different
-node so that the load spreads and one hung node cannot stall them all.
+Calls that any node can answer are hedged (:mod:`handlers.health.hedging`).
+Behind a load balancer (``client.per_node`` false) no answer can be tied to a
+node, so liveness is not asked per node: the cluster's own health endpoint
+says whether MinIO answers at all (:class:`LoadBalanced`).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from bot.clients.errors import ClientError, ErrorKind, MinioError
+from bot.clients.errors import PER_NODE_UNAVAILABLE, ClientError, CredentialsUnavailable, ErrorKind, MinioError
 from bot.clients.fanout import fan_out
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import (
@@ -43,18 +40,12 @@ from bot.clients.minio_models import BackupFreshness, CanaryResult, ClusterHealt
 from bot.config import BackupTarget, TenantConfig
 from bot.redact import register_secret
 from bot.runtime import Runtime, parse_config_env
-
-T = TypeVar("T")
+from handlers.health.hedging import Once, first_answer, rotated
 
 DEFAULT_CREDENTIAL = "minioadmin"  # MinIO's documented default root user and password
 EVENTS_WINDOW = timedelta(hours=1)  # "recent" Warning events
 MAX_POLICY_CHECKS = 100  # bucket policies read per check; more buckets are reported as unchecked
 BACKUP_MAX_KEYS = 10_000
-# How long one node may keep a hedged call waiting before the next node is asked too. Short
-# against the report deadline (5 s by default), long against a healthy answer (milliseconds).
-HEDGE_S = 1.0
-# Failures after which another node may answer (the kinds the client itself fails over on).
-_MOVE_ON = frozenset({"unreachable", "timeout", "unavailable"})
 
 
 # ---------------------------------------------------------------- facts
@@ -92,11 +83,24 @@ class TlsFacts(BaseModel):
 
 
 @dataclass(frozen=True)
+class LoadBalanced:
+    """Liveness behind a load balancer: no verdict per node, only whether the cluster answers.
+
+    ``cluster`` is ``/minio/health/cluster`` through the balancer: any answer
+    (200, or 503 for a lost quorum, which Storage integrity judges) means MinIO
+    answers; an error means nothing behind the balancer does.
+    """
+
+    cluster: ClusterHealth | ClientError
+    why: str = PER_NODE_UNAVAILABLE
+
+
+@dataclass(frozen=True)
 class MinioFacts:
     """What the MinIO side said (or why it could not say)."""
 
     nodes: list[NodeRef]
-    liveness: dict[int, Probe] | ClientError
+    liveness: dict[int, Probe] | LoadBalanced | ClientError
     info: ServerInfo | ClientError
     cluster_write: ClusterHealth | ClientError
     cluster_read: ClusterHealth | ClientError
@@ -105,6 +109,15 @@ class MinioFacts:
     default_credentials: bool | ClientError
     backup: BackupFreshness | ClientError | None  # None: no backup target configured
     https: bool  # the bot reaches the tenant over https
+
+    def node_at(self, address: str) -> NodeRef | None:
+        """The node the bot reaches at ``address`` (``host:port``), if it is one of them.
+
+        Never the address of a load balancer: no server is that node.
+        """
+        if isinstance(self.liveness, LoadBalanced):
+            return None
+        return next((n for n in self.nodes if n.address == address), None)
 
 
 @dataclass(frozen=True)
@@ -135,119 +148,22 @@ class TenantFacts:
     elapsed_s: float
 
 
-# ---------------------------------------------------------------- concurrency helpers
-
-
-class Once(Generic[T]):
-    """Run ``fn`` at most once, from whichever thread asks first; later callers share its result or error.
-
-    Several facts need the same client or the same Tenant object; this keeps
-    them to one call without ordering the fan-out.
-    """
-
-    def __init__(self, fn: Callable[[], T]) -> None:
-        self._fn = fn
-        self._lock = threading.Lock()
-        self._done = False
-        self._value: T | None = None
-        self._error: BaseException | None = None
-
-    def __call__(self) -> T:
-        with self._lock:
-            if not self._done:
-                try:
-                    self._value = self._fn()
-                except BaseException as exc:  # noqa: BLE001 - re-raised to every caller below
-                    self._error = exc
-                self._done = True
-        if self._error is not None:
-            raise self._error
-        return self._value  # type: ignore[return-value]
-
-    @property
-    def value(self) -> T | None:
-        """The result if the call already succeeded, else None (never blocks)."""
-        return self._value if self._done and self._error is None else None
-
-
-def first_answer(attempt: Callable[[int], T], order: list[int], until: float, hedge_s: float = HEDGE_S) -> T:
-    """Run ``attempt(node)`` on ``order[0]``, hedging to the next node on failure or after ``hedge_s``.
-
-    Returns the first successful answer. Raises the only error when one node
-    was tried, a combined MinioError when every node failed, or a timeout
-    error at ``until`` (a ``time.monotonic()`` instant). Abandoned attempts end
-    on their own network timeouts.
-    """
-    if not order:
-        raise MinioError("invalid", "MinIO cluster", "no nodes to ask")
-    pool = ThreadPoolExecutor(max_workers=len(order), thread_name_prefix="hedge")
-    futures: dict[Future[T], int] = {}
-    errors: dict[int, ClientError] = {}
-    queue = list(order)
-
-    def launch() -> None:
-        node = queue.pop(0)
-        futures[pool.submit(attempt, node)] = node
-
-    try:
-        launch()
-        while True:
-            remaining = until - time.monotonic()
-            if remaining <= 0:
-                break
-            # Futures not judged yet; a finished one is judged once, just below.
-            unjudged = [f for f in futures if futures[f] not in errors]
-            done, _ = wait(
-                unjudged, timeout=min(remaining, hedge_s) if queue else remaining, return_when=FIRST_COMPLETED
-            )
-            for future in done:
-                error = future.exception()
-                if error is None:
-                    return future.result()
-                if not isinstance(error, ClientError) or error.kind not in _MOVE_ON:
-                    raise error  # rejected keys, bad answers: every node would say the same
-                errors[futures[future]] = error
-            # Here a node failed or is merely slow: bring in the next one, if any is left.
-            if queue:
-                launch()
-            elif len(errors) == len(futures):
-                break
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    return _no_answer(order, errors)
-
-
-def _no_answer(order: list[int], errors: dict[int, ClientError]) -> Any:
-    """Raise the error that explains why no node answered a hedged call."""
-    if len(order) == 1 and errors:
-        raise next(iter(errors.values()))
-    tried = "; ".join(f"node {n}: {e.detail}" for n, e in errors.items())
-    if len(errors) < len(order):
-        missing = ", ".join(f"node {n}" for n in order if n not in errors)
-        detail = f"no answer before the deadline from {missing}" + (f" ({tried})" if tried else "")
-        raise MinioError("timeout", "MinIO cluster", detail)
-    kinds = {e.kind for e in errors.values()}
-    kind = next(iter(kinds)) if len(kinds) == 1 else "unreachable"
-    raise MinioError(kind, "MinIO cluster", f"no node answered ({tried})")
-
-
-def rotated(nodes: list[int], start: int) -> list[int]:
-    """``nodes`` starting at position ``start`` (modulo), so hedged calls begin on different nodes."""
-    if not nodes:
-        return []
-    shift = start % len(nodes)
-    return nodes[shift:] + nodes[:shift]
-
-
-def _remaining(until: float, margin: float = 0.05) -> float:
-    return max(0.01, until - time.monotonic() - margin)
-
-
 # ---------------------------------------------------------------- MinIO calls
 
 
-def _liveness(client: MinioClient, until: float) -> dict[int, Probe]:
-    probes = fan_out({str(n): partial(client.liveness, n) for n in client.nodes}, deadline_s=_remaining(until))
+def load_balanced_liveness(client: MinioClient) -> LoadBalanced:
+    """For a client whose endpoints are load-balanced: the cluster endpoint's answer instead of per-node liveness."""
+    try:
+        return LoadBalanced(cluster=client.cluster_health())
+    except ClientError as exc:
+        return LoadBalanced(cluster=exc)
+
+
+def _liveness(client: MinioClient, until: float) -> dict[int, Probe] | LoadBalanced:
+    """Every node's ``/minio/health/live``; behind a load balancer, the cluster endpoint instead."""
+    if not client.per_node:
+        return load_balanced_liveness(client)
+    probes = fan_out({str(n): partial(client.liveness, n) for n in client.nodes}, deadline_s=time_left(until))
     out: dict[int, Probe] = {}
     for key, probe in probes.items():
         if isinstance(probe, ClientError):
@@ -298,7 +214,7 @@ def _bucket_exposure(client: MinioClient, until: float) -> BucketExposure:
     checked = names[:MAX_POLICY_CHECKS]
     results = fan_out(
         {name: partial(client.bucket_policy_public, name, node=node) for name in checked},
-        deadline_s=_remaining(until),
+        deadline_s=time_left(until),
         max_workers=8,
     )
     public = sorted(name for name, result in results.items() if result is True)
@@ -306,8 +222,12 @@ def _bucket_exposure(client: MinioClient, until: float) -> BucketExposure:
     return BucketExposure(total=len(names), checked=len(checked), public=public, failed=failed)
 
 
-def _uses_default_credentials(runtime: Runtime, tenant: TenantConfig) -> bool:
-    access, secret = runtime.credentials(tenant)
+def _uses_default_credentials(runtime: Runtime, tenant: TenantConfig) -> bool | CredentialsUnavailable:
+    """Whether the bot's own keys are MinIO's documented default; missing keys are the answer as they are."""
+    try:
+        access, secret = runtime.credentials(tenant)
+    except CredentialsUnavailable as missing:
+        return missing  # "no credentials configured/readable for tenant X (why)": nothing was checked
     return access == DEFAULT_CREDENTIAL and secret == DEFAULT_CREDENTIAL
 
 
@@ -387,14 +307,64 @@ def _require_kube(runtime: Runtime, tenant: TenantConfig) -> KubeClient:
 # ---------------------------------------------------------------- gather
 
 
+def time_left(until: float, margin: float = 0.05) -> float:
+    """Seconds left before ``until`` (a ``time.monotonic()`` instant), keeping ``margin`` back; never zero."""
+    return max(0.01, until - time.monotonic() - margin)
+
+
 def _address(endpoint: str) -> str:
     return urlsplit(endpoint).netloc or endpoint
 
 
-def gather_facts(runtime: Runtime, tenant: TenantConfig, until: float) -> TenantFacts:
-    """Every fact for one tenant, gathered in one parallel fan-out that returns by ``until`` (monotonic)."""
+def gather_tenants(runtime: Runtime, tenants: list[TenantConfig], until: float) -> list[TenantFacts]:
+    """Every fact for each tenant, in the order given: one fan-out for all of them, returning by ``until``."""
     started = time.monotonic()
-    minio = Once(partial(runtime.minio, tenant))
+    plans = [_Plan(runtime, tenant, until) for tenant in tenants]
+    # Keys name the call in a timeout ("demo/info timed out"), so they carry the tenant's name.
+    calls = {f"{plan.tenant.name}/{key}": call for plan in plans for key, call in plan.calls.items()}
+    results = fan_out(calls, deadline_s=max(0.01, until - time.monotonic()), max_workers=max(1, len(calls)))
+    elapsed = time.monotonic() - started
+    return [
+        plan.facts({key: results[f"{plan.tenant.name}/{key}"] for key in plan.calls}, elapsed) for plan in plans
+    ]
+
+
+class _Plan:
+    """The calls that gather one tenant's facts, and how their results become :class:`TenantFacts`."""
+
+    def __init__(self, runtime: Runtime, tenant: TenantConfig, until: float) -> None:
+        self.tenant = tenant
+        self.minio = Once(partial(runtime.minio, tenant))
+        self.calls = _minio_calls(runtime, tenant, self.minio, until)
+        ref = tenant.kubernetes
+        self.operator = _operator_ref(runtime, ref.cluster) if ref is not None else ("", "")
+        if ref is not None:
+            self.calls |= _kube_calls(runtime, tenant, ref.namespace, self.operator)
+
+    def facts(self, results: Mapping[str, Any], elapsed_s: float) -> TenantFacts:
+        client = self.minio.value
+        endpoints = client.endpoints if client is not None else self.tenant.endpoints
+        minio = MinioFacts(
+            nodes=[NodeRef(i, _address(e)) for i, e in enumerate(endpoints, start=1)],
+            https=all(e.startswith("https://") for e in endpoints) if endpoints else False,
+            backup=results.get("backup"),
+            **{field: results[key] for field, key in _MINIO_KEYS.items()},
+        )
+        ref = self.tenant.kubernetes
+        kube = None
+        if ref is not None:
+            kube = KubeFacts(
+                namespace=ref.namespace,
+                tenant=self.tenant.tenant_name,
+                operator="/".join(self.operator),
+                **{field: results[key] for field, key in _KUBE_KEYS.items()},
+            )
+        return TenantFacts(minio=minio, kube=kube, elapsed_s=elapsed_s)
+
+
+def _minio_calls(
+    runtime: Runtime, tenant: TenantConfig, minio: Once[MinioClient], until: float
+) -> dict[str, Callable[[], Any]]:
     calls: dict[str, Callable[[], Any]] = {
         # The canary is the one sequential chain (PUT, GET, DELETE): start it first.
         "canary": lambda: _hedged_canary(minio(), tenant.probe.bucket, until),
@@ -407,50 +377,38 @@ def gather_facts(runtime: Runtime, tenant: TenantConfig, until: float) -> Tenant
     }
     if tenant.backup is not None:
         calls["backup"] = partial(_backup, runtime, tenant, tenant.backup)
-    ref = tenant.kubernetes
-    if ref is not None:
-        ns, name = ref.namespace, tenant.tenant_name
-        kube = Once(partial(_require_kube, runtime, tenant))
-        tenant_info = Once(lambda: kube().get_tenant(ns, name))
-        operator = _operator_ref(runtime, ref.cluster)
-        calls |= {
-            "k8s.tenant": tenant_info,
-            "k8s.operator": lambda: _operator_pods(kube(), *operator),
-            "k8s.pods": lambda: kube().list_pods(ns, name),
-            "k8s.statefulsets": lambda: kube().list_statefulsets(ns, name),
-            "k8s.pvcs": lambda: kube().list_pvcs(ns, name),
-            "k8s.events": lambda: kube().list_events(ns, warning_only=True, since=EVENTS_WINDOW),
-            "k8s.netpol": lambda: kube().list_network_policies(ns),
-            "k8s.tls": lambda: _tenant_tls(kube(), tenant_info(), ns),
-            "k8s.root": lambda: _tenant_root_default(kube(), tenant_info(), ns),
-            "k8s.metrics": lambda: kube().pod_metrics(ns, name),
-        }
-    results = fan_out(calls, deadline_s=max(0.01, until - time.monotonic()), max_workers=len(calls))
-    client = minio.value
-    endpoints = client.endpoints if client is not None else tenant.endpoints
-    facts = MinioFacts(
-        nodes=[NodeRef(i, _address(e)) for i, e in enumerate(endpoints, start=1)],
-        liveness=results["live"],
-        info=results["info"],
-        cluster_write=results["write"],
-        cluster_read=results["read"],
-        canary=results["canary"],
-        buckets=results["buckets"],
-        default_credentials=results["credentials"],
-        backup=results.get("backup"),
-        https=all(e.startswith("https://") for e in endpoints) if endpoints else False,
-    )
-    kube_facts = None
-    if ref is not None:
-        kube_facts = KubeFacts(
-            namespace=ref.namespace,
-            tenant=tenant.tenant_name,
-            operator="/".join(operator),
-            **{field: results[key] for field, key in _KUBE_KEYS.items()},
-        )
-    return TenantFacts(minio=facts, kube=kube_facts, elapsed_s=time.monotonic() - started)
+    return calls
 
 
+def _kube_calls(
+    runtime: Runtime, tenant: TenantConfig, ns: str, operator: tuple[str, str]
+) -> dict[str, Callable[[], Any]]:
+    name = tenant.tenant_name
+    kube = Once(partial(_require_kube, runtime, tenant))
+    tenant_info = Once(lambda: kube().get_tenant(ns, name))
+    return {
+        "k8s.tenant": tenant_info,
+        "k8s.operator": lambda: _operator_pods(kube(), *operator),
+        "k8s.pods": lambda: kube().list_pods(ns, name),
+        "k8s.statefulsets": lambda: kube().list_statefulsets(ns, name),
+        "k8s.pvcs": lambda: kube().list_pvcs(ns, name),
+        "k8s.events": lambda: kube().list_events(ns, warning_only=True, since=EVENTS_WINDOW),
+        "k8s.netpol": lambda: kube().list_network_policies(ns),
+        "k8s.tls": lambda: _tenant_tls(kube(), tenant_info(), ns),
+        "k8s.root": lambda: _tenant_root_default(kube(), tenant_info(), ns),
+        "k8s.metrics": lambda: kube().pod_metrics(ns, name),
+    }
+
+
+_MINIO_KEYS: Mapping[str, str] = {
+    "liveness": "live",
+    "info": "info",
+    "cluster_write": "write",
+    "cluster_read": "read",
+    "canary": "canary",
+    "buckets": "buckets",
+    "default_credentials": "credentials",
+}
 _KUBE_KEYS: Mapping[str, str] = {
     "tenant_info": "k8s.tenant",
     "operator_pods": "k8s.operator",

@@ -10,7 +10,7 @@ from bot.store.db import Database, insert_ignoring_conflict
 from bot.store.schema import scheduler_runs
 
 
-class SchedulerRuns:
+class JobRuns:
     """Claim slots of scheduled jobs."""
 
     def __init__(self, db: Database) -> None:

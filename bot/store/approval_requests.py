@@ -1,8 +1,13 @@
 """Approval requests and their votes.
 
 Races between replicas and double clicks are settled by the database, not by
-reading first: :meth:`Approvals.transition` is one conditional UPDATE and
-:meth:`Approvals.add_vote` one INSERT guarded by a unique key.
+reading first: :meth:`ApprovalRequests.transition` is one conditional UPDATE and
+:meth:`ApprovalRequests.add_vote` one INSERT guarded by a unique key.
+
+Plans and results are stored redacted (:func:`bot.redact.redact_structured`).
+A plan that carried a secret therefore no longer matches its hash once stored,
+and the engine refuses to run it: a secret can neither be stored nor executed
+from a stored copy.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, RowMapping, select, update
 from sqlalchemy.sql import Executable
 
+from bot.redact import redact, redact_structured
 from bot.store.db import Database, insert_ignoring_conflict
 from bot.store.models import Approval, ApprovalStatus, JsonObject, Vote
 from bot.store.schema import approval_votes, approvals
@@ -26,7 +32,7 @@ def new_approval_id() -> str:
     return secrets.token_urlsafe(_ID_BYTES)
 
 
-class Approvals:
+class ApprovalRequests:
     """Create, read and move approval requests through their statuses."""
 
     def __init__(self, db: Database) -> None:
@@ -53,7 +59,7 @@ class Approvals:
             "id": approval_id,
             "tenant": tenant,
             "kind": kind,
-            "plan": plan,
+            "plan": redact_structured(plan),
             "plan_hash": plan_hash,
             "resource_version": resource_version,
             "status": ApprovalStatus.PENDING.value,
@@ -99,7 +105,7 @@ class Approvals:
         for name, value in (
             ("decided_at", decided_at),
             ("executed_at", executed_at),
-            ("result", result),
+            ("result", redact(result) if result is not None else None),
             ("message_ts", message_ts),
             ("resource_version", resource_version),
         ):
