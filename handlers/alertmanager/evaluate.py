@@ -28,6 +28,7 @@ from bot.config import AlertLabels, Config, TenantConfig, Thresholds
 from bot.models import Frozen
 from bot.report import Status, worst
 from bot.store import AlertState
+from bot.store.alerts import BASELINES, health_level
 from handlers.capacity import CapacitySummary
 from handlers.health import TenantHealth
 from handlers.incident_common import Diagnosis
@@ -59,8 +60,8 @@ _KEYWORDS: tuple[tuple[Condition, tuple[str, ...]], ...] = (
     (Condition.SECURITY, ("auth", "security", "cert", "tls", "credential", "forbidden")),
     (Condition.PERFORMANCE, ("latency", "slow", "ttfb", "perf", "waiting", "throughput")),
 )
-# What the bot's own alerts store under ``<condition>:<tenant>`` (handlers/alerts): the channel was told this.
-BASELINE = {Condition.HEALTH: "HEALTHY", Condition.CAPACITY: "OK"}
+# The conditions that have a row in the alert-state table (what the channel was last told; bot.store.alerts).
+BASELINE = {Condition.HEALTH: BASELINES["health"], Condition.CAPACITY: BASELINES["capacity"]}
 _SEVERITY = {"critical": Status.UNHEALTHY, "page": Status.UNHEALTHY, "error": Status.UNHEALTHY,
              "warning": Status.DEGRADED, "info": Status.INFO, "none": Status.INFO}
 _INCIDENT_SEVERITY = {Status.UNHEALTHY: "P1", Status.DEGRADED: "P2"}
@@ -285,15 +286,6 @@ def summarize_group(payload: WebhookPayload, match: TenantMatch) -> GroupRecord:
 # ----------------------------------------------------------------------------- verdict and the bot's own alerts
 
 
-def health_level(status: Status) -> str | None:
-    """The bot's own alert level for a health verdict (HEALTHY / DEGRADED / UNHEALTHY); None for UNKNOWN."""
-    if status in (Status.HEALTHY, Status.INFO):
-        return "HEALTHY"
-    if status in (Status.DEGRADED, Status.UNHEALTHY):
-        return status.value
-    return None
-
-
 def capacity_level(pct_used: float, thresholds: Thresholds) -> str:
     """OK / PLAN / ALERT / CRITICAL: the highest threshold ``pct_used`` has reached."""
     level = "OK"
@@ -311,9 +303,6 @@ def told_already(state: AlertState | None, condition: Condition) -> bool:
     )
 
 
-def alert_key(condition: Condition, tenant: str) -> str:
-    """The bot's own alert-state key for a condition (only health and capacity have one)."""
-    return f"{condition.value}:{tenant}"
 
 
 # ----------------------------------------------------------------------------- what the diagnostics found

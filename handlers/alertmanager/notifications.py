@@ -35,13 +35,13 @@ from bot.outbox import Outbox, OutboxError
 from bot.report import Report
 from bot.runtime import Runtime
 from bot.store import AlertGroup, StoreError
+from bot.store.alerts import alert_key
 from bot.webhooks import AlertNotification
 from handlers.alertmanager.evaluate import (
     BASELINE,
     Condition,
     GroupRecord,
     Verdict,
-    alert_key,
     map_group,
     summarize_group,
     told_already,
@@ -208,7 +208,7 @@ def _told_by_bot(
     for condition in conditions:
         if condition not in BASELINE:
             continue
-        state = runtime.store.alerts.get(alert_key(condition, tenant.name))
+        state = runtime.store.alerts.get(alert_key(condition.value, tenant.name))
         if told_already(state, condition) and state is not None and state.message_ts is not None:
             if runtime.store.alert_groups.with_message(channel, state.message_ts) is None:
                 return state.message_ts
@@ -221,7 +221,7 @@ def record_levels(runtime: Runtime, tenant: TenantConfig, levels: Verdict, ts: s
     for condition, level in ((Condition.HEALTH, levels.health_level), (Condition.CAPACITY, levels.capacity_level)):
         if level is None:
             continue
-        key = alert_key(condition, tenant.name)
+        key = alert_key(condition.value, tenant.name)
         try:
             previous = runtime.store.alerts.get(key)
             since = previous.since if previous is not None and previous.state == level else now
