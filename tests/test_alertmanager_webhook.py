@@ -226,3 +226,14 @@ def test_a_chunked_body_is_counted_while_it_is_read(demo_bot: RunningBot, slack_
         answer = conn.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert top_level(slack_sim, OPS) == []
+
+
+def test_during_a_maintenance_window_the_message_says_so(demo_bot: RunningBot, slack_sim: SlackSim) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    store = demo_bot.bot.runtime.store
+    now = datetime.now(UTC)
+    store.maintenance.open(tenant="demo", started_by="U0ALICE", until=now + timedelta(hours=2), changes={}, at=now)
+    assert post(demo_bot.url, notification([alert(tenant="demo")]))[0] == 200
+    [message] = wait_for_messages(slack_sim, OPS, 1)
+    assert "Maintenance window opened by" in shown(message) and "work on the tenant may explain this" in shown(message)

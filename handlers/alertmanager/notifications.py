@@ -140,7 +140,12 @@ def look(runtime: Runtime, tenant: TenantConfig | None, record: GroupRecord) -> 
         return Evidence(), None
     observations = observe(runtime, tenant, record.conditions)
     found = verdict(observations, tenant.thresholds)
-    return evidence(observations, found, runtime.clock()), found
+    now = runtime.clock()
+    try:
+        window = runtime.store.maintenance.active(tenant.name, now)
+    except StoreError:
+        window = None  # the message goes out without the note
+    return evidence(observations, found, now, window), found
 
 
 def message_for(runtime: Runtime, group: AlertGroup, found: Evidence | None = None) -> Report:

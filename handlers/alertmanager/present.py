@@ -15,7 +15,7 @@ from pydantic import Field
 from bot.clients.errors import ClientError
 from bot.models import Frozen
 from bot.report import Action, Report, Row, Section, Status, Text, code, duration, join, mention, spans, when, worst
-from bot.store import AlertGroup, Incident
+from bot.store import AlertGroup, Incident, MaintenanceWindow
 from handlers.alertmanager.evaluate import Condition, GroupRecord, Observation, Verdict
 from handlers.capacity import CapacitySummary
 from handlers.health import TenantHealth
@@ -44,6 +44,8 @@ class Evidence(Frozen):
     status: Status = Status.UNKNOWN
     reasons: list[Text] = Field(default_factory=list)
     sections: list[Section] = Field(default_factory=list)
+    maintenance_until: datetime | None = None  # the tenant was in a maintenance window when the bot looked
+    maintenance_by: str | None = None
 
 
 def _health_sections(health: TenantHealth) -> list[Section]:
@@ -57,7 +59,10 @@ def _capacity_section(summary: CapacitySummary) -> Section:
     return Section(title="Capacity", status=summary.status, rows=[Row(status=summary.status, text=summary.line)])
 
 
-def evidence(observations: dict[Condition, Observation], found: Verdict, checked_at: datetime) -> Evidence:
+def evidence(
+    observations: dict[Condition, Observation], found: Verdict, checked_at: datetime,
+    maintenance: MaintenanceWindow | None = None,
+) -> Evidence:
     """The diagnostics' results as the message shows them: the problem sections, the tolerance, next steps."""
     sections: list[Section] = []
     reasons: list[Text] = []
@@ -79,7 +84,11 @@ def evidence(observations: dict[Condition, Observation], found: Verdict, checked
             steps = [f"{i}. {step}" for i, step in enumerate(observed.next_actions[:MAX_NEXT_ACTIONS], start=1)]
             if steps:
                 sections.append(Section(title=f"{title} · next actions", lines=list(steps)))
-    return Evidence(checked_at=checked_at, status=found.status, reasons=reasons, sections=sections)
+    return Evidence(
+        checked_at=checked_at, status=found.status, reasons=reasons, sections=sections,
+        maintenance_until=maintenance.until if maintenance else None,
+        maintenance_by=maintenance.started_by if maintenance else None,
+    )
 
 
 # ----------------------------------------------------------------------------- the message
@@ -126,6 +135,10 @@ def _headline(record: GroupRecord, found: Evidence, resolved: bool, now: datetim
 def _footer(group: AlertGroup, record: GroupRecord, found: Evidence, incident: Incident | None,
             now: datetime) -> list[Text]:
     lines: list[Text] = []
+    if found.maintenance_until is not None and found.maintenance_until > now:
+        by = spans(" opened by ", mention(found.maintenance_by)) if found.maintenance_by else ""
+        lines.append(spans("Maintenance window", by, " until ", when(found.maintenance_until),
+                           ": work on the tenant may explain this."))
     if group.silence_id and group.silenced_until and group.silenced_until > now:
         by = spans(" by ", mention(group.silenced_by)) if group.silenced_by else ""
         lines.append(spans("Silenced in Alertmanager", by, " until ", when(group.silenced_until), " (silence ",
