@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 
 from sandbox.minio_sim import SimCluster
 from sandbox.slack_sim import SlackSim
@@ -237,3 +238,29 @@ def test_during_a_maintenance_window_the_message_says_so(demo_bot: RunningBot, s
     assert post(demo_bot.url, notification([alert(tenant="demo")]))[0] == 200
     [message] = wait_for_messages(slack_sim, OPS, 1)
     assert "Maintenance window opened by" in shown(message) and "work on the tenant may explain this" in shown(message)
+
+
+def test_a_deleted_message_is_posted_anew_when_the_group_changes(
+    demo_bot: RunningBot, slack_sim: SlackSim, slack_client: WebClient
+) -> None:
+    assert post(demo_bot.url, notification([alert(tenant="demo")]))[0] == 200
+    [message] = wait_for_messages(slack_sim, OPS, 1)
+    slack_client.chat_delete(channel=OPS, ts=message.ts)
+    assert post(demo_bot.url, notification([alert("resolved", tenant="demo")]))[0] == 200
+    [again] = wait_for_messages(slack_sim, OPS, 1)
+    assert again.ts != message.ts and again.text.startswith("Resolved: MinioNodeOffline on demo")
+
+
+def test_a_group_left_half_posted_by_a_dead_process_is_taken_over(demo_bot: RunningBot, slack_sim: SlackSim) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.webhooks import group_id
+
+    payload = notification([alert(tenant="demo")])
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    demo_bot.bot.runtime.store.alert_groups.start(group_id(payload["groupKey"]), group_key=payload["groupKey"],
+                                                  status="firing", record={}, at=long_ago, tenant="demo",
+                                                  channel=OPS)
+    assert post(demo_bot.url, payload) == (200, {"status": "queued"})
+    [message] = wait_for_messages(slack_sim, OPS, 1)
+    assert message.text.startswith("MinioNodeOffline on demo")

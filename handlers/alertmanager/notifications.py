@@ -54,6 +54,8 @@ log = logging.getLogger("minio_chatops.alertmanager")
 
 ALERT_ACTOR = "alertmanager"  # the actor of timeline entries written for Alertmanager
 POLL_S = 0.1
+POST_PATIENCE_S = 20.0  # beyond the diagnostics' deadline, how long a first post (with Slack's retries) may take
+GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})  # post anew instead
 
 
 class _GroupLocks:
@@ -101,7 +103,7 @@ def on_notification(runtime: Runtime, outbox: Outbox, notification: AlertNotific
             record=record.model_dump(mode="json"), at=runtime.clock(), tenant=match.tenant, channel=channel,
         )
         if not created and group.message_ts is None:
-            group = _wait_for_message(runtime, group)
+            group, created = _wait_for_message(runtime, group)
         try:
             if created:
                 _first_message(runtime, outbox, group, record, tenant)
@@ -121,16 +123,23 @@ def alert_channel(runtime: Runtime, tenant: TenantConfig | None) -> str | None:
     return channels[0] if channels else runtime.config.alertmanager.fallback_channel
 
 
-def _wait_for_message(runtime: Runtime, group: AlertGroup) -> AlertGroup:
-    """Another replica is posting this group's first message: wait for it (or give the delivery back)."""
-    until = time.monotonic() + runtime.config.timeouts.report_deadline + 10
+def _wait_for_message(runtime: Runtime, group: AlertGroup) -> tuple[AlertGroup, bool]:
+    """Another replica is posting this group's first message: wait for it, or give the delivery back.
+
+    A row that has waited for its message longer than any post takes was left by a process that died
+    half-way: this one takes it over (``True``: post the first message).
+    """
+    patience = runtime.config.timeouts.report_deadline + POST_PATIENCE_S
+    if (runtime.clock() - group.updated_at).total_seconds() > patience:
+        return group, True
+    until = time.monotonic() + patience
     while time.monotonic() < until:
         time.sleep(POLL_S)
         found = runtime.store.alert_groups.get(group.id)
         if found is None:
             break
         if found.message_ts is not None:
-            return found
+            return found, False
     raise TimeoutError("the group's first message is not out yet")
 
 
@@ -163,9 +172,11 @@ def _first_message(
 ) -> None:
     store = runtime.store.alert_groups
     assert group.channel is not None  # set when the row was started
-    found, levels = look(runtime, tenant, record) if group.status == "firing" else (Evidence(), None)
+    firing = record.status == "firing"
+    group = group.model_copy(update={"status": record.status, "record": record.model_dump(mode="json")})
+    found, levels = look(runtime, tenant, record) if firing else (Evidence(), None)
     report = message_for(runtime, group, found)
-    adopted = _told_by_bot(runtime, group.channel, tenant, record.conditions) if group.status == "firing" else None
+    adopted = _told_by_bot(runtime, group.channel, tenant, record.conditions) if firing else None
     ts = None
     if adopted is not None:
         try:
@@ -174,7 +185,8 @@ def _first_message(
         except OutboxError as exc:  # e.g. the bot's message was deleted: post a new one
             log.info("could not take over the bot's alert message", extra={"error": exc.code})
     ts = ts or outbox.post(group.channel, report)
-    store.update(group.id, at=runtime.clock(), message_ts=ts, evidence=found.model_dump(mode="json"))
+    store.update(group.id, at=runtime.clock(), message_ts=ts, evidence=found.model_dump(mode="json"),
+                 status=group.status, record=group.record)
     runtime.metrics.alerts.labels("alertmanager", "adopted" if ts == adopted else "posted").inc()
     if tenant is not None:
         _remember_told(runtime, tenant, record, levels, ts)
@@ -193,14 +205,21 @@ def _update_message(
         "status": record.status, "record": record.model_dump(mode="json"),
         "resolved_at": now if resolved else None, "evidence": found.model_dump(mode="json"),
     })
-    outbox.update(group.channel, group.message_ts, message_for(runtime, changed, found))
+    report = message_for(runtime, changed, found)
+    ts = group.message_ts
+    try:
+        outbox.update(group.channel, ts, report)
+    except OutboxError as exc:
+        if exc.code not in GONE:
+            raise
+        ts = outbox.post(group.channel, report)  # someone deleted the message: the group gets a new one
     runtime.store.alert_groups.update(
         group.id, at=now, status=changed.status, record=changed.record, evidence=changed.evidence,
-        resolved_at=changed.resolved_at,
+        resolved_at=changed.resolved_at, message_ts=ts,
     )
     runtime.metrics.alerts.labels("alertmanager", "resolved" if resolved else "updated").inc()
     if tenant is not None:
-        _remember_told(runtime, tenant, record, levels, group.message_ts)
+        _remember_told(runtime, tenant, record, levels, ts)
         _to_timelines(runtime, tenant.name, record)
 
 
