@@ -171,20 +171,21 @@ def _first_message(
     runtime: Runtime, outbox: Outbox, group: AlertGroup, record: GroupRecord, tenant: TenantConfig | None
 ) -> None:
     store = runtime.store.alert_groups
-    assert group.channel is not None  # set when the row was started
+    channel = group.channel
+    assert channel is not None  # set when the row was started
     firing = record.status == "firing"
     group = group.model_copy(update={"status": record.status, "record": record.model_dump(mode="json")})
     found, levels = look(runtime, tenant, record) if firing else (Evidence(), None)
     report = message_for(runtime, group, found)
-    adopted = _told_by_bot(runtime, group.channel, tenant, record.conditions) if firing else None
+    adopted = _told_by_bot(runtime, channel, tenant, record.conditions) if firing else None
     ts = None
     if adopted is not None:
         try:
-            outbox.update(group.channel, adopted, report)
+            outbox.update(channel, adopted, report)
             ts = adopted
         except OutboxError as exc:  # e.g. the bot's message was deleted: post a new one
             log.info("could not take over the bot's alert message", extra={"error": exc.code})
-    ts = ts or outbox.post(group.channel, report)
+    ts = ts or outbox.post(channel, report)
     store.update(group.id, at=runtime.clock(), message_ts=ts, evidence=found.model_dump(mode="json"),
                  status=group.status, record=group.record)
     runtime.metrics.alerts.labels("alertmanager", "adopted" if ts == adopted else "posted").inc()
