@@ -46,10 +46,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Config, parse_config  # noqa: E402
+from bot.render.inline import to_plain as plain  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from handlers import capacity  # noqa: E402
-from handlers.capacity_forecast import TIB, HistoryPoint  # noqa: E402
-from handlers.capacity_history import seed_history  # noqa: E402
+from handlers.capacity.forecast import TIB, HistoryPoint  # noqa: E402
+from sandbox.history import seed_history  # noqa: E402
 from sandbox.minio_sim import SimCluster  # noqa: E402
 
 BUCKETS = 10_000
@@ -128,7 +129,7 @@ def child_report(args: argparse.Namespace) -> None:
         elapsed = time.perf_counter() - began
         assert report.charts, "the chart is part of the measured report"
         top = next(s for s in report.sections if s.title.startswith(f"Top 10 of {BUCKETS:,}"))
-        assert "in 7 d" in top.lines[0], "per-bucket growth against the week-old snapshot"
+        assert "in 7 d" in plain(top.lines[0]), "per-bucket growth against the week-old snapshot"
         return elapsed
 
     def at(factor: int) -> float:
@@ -252,7 +253,7 @@ def daily_50(runs: int) -> dict[str, float]:
                 report = capacity.summary_report(runtime, config.tenants)
                 times.append(time.perf_counter() - began)
                 rows = report.sections[0].rows
-                failed = [r.text for r in rows if "capacity unknown" in r.text]
+                failed = [plain(r.text) for r in rows if "capacity unknown" in plain(r.text)]
                 assert len(rows) == TENANTS and not failed, failed[:3]
             peak = counter.max
             runtime.close()
@@ -266,9 +267,9 @@ def daily_50(runs: int) -> dict[str, float]:
 
 def chart(runs: int) -> dict[str, float]:
     from bot.config import Thresholds
-    from handlers.capacity_chart import render_capacity_chart
-    from handlers.capacity_forecast import forecast
-    from handlers.capacity_history import HISTORY_WINDOW
+    from handlers.capacity.chart import render_capacity_chart
+    from handlers.capacity.forecast import forecast
+    from handlers.capacity.history import HISTORY_WINDOW
 
     rng = random.Random(1)
     now = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)

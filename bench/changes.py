@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import approval_engine as engine  # noqa: E402
+from bot.changes import follow as change_following  # noqa: E402
+from bot.changes.follow import Observation, Pacing, Phase, follow  # noqa: E402
+from bot.changes.tenant import handle_for  # noqa: E402
 from bot.commands import Command  # noqa: E402
 from bot.composition import load_application  # noqa: E402
 from bot.config import parse_config  # noqa: E402
@@ -40,11 +43,9 @@ from bot.dispatch import Dispatcher  # noqa: E402
 from bot.outbox import Prompt  # noqa: E402
 from bot.report import Report  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from handlers import scaling_follow  # noqa: E402
-from handlers.scaling_follow import Observation, Pacing, Phase, follow  # noqa: E402
-from handlers.scaling_tenant import handle_for  # noqa: E402
-from handlers.updates_images import parse_image  # noqa: E402
-from handlers.updates_tenant import TenantUpdate, plan_tenant_update  # noqa: E402
+from handlers.updates.images import parse_image  # noqa: E402
+from handlers.updates.kinds import TenantUpdate  # noqa: E402
+from handlers.updates.plans import plan_tenant_update  # noqa: E402
 from sandbox.kube.controlplane import ControlPlane, find_binaries  # noqa: E402
 from sandbox.kube.crds import install_crds  # noqa: E402
 from sandbox.kube.world import PoolSpec, TenantWorld, set_tenant_status  # noqa: E402
@@ -229,7 +230,7 @@ def stress_progress() -> tuple[int, int, int, int]:
     fake = FakeClock()
     outbox = CountingOutbox(fake.monotonic)
     progress = engine.ProgressThread(outbox, CHANNEL, "1.000", "stress", stamp=fake.stamp, clock=fake.monotonic)
-    scaling_follow.pacing = Pacing(clock=fake.monotonic, sleep=fake.sleep)
+    change_following.pacing = Pacing(clock=fake.monotonic, sleep=fake.sleep)
     lines = 0
 
     def observe() -> Observation:
@@ -241,7 +242,7 @@ def stress_progress() -> tuple[int, int, int, int]:
     try:
         follow(observe, progress, timeout_s=2 * ROLLOUT_S, poll_s=1.0, what="stress")
     finally:
-        scaling_follow.pacing = Pacing()
+        change_following.pacing = Pacing()
     following = [t for t, _ts, _kind in outbox.calls]
     progress.close("Done: stress")
     everything = [t for t, _ts, _kind in outbox.calls]
@@ -284,11 +285,11 @@ def real_rollout(plane: ControlPlane, workdir: Path) -> tuple[int, int, int, boo
         outbox = CountingOutbox(fake.monotonic)
         progress = engine.ProgressThread(outbox, CHANNEL, "1.000", plan.title, stamp=fake.stamp,
                                          clock=fake.monotonic)
-        scaling_follow.pacing = Pacing(clock=fake.monotonic, sleep=fake.sleep)
+        change_following.pacing = Pacing(clock=fake.monotonic, sleep=fake.sleep)
         try:
             outcome = TenantUpdate().execute(runtime, plan, progress)
         finally:
-            scaling_follow.pacing = Pacing()
+            change_following.pacing = Pacing()
         following = [t for t, _ts, _kind in outbox.calls]
         progress.close(outcome.summary)
         everything = [t for t, _ts, _kind in outbox.calls]

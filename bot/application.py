@@ -28,6 +28,7 @@ functions that a test, the shell and the scheduler can all call.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from bot.invocation import Invocation
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("minio_chatops.application")
 
 
 class Job(StrEnum):
@@ -66,12 +68,16 @@ class Hook(StrEnum):
     """Events a capability may listen to. Hooks never fail the event that fired them.
 
     - COMMAND_RUN: ``(runtime, channel, user, text) -> None``, after access was granted, before the handler.
+    - CHANNEL_EVENT: ``(runtime, channel, actor, kind, text) -> None``, fired by a capability (with
+      :meth:`Application.fire`) when it did something in a channel for someone: a checklist posted, a
+      step ticked. The incident timeline records these without the firing capability knowing incidents.
     - ALERT_NOTIFICATION: ``(runtime, outbox, notification) -> None``, on the work queue, for each new
       Alertmanager notification (``bot.webhooks.AlertNotification``) the receiver accepted. Raising means
       "not handled": the delivery is forgotten, so Alertmanager's next retry or repeat is handled again.
     """
 
     COMMAND_RUN = "command-run"
+    CHANNEL_EVENT = "channel-event"
     ALERT_NOTIFICATION = "alert-notification"
 
 
@@ -222,3 +228,11 @@ class Application:
     def listeners(self, hook: Hook) -> Iterator[Callable[..., None]]:
         """Every listener of ``hook``, in declaration order."""
         return iter(self.hooks.get(hook, ()))
+
+    def fire(self, hook: Hook, runtime: object, *args: object) -> None:
+        """Call every listener of ``hook`` with ``(runtime, *args)``; a listener's failure is logged, never raised."""
+        for listener in self.listeners(hook):
+            try:
+                listener(runtime, *args)
+            except Exception:  # noqa: BLE001 - a hook must never break the event that fired it
+                log.warning("hook failed", extra={"hook": str(hook)})

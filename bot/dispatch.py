@@ -146,11 +146,7 @@ class Dispatcher:
 
     def _fire(self, hook: Hook, *args: object) -> None:
         """Call every listener of ``hook``; a listener's failure is logged, never raised."""
-        for listener in self.app.listeners(hook):
-            try:
-                listener(self.runtime, *args)
-            except Exception:  # noqa: BLE001 - a hook must never break the command that fired it
-                log.warning("hook failed", extra={"hook": str(hook)})
+        self.app.fire(hook, self.runtime, *args)
 
     def _contained(self, name: str, request_id: str, call: Callable[[], T]) -> T | Report:
         started = time.monotonic()

@@ -231,6 +231,9 @@ class Section(Frozen):
     error: Text | None = None
     # Buttons that belong to this section (a checklist step's Check/Run), drawn right under it.
     actions: list[Action] = Field(default_factory=list)
+    # Detail people open on demand (the daily report's per-tenant details): where messages have threads,
+    # the renderer puts it in the thread, never in the first message; elsewhere it follows in place.
+    in_thread: bool = False
 
 
 class Chart(Frozen):

@@ -1,4 +1,4 @@
-"""Capabilities: one package (today still partly one module) per thing the bot does.
+"""Capabilities: one package per thing the bot does (facts, evaluate, present, declarations).
 
 `CAPABILITIES` names them in the order `help` lists their verbs; the composition
 root (`bot.composition`) imports each by name and includes its `capability`.
@@ -11,12 +11,11 @@ CAPABILITIES = (
     "handlers.capacity",
     "handlers.incidents",
     "handlers.runbooks",
-    "handlers.reports",
+    "handlers.daily_report",
     "handlers.scaling",
     "handlers.maintenance",
     "handlers.updates",
     "handlers.approvals",
-    "handlers.remediation",
     "handlers.alerts",
     "handlers.alertmanager",
 )

@@ -15,8 +15,9 @@ from bot.report import Report, Status
 from bot.runtime import Runtime
 from handlers.alerts import AlertSources, capacity_level, evaluate_alerts, health_level
 from handlers.capacity import CapacitySummary
-from handlers.capacity_forecast import threshold_state
+from handlers.capacity.forecast import threshold_state
 from handlers.health import TenantHealth
+from tests.reading import plain
 from tests.test_scheduler import OPS, config_for, static_tenant
 
 ALERTS = "C0ALERTS"
@@ -91,7 +92,7 @@ def test_health_change_posts_once_to_the_alert_route_and_recovers_once(tmp_path:
     s.world.status["demo"] = Status.HEALTHY
     [(_, recovered)] = s.check()
     assert recovered.title == "MinIO alert: Recovered: demo is HEALTHY again"
-    assert "was UNHEALTHY after 3 min" in recovered.summary
+    assert "was UNHEALTHY after 3 min" in plain(recovered.summary)
     assert s.check() == []
 
 
@@ -113,7 +114,7 @@ def test_a_tenant_already_degraded_at_first_sight_is_announced(tmp_path: Path) -
     s = Setup(tmp_path, tenants=[static_tenant("demo")])
     s.world.status["demo"] = Status.UNHEALTHY
     [(channel, report)] = s.check()
-    assert channel == OPS and "UNHEALTHY (was HEALTHY)" in report.summary
+    assert channel == OPS and "UNHEALTHY (was HEALTHY)" in plain(report.summary)
 
 
 def test_capacity_crossing_80_posts_and_hovering_at_the_line_does_not(tmp_path: Path) -> None:
@@ -123,7 +124,7 @@ def test_capacity_crossing_80_posts_and_hovering_at_the_line_does_not(tmp_path: 
     assert plan.title == "MinIO alert: demo capacity crossed 70 % (PLAN)"
     s.world.pct["demo"] = 80.2
     [(_, alert)] = s.check()
-    assert alert.title == "MinIO alert: demo capacity crossed 80 % (ALERT)" and "80.2 %" in alert.summary
+    assert alert.title == "MinIO alert: demo capacity crossed 80 % (ALERT)" and "80.2 %" in plain(alert.summary)
     for pct in (79.6, 80.4, 79.1, 80.0):
         s.world.pct["demo"] = pct
         assert s.check() == [], f"{pct} % is within the 1-point band: no flapping"
@@ -133,7 +134,7 @@ def test_capacity_crossing_80_posts_and_hovering_at_the_line_does_not(tmp_path: 
     assert critical.status is Status.UNHEALTHY
     s.world.pct["demo"] = 78.5
     [(_, eased)] = s.check()
-    assert eased.title == "MinIO alert: demo capacity eased to PLAN" and "back below 90 %" in eased.summary
+    assert eased.title == "MinIO alert: demo capacity eased to PLAN" and "back below 90 %" in plain(eased.summary)
     s.world.pct["demo"] = 50.0
     [(_, clear)] = s.check()
     assert clear.title == "MinIO alert: Recovered: demo capacity below 70 %"

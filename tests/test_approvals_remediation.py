@@ -19,16 +19,20 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from bot.clients.minio import MinioClient
 from bot.clients.minio_models import ServerInfo
 from bot.interactions import Click, ClickResult
 from bot.report import Action
-from handlers import remediation
-from handlers.remediation import pod_delete_action, server_for_pod, write_quorum_problems
+from handlers import incidents, maintenance
+from handlers.incidents import remediation
+from handlers.incidents.quorum import server_for_pod, write_quorum_problems
+from handlers.incidents.remediation import pod_delete_action
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TenantWorld, crashloop_pod
+from sandbox.launcher import SANDBOX_POD_URL, pod_resolve_map
 from sandbox.minio_sim import SimCluster
-from tests.test_approvals import ALICE, BOB, CAROL, OPS, text_of
-from tests.test_maintenance import Site, make_site
+from tests.test_approvals import ALICE, BOB, CAROL, OPS, text_of, world_from
+from tests.test_maintenance import Site, site_config
 
 CRASHING = "demo-pool-0-1"  # MinIO node 2
 
@@ -36,11 +40,19 @@ CRASHING = "demo-pool-0-1"  # MinIO node 2
 @pytest.fixture
 def site(kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
          minio_cluster: SimCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    """The demo tenant reached pod by pod, as in a cluster (its pod names mapped to the simulator's nodes)."""
     monkeypatch.setattr(remediation, "FOLLOW_TIMEOUT_S", 8.0)
     monkeypatch.setattr(remediation, "FOLLOW_POLL_S", 0.2)
-    s = make_site(kube, kube_api, kube_ns, minio_cluster, tmp_path, capabilities=(remediation.capability,))
-    yield s
-    s.bot.runtime.close()
+    keys = tmp_path / "keys"
+    keys.mkdir(exist_ok=True)
+    raw = site_config(kube.write_kubeconfig(tmp_path / "kubeconfig"), kube_ns, minio_cluster, keys,
+                      f"sqlite:///{tmp_path / 'state.db'}")
+    del raw["tenants"][0]["endpoints"]
+    raw["clusters"][0]["pod_url"] = SANDBOX_POD_URL
+    raw["resolve"] = pod_resolve_map(tenant_world, minio_cluster)
+    world = world_from(raw, capabilities=(maintenance.capability, incidents.capability))
+    yield Site(world, kube_api, kube_ns, minio_cluster, kube)
+    world.runtime.close()
 
 
 def press(site: Site, user: str, action: Action) -> ClickResult:
@@ -94,8 +106,8 @@ def test_a_crash_looping_pod_is_deleted_once_after_approval_and_followed_until_r
     [(channel, ts, card, _thread)] = site.bot.outbox.posts
     text = text_of(card)
     assert channel == OPS and "CrashLoopBackOff, 7 restart(s), last exit OOMKilled" in text
-    assert "StatefulSet `demo-pool-0` recreates it with the same PVCs" in text
-    assert "Every erasure set keeps write quorum without `demo-pool-0-1`" in text
+    assert "StatefulSet demo-pool-0 recreates it with the same PVCs" in text
+    assert "Every erasure set keeps write quorum without demo-pool-0-1" in text
     assert "delete pod" in text and "accepted by the API server" in text
     assert CRASHING in pods(site), "nothing happens before the approval"
 
@@ -121,7 +133,7 @@ def test_deleting_a_pod_that_would_break_write_quorum_is_not_even_requested(site
     result = press(site, ALICE, pod_delete_action("demo", site.namespace, "demo-pool-0-0"))
     assert result.ephemeral is not None and result.ephemeral.failed
     text = text_of(result.ephemeral)
-    assert "Deleting `demo-pool-0-0` now would break writes" in text
+    assert "Deleting demo-pool-0-0 now would break writes" in text
     assert "pool 0 set 0 would keep 4 online drive(s), below its write quorum of 5" in text
     assert not site.bot.outbox.posts and "demo-pool-0-0" in pods(site)
     refusal = site.bot.runtime.store.audit.recent(1)[0]
@@ -182,15 +194,20 @@ def _info(endpoints: list[str], offline: set[str]) -> ServerInfo:
     return ServerInfo.model_validate({"servers": servers, "backend": backend})
 
 
-def test_pods_map_to_minio_nodes_by_hostname_or_by_position() -> None:
+def test_pods_map_to_minio_nodes_by_hostname_or_by_the_clients_pod_names_never_by_order() -> None:
     hosts = [f"demo-pool-0-{i}.demo-hl.minio.svc.cluster.local:9000" for i in range(4)]
-    info = _info(hosts, offline=set())
-    assert server_for_pod(info, "demo-pool-0-2", [], []) == hosts[2]
+    static = MinioClient([f"http://{h}" for h in hosts], "ak", "sk")
+    assert server_for_pod(_info(hosts, offline=set()), "demo-pool-0-2", static, {}) == hosts[2]
     local = [f"127.0.0.1:{9000 + i}" for i in range(4)]
-    ordered = [f"demo-pool-0-{i}" for i in range(4)]
-    urls = [f"http://{e}" for e in local]
-    assert server_for_pod(_info(local, set()), "demo-pool-0-3", ordered, urls) == local[3]
-    assert server_for_pod(_info(local, set()), "demo-pool-9-0", ordered, urls) is None
+    pods = [f"demo-pool-0-{i}" for i in range(4)]
+    named = MinioClient([f"http://{p}.demo-hl.minio.svc.cluster.local:9000" for p in pods], "ak", "sk",
+                        node_names=pods)
+    resolve = {f"{p}.demo-hl.minio.svc.cluster.local:9000": address for p, address in zip(pods, local, strict=True)}
+    assert server_for_pod(_info(local, set()), "demo-pool-0-3", named, resolve) == local[3]
+    assert server_for_pod(_info(local, set()), "demo-pool-9-0", named, resolve) is None
+    # Static endpoints carry no pod names: their order is not taken as a pod's node.
+    unnamed = MinioClient([f"http://{address}" for address in local], "ak", "sk")
+    assert server_for_pod(_info(local, set()), "demo-pool-0-3", unnamed, {}) is None
 
 
 def test_write_quorum_math_counts_only_the_drives_online_now() -> None:
@@ -203,8 +220,8 @@ def test_write_quorum_math_counts_only_the_drives_online_now() -> None:
 
 
 def test_the_pod_crash_diagnostics_offer_the_button_and_it_requests_the_deletion(site: Site) -> None:
-    from handlers.incident_common import IncidentType
-    from handlers.incident_diagnostics import run_diagnosis
+    from handlers.incidents.diagnostics import run_diagnosis
+    from handlers.incidents.model import IncidentType
 
     crashloop_pod(site.api, site.namespace, CRASHING)
     site.minio.stop_node(2)
@@ -217,3 +234,14 @@ def test_the_pod_crash_diagnostics_offer_the_button_and_it_requests_the_deletion
     result = press(site, ALICE, action)
     assert result.ephemeral is not None and result.ephemeral.title == f"Requested: Delete pod {CRASHING} of demo"
     assert site.bot.outbox.posts and site.bot.outbox.posts[0][2].title.startswith("Approval needed")
+
+
+def test_a_pod_of_a_tenant_reached_pod_by_pod_is_matched_to_its_node_by_name(site: Site) -> None:
+    crashloop_pod(site.api, site.namespace, CRASHING)
+    site.minio.stop_node(2)
+    tenant = site.bot.runtime.config.tenant("demo")
+    assert tenant is not None and site.bot.runtime.minio(tenant).node_name(2) == CRASHING
+    requested = press(site, ALICE, pod_delete_action("demo", site.namespace, CRASHING))
+    assert requested.ephemeral is not None and not requested.ephemeral.failed, text_of(requested.ephemeral)
+    [(_channel, _ts, card, _thread)] = site.bot.outbox.posts
+    assert "Every erasure set keeps write quorum without demo-pool-0-1" in text_of(card)

@@ -22,8 +22,9 @@ from bot.dispatch import Dispatcher
 from bot.report import Report, Section, Status
 from bot.runtime import Runtime, utcnow
 from handlers import capacity
-from handlers.capacity_forecast import TIB, ForecastStatus, ThresholdState
-from handlers.capacity_history import seed_history, store_history
+from handlers.capacity.forecast import TIB, ForecastStatus, ThresholdState
+from handlers.capacity.history import store_history
+from sandbox.history import seed_history
 from sandbox.minio_sim import SimCluster
 from tests.fixtures.minio import ClusterFactory
 from tests.reading import plain
@@ -120,6 +121,16 @@ def text_of(report: Report) -> str:
     return render_text(report)
 
 
+def lines(section: Section) -> list[str]:
+    """A section's lines as the terminal shows them."""
+    return [plain(line) for line in section.lines]
+
+
+def summary_text(summary: capacity.CapacitySummary) -> str:
+    """A summary's line (the daily report's and alerts') as plain text."""
+    return plain(capacity.summary_line(summary))
+
+
 def seed_week(runtime: Runtime, tenant: str = "demo", **kwargs: Any) -> capacity.CapacityNow:
     """A week of hourly history that grows into today's measurement."""
     now = capacity.measure(runtime, tenant)
@@ -168,7 +179,7 @@ def test_top_buckets_are_the_largest_with_object_counts_and_the_total_count(
     assert now.scanner_last_update is not None and not now.stale
     report = capacity.tenant_report(capacity_runtime, capacity_runtime.config.tenants[0], with_chart=False)
     top = section(report, "Top 10 of 25")
-    assert top.lines[0].startswith("`b24`: 25.0 GiB · 2,500 objects")
+    assert lines(top)[0].startswith("`b24`: 25.0 GiB · 2,500 objects")
 
 
 # --- thresholds ----------------------------------------------------------------------------------
@@ -181,12 +192,12 @@ def test_given_a_tenant_at_85_percent_capacity_says_alert_and_the_80_line_is_cro
     fill_to(runtime, minio_cluster, 85)
     report = capacity.tenant_report(runtime, runtime.config.tenants[0], with_chart=False)
     assert report.status is Status.DEGRADED
-    assert report.summary.startswith("ALERT: 85.0 %")
-    rows = [r.text for r in section(report, "Thresholds").rows]
+    assert plain(report.summary).startswith("ALERT: 85.0 %")
+    rows = [plain(r.text) for r in section(report, "Thresholds").rows]
     assert rows[0].startswith("plan 70 %: crossed") and rows[1].startswith("alert 80 %: crossed")
     assert rows[2].startswith("critical 90 %: not reached")
     recommendation = section(report, "Recommendation")
-    assert recommendation.status is Status.DEGRADED and "above the plan threshold" in recommendation.lines[0]
+    assert recommendation.status is Status.DEGRADED and "above the plan threshold" in lines(recommendation)[0]
 
 
 def test_given_a_tenant_at_95_percent_it_is_critical(
@@ -196,7 +207,7 @@ def test_given_a_tenant_at_95_percent_it_is_critical(
     fill_to(runtime, minio_cluster, 95)
     summary = capacity.capacity_summary(runtime, "demo")
     assert summary.state is ThresholdState.CRITICAL and summary.status is Status.UNHEALTHY
-    assert summary.days_until_80 == 0 and "80 % reached" in summary.line
+    assert summary.days_until_80 == 0 and "80 % reached" in summary_text(summary)
 
 
 def test_thresholds_come_from_the_tenant_config(
@@ -205,7 +216,7 @@ def test_thresholds_come_from_the_tenant_config(
     runtime = runtimes({"demo": minio_cluster}, sqlite_url, thresholds={"plan": 40, "alert": 50, "critical": 60})
     fill_to(runtime, minio_cluster, 55)
     report = capacity.tenant_report(runtime, runtime.config.tenants[0], with_chart=False)
-    assert report.summary.startswith("ALERT") and "alert 50 %" in report.footer[0]
+    assert plain(report.summary).startswith("ALERT") and "alert 50 %" in plain(report.footer[0])
 
 
 # --- scanner freshness ---------------------------------------------------------------------------
@@ -221,10 +232,10 @@ def test_a_scanner_that_never_finished_is_called_out_and_drive_totals_still_show
     assert now.scanner_last_update is None and now.stale and now.buckets == []
     assert now.usable_used > TIB // 2, "drive totals do not wait for the scanner"
     report = capacity.tenant_report(runtime, runtime.config.tenants[0], with_chart=False)
-    assert any("has not finished a cycle" in r for r in report.reasons)
+    assert any("has not finished a cycle" in plain(r) for r in report.reasons)
     assert "no finished scan yet" in text_of(report)
-    assert section(report, "Buckets").lines[0].startswith("No scanner result yet")
-    assert "scanner data stale" in capacity.capacity_summary(runtime, "demo").line
+    assert lines(section(report, "Buckets"))[0].startswith("No scanner result yet")
+    assert "scanner data stale" in summary_text(capacity.capacity_summary(runtime, "demo"))
 
 
 def test_stale_scanner_data_is_flagged_with_its_age(
@@ -233,7 +244,7 @@ def test_stale_scanner_data_is_flagged_with_its_age(
     minio_cluster.run_scanner()
     runtime = runtimes({"demo": minio_cluster}, sqlite_url, clock=lambda: utcnow() + timedelta(hours=7))
     report = capacity.tenant_report(runtime, runtime.config.tenants[0], with_chart=False)
-    stale = [r for r in report.reasons if "stale" in r]
+    stale = [plain(r) for r in report.reasons if "stale" in plain(r)]
     assert stale and "7.0 h ago" in stale[0]
 
 
@@ -251,7 +262,7 @@ def test_ten_thousand_buckets_are_reported_fast_and_no_object_is_ever_listed(
     report = capacity.tenant_report(runtime, runtime.config.tenants[0])  # its time: bench/capacity.py
     capacity.take_snapshot(runtime, "demo")
     top = section(report, "Top 10 of 10,000")
-    assert top.lines[0].startswith("`bucket-09999`")
+    assert lines(top)[0].startswith("`bucket-09999`")
     assert report.charts and report.charts[0].png.startswith(PNG)
     assert seen, "the recorder saw nothing"
     s3 = [r for r in seen if not r[1].startswith("/minio/")]
@@ -294,23 +305,23 @@ def test_a_week_of_history_gives_growth_a_forecast_date_and_a_chart(
     runtime = runtimes({"demo": minio_cluster}, store_url)
     seed_week(runtime)
     report = capacity.tenant_report(runtime, runtime.config.tenants[0])
-    growth = section(report, "Growth").lines
+    growth = lines(section(report, "Growth"))
     assert growth[1].startswith("7 d: +") and "pp of usable" in growth[1]
     assert growth[2].startswith("30 d: n/a (history starts")
-    forecast = section(report, "Forecast").lines
+    forecast = lines(section(report, "Forecast"))
     assert forecast[0].startswith("Growing +") and "95 % interval" in forecast[0]
     assert any(line.startswith("• 80 %: ~") for line in forecast)
     assert any("Theil-Sen" in line for line in forecast)
-    assert "80 % forecast ~" in report.summary
-    rec = section(report, "Recommendation").lines[0]
+    assert "80 % forecast ~" in plain(report.summary)
+    rec = lines(section(report, "Recommendation"))[0]
     assert "TiB usable" in rec and "70 %" in rec and "90 days" in rec
-    assert any("in 7 d" in line for line in section(report, "Top").lines), "per-bucket 7-day growth"
+    assert any("in 7 d" in line for line in lines(section(report, "Top"))), "per-bucket 7-day growth"
     chart = report.charts[0]
     assert chart.filename == "capacity-demo.png" and chart.png.startswith(PNG)
     summary = capacity.capacity_summary(runtime, "demo")
     assert summary.days_until_80 is not None and summary.days_until_80 > 0
     assert summary.growth_7d_bytes is not None and summary.growth_7d_bytes > 0
-    assert "7 d: +" in summary.line and "80 % in ~" in summary.line
+    assert "7 d: +" in summary_text(summary) and "80 % in ~" in summary_text(summary)
 
 
 def test_minio_unreachable_during_a_snapshot_records_the_gap_and_the_forecast_says_so(
@@ -329,7 +340,7 @@ def test_minio_unreachable_during_a_snapshot_records_the_gap_and_the_forecast_sa
     gap = history[-1]
     assert not gap.ok and gap.error and "unreachable" in gap.error
     report = capacity.tenant_report(runtime, runtime.config.tenants[0], with_chart=False)
-    gaps = [line for line in section(report, "Forecast").lines if line.startswith("Gaps:")]
+    gaps = [line for line in lines(section(report, "Forecast")) if line.startswith("Gaps:")]
     assert gaps and "1 snapshot(s)" in gaps[0] and "unreachable" in gaps[0]
 
 
@@ -340,14 +351,14 @@ def test_a_tenant_with_no_history_says_so_everywhere(
     minio_cluster.run_scanner()
     runtime = runtimes({"demo": minio_cluster}, store_url)
     report = capacity.tenant_report(runtime, runtime.config.tenants[0])
-    assert all(line.endswith("(no history yet)") for line in section(report, "Growth").lines)
-    forecast = section(report, "Forecast").lines
+    assert all(line.endswith("(no history yet)") for line in lines(section(report, "Growth")))
+    forecast = lines(section(report, "Forecast"))
     assert forecast[0].startswith("Not enough history: no stored snapshots yet") and ">= 12 snapshots" in forecast[0]
-    assert "needs more history" in section(report, "Recommendation").lines[0]
+    assert "needs more history" in lines(section(report, "Recommendation"))[0]
     assert report.charts, "a chart of today's point and the thresholds is still drawn"
     summary = capacity.capacity_summary(runtime, "demo")
     assert summary.forecast is ForecastStatus.NOT_ENOUGH_HISTORY and summary.days_until_80 is None
-    assert "80 %: not enough history" in summary.line and "7 d: no history" in summary.line
+    assert "80 %: not enough history" in summary_text(summary) and "7 d: no history" in summary_text(summary)
 
 
 def test_a_tenant_whose_usage_shrank_is_not_growing(
@@ -358,11 +369,11 @@ def test_a_tenant_whose_usage_shrank_is_not_growing(
     runtime = runtimes({"demo": minio_cluster}, store_url)
     now = seed_week(runtime, growth_per_day=-0.01 * capacity.measure(runtime, "demo").usable_total)
     report = capacity.tenant_report(runtime, runtime.config.tenants[0])
-    assert section(report, "Growth").lines[1].startswith("7 d: -")
-    assert section(report, "Forecast").lines[0].startswith("Not growing: usage is shrinking")
-    assert "not growing" in report.summary
-    assert now.pct_used < 70 and "No action needed" in section(report, "Recommendation").lines[0]
-    assert "80 %: not growing" in capacity.capacity_summary(runtime, "demo").line
+    assert lines(section(report, "Growth"))[1].startswith("7 d: -")
+    assert lines(section(report, "Forecast"))[0].startswith("Not growing: usage is shrinking")
+    assert "not growing" in plain(report.summary)
+    assert now.pct_used < 70 and "No action needed" in lines(section(report, "Recommendation"))[0]
+    assert "80 %: not growing" in summary_text(capacity.capacity_summary(runtime, "demo"))
 
 
 # --- faults at report time -----------------------------------------------------------------------
@@ -378,17 +389,17 @@ def test_store_unavailable_at_report_time_still_reports_usage_and_buckets(
     began = time.perf_counter()
     report = capacity.tenant_report(runtime, runtime.config.tenants[0])
     assert time.perf_counter() - began < 5
-    assert report.status is Status.HEALTHY and report.summary.startswith("OK:")
-    assert section(report, "Usage").fields[0].value.endswith("free")
-    assert section(report, "Top 5 of 5").lines[0].startswith("`backups`")
-    assert (section(report, "Growth").error or "").startswith("store unavailable")
-    assert (section(report, "Forecast").error or "").startswith("store unavailable")
-    assert any("History unavailable" in r for r in report.reasons)
+    assert report.status is Status.HEALTHY and plain(report.summary).startswith("OK:")
+    assert plain(section(report, "Usage").fields[0].value).endswith("free")
+    assert lines(section(report, "Top 5 of 5"))[0].startswith("`backups`")
+    assert plain(section(report, "Growth").error).startswith("store unavailable")
+    assert plain(section(report, "Forecast").error).startswith("store unavailable")
+    assert any("History unavailable" in plain(r) for r in report.reasons)
     assert "s3cr3t-pw" not in text_of(report)
     summary = capacity.capacity_summary(runtime, "demo")
     assert summary.ok and summary.growth_7d_bytes is None and summary.days_until_80 is None
     assert summary.history_error and "store unavailable" in summary.history_error
-    assert "history unavailable" in summary.line and "% used" in summary.line
+    assert "history unavailable" in summary_text(summary) and "% used" in summary_text(summary)
 
 
 def test_minio_unreachable_at_report_time_falls_back_to_the_last_snapshot(
@@ -402,9 +413,9 @@ def test_minio_unreachable_at_report_time_falls_back_to_the_last_snapshot(
         minio_cluster.stop_node(node)
     report = capacity.tenant_report(runtime, runtime.config.tenants[0])
     assert report.status is Status.UNKNOWN
-    assert "Could not measure capacity now" in report.summary and "Last snapshot" in report.summary
+    assert "Could not measure capacity now" in plain(report.summary) and "Last snapshot" in plain(report.summary)
     summary = capacity.capacity_summary(runtime, "demo")
-    assert not summary.ok and summary.error and "capacity unknown" in summary.line
+    assert not summary.ok and summary.error and "capacity unknown" in summary_text(summary)
 
 
 def test_a_chart_that_fails_to_draw_leaves_the_text_report(
@@ -419,7 +430,7 @@ def test_a_chart_that_fails_to_draw_leaves_the_text_report(
         raise RuntimeError("no fonts")
 
     report = capacity.build_report(tenant, now, [], None, now.checked_at, chart=broken)
-    assert not report.charts and "could not be drawn" in report.footer[-1]
+    assert not report.charts and "could not be drawn" in plain(report.footer[-1])
     assert section(report, "Usage").fields
 
 
@@ -440,9 +451,10 @@ def test_without_a_tenant_every_visible_tenant_gets_a_summary_row(
     report = dispatcher.run(ALICE, OPS, parsed)
     assert report.title == "Capacity" and report.status is Status.UNHEALTHY
     rows = report.sections[0].rows
-    assert [r.text.split(":")[0] for r in rows] == ["*demo*", "*archive*"]
-    assert "(CRITICAL)" in rows[1].text and rows[1].status is Status.UNHEALTHY
-    assert app.registry.get("capacity") is capacity.VERB and capacity.VERB.slow
+    assert [plain(r.text).split(":")[0] for r in rows] == ["demo", "archive"]
+    assert "(CRITICAL)" in plain(rows[1].text) and rows[1].status is Status.UNHEALTHY
+    verb = app.registry.get("capacity")
+    assert verb is not None and verb.handler is capacity.capacity_command and verb.slow
 
 
 def test_an_unknown_tenant_is_refused_with_the_visible_ones(

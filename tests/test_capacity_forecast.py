@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from bot.config import Thresholds
 from bot.erasure import default_parity
-from handlers.capacity_forecast import (
+from bot.humanize import signed_size, size
+from handlers.capacity.forecast import (
     DAY,
     MAX_FIT_POINTS,
     MIN_POINTS,
@@ -25,13 +26,20 @@ from handlers.capacity_forecast import (
     ThresholdState,
     bin_points,
     forecast,
-    format_bytes,
-    format_signed_bytes,
     growth,
     recommend,
     theil_sen,
     threshold_state,
 )
+from handlers.capacity.present import (
+    METHOD,
+    forecast_reason,
+    gap_note,
+    growth_line,
+    milestone_text,
+    recommendation_text,
+)
+from tests.reading import plain
 
 NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 TOTAL = 100 * TIB  # usable
@@ -159,8 +167,8 @@ def test_given_steady_growth_the_80_and_100_percent_dates_are_where_the_line_cro
     assert abs((eighty.eta - (NOW + 40 * DAY)) / DAY) < 1.0
     assert abs((full.eta - (NOW + 80 * DAY)) / DAY) < 2.0
     assert eighty.earliest and eighty.latest and eighty.earliest <= eighty.eta <= eighty.latest
-    assert "Theil-Sen" in fc.method and "95 %" in fc.method
-    assert "80 %: ~" in eighty.describe(fc.status)
+    assert "Theil-Sen" in METHOD and "95 %" in METHOD
+    assert "80 %: ~" in plain(milestone_text(eighty, fc.status))
 
 
 @pytest.mark.parametrize(
@@ -176,9 +184,10 @@ def test_a_tenant_with_little_history_gets_not_enough_history_and_the_rule(
 ) -> None:
     fc = forecast(points, now_point(50 * TIB))
     assert fc.status is ForecastStatus.NOT_ENOUGH_HISTORY
-    assert why in fc.reason and f">= {MIN_POINTS} snapshots" in fc.reason and "48 h" in fc.reason
+    reason = plain(forecast_reason(fc))
+    assert why in reason and f">= {MIN_POINTS} snapshots" in reason and "48 h" in reason
     eighty = fc.milestone(80.0)
-    assert eighty and eighty.eta is None and "not enough history" in eighty.describe(fc.status)
+    assert eighty and eighty.eta is None and "not enough history" in plain(milestone_text(eighty, fc.status))
 
 
 def test_sparse_snapshots_over_a_long_span_are_still_too_few() -> None:
@@ -192,15 +201,15 @@ def test_a_tenant_whose_usage_shrank_is_not_growing_and_gets_no_dates() -> None:
     points = hourly(7, 40 * TIB, -0.3 * TIB, noise=0.01 * TIB)
     fc = forecast(points, now_point(40 * TIB))
     assert fc.status is ForecastStatus.NOT_GROWING
-    assert "shrinking" in fc.reason
+    assert "shrinking" in plain(forecast_reason(fc))
     assert all(m.eta is None for m in fc.milestones)
     rec = recommend(fc, DEFAULTS, SHAPE)
-    assert not rec.needed and "not growing" in rec.text
+    assert not rec.needed and "not growing" in plain(recommendation_text(rec))
 
 
 def test_flat_usage_is_not_growing() -> None:
     fc = forecast(hourly(7, 40 * TIB, 0.0), now_point(40 * TIB))
-    assert fc.status is ForecastStatus.NOT_GROWING and "flat" in fc.reason
+    assert fc.status is ForecastStatus.NOT_GROWING and "flat" in plain(forecast_reason(fc))
 
 
 def test_failed_polls_are_skipped_counted_and_named() -> None:
@@ -216,14 +225,14 @@ def test_failed_polls_are_skipped_counted_and_named() -> None:
     fc = forecast(points, now_point(60 * TIB))
     assert fc.status is ForecastStatus.GROWING
     assert fc.gaps == 5
-    assert "5 snapshot(s)" in fc.gap_note and "connection refused" in fc.gap_note
+    assert "5 snapshot(s)" in plain(gap_note(fc)) and "connection refused" in plain(gap_note(fc))
     assert fc.slope_per_day == pytest.approx(0.5 * TIB, rel=0.02)
 
 
 def test_already_full_milestones_say_reached() -> None:
     fc = forecast(hourly(7, 95 * TIB, 0.1 * TIB), now_point(95 * TIB), [80.0, 100.0])
     eighty, full = fc.milestone(80.0), fc.milestone(100.0)
-    assert eighty and eighty.reached and "already reached" in eighty.describe(fc.status)
+    assert eighty and eighty.reached and "already reached" in plain(milestone_text(eighty, fc.status))
     assert full and not full.reached and full.eta is not None
 
 
@@ -231,7 +240,7 @@ def test_very_slow_growth_is_not_dated_beyond_five_years() -> None:
     fc = forecast(hourly(14, 10 * TIB, 0.001 * TIB), now_point(10 * TIB))
     full = fc.milestone(100.0)
     assert fc.status is ForecastStatus.GROWING and full and full.eta is None
-    assert "not within 5 years" in full.describe(fc.status)
+    assert "not within 5 years" in plain(milestone_text(full, fc.status))
 
 
 # --- growth --------------------------------------------------------------------------------------
@@ -250,13 +259,13 @@ def test_growth_never_stretches_a_short_history_into_a_30_day_figure() -> None:
     points = hourly(9, 60 * TIB, 0.5 * TIB)
     by_label = {g.label: g for g in growth(points, now_point(60 * TIB))}
     assert by_label["7 d"].bytes is not None
-    assert by_label["30 d"].bytes is None and "history starts" in by_label["30 d"].note
+    assert by_label["30 d"].bytes is None and "history starts" in plain(growth_line(by_label["30 d"]))
 
 
 def test_shrinking_usage_shows_negative_growth() -> None:
     seven = growth(hourly(8, 40 * TIB, -1 * TIB), now_point(40 * TIB))[1]
     assert seven.bytes is not None and seven.bytes < 0
-    assert format_signed_bytes(seven.bytes).startswith("-")
+    assert signed_size(seven.bytes).startswith("-") and plain(growth_line(seven)).startswith("7 d: -")
 
 
 # --- recommendation ------------------------------------------------------------------------------
@@ -274,19 +283,20 @@ def test_the_recommendation_is_sized_to_stay_under_70_percent_for_90_days() -> N
     # Raw converts with the parity of the tenant's storage class: EC:4 on sets of 16 -> 12/16 usable.
     assert rec.add_raw_bytes == pytest.approx(rec.add_usable_bytes * 16 / 12, rel=1e-9)
     assert rec.before is not None and abs((rec.before - (NOW + 20 * DAY)) / DAY) < 1.5
-    assert f"before {rec.before:%Y-%m-%d}" in rec.text and "TiB usable" in rec.text and "EC:4" in rec.text
+    text = plain(recommendation_text(rec))
+    assert f"before {rec.before:%Y-%m-%d}" in text and "TiB usable" in text and "EC:4" in text
 
 
 def test_no_pool_is_recommended_when_usage_stays_under_plan_for_90_days() -> None:
     fc = forecast(hourly(14, 20 * TIB, 0.05 * TIB), now_point(20 * TIB))
     rec = recommend(fc, DEFAULTS, SHAPE)
-    assert not rec.needed and "No new capacity needed" in rec.text
+    assert not rec.needed and "No new capacity needed" in plain(recommendation_text(rec))
 
 
 def test_above_plan_without_a_trend_still_sizes_the_pool_to_get_back_under() -> None:
     fc = forecast([], now_point(85 * TIB))
     rec = recommend(fc, DEFAULTS, SHAPE)
-    assert rec.needed and "above the plan threshold" in rec.text
+    assert rec.needed and "above the plan threshold" in plain(recommendation_text(rec))
     assert 85 * TIB / (TOTAL + rec.add_usable_bytes) <= 0.70
 
 
@@ -316,7 +326,7 @@ def test_whenever_a_pool_is_recommended_it_is_big_enough(used_pct: float, per_da
     [(0, "0 B"), (1023, "1023 B"), (512 << 30, "512 GiB"), (int(3.4 * TIB), "3.40 TiB"), (-(1 << 40), "-1.00 TiB")],
 )
 def test_sizes_read_in_binary_units(value: int, text: str) -> None:
-    assert format_bytes(value) == text
+    assert size(value) == text
 
 
 @pytest.mark.parametrize("set_size, parity", [(1, 0), (2, 1), (3, 1), (4, 2), (5, 2), (6, 3), (7, 3), (8, 4), (16, 4)])

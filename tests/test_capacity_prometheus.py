@@ -31,9 +31,10 @@ from bot.clients.timeouts import Timeouts
 from bot.config import parse_config
 from bot.runtime import Runtime
 from handlers import capacity
-from handlers.capacity_forecast import TIB
-from handlers.capacity_prometheus import GAP_ERROR, PrometheusHistory, choose_step, points_from_series
+from handlers.capacity.forecast import TIB
+from handlers.capacity.prometheus import GAP_ERROR, PrometheusHistory, choose_step, points_from_series
 from sandbox.minio_sim import SimCluster
+from tests.reading import plain
 
 INSTALL_HINT = "Prometheus was not found on PATH. Install it with: apt-get install -y prometheus"
 ARCHIVE_USABLE = 4 * TIB
@@ -221,10 +222,10 @@ def test_a_week_of_prometheus_history_gives_growth_and_a_forecast(prometheus: Pr
     finally:
         runtime.close()
     text = {s.title: s for s in report.sections}
-    assert "history from Prometheus" in report.footer[0]
-    growth = text["Growth"].lines
+    assert "history from Prometheus" in plain(report.footer[0])
+    growth = [plain(line) for line in text["Growth"].lines]
     assert growth[1].startswith("7 d: +"), growth
-    forecast = text["Forecast"].lines
+    forecast = [plain(line) for line in text["Forecast"].lines]
     assert forecast[0].startswith("Growing +"), forecast
     assert any(line.startswith("Gaps: 3 snapshot(s)") for line in forecast), forecast
 
@@ -237,8 +238,8 @@ def test_prometheus_unreachable_is_reported_and_the_rest_stands(prometheus: Prom
     finally:
         runtime.close()
     growth = next(s for s in report.sections if s.title == "Growth")
-    assert growth.error and "Prometheus" in growth.error and "unreachable" in growth.error
-    assert report.summary.startswith("OK:")
+    assert growth.error and "Prometheus" in plain(growth.error) and "unreachable" in plain(growth.error)
+    assert plain(report.summary).startswith("OK:")
 
 
 # --- pure parts ----------------------------------------------------------------------------------

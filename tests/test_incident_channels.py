@@ -10,8 +10,9 @@ import pytest
 from kubernetes import client
 
 from bot.store import TimelineEntry
-from handlers.incident_channels import channel_name, first_response, matching_types, slugify
-from handlers.incident_diagnostics import IncidentType
+from handlers.incidents.evaluate import first_response, matching_types
+from handlers.incidents.model import IncidentType
+from handlers.incidents.naming import channel_name, slugify
 from sandbox.kube.world import TenantWorld, crashloop_pod
 from sandbox.minio_sim import SimCluster
 from sandbox.slack_sim import SlackSim

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client
 
-from bot.clients.kube_models import ContainerInfo, PodInfo
+from bot.clients.kube_models import ContainerInfo, PodInfo, PodLog
+from bot.clients.minio_models import BucketInfo
+from bot.config import TenantConfig
+from bot.render.inline import to_mrkdwn
 from bot.report import Status
-from handlers.incident_diagnostics import INCIDENT_TYPES
-from handlers.incident_pod_crash import crashed_pods, redact_log
+from handlers.incidents.diagnose.pod_crash import log_section, redact_log
+from handlers.incidents.evaluate import needs
+from handlers.incidents.facts import gather
+from handlers.incidents.model import INCIDENT_TYPES, IncidentType
+from handlers.incidents.pods import crashed_pods
 from sandbox.kube.world import TenantWorld, crashloop_pod, remove_network_policy, set_cert_expiry
 from sandbox.minio_sim import SimCluster
 from tests.fixtures.minio import ClusterFactory
@@ -50,7 +58,7 @@ def test_given_a_crashlooping_pod_pod_crash_names_it_with_reason_events_and_next
     assert "BackOff" in events and "Pod/demo-pool-0-2" in events
     # This API server has no kubelet: the log section says so, and the rest still arrives.
     logs = section(report, "Last log lines: demo-pool-0-2")
-    assert logs.error and "unavailable" in logs.error
+    assert "unavailable" in plain(logs.error)
     assert section(report, "MinIO view of its servers").status is Status.HEALTHY
     actions = texts(section(report, "Recommended next actions"))
     assert "/minio scale demo resources" in actions
@@ -74,8 +82,12 @@ def test_pod_logs_are_redacted_cut_and_cannot_break_out_of_the_code_block() -> N
     out = redact_log(lines)
     joined = "\n".join(out)
     assert "supersecretvalue123" not in joined and "abcdef0123456789abcdef" not in joined
-    assert "```" not in joined and "<!channel>" not in joined and "&lt;!channel&gt;" in joined
-    assert all(len(line) < 220 for line in out)  # 200 characters of log text, plus entities
+    assert all(len(line) <= 200 for line in out)
+    # As Slack shows the log section: each line verbatim in code, nothing breaks out of it.
+    section = log_section("demo-pool-0-1", PodLog(namespace="n", pod="demo-pool-0-1", lines=lines))
+    shown = "\n".join(to_mrkdwn(line) for line in section.lines)
+    assert "```" not in shown and "<!channel>" not in shown and "&lt;!channel&gt;" in shown
+    assert "supersecretvalue123" not in shown
 
 
 def test_crashed_pods_puts_not_ready_pods_first() -> None:
@@ -127,7 +139,7 @@ def test_given_a_node_down_and_no_network_policy_network_issue_names_the_node(
     endpoints = section(report, "Node endpoints")
     assert endpoints.status is Status.UNHEALTHY
     assert "node 3" in texts(endpoints) and "node 1" in texts(endpoints)
-    peers = section(report, "Peer network (from `info`)")
+    peers = section(report, "Peer network (from info)")
     assert "offline" in texts(peers)
     assert section(report, "Services").status is Status.HEALTHY and "demo-hl" in texts(section(report, "Services"))
     assert "traffic is not restricted" in texts(section(report, "NetworkPolicies"))
@@ -159,10 +171,10 @@ def test_given_a_long_held_lock_performance_shows_it_with_probe_latencies(
     report = full_env.run("incident performance demo")
     probes = texts(section(report, "Probe latencies"))
     assert "node 1 liveness" in probes and "canary on `probe`" in probes and "PUT" in probes
-    locks = section(report, "Locks held (`top/locks`)")
+    locks = section(report, "Locks held (top/locks)")
     assert locks.status is Status.UNHEALTHY and "backups/db.tar" in texts(locks)
     pressure = section(report, "Pod resource pressure")
-    assert pressure.error and "metrics API not available" in pressure.error
+    assert "metrics API not available" in plain(pressure.error)
     assert "Long-held locks" in texts(section(report, "Recommended next actions"))
 
 
@@ -234,7 +246,7 @@ def test_given_the_kubernetes_api_unreachable_minio_sections_are_still_reported(
     report = env.run("incident pod-crash demo")
     assert time.monotonic() - started < 6
     pods = section(report, "Pods")
-    assert pods.status is Status.UNKNOWN and pods.error and "unreachable" in pods.error
+    assert pods.status is Status.UNKNOWN and "unreachable" in plain(pods.error)
     minio = section(report, "MinIO view of its servers")
     assert minio.status is Status.HEALTHY and "4/4 servers online" in texts(minio)
     security = env.run("incident security demo")
@@ -280,3 +292,84 @@ def test_a_tenant_not_visible_in_this_channel_is_refused(static_env: Env) -> Non
 def test_without_a_tenant_the_only_visible_tenant_is_used(static_env: Env) -> None:
     report = static_env.run("incident performance", channel=OPS)
     assert report.title == "Incident diagnostics: performance on demo"
+
+
+# ---------------------------------------------------------------- how the bot reaches the nodes, and with which keys
+
+
+def test_given_load_balanced_endpoints_no_node_is_called_down_and_per_node_verdicts_are_said_unavailable(
+    make_env: EnvFactory, tmp_path: Path, demo_cluster: SimCluster
+) -> None:
+    env = make_env([tenant_doc(tmp_path, demo_cluster, endpoints_mode="load-balanced")])
+    network = env.run("incident network-issue demo")
+    endpoints = section(network, "Node endpoints")
+    assert "per-node verdicts unavailable: endpoints are load-balanced" in texts(endpoints)
+    assert endpoints.status is Status.INFO and network.status is not Status.UNHEALTHY
+    assert "do not answer" not in texts(section(network, "Recommended next actions"))
+    performance = env.run("incident performance demo")
+    probes = section(performance, "Probe latencies")
+    assert "per-node verdicts unavailable: endpoints are load-balanced" in texts(probes)
+    assert "node 1 liveness" not in texts(probes) and "cluster probe" in texts(probes)
+    assert probes.status is Status.HEALTHY
+
+
+
+def test_given_no_readable_keys_security_shows_why_as_is_and_asks_for_keys(
+    make_env: EnvFactory, tmp_path: Path, demo_cluster: SimCluster
+) -> None:
+    keys = {"access_key_env": "DEMO_AK", "secret_key_env": "DEMO_SK"}
+    env = make_env([tenant_doc(tmp_path, demo_cluster, credentials=keys)])
+    report = env.run("incident security demo")
+    missing = "no credentials configured/readable for tenant demo (environment variables DEMO_AK / DEMO_SK are not set)"
+    assert [plain(row.text) for row in section(report, "Credentials").rows] == [missing]
+    assert "rejected" not in report_text(report)
+    actions = texts(section(report, "Recommended next actions"))
+    assert "readable keys" in actions and "Review the users above" not in actions
+
+
+# ---------------------------------------------------------------- facts: each asked once, one stage after another
+
+
+class _CountingClient:
+    """A MinIO client stand-in that counts every call and answers with nothing (a bucket list of two)."""
+
+    per_node = True
+    nodes = [1, 2]
+    endpoints = ["http://n1:9000", "http://n2:9000"]
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*_args: Any, **_kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return [BucketInfo(name="a"), BucketInfo(name="b")] if name == "list_buckets" else None
+
+        return call
+
+
+class _StubRuntime:
+    def __init__(self, client: _CountingClient) -> None:
+        self.client = client
+
+    def minio(self, _tenant: TenantConfig) -> _CountingClient:
+        return self.client
+
+    def credentials(self, _tenant: TenantConfig) -> tuple[str, str]:
+        return "ak", "sk"
+
+    def kube_for(self, _tenant: TenantConfig) -> None:
+        return None
+
+
+def test_the_evidence_of_every_diagnostic_asks_each_fact_once_and_per_bucket_facts_after_the_list() -> None:
+    client = _CountingClient()
+    keys = {"access_key_env": "A", "secret_key_env": "S"}
+    tenant = TenantConfig.model_validate({"name": "t", "endpoints": _CountingClient.endpoints, "credentials": keys})
+    got = gather(_StubRuntime(client), tenant, needs(IncidentType), time.monotonic() + 5)  # type: ignore[arg-type]
+    assert client.calls["server_info"] == 1 and client.calls["list_buckets"] == 1
+    assert client.calls["cluster_health"] == 2  # write and read quorum
+    assert client.calls["liveness"] == 2  # one per node
+    for per_bucket in ("bucket_policy_public", "bucket_versioning", "object_lock", "bucket_replication"):
+        assert client.calls[per_bucket] == 2, per_bucket
+    assert set(got.items("public")) == {"a", "b"} and got.get("pods") is None  # static: no Kubernetes facts

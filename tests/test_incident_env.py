@@ -181,8 +181,10 @@ def section(report: Report, title: str) -> Section:
 
 def texts(sec: Section) -> str:
     """Everything a section says, as one string."""
+    plain = reading.plain
     return "\n".join(
-        [*(r.text for r in sec.rows), *sec.lines, *(f"{f.label}: {f.value}" for f in sec.fields), sec.error or ""]
+        [*(plain(r.text) for r in sec.rows), *(plain(line) for line in sec.lines),
+         *(f"{f.label}: {plain(f.value)}" for f in sec.fields), plain(sec.error)]
     )
 
 

@@ -19,13 +19,15 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from bot.clients.errors import KubeError
+from bot.clients.errors import KubeError, PerNodeUnavailable
 from bot.clients.kube import KubeClient
 from bot.invocation import UserError
-from handlers import maintenance, reports
+from handlers import daily_report, maintenance
 from handlers.maintenance import MODE, TIMESTAMP, UNTIL, MaintenanceArgs, maintenance_command
+from handlers.maintenance.evaluate import nodes_safe_finding
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION, TenantWorld, set_tenant_status
+from sandbox.launcher import SANDBOX_POD_URL, pod_resolve_map
 from sandbox.minio_sim import SimCluster
 from tests.reading import plain
 from tests.test_approvals import ALICE, BOB, CAROL, OPS, Clock, World, text_of, world_from
@@ -172,6 +174,51 @@ def test_check_explains_healing_drives_and_a_node_that_is_down(site: Site) -> No
     assert report.status is not None and report.status.value == "UNHEALTHY"
 
 
+def test_check_on_load_balanced_endpoints_gives_no_per_node_verdict_and_still_checks_quorum(
+    kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
+    minio_cluster: SimCluster, tmp_path: Path,
+) -> None:
+    s = make_site(kube, kube_api, kube_ns, minio_cluster, tmp_path, endpoints_mode="load-balanced")
+    try:
+        report = s.run(CAROL, "check")
+        text = text_of(report)
+        assert "per-node verdicts unavailable: endpoints are load-balanced" in plain(report.summary)
+        assert "safe to take down now;" not in text and "can be taken down now" not in text
+        assert "did not answer" not in text and "node 1" not in text
+        assert "every erasure set has write quorum" in text, "cluster-wide checks still run"
+        assert "Pods (4/4 ready)" in text
+        assert report.status is not None and report.status.value == "UNKNOWN"
+    finally:
+        s.bot.runtime.close()
+
+
+def test_the_enable_preview_gives_no_per_node_verdict_behind_a_load_balancer_either() -> None:
+    finding = nodes_safe_finding([], PerNodeUnavailable.asked("maintenance check"), "demo")
+    assert not finding.ok and not finding.blocking, "a warning: maintenance itself may not need any node down"
+    assert finding.detail == "per-node verdicts unavailable: endpoints are load-balanced"
+
+
+def test_check_names_each_node_by_its_pod_when_reached_pod_by_pod(
+    kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
+    minio_cluster: SimCluster, tmp_path: Path,
+) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    raw = site_config(kube.write_kubeconfig(tmp_path / "kubeconfig"), kube_ns, minio_cluster, keys,
+                      f"sqlite:///{tmp_path / 'state.db'}")
+    del raw["tenants"][0]["endpoints"]
+    raw["clusters"][0]["pod_url"] = SANDBOX_POD_URL
+    raw["resolve"] = pod_resolve_map(tenant_world, minio_cluster)
+    bot = world_from(raw, clock=LiveClock(), capabilities=(maintenance.capability,))
+    try:
+        minio_cluster.stop_node(3)
+        text = text_of(maintenance_command(bot.inv(CAROL), MaintenanceArgs(tenant="demo", action="check")))
+        assert "node 1 (pod `demo-pool-0-0`" in text and "node 4 (pod `demo-pool-0-3`" in text
+        assert "node 3 (pod `demo-pool-0-2`" in text and "did not answer" in text
+    finally:
+        bot.runtime.close()
+
+
 # ----------------------------------------------------------------------------- enable / disable
 
 
@@ -182,8 +229,8 @@ def test_enable_needs_another_person_then_annotates_scales_the_console_and_mutes
     assert requested.ephemeral and "Request `" in plain(requested.summary)
     card = site.bot.outbox.posts[-1][2]
     text = text_of(card)
-    assert f"Tenant annotation `{MODE}`: `false` → true" in text
-    assert "Console Deployment `demo-console` replicas: 2 → 0" in text
+    assert f"Tenant annotation {MODE}: false → true" in text
+    assert "Console Deployment demo-console replicas: 2 → 0" in text
     assert "accepted by the API server" in text and "Reason: replace drive 3 on node 2" in text
     approval = site.bot.runtime.store.approvals.recent(1)[0]
     assert "someone else must approve" in text_of(site.bot.press(ALICE, approval.id).ephemeral or card)
@@ -202,8 +249,8 @@ def test_enable_needs_another_person_then_annotates_scales_the_console_and_mutes
 
     site.run(ALICE, "disable")
     disable_card = text_of(site.bot.outbox.posts[-1][2])
-    assert f"Tenant annotation `{MODE}`: `true` → `false`" in disable_card
-    assert f"Tenant annotation `{UNTIL}`" in disable_card and "(removed)" in disable_card
+    assert f"Tenant annotation {MODE}: true → false" in disable_card
+    assert f"Tenant annotation {UNTIL}" in disable_card and "(removed)" in disable_card
     site.approve_latest(BOB)
     after = site.annotations()
     assert after.get(MODE) == "false" and TIMESTAMP not in after and UNTIL not in after
@@ -214,14 +261,14 @@ def test_enable_needs_another_person_then_annotates_scales_the_console_and_mutes
 def test_enable_without_a_console_says_so_and_disable_leaves_hand_edits_alone(site: Site) -> None:
     site.run(ALICE, "enable")
     card = text_of(site.bot.outbox.posts[-1][2])
-    assert "No console Deployment `demo-console` (MinIO Operator v6+ has none): nothing to scale." in card
+    assert "No console Deployment demo-console (MinIO Operator v6+ has none): nothing to scale." in card
     approval_id = site.approve_latest(BOB)
     final = text_of(site.bot.outbox.card(site.bot.runtime.store.approvals.get(approval_id).message_ts or ""))
     assert "No console Deployment (MinIO Operator v6+): nothing scaled." in final
     site.annotate(maintenance_minio_io__until="2099-01-01T00:00:00Z")  # extended by hand
     site.run(ALICE, "disable")
     card = text_of(site.bot.outbox.posts[-1][2])
-    assert f"`{UNTIL}` was changed by hand since enable" in card
+    assert f"{UNTIL} was changed by hand since enable" in card
     site.approve_latest(BOB)
     after = site.annotations()
     assert MODE not in after and TIMESTAMP not in after
@@ -365,9 +412,9 @@ def test_a_window_past_its_end_unmutes_alerts_and_shows_in_the_daily_report(site
     site.run(ALICE, "enable", hours=1)
     site.approve_latest(BOB)
     tenants = site.bot.runtime.tenants()
-    assert reports.overdue_windows(site.bot.runtime, tenants, datetime.now(UTC)) == []
+    assert daily_report.overdue_windows(site.bot.runtime, tenants, datetime.now(UTC)) == []
     later = datetime.now(UTC) + timedelta(hours=3)
-    [window] = reports.overdue_windows(site.bot.runtime, tenants, later)
+    [window] = daily_report.overdue_windows(site.bot.runtime, tenants, later)
     assert window.tenant == "demo" and window.changes["annotations"][MODE]["after"] == "true"
     assert site.bot.runtime.store.maintenance.active("demo", later) is None, "alerts are no longer muted"
     site.bot.clock.offset = timedelta(hours=3)  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from bot.clients.timeouts import Timeouts
 from bot.config import ConfigError, parse_config
 from bot.redact import redact
 from bot.runtime import Runtime
-from handlers.capacity_history import load_history
+from handlers.capacity.history import load_history
 
 TOKEN = "prom-token-5f1c9a7e2b"
 TOKEN_ENV = "PROM_TOKEN"  # the variable the tenant config names

@@ -23,6 +23,7 @@ sections = st.builds(
     lines=st.lists(long_text, max_size=8),
     fields=st.lists(st.builds(KeyValue, label=text, value=long_text), max_size=25),
     error=st.none() | text,
+    in_thread=st.booleans(),
 )
 reports = st.builds(
     Report,
@@ -97,3 +98,33 @@ def test_text_rendering_names_status_and_failed_sections() -> None:
     assert out.startswith("Health of demo: DEGRADED")
     assert "node 2 is offline" in out
     assert "could not check: Kubernetes API unreachable" in out
+
+
+def test_sections_marked_for_the_thread_are_never_in_the_head_and_follow_in_order() -> None:
+    details = [Section(title=f"tenant-{i}", in_thread=True, lines=[f"detail of tenant-{i}"]) for i in range(3)]
+    report = Report(title="Daily report", sections=[Section(title="Tenants", rows=[Row(text="3 tenants")]), *details])
+    post = render_slack(report)
+    head = json.dumps(post.head.blocks)
+    assert "3 tenants" in head and "detail of" not in head, "short as it is, the detail goes to the thread"
+    assert "continue in the thread" in head
+    thread = json.dumps([m.blocks for m in post.thread])
+    assert [thread.index(f"detail of tenant-{i}") for i in range(3)] == sorted(
+        thread.index(f"detail of tenant-{i}") for i in range(3)
+    )
+    for message in [post.head, *post.thread]:
+        check_message(message.blocks, message.text)
+    assert "detail of tenant-2" in render_text(report), "the terminal shows them in place"
+
+
+def test_a_section_too_long_for_any_message_starts_in_the_head_message() -> None:
+    rows = [Row(status=Status.DEGRADED, text=f"tenant-{i:03d}: " + "x" * 500) for i in range(120)]
+    report = Report(title="Daily report", summary="120 tenants", sections=[Section(title="Tenants", rows=rows)])
+    post = render_slack(report)
+    head = json.dumps(post.head.blocks)
+    assert "tenant-000" in head, "people see the first rows where they look"
+    everything = head + json.dumps([m.blocks for m in post.thread])
+    assert [everything.index(f"tenant-{i:03d}") for i in range(120)] == sorted(
+        everything.index(f"tenant-{i:03d}") for i in range(120)
+    )
+    for message in [post.head, *post.thread]:
+        check_message(message.blocks, message.text)

@@ -10,10 +10,12 @@ from pydantic import SecretStr
 
 from bot.clients import MinioClient, MinioError, Timeouts
 from bot.report import Status
-from handlers.incident_diagnostics import IncidentType, diagnose
+from handlers.incidents.diagnostics import diagnose
+from handlers.incidents.model import IncidentType
 from sandbox.minio_sim import SimCluster
 from sandbox.minio_sim.entities import ReplicationRule
 from tests.fixtures.minio import s3_client, sim_http
+from tests.reading import plain
 from tests.test_incident_env import EnvFactory, section, tenant_doc, texts
 
 pytest_plugins = ["tests.test_incident_env"]
@@ -129,7 +131,7 @@ def test_data_loss_lists_replication_per_bucket_and_flags_disabled_rules(
     assert "`backups`: dr enabled -> `backups-dr`" in text
     assert "`ml-datasets`: site-b enabled -> `ml-b`; site-c DISABLED -> `ml-c`" in text
     assert "`logs`: no replication" in text
-    rows = {r.text.split(":")[0]: r.status for r in replication.rows}
+    rows = {plain(r.text).split(":")[0]: r.status for r in replication.rows}
     assert rows["`backups`"] is Status.HEALTHY
     assert rows["`logs`"] is Status.INFO
     assert rows["`ml-datasets`"] is Status.DEGRADED
@@ -145,5 +147,5 @@ def test_data_loss_without_any_replication_is_informational(
     report = env.run("incident data-loss demo")
     replication = section(report, "Replication")
     assert replication.status is Status.INFO
-    assert all(r.text.endswith(": no replication") for r in replication.rows) and replication.rows
+    assert all(plain(r.text).endswith(": no replication") for r in replication.rows) and replication.rows
     assert "Replication rules are disabled" not in texts(section(report, "Recommended next actions"))

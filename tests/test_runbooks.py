@@ -15,8 +15,6 @@ from bot.render import render_slack
 from bot.report import Report
 from handlers.runbooks import (
     GROUPS,
-    MAX_STEP_TEXT,
-    MAX_STEPS,
     RunbookError,
     daily_checklist,
     fill_command,
@@ -26,7 +24,7 @@ from handlers.runbooks import (
 from sandbox.minio_sim import SimCluster
 from sandbox.slack_sim import SlackSim
 from tests.fixtures.bot import BotFactory
-from tests.reading import plain
+from tests.reading import plain, report_text
 from tests.test_incident_env import (
     ALICE,
     BOB,
@@ -82,11 +80,19 @@ def action_ids(report: Report) -> list[str]:
 
 
 def test_every_runbook_parses_fits_one_slack_message_and_names_real_commands() -> None:
+    from datetime import UTC, datetime
+
+    from bot.store import RunbookRun
+    from handlers.runbooks import checklist_report
+
     books = load_runbooks()
     registry = load_application().registry
     assert {b.group for b in books.values()} == set(GROUPS)
     for key, book in books.items():
-        assert 1 <= len(book.steps) <= MAX_STEPS, key
+        assert book.steps, key
+        run = RunbookRun(id=10**9, runbook=key, channel="C1", message_ts=None, started_by="U0ALICE",
+                         started_at=datetime.now(UTC), finished_at=None)
+        assert render_slack(checklist_report(book, run, "t" * 63)).thread == [], f"{key} is one message"
         for step in book.steps:
             if step.command is None:
                 continue
@@ -98,7 +104,7 @@ def test_every_runbook_parses_fits_one_slack_message_and_names_real_commands() -
                 assert isinstance(registry.parse(command), Command), f"{key} step {step.number}: {command}"
 
 
-def test_the_longest_possible_checklist_stays_one_message() -> None:
+def test_a_checklist_longer_than_a_message_continues_in_its_thread_with_every_step_and_button() -> None:
     from datetime import UTC, datetime
 
     from bot.store import RunbookRun
@@ -106,12 +112,10 @@ def test_the_longest_possible_checklist_stays_one_message() -> None:
 
     command = " `/minio incident security {tenant}`"
     text = "# Long\n\n" + "".join(
-        f"- [ ] {f'Step {i}: check something important carefully ' * 10}"[: MAX_STEP_TEXT - len(command)]
-        + command
-        + "\n"
-        for i in range(MAX_STEPS)
+        f"- [ ] {f'Step {i}: check something important carefully ' * 10}{command}\n" for i in range(40)
     )
     book = parse_runbook("long", "weekly", text)
+    assert len(book.steps) == 40 and book.steps[-1].command == "/minio incident security {tenant}"
     run = RunbookRun(
         id=10**9,
         runbook="long",
@@ -122,16 +126,15 @@ def test_the_longest_possible_checklist_stays_one_message() -> None:
         finished_at=None,
     )
     post = render_slack(checklist_report(book, run, "t" * 63))
-    assert post.thread == [] and len(post.head.blocks) <= 50
+    messages = [post.head, *post.thread]
+    assert post.thread and all(len(m.blocks) <= 50 for m in messages)
+    shown = json.dumps([m.blocks for m in messages])
+    assert all(shown.count(f'"rb-check:{run.id}:{n}"') == 1 for n in range(1, 41))
 
 
 def test_bad_runbooks_are_refused() -> None:
-    with pytest.raises(RunbookError, match="no `- \\[ \\]` steps"):
+    with pytest.raises(RunbookError, match="no - \\[ \\] steps"):
         parse_runbook("empty", "daily", "# Empty\n\nJust prose.\n")
-    with pytest.raises(RunbookError, match="at most"):
-        parse_runbook("huge", "daily", "".join(f"- [ ] step {i}\n" for i in range(MAX_STEPS + 1)))
-    with pytest.raises(RunbookError, match="longer than"):
-        parse_runbook("wordy", "daily", "- [ ] " + "x" * (MAX_STEP_TEXT + 1) + "\n")
 
 
 def test_a_runbooks_folder_can_be_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,11 +159,7 @@ def test_tenant_placeholders() -> None:
 
 def test_runbook_alone_lists_the_runbooks(static_env: Env) -> None:
     report = static_env.run("runbook")
-    assert (
-        report.ephemeral
-        and "`daily`" in json.dumps(report.model_dump())
-        and "`emergency`" in json.dumps(report.model_dump())
-    )
+    assert report.ephemeral and "`daily`" in report_text(report) and "`emergency`" in report_text(report)
 
 
 def test_a_run_stores_who_checked_what_and_finishes_when_every_step_is_checked(
@@ -179,16 +178,16 @@ def test_a_run_stores_who_checked_what_and_finishes_when_every_step_is_checked(
 
     result = env.click(BOB, OPS, ts, f"rb-check:{run_id}:2")
     assert result.update is not None and result.ephemeral is None
-    assert "checked by <@U0BOB>" in " ".join(result.update.sections[1].lines)
+    assert "checked by @U0BOB" in " ".join(plain(line) for line in result.update.sections[1].lines)
     assert f"rb-check:{run_id}:2" not in action_ids(result.update)
     again = env.click(CAROL, OPS, ts, f"rb-check:{run_id}:2")
-    assert again.ephemeral is not None and "already checked by <@U0BOB>" in again.ephemeral.summary
+    assert again.ephemeral is not None and "already checked by @U0BOB" in plain(again.ephemeral.summary)
 
     run = env.runtime.store.runbooks.get(run_id)
     assert run is not None and [(c.step, c.checked_by) for c in run.checks] == [(2, BOB)]
     for step in range(1, 7):
         last = env.click(ALICE, OPS, ts, f"rb-check:{run_id}:{step}")
-    assert last.update is not None and "completed" in last.update.summary
+    assert last.update is not None and "completed" in plain(last.update.summary)
     finished = env.runtime.store.runbooks.get(run_id)
     assert finished is not None and finished.finished_at is not None and len(finished.checks) == 6
 
@@ -201,7 +200,7 @@ def test_resume_reposts_the_run_where_it_stands_and_only_in_its_channel(static_e
     answer = static_env.run(f"runbook resume {run_id}")
     assert not answer.failed
     _channel, new_ts, resumed = checklist_of(static_env)
-    assert new_ts != ts and "checked by <@U0BOB>" in " ".join(resumed.sections[0].lines)
+    assert new_ts != ts and "checked by @U0BOB" in " ".join(plain(line) for line in resumed.sections[0].lines)
     elsewhere = static_env.run(f"runbook resume {run_id}", channel=ELSEWHERE)
     assert elsewhere.failed and f"no runbook run #{run_id} in this channel" in elsewhere.summary
     missing = static_env.run("runbook resume 999")
@@ -209,7 +208,7 @@ def test_resume_reposts_the_run_where_it_stands_and_only_in_its_channel(static_e
 
 
 def test_runbook_refuses_unknown_names_and_tenants_the_channel_cannot_see(static_env: Env) -> None:
-    assert "No runbook `nightly`" in static_env.run("runbook nightly").summary
+    assert "No runbook `nightly`" in plain(static_env.run("runbook nightly").summary)
     assert "not visible in this channel" in plain(static_env.run("runbook daily demo", channel=ELSEWHERE).summary)
     assert "Unknown tenant" in plain(static_env.run("runbook daily nope").summary)
 
@@ -232,7 +231,7 @@ def test_without_a_tenant_commands_cover_the_channel_and_those_needing_one_have_
     runs = {a.action_id.split(":")[2]: a.value for s in checklist.sections for a in s.actions if a.label == "Run"}
     assert runs["1"] == "/minio capacity"
     assert "2" not in runs  # `/minio update {tenant} check` needs a tenant
-    assert "Needs a tenant" in " ".join(checklist.sections[1].lines)
+    assert "Needs a tenant" in " ".join(plain(line) for line in checklist.sections[1].lines)
 
 
 def test_the_scheduler_can_post_the_daily_checklist(static_env: Env) -> None:
@@ -240,7 +239,7 @@ def test_the_scheduler_can_post_the_daily_checklist(static_env: Env) -> None:
     ts = daily_checklist(static_env.runtime, OPS, outbox)
     channel, posted_ts, report, _thread = outbox.posted[-1]
     assert (channel, posted_ts) == (OPS, ts) and report.title == "Runbook: Daily checks"
-    assert "started by the scheduler" in report.summary
+    assert "started by the scheduler" in plain(report.summary)
 
 
 # ---------------------------------------------------------------- Slack end to end
@@ -312,15 +311,15 @@ def test_resume_with_a_runbook_name_picks_that_runbooks_newest_open_run(static_e
     answer = static_env.run("runbook resume weekly")
     assert not answer.failed and f"run #{first_weekly}" in answer.summary  # the `weekly@demo` run counts too
 
-    assert "No runbook `nightly`" in static_env.run("runbook resume nightly").summary
+    assert "No runbook `nightly`" in plain(static_env.run("runbook resume nightly").summary)
     none_open = static_env.run("runbook resume monthly")
-    assert none_open.failed and "no unfinished runbook run of `monthly` in this channel" in none_open.summary
+    assert none_open.failed and "no unfinished runbook run of `monthly` in this channel" in plain(none_open.summary)
 
 
 def test_resume_alone_with_nothing_open_says_how_to_start(static_env: Env) -> None:
     static_env.run("runbook daily")  # in #ops only
     answer = static_env.run("runbook resume", channel=ELSEWHERE)
-    assert answer.failed and "no unfinished runbook run in this channel" in answer.summary
+    assert answer.failed and "no unfinished runbook run in this channel" in plain(answer.summary)
 
 
 def test_latest_open_matches_the_name_exactly_or_with_a_tenant(static_env: Env) -> None:

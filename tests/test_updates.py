@@ -92,7 +92,7 @@ def test_an_approved_upgrade_stores_a_snapshot_follows_the_rollout_and_rollback_
     report = site.run(ALICE, f"update demo tenant {NEW}")
     assert not report.failed, text_of(report)
     card = site.last_card()
-    assert f"Tenant spec.image: `{DEFAULT_IMAGE}` → `{NEW}`" in card
+    assert f"Tenant spec.image: {DEFAULT_IMAGE} → {NEW}" in card
     assert f"MinIO version on the nodes: {OLD_TAG} on 4 nodes → {NEW_TAG} on every node" in card
     assert "The API server accepted the patch (dryRun=All)" in card
     for check in ("Tenant health", "write quorum", "nodes online", "no healing", "Tenant state",
@@ -115,7 +115,7 @@ def test_an_approved_upgrade_stores_a_snapshot_follows_the_rollout_and_rollback_
     assert f"demo runs {NEW_TAG} on every node" in final and f"/minio update demo rollback {snapshot.id}" in final
     thread = site.thread(upgrade)
     assert f"Snapshot #{snapshot.id} of the current spec stored" in thread
-    assert "Tenant `Initialized`; 4/4 node(s) on" in thread
+    assert "Tenant Initialized; 4/4 node(s) on" in thread
 
     listing = site.run(CAROL, "update demo rollback")
     assert f"#{snapshot.id}" in text_of(listing) and f"before update to {NEW_TAG}" in text_of(listing)
@@ -124,7 +124,7 @@ def test_an_approved_upgrade_stores_a_snapshot_follows_the_rollout_and_rollback_
     report = site.run(ALICE, f"update demo rollback {snapshot.id}")
     assert not report.failed, text_of(report)
     card = site.last_card()
-    assert f"spec.image: `{NEW}` → `{DEFAULT_IMAGE}`" in card and "The API server accepted the patch" in card
+    assert f"spec.image: {NEW} → {DEFAULT_IMAGE}" in card and "The API server accepted the patch" in card
     roll_out(site, DEFAULT_IMAGE)
     rollback = site.approve_latest(BOB)
     site.operator.join()
@@ -143,14 +143,14 @@ def test_an_approved_upgrade_stores_a_snapshot_follows_the_rollout_and_rollback_
 ])
 def test_images_without_a_release_tag_are_refused(site: Site, image: str, message: str) -> None:
     report = site.run(ALICE, f"update demo tenant {image}")
-    assert report.failed and message in plain(report.summary), report.summary
+    assert report.failed and message in plain(report.summary), plain(report.summary)
     assert not site.bot.runtime.store.approvals.recent(1)
 
 
 def test_a_digest_pinned_to_a_tag_is_accepted(site: Site) -> None:
     report = site.run(ALICE, f"update demo tenant {NEW}@{DIGEST}")
     assert not report.failed, text_of(report)
-    assert f"`{NEW}@{DIGEST}`" in site.last_card()
+    assert f"{NEW}@{DIGEST}" in site.last_card()
 
 
 def test_an_upgrade_requested_while_a_drive_heals_is_refused(site: Site) -> None:
@@ -226,7 +226,7 @@ def test_rollback_of_an_unknown_snapshot_and_with_pools_added_since(site: Site) 
     assert not report.failed, text_of(report)
     card = site.last_card()
     assert "Pools stay as they are (pool-0, pool-1; the snapshot had pool-0)" in card
-    assert f"spec.image: `{DEFAULT_IMAGE}` → `{NEW}`" in card
+    assert f"spec.image: {DEFAULT_IMAGE} → {NEW}" in card
 
 
 # ----------------------------------------------------------------------------- the operator
@@ -247,9 +247,9 @@ def test_operator_upgrade_needs_two_approvals_by_default_and_follows_its_pods(
         assert not report.failed, text_of(report)
         card = s.last_card()
         assert "Needs 2 approvals from `operator-update` approvers" in card
-        assert f"Deployment {kube_ns}/minio-operator image: `{OPERATOR_IMAGE}` → `{NEW_OPERATOR}`" in card
+        assert f"Deployment {kube_ns}/minio-operator image: {OPERATOR_IMAGE} → {NEW_OPERATOR}" in card
         assert "The API server accepted the patch (dryRun=All)" in card
-        assert "manages every Tenant in cluster `test`" in card
+        assert "manages every Tenant in cluster test" in card
 
         def new_pod() -> None:  # the ReplicaSet controller and kubelet
             old = [p.metadata.name for p in core.list_namespaced_pod(kube_ns).items
@@ -348,7 +348,7 @@ def test_an_approved_operator_upgrade_stores_a_snapshot_and_an_approved_rollback
     try:
         assert "No operator snapshot is stored yet" in plain(s.run(ALICE, "update operator rollback").summary)
         assert not s.run(ALICE, f"update operator {NEW_OPERATOR}").failed
-        assert "`/minio update operator rollback` restores them" in s.last_card()
+        assert "/minio update operator rollback restores them" in s.last_card()
         assert s.bot.runtime.store.specs.list("operator:test") == [], "nothing is stored before the approval"
         play_operator(s, NEW_OPERATOR, "minio-operator-5d8f7c9b6-n3w01")
         upgrade = approve_twice(s)
@@ -373,7 +373,7 @@ def test_an_approved_operator_upgrade_stores_a_snapshot_and_an_approved_rollback
         assert not report.failed, text_of(report)
         card = s.last_card()
         assert "Needs 2 approvals from `operator-update` approvers" in card
-        assert (f"Deployment {kube_ns}/minio-operator container 0 image: `{NEW_OPERATOR}` → `{OPERATOR_IMAGE}`"
+        assert (f"Deployment {kube_ns}/minio-operator container 0 image: {NEW_OPERATOR} → {OPERATOR_IMAGE}"
                 in card)
         assert "The API server accepted the patch (dryRun=All)" in card
         play_operator(s, OPERATOR_IMAGE, "minio-operator-6c7d9b5f4d-b4ck1")

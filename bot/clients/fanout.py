@@ -61,3 +61,10 @@ def fan_out(
         results[key] = ClientError("timeout", key, f"no answer within {deadline_s:g} s")
     # Keep the caller's key order: reports render sections in that order.
     return {key: results[key] for key in calls}
+
+
+def required(result: T | ClientError) -> T:
+    """A fan-out result the caller cannot do without: its value, or its ClientError raised."""
+    if isinstance(result, ClientError):
+        raise result
+    return result

@@ -140,7 +140,8 @@ _CONTINUED: Block = {"type": "context", "elements": [{"type": "mrkdwn", "text": 
 def _pack(groups: list[list[Block]], first_blocks: int, first_chars: int) -> list[list[Block]]:
     """Fill messages with groups in order, a divider between groups; the first message has a smaller budget.
 
-    A group that fits nowhere whole (one very long section) is split block by block.
+    A group that fits nowhere whole (one very long section) is split block by block, starting
+    where the previous group ended: the head message then shows its beginning.
     """
     messages: list[list[Block]] = [[]]
 
@@ -157,8 +158,10 @@ def _pack(groups: list[list[Block]], first_blocks: int, first_chars: int) -> lis
         if fits(current, with_divider, len(messages) - 1):
             current += with_divider
             continue
-        if current:
-            messages.append([])
+        if current and fits([], group, len(messages)):
+            messages.append([])  # it fits a message of its own: keep it whole
+        elif current and group and fits(current, [{"type": "divider"}, group[0]], len(messages) - 1):
+            current.append({"type": "divider"})
         for block in group:
             if not fits(messages[-1], [block], len(messages) - 1) and messages[-1]:
                 messages.append([])
@@ -170,7 +173,8 @@ def render_slack(report: Report) -> SlackPost:
     """Render a report as one message, or a head message plus thread replies when it is long.
 
     The title, the start of the report, its buttons and footer stay in the head
-    message where people look; whatever does not fit continues in its thread.
+    message where people look; whatever does not fit continues in its thread,
+    followed by the sections marked ``in_thread``.
     """
     groups: list[list[Block]] = []
     if report.title:
@@ -186,7 +190,7 @@ def render_slack(report: Report) -> SlackPost:
         groups[0] += intro_blocks[:1]  # the header and the verdict belong together
         intro_blocks = intro_blocks[1:]
     groups += [[block] for block in intro_blocks]
-    groups += [_section_blocks(s) for s in report.sections]
+    groups += [_section_blocks(s) for s in report.sections if not s.in_thread]
 
     tail: list[Block] = _action_blocks(report.actions)
     if report.footer:
@@ -195,6 +199,10 @@ def render_slack(report: Report) -> SlackPost:
     # The head keeps room for the buttons, the footer and the "continues" note.
     reserve = [*tail, _CONTINUED]
     messages = _pack(groups, limits.MAX_BLOCKS - len(reserve), limits.MESSAGE_BLOCK_CHARS - _size(reserve))
+    # Sections meant for the thread start a reply of their own, however much room the head has left.
+    details = [_section_blocks(s) for s in report.sections if s.in_thread]
+    if details:
+        messages += [m for m in _pack(details, limits.MAX_BLOCKS, limits.MESSAGE_BLOCK_CHARS) if m]
     head = messages[0] + tail
     if len(messages) > 1:
         head.append(_CONTINUED)

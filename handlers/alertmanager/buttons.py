@@ -19,7 +19,7 @@ from bot.store import AlertGroup
 from handlers.alertmanager.evaluate import GroupRecord, incident_severity
 from handlers.alertmanager.notifications import look, message_for, record_levels
 from handlers.alertmanager.present import Evidence, evidence_report, timeline_text
-from handlers.incident_channels import declare
+from handlers.incidents.channels import declare
 
 
 def _group_id(click: Click) -> str:

@@ -31,7 +31,7 @@ from bot.store import AlertState
 from bot.store.alerts import BASELINES, health_level
 from handlers.capacity import CapacitySummary
 from handlers.health import TenantHealth
-from handlers.incident_common import Diagnosis
+from handlers.incidents.model import Diagnosis
 
 MAX_LISTED = 10  # alerts kept (and shown) per group; the rest are counted
 CATEGORY_LABEL = "category"  # the shipped rules say which diagnostics fit

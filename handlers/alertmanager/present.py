@@ -17,8 +17,9 @@ from bot.models import Frozen
 from bot.report import Action, Report, Row, Section, Status, Text, code, duration, join, mention, spans, when, worst
 from bot.store import AlertGroup, Incident, MaintenanceWindow
 from handlers.alertmanager.evaluate import Condition, GroupRecord, Observation, Verdict
-from handlers.capacity import CapacitySummary
+from handlers.capacity import CapacitySummary, summary_line
 from handlers.health import TenantHealth
+from handlers.incidents.present import next_actions_section
 
 DECLARE = "am-declare"
 RERUN = "am-rerun"
@@ -56,7 +57,8 @@ def _health_sections(health: TenantHealth) -> list[Section]:
 def _capacity_section(summary: CapacitySummary) -> Section:
     if not summary.ok:
         return Section(title="Capacity", status=Status.UNKNOWN, error=summary.error or "no data")
-    return Section(title="Capacity", status=summary.status, rows=[Row(status=summary.status, text=summary.line)])
+    return Section(title="Capacity", status=summary.status,
+                   rows=[Row(status=summary.status, text=summary_line(summary))])
 
 
 def evidence(
@@ -81,9 +83,9 @@ def evidence(
             if not kept:
                 calm = Row(status=Status.HEALTHY, text="nothing abnormal found by these checks")
                 sections.append(Section(title=title, status=Status.HEALTHY, rows=[calm]))
-            steps = [f"{i}. {step}" for i, step in enumerate(observed.next_actions[:MAX_NEXT_ACTIONS], start=1)]
-            if steps:
-                sections.append(Section(title=f"{title} · next actions", lines=list(steps)))
+            if observed.next_actions:
+                steps = next_actions_section(observed.next_actions[:MAX_NEXT_ACTIONS], f"{title} · next actions")
+                sections.append(steps)
     return Evidence(
         checked_at=checked_at, status=found.status, reasons=reasons, sections=sections,
         maintenance_until=maintenance.until if maintenance else None,

@@ -1,0 +1,1 @@
+"""The six incident diagnostics, one module per incident type."""

@@ -1,0 +1,187 @@
+"""`/minio incident security`: default credentials, failed-auth counters, users, public buckets, certificate expiry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clients.errors import ClientError, CredentialsUnavailable
+from bot.clients.kube_models import CertInfo
+from bot.clients.minio_models import UserInfo
+from bot.report import Row, Section, Status, Text, code, join, spans, when
+from handlers.incidents.diagnose.sections import failed_section, not_on_kubernetes, rows_status
+from handlers.incidents.model import Diagnosis, Fact, Gathered
+
+NEEDS = ("default_credentials", "root_default", "auth_metrics", "users", "public", "certificates")
+MAX_USERS = 25
+MAX_UNKNOWN_BUCKETS = 10
+CERT_CRITICAL_DAYS = 7.0
+CERT_WARN_DAYS = 30.0
+# Prometheus counters that count rejected authentication, where the server exposes them.
+AUTH_REJECT_METRICS = ("minio_s3_requests_rejected_auth_total", "minio_s3_requests_rejected_invalid_total")
+AUTH_TITLE = "Failed-authentication indicators"
+
+
+@dataclass(frozen=True)
+class SecurityFacts:
+    """Credentials check, auth-failure counters, users, public buckets and certificates."""
+
+    default_credentials: Fact[bool]  # CredentialsUnavailable: the bot has no keys for this tenant
+    tenant_root_default: Fact[bool | None] | None  # from the Tenant's configuration Secret
+    metrics: Fact[dict[str, float]]
+    users: Fact[list[UserInfo]]
+    public: Fact[dict[str, Fact[bool]]]
+    certificates: Fact[dict[str, Fact[CertInfo]]] | None  # None: not on Kubernetes
+
+    @classmethod
+    def of(cls, got: Gathered) -> SecurityFacts:
+        on_kubernetes = got.get("tenant") is not None
+        public, certificates = got.get("public"), got.get("certificates")
+        return cls(
+            default_credentials=got.get("default_credentials"),
+            tenant_root_default=got.get("root_default"),
+            metrics=got.get("auth_metrics"),
+            users=got.get("users"),
+            public=public if isinstance(public, ClientError) else got.items("public"),
+            certificates=certificates if isinstance(certificates, ClientError)
+            else got.items("cert") if on_kubernetes else None,
+        )
+
+
+def _bot_credentials_row(fact: Fact[bool]) -> Row:
+    if isinstance(fact, CredentialsUnavailable):
+        return Row(status=Status.UNKNOWN, text=spans(str(fact)))  # as it is: why the bot has no keys
+    if isinstance(fact, ClientError):
+        return Row(status=Status.UNKNOWN, text=spans("Bot credentials: ", str(fact)))
+    if fact:
+        return Row(status=Status.UNHEALTHY, text="The bot signs in with MinIO's well-known default root credentials.")
+    return Row(status=Status.HEALTHY, text="The bot's credentials are not MinIO's defaults.")
+
+
+def credentials_section(facts: SecurityFacts) -> tuple[Section, bool]:
+    """Whether the bot or the Tenant's root user keeps MinIO's default keys; with whether any does."""
+    rows = [_bot_credentials_row(facts.default_credentials)]
+    root = facts.tenant_root_default
+    if isinstance(root, ClientError):
+        rows.append(Row(status=Status.UNKNOWN, text=spans("Tenant root user: ", str(root))))
+    elif root:
+        rows.append(Row(status=Status.UNHEALTHY, text="The Tenant's root user still has the default credentials."))
+    elif root is False:
+        rows.append(Row(status=Status.HEALTHY, text="The Tenant's root user does not use the defaults."))
+    defaults = facts.default_credentials is True or root is True
+    return Section(title="Credentials", status=rows_status(rows, Status.HEALTHY), rows=rows), defaults
+
+
+def auth_section(metrics: Fact[dict[str, float]]) -> tuple[Section, float]:
+    """Requests MinIO rejected for bad credentials or signatures; with their count."""
+    if isinstance(metrics, ClientError):
+        return failed_section(AUTH_TITLE, metrics), 0.0
+    found = {k: v for k, v in metrics.items() if k.split("{", 1)[0] in AUTH_REJECT_METRICS}
+    if not found:
+        line = ("This MinIO exposes no auth-rejection counter; use its audit log or access logs to find failed "
+                "sign-ins.")
+        return Section(title=AUTH_TITLE, status=Status.INFO, lines=[line]), 0.0
+    failures = sum(found.values())
+    line = f"{failures:,.0f} S3 request(s) rejected for bad credentials or signatures since start."
+    return Section(title=AUTH_TITLE, status=Status.DEGRADED if failures else Status.HEALTHY, lines=[line]), failures
+
+
+def users_section(users: Fact[list[UserInfo]]) -> Section:
+    """The users, their status and policy."""
+    if isinstance(users, ClientError):
+        return failed_section("Users", users)
+    rows = [
+        Row(
+            status=Status.HEALTHY if u.status == "enabled" else Status.INFO,
+            text=spans(code(u.access_key), f": {u.status or 'unknown'}",
+                       f", policy {u.policy_name}" if u.policy_name else ", no policy"),
+        )
+        for u in users[:MAX_USERS]
+    ]
+    lines = [f"{len(users)} user(s), {sum(1 for u in users if u.status != 'enabled')} disabled."]
+    if len(users) > MAX_USERS:
+        lines.append(f"… {len(users) - MAX_USERS} more not shown.")
+    return Section(title="Users", status=Status.INFO, lines=lines, rows=rows)
+
+
+def public_section(public: Fact[dict[str, Fact[bool]]]) -> tuple[Section, list[str]]:
+    """Buckets that allow anonymous access; with their names."""
+    if isinstance(public, ClientError):
+        return failed_section("Public buckets", public), []
+    open_ = sorted(b for b, v in public.items() if v is True)
+    unknown = sorted(b for b, v in public.items() if isinstance(v, ClientError))
+    rows = [Row(status=Status.DEGRADED, text=spans(code(b), " allows anonymous access")) for b in open_]
+    lines: list[Text] = [] if open_ else [f"None of {len(public)} bucket(s) allows anonymous access."]
+    if unknown:
+        lines.append(spans("Could not read the policy of: ",
+                           join([spans(code(b)) for b in unknown[:MAX_UNKNOWN_BUCKETS]])))
+    status = Status.DEGRADED if open_ else Status.UNKNOWN if unknown else Status.HEALTHY
+    return Section(title="Public buckets", status=status, rows=rows, lines=lines), open_
+
+
+def certificate_status(cert: CertInfo) -> Status:
+    """Expired or within a week: UNHEALTHY; within a month: DEGRADED."""
+    if cert.expired or cert.days_left < CERT_CRITICAL_DAYS:
+        return Status.UNHEALTHY
+    return Status.DEGRADED if cert.days_left < CERT_WARN_DAYS else Status.HEALTHY
+
+
+def _certificate_row(secret: str, cert: Fact[CertInfo]) -> Row:
+    if isinstance(cert, ClientError):
+        return Row(status=Status.UNKNOWN, text=spans(code(secret), ": ", str(cert)))
+    if cert.expired:
+        expiry: Text = f"EXPIRED {abs(cert.days_left):.0f} day(s) ago"
+    else:
+        expiry = spans(f"expires in {cert.days_left:.0f} day(s) (", when(cert.not_after, "date"), ")")
+    return Row(status=certificate_status(cert), text=spans(code(secret), " (", cert.subject, "): ", expiry))
+
+
+def certificates_section(certificates: Fact[dict[str, Fact[CertInfo]]] | None) -> tuple[Section, list[CertInfo]]:
+    """The Tenant's certificates and when each expires; with those expiring soon or expired."""
+    if certificates is None:
+        return not_on_kubernetes("Certificates"), []
+    if isinstance(certificates, ClientError):
+        return failed_section("Certificates", certificates), []
+    rows = [_certificate_row(secret, cert) for secret, cert in certificates.items()]
+    expiring = [c for c in certificates.values() if isinstance(c, CertInfo) and certificate_status(c) != Status.HEALTHY]
+    section = Section(title="Certificates", status=rows_status(rows, Status.INFO), rows=rows,
+                      lines=[] if rows else ["The Tenant serves no TLS certificate."])
+    return section, sorted(expiring, key=lambda c: c.days_left)
+
+
+def security_actions(
+    tenant: str, facts: SecurityFacts, defaults: bool, expiring: list[CertInfo], public: list[str], failures: float
+) -> list[Text]:
+    """Keys first, then default credentials, certificates, public buckets, rejected requests, users."""
+    actions: list[Text] = []
+    if isinstance(facts.default_credentials, CredentialsUnavailable):
+        actions.append("Give the bot readable keys for this tenant (its credentials in the configuration, or the "
+                       "Secret the Tenant names): until then users, buckets and the auth counters cannot be checked.")
+    if defaults:
+        actions.append(spans("Rotate the root credentials now: new values in the Tenant's configuration Secret, then "
+                             "a rolling restart (", code(f"/minio maintenance {tenant} check"),
+                             "); update every client that used them."))
+    for cert in expiring:
+        state = "(it has expired)" if cert.expired else f"(expires in {cert.days_left:.0f} days)"
+        actions.append(spans("Renew the certificate in Secret ", code(cert.secret),
+                             f" {state}; MinIO reloads certificates without a restart."))
+    if public:
+        actions.append(spans("Confirm the public bucket(s) are meant to be public; if not, remove the anonymous "
+                             "policy (", code("mc anonymous set none ALIAS/BUCKET"), ")."))
+    if failures:
+        actions.append("Find the source of the rejected requests in MinIO's audit log; block it at the ingress.")
+    if not isinstance(facts.users, ClientError):
+        actions.append("Review the users above: disable accounts nobody owns and keys older than your rotation policy.")
+    if not actions:
+        actions.append(spans("Fix what kept the checks above from running, then ",
+                             code(f"/minio incident security {tenant}"), " again."))
+    return actions
+
+
+def evaluate_security(facts: SecurityFacts, tenant: str) -> Diagnosis:
+    """Default credentials, failed-auth counters, users, anonymous buckets and certificate expiry."""
+    credentials, defaults = credentials_section(facts)
+    auth, failures = auth_section(facts.metrics)
+    public, open_buckets = public_section(facts.public)
+    certificates, expiring = certificates_section(facts.certificates)
+    sections = [credentials, auth, users_section(facts.users), public, certificates]
+    return Diagnosis(sections, security_actions(tenant, facts, defaults, expiring, open_buckets, failures))

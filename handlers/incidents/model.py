@@ -1,0 +1,58 @@
+"""What the incident diagnostics work with: the incident types, the facts gathered, and a diagnosis."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeAlias, TypeVar
+
+from bot.clients.errors import ClientError
+from bot.report import Section, Text
+
+T = TypeVar("T")
+
+# A gathered fact: its value, or the error that says why it is missing.
+Fact: TypeAlias = T | ClientError
+
+
+class IncidentType(StrEnum):
+    """The incident types the old incident-response script knew, now backed by real checks."""
+
+    POD_CRASH = "pod-crash"
+    STORAGE_FULL = "storage-full"
+    NETWORK_ISSUE = "network-issue"
+    PERFORMANCE = "performance"
+    SECURITY = "security"
+    DATA_LOSS = "data-loss"
+
+
+INCIDENT_TYPES: tuple[str, ...] = tuple(t.value for t in IncidentType)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Every fact gathered for one tenant, by name: its value or the ClientError saying why not.
+
+    A fact that does not apply (a Kubernetes fact of a static tenant) is absent. Facts made of several
+    calls (one per node, bucket, pod or Secret) are stored as ``<name>:<item>``.
+    """
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        """The fact called ``name``; None when it does not apply."""
+        return self.values.get(name)
+
+    def items(self, prefix: str) -> dict[str, Any]:
+        """The ``<prefix>:<item>`` facts by item, in gathering order."""
+        start = f"{prefix}:"
+        return {key[len(start) :]: value for key, value in self.values.items() if key.startswith(start)}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What one diagnostic found: its sections and what to do next, most urgent first."""
+
+    sections: list[Section]
+    next_actions: list[Text]

@@ -1,0 +1,303 @@
+"""The upgrade and rollback change kinds: re-check, save a snapshot, write once, follow the rollout.
+
+========================  ================  ==================================================================
+kind                      approval rule     after approval
+========================  ================  ==================================================================
+update-tenant             update            save the spec, patch ``spec.image``, follow the nodes' versions
+update-rollback           rollback          save the spec, restore a snapshot's, follow the rollout if the
+                                            image changes
+update-operator           operator-update   save the operator's images, patch its Deployment, follow its pods
+update-operator-rollback  operator-update   save the operator's images, restore a snapshot's, follow its pods
+========================  ================  ==================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot import humanize
+from bot.changes import ChangePlan, Finding, Outcome
+from bot.changes.follow import FollowResult, Phase, follow, follow_limits
+from bot.changes.tenant import (
+    TargetChanged,
+    TenantHandle,
+    TenantObject,
+    apply_guarded,
+    handle_by_name,
+    unchanged_finding,
+)
+from bot.clients.errors import ClientError
+from bot.clients.kube import KubeClient
+from bot.config import TenantConfig
+from bot.runtime import Runtime
+from handlers.updates.evaluate import upgrade_findings
+from handlers.updates.facts import node_versions_now, operator_handle, upgrade_facts
+from handlers.updates.images import image_tag
+from handlers.updates.observers import operator_observer, rollout_observer
+from handlers.updates.snapshots import images_fingerprint, store_operator_snapshot, store_tenant_snapshot
+
+UPDATE_ACTION_KIND = "update"
+ROLLBACK_ACTION_KIND = "rollback"
+OPERATOR_ACTION_KIND = "operator-update"
+
+
+def _requester(plan: ChangePlan) -> str | None:
+    requester = plan.params.get("requested_by")
+    return str(requester) if requester else None
+
+
+# ----------------------------------------------------------------------------- the tenant's spec
+
+
+def _snapshot_and_apply(runtime: Runtime, handle: TenantHandle, plan: ChangePlan, reason: str,
+                        saved_line: Callable[[int, TenantObject], str], progress: Callable[[str], None]
+                        ) -> tuple[dict[str, str], int] | Outcome:
+    """Note the node versions, then snapshot the spec and write the plan's guarded patch.
+
+    Returns (node versions before, snapshot id), or a failed Outcome when the Tenant
+    changed since the preview (then nothing is written).
+    """
+    before = node_versions_now(runtime, handle.config)
+    saved: list[int] = []
+
+    def snapshot(obj: TenantObject) -> None:
+        saved.append(store_tenant_snapshot(runtime, plan.tenant, obj, reason, _requester(plan)))
+        progress(saved_line(saved[-1], obj))
+
+    try:
+        apply_guarded(handle, plan.targets[0], list(plan.params["ops"]), before_write=snapshot)
+    except TargetChanged as exc:
+        return Outcome(ok=False, summary=str(exc))
+    return before, saved[0]
+
+
+def _follow_rollout(runtime: Runtime, handle: TenantHandle, tag: str, before: dict[str, str],
+                    progress: Callable[[str], None]) -> FollowResult:
+    timeout, poll = follow_limits(handle.config)
+    return follow(rollout_observer(runtime, handle, tag, before), progress, timeout_s=timeout, poll_s=poll,
+                  what=f"the rollout of {tag}")
+
+
+def _rollout_outcome(result: FollowResult, tenant: str, tag: str, snapshot_id: int, first: list[str]) -> Outcome:
+    """The outcome of a followed rollout, with the rollback command when it did not finish."""
+    rollback = f"/minio update {tenant} rollback {snapshot_id} (needs approval)"
+    took = humanize.duration(result.elapsed_s)
+    if result.phase == Phase.DONE:
+        return Outcome(ok=True, summary=f"{tenant} runs {tag} on every node ({took}).",
+                       lines=[*first, result.line, f"Snapshot #{snapshot_id} keeps the previous spec: {rollback}."])
+    if result.phase == Phase.FAILED:
+        return Outcome(ok=False, summary=f"The rollout of {tag} failed: {result.line}.",
+                       lines=[*first, "Nothing else was touched.", f"Roll back with {rollback}."])
+    return Outcome(ok=False, summary=f"The rollout of {tag} did not complete within {took} ({result.line}).",
+                   lines=[*first, "Nothing else was touched: the spec keeps the new image and the operator keeps "
+                          f"trying. Check /minio health and the operator's logs; roll back with {rollback}."])
+
+
+def _recheck_tenant(runtime: Runtime, plan: ChangePlan) -> list[Finding]:
+    handle = handle_by_name(runtime, plan.tenant)
+    current, unchanged = unchanged_finding(handle, plan.targets[0])
+    if current is None:
+        return [unchanged]
+    return [unchanged, *upgrade_findings(upgrade_facts(runtime, handle), plan.tenant, plan.plan_hash)]
+
+
+class TenantUpdate:
+    """Change kind `update-tenant`: snapshot the spec, patch ``spec.image``, follow the rollout."""
+
+    name = "update-tenant"
+    action_kind = UPDATE_ACTION_KIND
+
+    def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
+        return _recheck_tenant(runtime, plan)
+
+    def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        handle = handle_by_name(runtime, plan.tenant)
+        image, tag = str(plan.params["image"]), str(plan.params["tag"])
+        applied = _snapshot_and_apply(
+            runtime, handle, plan, f"before update to {tag}",
+            lambda sid, obj: f"Snapshot #{sid} of the current spec stored (image {obj.info.image}).", progress,
+        )
+        if isinstance(applied, Outcome):
+            return applied
+        before, snapshot_id = applied
+        first = [f"Snapshot #{snapshot_id} stored.", f"spec.image set to {image}; the operator rolls it out."]
+        progress(first[-1])
+        result = _follow_rollout(runtime, handle, tag, before, progress)
+        return _rollout_outcome(result, plan.tenant, tag, snapshot_id, first)
+
+
+class Rollback:
+    """Change kind `update-rollback`: save the current spec, restore a snapshot's, follow the rollout."""
+
+    name = "update-rollback"
+    action_kind = ROLLBACK_ACTION_KIND
+
+    def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
+        return _recheck_tenant(runtime, plan)
+
+    def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        handle = handle_by_name(runtime, plan.tenant)
+        snapshot_id = int(plan.params["snapshot"])
+        image = plan.params.get("image")
+        applied = _snapshot_and_apply(
+            runtime, handle, plan, f"before rollback to #{snapshot_id}",
+            lambda sid, _obj: f"Snapshot #{sid} of the current spec stored.", progress,
+        )
+        if isinstance(applied, Outcome):
+            return applied
+        before, saved = applied
+        first = [f"Snapshot #{saved} stored.", f"Spec restored from snapshot #{snapshot_id}."]
+        progress(first[-1])
+        tag = image_tag(str(image)) if image else None
+        if not tag:
+            return Outcome(ok=True, summary=f"{plan.tenant} restored to snapshot #{snapshot_id}.",
+                           lines=[*first, f"Undo with /minio update {plan.tenant} rollback {saved}."])
+        result = _follow_rollout(runtime, handle, tag, before, progress)
+        return _rollout_outcome(result, plan.tenant, tag, saved, first)
+
+
+# ----------------------------------------------------------------------------- the operator
+
+
+@dataclass(frozen=True)
+class _Operator:
+    """The operator Deployment a plan changes, and the tenant whose rules govern it."""
+
+    tenant: TenantConfig
+    kube: KubeClient
+    cluster: str
+    namespace: str
+    name: str
+
+    def images(self) -> list[str]:
+        return list(self.kube.get_deployment(self.namespace, self.name).images)
+
+
+def _previous(plan: ChangePlan) -> list[str]:
+    """The images the plan was previewed against: every container's (rollback) or the first one's (upgrade)."""
+    previous = plan.params["previous"]
+    return [str(i) for i in previous] if isinstance(previous, list) else [str(previous)]
+
+
+def _as_previewed(images: list[str], plan: ChangePlan) -> bool:
+    if isinstance(plan.params["previous"], list):  # a rollback previews every container's image
+        return images == _previous(plan)
+    return images[:1] == _previous(plan)  # an upgrade, the first container's
+
+
+def _operator_of(runtime: Runtime, plan: ChangePlan) -> _Operator | None:
+    tenant = runtime.find_tenant(plan.tenant)
+    if tenant is None:
+        return None
+    operator = operator_handle(runtime, tenant)
+    return _Operator(tenant, operator.kube, operator.cluster, str(plan.params["namespace"]),
+                     str(plan.params["deployment"]))
+
+
+def _gone(plan: ChangePlan) -> str:
+    return f"Tenant {plan.tenant} is no longer configured"
+
+
+def _recheck_images(runtime: Runtime, plan: ChangePlan) -> list[Finding]:
+    operator = _operator_of(runtime, plan)
+    if operator is None:
+        return [Finding(check="tenant", ok=False, detail=f"{_gone(plan)}.")]
+    now, previous = operator.images(), _previous(plan)
+    if not _as_previewed(now, plan):
+        return [Finding(check="target unchanged", ok=False, detail=f"The operator Deployment changed since the "
+                        f"preview (images {images_fingerprint(previous)} -> {images_fingerprint(now)}). Request it "
+                        "again.")]
+    return [Finding(check="target unchanged", ok=True, detail=f"The operator still runs {images_fingerprint(now)}.")]
+
+
+def _change_operator(runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None], reason: str
+                     ) -> tuple[_Operator, int] | Outcome:
+    """Check the images are as previewed, save them, write the plan's guarded patch."""
+    operator = _operator_of(runtime, plan)
+    if operator is None:
+        return Outcome(ok=False, summary=f"{_gone(plan)}; nothing was changed.")
+    current, previous = operator.kube.get_deployment(operator.namespace, operator.name), _previous(plan)
+    if not _as_previewed(list(current.images), plan):
+        return Outcome(ok=False, summary=f"The operator Deployment changed since the preview (images "
+                       f"{images_fingerprint(previous)} -> {images_fingerprint(current.images)}); nothing was "
+                       "changed.")
+    saved = store_operator_snapshot(runtime, operator.cluster, current, reason, _requester(plan))
+    progress(f"Snapshot #{saved} of the operator's images stored ({', '.join(current.images)}).")
+    try:
+        operator.kube.patch_deployment(operator.namespace, operator.name, list(plan.params["ops"]), json_patch=True)
+    except ClientError as exc:
+        if exc.kind == "invalid":
+            return Outcome(ok=False, summary=f"The operator Deployment changed before the write, or the API server "
+                           f"refused it ({exc}); nothing was changed.")
+        raise
+    return operator, saved
+
+
+def _follow_operator(operator: _Operator, image: str, previous: str | None, progress: Callable[[str], None]
+                     ) -> tuple[FollowResult, str]:
+    timeout, poll = follow_limits(operator.tenant)
+    result = follow(operator_observer(operator.kube, operator.namespace, operator.name, image, previous), progress,
+                    timeout_s=timeout, poll_s=poll, what="the operator rollout")
+    return result, humanize.duration(result.elapsed_s)
+
+
+class OperatorUpdate:
+    """Change kind `update-operator`: patch the operator Deployment's image and follow its pods."""
+
+    name = "update-operator"
+    action_kind = OPERATOR_ACTION_KIND
+
+    def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
+        return _recheck_images(runtime, plan)
+
+    def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        image, previous = str(plan.params["image"]), str(plan.params["previous"])
+        changed = _change_operator(runtime, plan, progress, f"before operator upgrade to {image}")
+        if isinstance(changed, Outcome):
+            return changed
+        operator, saved = changed
+        first = f"Deployment {operator.namespace}/{operator.name} image set to {image}."
+        progress(first)
+        undo = f"Snapshot #{saved} keeps the previous images: /minio update operator rollback {saved}."
+        result, took = _follow_operator(operator, image, previous, progress)
+        if result.phase == Phase.DONE:
+            return Outcome(ok=True, summary=f"The operator runs {image} ({took}).", lines=[first, result.line, undo])
+        verb = "failed" if result.phase == Phase.FAILED else f"did not finish within {took}"
+        return Outcome(ok=False, summary=f"The operator rollout {verb}: {result.line}.",
+                       lines=[first, f"Nothing else was touched. To go back, request /minio update operator rollback "
+                              f"{saved} (needs approval)."])
+
+
+class OperatorRollback:
+    """Change kind `update-operator-rollback`: save the operator's images, restore a snapshot's, follow the pods."""
+
+    name = "update-operator-rollback"
+    action_kind = OPERATOR_ACTION_KIND
+
+    def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
+        return _recheck_images(runtime, plan)
+
+    def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        snapshot_id = int(plan.params["snapshot"])
+        previous = [str(i) for i in plan.params["previous"]]
+        restored = [str(i) for i in plan.params["images"]]
+        changed = _change_operator(runtime, plan, progress, f"before operator rollback to #{snapshot_id}")
+        if isinstance(changed, Outcome):
+            return changed
+        operator, saved = changed
+        first = [f"Snapshot #{saved} stored.",
+                 f"Deployment {operator.namespace}/{operator.name} images restored from snapshot #{snapshot_id}."]
+        progress(first[-1])
+        undo = f"Undo with /minio update operator rollback {saved} (needs approval)."
+        image, old = restored[0], previous[0]
+        result, took = _follow_operator(operator, image, old if old != image else None, progress)
+        if result.phase == Phase.DONE:
+            return Outcome(ok=True, summary=f"The operator runs {image} again, restored from snapshot "
+                           f"#{snapshot_id} ({took}).", lines=[*first, result.line, undo])
+        verb = "failed" if result.phase == Phase.FAILED else f"did not finish within {took}"
+        return Outcome(ok=False, summary=f"The operator rollout {verb}: {result.line}.",
+                       lines=[*first, "Nothing else was touched.", undo])
+
+
+CHANGE_KINDS = (TenantUpdate(), Rollback(), OperatorUpdate(), OperatorRollback())
