@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from bot.commands import Permission
 from bot.config import Config, TenantConfig
+from bot.report import Text, code, spans
 
 GroupMembers = Callable[[str], frozenset[str]]
 
@@ -30,7 +31,7 @@ class Decision:
     """The outcome of an access check; `reason` is shown to the caller on denial."""
 
     allowed: bool
-    reason: str = ""
+    reason: Text = ""
 
 
 ALLOW = Decision(True)
@@ -152,15 +153,13 @@ class Access:
         self, user: str, channel: str, verb: str, permission: Permission, tenant: TenantConfig | None
     ) -> Decision:
         """May `user` run `verb` (needing `permission`) on `tenant` in `channel`?"""
-        target = f" on `{tenant.name}`" if tenant else ""
+        what = spans("You may not run ", code(verb), spans(" on ", code(tenant.name)) if tenant else ())
         if tenant is not None and not self.can_see(channel, tenant):
-            return Decision(False, f"You may not run `{verb}`{target} here: this channel cannot see that tenant.")
+            return Decision(False, spans(what, " here: this channel cannot see that tenant."))
         if permission == Permission.ADMIN and not self.is_admin(user):
-            return Decision(False, f"You may not run `{verb}`{target}: it is for bot admins.")
+            return Decision(False, spans(what, ": it is for bot admins."))
         if permission == Permission.REQUEST and not (
             self.is_admin(user) or (tenant is not None and self.can_request(user, tenant))
         ):
-            return Decision(
-                False, f"You may not run `{verb}`{target}: you are not an operator or approver of this tenant."
-            )
+            return Decision(False, spans(what, ": you are not an operator or approver of this tenant."))
         return ALLOW

@@ -184,6 +184,28 @@ def build_asgi(bot: Bot, with_slack: bool = True) -> Starlette:
     )
 
 
+async def _verified(request: Request, verifier: SignatureVerifier) -> tuple[str, bytes, str] | Response:
+    """(timestamp, raw body, text) of a request signed once with the signing secret, or the refusal."""
+    signatures = request.headers.getlist("x-slack-signature")
+    timestamps = request.headers.getlist("x-slack-request-timestamp")
+    if len(signatures) > 1 or len(timestamps) > 1:
+        return _refuse(400, "duplicate signature or timestamp header")
+    if not signatures or not timestamps:
+        return _refuse(401, "missing signature")
+    signature, timestamp = signatures[0], timestamps[0]
+    try:
+        body = await asyncio.wait_for(request.body(), BODY_READ_TIMEOUT_S)
+    except TimeoutError:
+        return _refuse(408, "request body too slow")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _refuse(400, "body is not UTF-8")
+    if not timestamp.isdigit() or not verifier.is_valid(text, timestamp, signature):
+        return _refuse(401, "invalid signature")
+    return timestamp, body, text
+
+
 def _slack_endpoint(bot: Bot) -> Any:
     signing = bot.secrets.slack_signing_secret
     if signing is None:
@@ -193,23 +215,10 @@ def _slack_endpoint(bot: Bot) -> Any:
     seen = SeenRequests()
 
     async def slack_events(request: Request) -> Response:
-        signatures = request.headers.getlist("x-slack-signature")
-        timestamps = request.headers.getlist("x-slack-request-timestamp")
-        if len(signatures) > 1 or len(timestamps) > 1:
-            return _refuse(400, "duplicate signature or timestamp header")
-        if not signatures or not timestamps:
-            return _refuse(401, "missing signature")
-        signature, timestamp = signatures[0], timestamps[0]
-        try:
-            body = await asyncio.wait_for(request.body(), BODY_READ_TIMEOUT_S)
-        except TimeoutError:
-            return _refuse(408, "request body too slow")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return _refuse(400, "body is not UTF-8")
-        if not timestamp.isdigit() or not verifier.is_valid(text, timestamp, signature):
-            return _refuse(401, "invalid signature")
+        verified = await _verified(request, verifier)
+        if isinstance(verified, Response):
+            return verified
+        timestamp, body, text = verified
         try:
             # BoltRequest parses the body on construction; malformed JSON fails here.
             bolt_request = BoltRequest(

@@ -340,7 +340,7 @@ class Runtime:
     def _tenant_configuration_secret(self, tenant: TenantConfig) -> SecretCredentials:
         """No `credentials` configured: the operator's credentials Secret named by the Tenant (config.env)."""
         if tenant.kubernetes is None:
-            raise CredentialsUnavailable.for_tenant(tenant.name, "the config names no `credentials`")
+            raise CredentialsUnavailable.for_tenant(tenant.name, "the config names no credentials")
         namespace, name = tenant.kubernetes.namespace, tenant.tenant_name
         try:
             info = self.kube(tenant.kubernetes.cluster).get_tenant(namespace, name)
@@ -356,7 +356,7 @@ class Runtime:
         if not secret:
             raise CredentialsUnavailable.for_tenant(
                 tenant,
-                f"no `credentials` in the config and Tenant {info.namespace}/{info.name} "
+                f"no credentials in the config and Tenant {info.namespace}/{info.name} "
                 "names no spec.configuration Secret",
             )
         return SecretCredentials(secret=str(secret), namespace=info.namespace)

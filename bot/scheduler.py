@@ -58,7 +58,7 @@ from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.config import ChannelConfig, ReportSchedule, TenantConfig
 from bot.outbox import Outbox
-from bot.report import Report
+from bot.report import Report, emoji, spans
 from bot.store.errors import StoreError
 from bot.triggers import EPOCH, WallClockCron, aligned_slot, latest_fire_time
 
@@ -316,8 +316,8 @@ class Scheduler:
             self._delay_noted.add((channel.id, slot))
             note = Report(
                 title="",
-                summary=f":hourglass: Today's daily report is delayed: {exc.message}. "
-                "It will be posted once the bot's state store is reachable again.",
+                summary=spans(emoji("hourglass"), f" Today's daily report is delayed: {exc.message}. "
+                              "It will be posted once the bot's state store is reachable again."),
             )
             with contextlib.suppress(Exception):  # the note is a courtesy; the retry is what matters
                 self.outbox.post(channel.id, note)

@@ -33,6 +33,7 @@ from bot.scheduler import (
     report_job_id,
 )
 from bot.store import StoreUnavailable
+from tests.reading import plain
 
 OPS = "C0OPS"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -367,7 +368,7 @@ def test_store_unavailable_at_report_time_delays_the_report_then_sends_it_once(
     settle(0.5)
     assert len(reports(calls)) == 1
     assert slot == latest_fire_time(WallClockCron("* * * * *", "UTC"), slot + timedelta(seconds=1), timedelta(hours=1))
-    notes = [r.summary for (_c, _ts, r, _t) in outbox.posted]
+    notes = [plain(r.summary) for (_c, _ts, r, _t) in outbox.posted]
     assert len(notes) == 1 and "delayed" in notes[0] and "connection refused" in notes[0]
     assert "password" not in notes[0]
     counts = {s.labels["outcome"]: s.value for m in runtime.metrics.registry.collect()
