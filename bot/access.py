@@ -1,7 +1,8 @@
 """Who may do what, where.
 
 - A channel sees the tenants that list it under `channels` (discovered tenants:
-  the channels of their cluster). Admins follow the same rule: visibility is
+  the channels of their cluster), and the tenants whose alerts it receives
+  (`alerts_to`), so the buttons on an alert work where the alert is posted. Admins follow the same rule: visibility is
   about where information is posted, not about who asks.
 - Operators (per tenant), approvers and admins may *request* changes.
 - Approvers for an action kind (users and Slack user groups) and admins may
@@ -104,8 +105,29 @@ class Access:
         except Exception:  # noqa: BLE001 - an unreachable store links nothing; it does not crash the check
             return frozenset()
 
+    def alert_channels(self, tenant: TenantConfig) -> list[str]:
+        """Where the tenant's alerts go: each channel that sees it, through its `alerts_to` route, de-duplicated."""
+        out: list[str] = []
+        for channel_id in tenant.channels:
+            channel = self.config.channel(channel_id)
+            target = channel.alerts_to if channel is not None and channel.alerts_to else channel_id
+            if target not in out:
+                out.append(target)
+        return out
+
+    def is_alert_channel(self, channel: str) -> bool:
+        """True when some configured channel routes its alerts to ``channel``, or unmapped alerts go there."""
+        return channel == self.config.alertmanager.fallback_channel or any(
+            c.alerts_to == channel for c in self.config.channels
+        )
+
     def can_see(self, channel: str, tenant: TenantConfig) -> bool:
-        return channel in tenant.channels or tenant.name in self.linked_tenants(channel)
+        """A channel sees the tenants that list it, those whose alerts it receives, and its incident's tenant."""
+        return (
+            channel in tenant.channels
+            or channel in self.alert_channels(tenant)
+            or tenant.name in self.linked_tenants(channel)
+        )
 
     def visible_tenants(self, channel: str, tenants: list[TenantConfig]) -> list[TenantConfig]:
         return [t for t in tenants if self.can_see(channel, t)]

@@ -71,10 +71,14 @@ class Hook(StrEnum):
     - CHANNEL_EVENT: ``(runtime, channel, actor, kind, text) -> None``, fired by a capability (with
       :meth:`Application.fire`) when it did something in a channel for someone: a checklist posted, a
       step ticked. The incident timeline records these without the firing capability knowing incidents.
+    - ALERT_NOTIFICATION: ``(runtime, outbox, notification) -> None``, on the work queue, for each new
+      Alertmanager notification (``bot.webhooks.AlertNotification``) the receiver accepted. Raising means
+      "not handled": the delivery is forgotten, so Alertmanager's next retry or repeat is handled again.
     """
 
     COMMAND_RUN = "command-run"
     CHANNEL_EVENT = "channel-event"
+    ALERT_NOTIFICATION = "alert-notification"
 
 
 TenantOf = Callable[["Invocation", "Click"], "str | None"]

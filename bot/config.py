@@ -320,6 +320,19 @@ class ChannelConfig(_Model):
         return None if value is None else _channel_id(value)
 
 
+class AlertLabels(_Model):
+    """How an Alertmanager alert names its tenant and node: for each role, the label names tried in order.
+
+    Prometheus label names cannot hold `.` or `/`: the pod label `v1.min.io/tenant` usually arrives
+    relabelled as `v1_min_io_tenant` (or as `tenant`).
+    """
+
+    match: dict[str, str] = Field(default_factory=dict)  # labels that mark an alert as this cluster's; {}: any
+    tenant: list[str] = Field(default_factory=lambda: ["tenant", "v1_min_io_tenant"])
+    namespace: list[str] = Field(default_factory=lambda: ["namespace", "kubernetes_namespace"])
+    node: list[str] = Field(default_factory=lambda: ["pod", "instance", "server"])
+
+
 class ClusterConfig(_Model):
     """A Kubernetes cluster: a kubeconfig (and context) or the in-cluster service account."""
 
@@ -341,6 +354,8 @@ class ClusterConfig(_Model):
     # operator's `minio` Service); {namespace} and {tenant} are filled in. Per-node verdicts (liveness
     # per node, "safe to take node 3 down?") are then refused as unavailable, never guessed.
     minio_url: str | None = None
+    # How Alertmanager alerts from this cluster name a tenant (default: `alertmanager.labels`).
+    alert_labels: AlertLabels | None = None
 
     @field_validator("channels")
     @classmethod
@@ -439,6 +454,45 @@ class SchedulerConfig(_Model):
     parallel: int = Field(8, ge=1, le=64)  # tenants gathered at once for a report, snapshot or alert check
 
 
+class AlertmanagerConfig(_Model):
+    """Alert-driven incidents: Alertmanager's webhook (`/alertmanager`) and its API v2 for silences.
+
+    The webhook's bearer token is `ALERTMANAGER_WEBHOOK_TOKEN` (environment or Secret), never the YAML.
+    """
+
+    url: str | None = None  # Alertmanager's base URL, for silences (e.g. http://alertmanager.monitoring:9093)
+    token_env: str | None = None  # name of the env variable with a bearer token for `url`, if it needs one
+    fallback_channel: str | None = None  # alerts that map to no tenant are posted here once, with the reason
+    labels: AlertLabels = AlertLabels()  # for static tenants and clusters without their own `alert_labels`
+    silence_hours: list[float] = Field(default_factory=lambda: [1.0, 4.0, 24.0], min_length=1, max_length=4)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
+            raise ValueError(f"alertmanager.url {value!r} must look like http(s)://host:port[/path]")
+        return value.rstrip("/") if value else value
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+            raise ValueError("token_env must be the NAME of an environment variable, not the token")
+        return value
+
+    @field_validator("fallback_channel")
+    @classmethod
+    def _fallback(cls, value: str | None) -> str | None:
+        return None if value is None else _channel_id(value)
+
+    @field_validator("silence_hours")
+    @classmethod
+    def _hours(cls, value: list[float]) -> list[float]:
+        if any(h <= 0 or h > 24 * 14 for h in value):
+            raise ValueError("silence_hours are between 0 and 336 (two weeks)")
+        return value
+
+
 class Config(_Model):
     """The whole bot configuration."""
 
@@ -455,6 +509,7 @@ class Config(_Model):
     audit_channel: str | None = None  # channel id that also receives every audit event, one line each
     scheduler: SchedulerConfig = SchedulerConfig()
     leader_election: LeaderElectionConfig | None = None  # None: this process is the only one (always leader)
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     # MinIO connections to these names go to other addresses, like `curl --resolve`: `host[:port]` ->
     # `address[:port]`. The name stays in the Host header, TLS SNI and certificate checks. For pod names
     # reached from outside the cluster (port-forwards) and for the sandbox's simulator.
@@ -538,6 +593,7 @@ class Secrets(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     minio_chatops_store_url: SecretStr | None = None  # a PostgreSQL URL carries a password
+    alertmanager_webhook_token: SecretStr | None = None  # what Alertmanager sends as `Authorization: Bearer`
 
     @field_validator("*", mode="before")
     @classmethod

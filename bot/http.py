@@ -4,7 +4,8 @@ Bolt's built-in server is for development only; this serves the same bolt app
 behind uvicorn. Two listeners, so a NetworkPolicy can admit each source to its
 own port only:
 
-* the app port (``slack.http_port``): ``/slack/events`` (HTTP mode), ``/healthz``, ``/readyz``;
+* the app port (``slack.http_port``): ``/slack/events`` (HTTP mode), ``/alertmanager`` (``bot.webhooks``),
+  ``/healthz``, ``/readyz``;
 * the metrics port (``metrics_port``): ``/metrics``.
 
 A Slack request must pass, in this order: exactly one signature and one
@@ -44,6 +45,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.app import REPLAY_CLAIM, Bot, ReplayClaim
+from bot.webhooks import alertmanager_route
 
 log = logging.getLogger("minio_chatops.http")
 
@@ -174,6 +176,7 @@ def build_asgi(bot: Bot, with_slack: bool = True) -> Starlette:
     routes = [Route("/healthz", healthz), Route("/readyz", readyz)]
     if with_slack:
         routes.append(Route("/slack/events", _slack_endpoint(bot), methods=["POST"]))
+    routes.append(alertmanager_route(bot))
     return Starlette(
         routes=routes,
         middleware=[Middleware(RequestBodyLimit, max_bytes=MAX_BODY_BYTES)],

@@ -38,6 +38,7 @@ from bot.minio_addresses import MinioAddresses, pod_addresses, service_addresses
 from bot.redact import register_secret
 
 if TYPE_CHECKING:
+    from bot.clients.alertmanager import AlertmanagerClient
     from bot.clients.kube import KubeClient
     from bot.clients.kube_models import TenantInfo
     from bot.clients.minio import MinioClient
@@ -105,6 +106,7 @@ class Runtime:
         self._addresses: dict[str, tuple[float, MinioAddresses]] = {}  # Kubernetes tenants: (read at, pods)
         self.credentials_ttl_s = CREDENTIALS_TTL_S
         self._kube: dict[str, KubeClient] = {}
+        self._alertmanager: AlertmanagerClient | None = None
         self._discovered: tuple[float, list[TenantConfig]] = (0.0, [])
         self.discovery_errors: dict[str, str] = {}
         self._store: Store | None = None
@@ -211,6 +213,19 @@ class Runtime:
         with self._lock:
             self._kube.setdefault(cluster, client)
             return self._kube[cluster]
+
+    def alertmanager(self) -> AlertmanagerClient:
+        """The client for `alertmanager.url` (built once); AlertmanagerError when none is configured."""
+        from bot.clients.alertmanager import AlertmanagerClient, AlertmanagerError
+
+        settings = self.config.alertmanager
+        if settings.url is None:
+            raise AlertmanagerError("invalid", "Alertmanager", "no `alertmanager.url` is configured", not_sent=True)
+        with self._lock:
+            if self._alertmanager is None:
+                token = self.environ.get(settings.token_env) if settings.token_env else None
+                self._alertmanager = AlertmanagerClient(settings.url, self.timeouts, token=token or None)
+            return self._alertmanager
 
     def kube_for(self, tenant: TenantConfig) -> KubeClient | None:
         """The Kubernetes client of the tenant's cluster, or None for static-only tenants."""

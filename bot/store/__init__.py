@@ -11,6 +11,7 @@ replicas); every function takes and returns typed values, never rows. Usage::
 
 from bot.store.errors import StoreError, StoreUnavailable
 from bot.store.models import (
+    AlertGroup,
     AlertState,
     Approval,
     ApprovalStatus,
@@ -29,6 +30,7 @@ from bot.store.models import (
 from bot.store.store import Store
 
 __all__ = [
+    "AlertGroup",
     "AlertState",
     "Approval",
     "ApprovalStatus",

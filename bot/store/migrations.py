@@ -62,9 +62,16 @@ def _slack_replay_keys(conn: Connection) -> None:
     schema.slack_replay_keys.create(conn, checkfirst=True)
 
 
+def _alertmanager_tables(conn: Connection) -> None:
+    schema.alert_deliveries.create(conn, checkfirst=True)
+    schema.alert_groups.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: every table as in schema.py", _baseline),
     Migration(2, "slack_replay_keys: Slack request replay protection shared by replicas", _slack_replay_keys),
+    Migration(3, "alert_deliveries, alert_groups: Alertmanager notifications, once each, one message per group",
+              _alertmanager_tables),
 )
 """Every migration, oldest first. Append; never edit or renumber one that has shipped."""
 

@@ -174,6 +174,26 @@ class AlertState(_Record):
     message_ts: str | None
 
 
+class AlertGroup(_Record):
+    """An Alertmanager alert group and the one message the bot keeps for it."""
+
+    id: str
+    group_key: str
+    status: str  # firing | resolved
+    tenant: str | None
+    channel: str | None
+    message_ts: str | None
+    record: JsonObject
+    evidence: JsonObject
+    silence_id: str | None
+    silenced_by: str | None
+    silenced_until: datetime | None
+    incident_id: int | None
+    first_seen: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+
 class SpecSnapshot(_Record):
     """A Tenant spec as it was before a change, kept for rollback."""
 

@@ -289,6 +289,42 @@ slack_replay_keys = Table(
     Index(None, "expires_at"),
 )
 
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    # sha256 of Alertmanager's groupKey, the status and the sorted alert fingerprints: its retries and repeats
+    # of one notification share the key, so the INSERT that finds it taken is the duplicate, on any replica.
+    Column("key", String(64), primary_key=True),
+    Column("group_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "group_id"),
+    Index(None, "received_at"),
+)
+
+alert_groups = Table(
+    "alert_groups",
+    metadata,
+    # One row per Alertmanager alert group: the one message the bot posted for it, updated in place.
+    Column("id", String(64), primary_key=True),  # sha256 of the groupKey (hex)
+    Column("group_key", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("tenant", String(63)),
+    Column("channel", String(32)),
+    Column("message_ts", String(32)),  # None while the first post is on its way
+    Column("record", Json, nullable=False),  # what fired (alerts, labels), as the capability summarised it
+    Column("evidence", Json, nullable=False),  # what the bot found when it looked
+    Column("silence_id", String(64)),
+    Column("silenced_by", String(32)),
+    Column("silenced_until", UtcDateTime),
+    Column("incident_id", BigId),  # no foreign key: the group outlives nothing it mentions
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    CheckConstraint(_one_of("status", ("firing", "resolved")), name="status"),
+    Index(None, "tenant", "status"),
+)
+
 # --- append-only audit trail, enforced by the database itself -------------------------------
 
 _APPEND_ONLY_MESSAGE = "audit_events is append-only"

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import text
 
+from bot.store.alert_groups import AlertGroups
 from bot.store.alerts import AlertStates
 from bot.store.approval_requests import ApprovalRequests
 from bot.store.audit import AuditLog
@@ -35,6 +36,7 @@ class Store:
         self.incidents = Incidents(self._db)
         self.runbooks = RunbookRuns(self._db)
         self.alerts = AlertStates(self._db)
+        self.alert_groups = AlertGroups(self._db)
         self.specs = SpecSnapshots(self._db)
         self.maintenance = MaintenanceWindows(self._db)
         self.scheduler = JobRuns(self._db)
