@@ -21,6 +21,7 @@ from bot.application import Capability
 from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
 from bot.runtime import Runtime
 from handlers import approvals as approval_verbs
+from handlers import updates
 from tests.reading import plain
 from tests.test_approvals import (
     ADMIN,
@@ -28,6 +29,7 @@ from tests.test_approvals import (
     BOB,
     CAROL,
     DAVE,
+    HIDDEN,
     NOW,
     OPS,
     OTHER,
@@ -81,7 +83,7 @@ def cluster_world(store_url: str, *, cluster: dict[str, Any] | None = None) -> t
     kind = OperatorTouch()
     capability = Capability("test-operator")
     capability.change_kind(kind)
-    return world_from(raw, capabilities=(capability, approval_verbs.capability)), kind
+    return world_from(raw, capabilities=(capability, approval_verbs.capability, updates.capability)), kind
 
 
 @pytest.fixture
@@ -199,3 +201,20 @@ def _parse(w: World, text: str) -> Any:
     parsed = w.dispatcher.parse(text)
     assert not hasattr(parsed, "message"), parsed
     return parsed
+
+
+def test_update_operator_is_refused_before_anything_is_read_for_a_hidden_cluster_or_a_tenant_operator(
+    store_url: str,
+) -> None:
+    # The cluster's kubeconfig does not exist: any read would fail, so each refusal below comes first.
+    w, _kind = cluster_world(store_url, cluster={"approvals": RULE, "operators": [DAVE]})
+    try:
+        image = "quay.io/minio/operator:v7.1.2"
+        hidden = w.dispatcher.run(DAVE, HIDDEN, _parse(w, f"update operator {image} --cluster prod"), outbox=w.outbox)
+        assert "Cluster `prod` is not visible in this channel" in plain(hidden.summary)
+        for command in (f"update operator {image}", f"update demo operator {image}"):
+            refused = w.dispatcher.run(ALICE, OPS, _parse(w, command), outbox=w.outbox)  # ALICE operates demo
+            assert "You may not request operator changes on cluster `prod`" in plain(refused.summary), command
+        assert not w.outbox.posts and not w.runtime.store.approvals.recent(1)
+    finally:
+        w.runtime.close()

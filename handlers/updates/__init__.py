@@ -92,30 +92,25 @@ class UpdateArgs(BaseModel):
 
 
 def operator_cluster(inv: Invocation, name: str | None, request: bool = True) -> ClusterConfig:
-    """The cluster whose operator ``update operator ...`` changes: the one named, else the one the channel's
-    tenants (or its cluster approval channel) point at. With ``request``, the caller must be allowed to request
-    operator changes there (the cluster's operators or admins, and the cluster must have ``approvals``)."""
+    """The cluster whose operator ``update operator ...`` changes: the one named, else the only one this channel
+    sees (through its tenants, or as the cluster's approval channel). With ``request``, the caller must be allowed
+    to request operator changes there (the cluster's operators or admins, and the cluster must have ``approvals``)."""
     runtime = inv.runtime
-    if name is not None:
-        cluster = runtime.config.cluster(name)
-        if cluster is None:
-            known = join([spans(code(c.name)) for c in runtime.config.clusters]) or ("none",)
-            raise UserError(spans("There is no cluster ", code(name[:63]), ". Clusters: ", known, "."))
-    else:
-        names = {t.kubernetes.cluster for t in inv.visible_tenants() if t.kubernetes is not None}
-        names |= {c.name for c in runtime.access.visible_clusters(inv.channel)}
-        if not names:
-            raise UserError(spans("No cluster is visible in this channel: name it, e.g. ",
-                                  code("/minio update operator <image> --cluster <name>"), "."))
-        if len(names) > 1:
-            ordered = sorted(names)
+    visible = {t.kubernetes.cluster for t in inv.visible_tenants() if t.kubernetes is not None}
+    visible |= {c.name for c in runtime.access.visible_clusters(inv.channel)}
+    if name is None:
+        if not visible:
+            raise UserError("No Kubernetes cluster is visible in this channel, so there is no operator to change "
+                            "from here.")
+        if len(visible) > 1:
+            ordered = sorted(visible)
             raise UserError(spans("Tenants here run on several clusters (", join([spans(code(c)) for c in ordered]),
                                   "): say which operator, e.g. ",
                                   code(f"/minio update operator <image> --cluster {ordered[0]}"), "."))
-        found = runtime.config.cluster(names.pop())
-        if found is None:  # a tenant names a cluster the configuration validated; kept for the type checker
-            raise UserError("That cluster is not configured.")
-        cluster = found
+        name = next(iter(visible))
+    cluster = runtime.config.cluster(name)
+    if cluster is None or name not in visible:
+        raise UserError(spans("Cluster ", code(name[:63]), " is not visible in this channel."))
     if request:
         decision = runtime.access.check_cluster_request(inv.user, cluster)
         if not decision.allowed:
