@@ -7,6 +7,11 @@
 - Operators (per tenant), approvers and admins may *request* changes.
 - Approvers for an action kind (users and Slack user groups) and admins may
   approve, never their own request (enforced in the approval engine).
+- Changes to a whole cluster (its operator) are governed per cluster, never by
+  a tenant's rule: the cluster's `operators` (and admins) may request them, its
+  `approvals.approvers` (and admins) approve them, and a cluster without
+  `approvals` refuses them. A channel sees a cluster's requests when it is the
+  cluster's approval channel or one of its `channels`.
 
 Group membership comes from a `GroupMembers` callable so this module knows
 nothing about Slack; the Slack implementation caches `usergroups.users.list`.
@@ -20,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.commands import Permission
-from bot.config import Config, TenantConfig
+from bot.config import ClusterConfig, Config, TenantConfig
 from bot.report import Text, code, spans
 
 GroupMembers = Callable[[str], frozenset[str]]
@@ -140,6 +145,39 @@ class Access:
     def can_approve(self, user: str, tenant: TenantConfig, kind: str) -> bool:
         rule = tenant.approval_rule(kind)
         return self.is_admin(user) or self._matches(user, rule.approvers)
+
+    def can_see_cluster(self, channel: str, cluster: ClusterConfig) -> bool:
+        """Whether ``channel`` sees the cluster's own requests (its approval channel or one of its ``channels``)."""
+        approvals = cluster.approvals
+        return (approvals is not None and channel == approvals.channel) or channel in cluster.channels
+
+    def visible_clusters(self, channel: str) -> list[ClusterConfig]:
+        """The clusters whose requests ``channel`` sees, in configuration order."""
+        return [c for c in self.config.clusters if self.can_see_cluster(channel, c)]
+
+    def can_request_cluster(self, user: str, cluster: ClusterConfig) -> bool:
+        """A cluster's operators and the bot admins may request changes to the whole cluster."""
+        return self.is_admin(user) or self._matches(user, cluster.operators)
+
+    def can_approve_cluster(self, user: str, cluster: ClusterConfig) -> bool:
+        """The cluster's approvers and the bot admins, and only when the cluster has an approval rule."""
+        if cluster.approvals is None:
+            return False
+        return self.is_admin(user) or self._matches(user, cluster.approvals.approvers)
+
+    def check_cluster_request(self, user: str, cluster: ClusterConfig) -> Decision:
+        """May ``user`` request a change to the whole cluster (its operator)? The reason says what is missing."""
+        name = code(cluster.name[:63])
+        if cluster.approvals is None:
+            return Decision(False, spans(
+                "Operator changes on cluster ", name, " are refused: the cluster has no ", code("approvals"),
+                " (approvers, required, channel) in the configuration. The operator manages every Tenant there, "
+                "so its changes are governed per cluster, never by one tenant's rule."))
+        if not self.can_request_cluster(user, cluster):
+            return Decision(False, spans(
+                "You may not request operator changes on cluster ", name, ": you are not one of its ",
+                code("operators"), " (nor a bot admin). Operating a tenant there is not enough."))
+        return ALLOW
 
     def may_use(self, user: str, permission: Permission, tenants: list[TenantConfig]) -> bool:
         """Whether the caller may run a verb needing `permission` on any of `tenants` (for help)."""

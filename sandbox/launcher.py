@@ -206,7 +206,12 @@ class Sandbox:
                 {"name": "sandbox", "kubeconfig": str(self._kubeconfig), "namespaces": [DEMO_NAMESPACE],
                  "discover": False, "channels": [self.channel],
                  # The simulator speaks plain HTTP, although the demo Tenant declares a certificate.
-                 "pod_url": SANDBOX_POD_URL}
+                 "pod_url": SANDBOX_POD_URL,
+                 # Operator upgrades are governed by the cluster: alice and bob request and approve them here.
+                 "operators": [DEMO_USERS["alice"], DEMO_USERS["bob"]],
+                 "approvals": {"approvers": [DEMO_USERS["alice"], DEMO_USERS["bob"]], "required": 1,
+                               "channel": self.channel},
+                 "rollout": {"timeout_minutes": 2}}
             ]
             tenant["kubernetes"] = {"cluster": "sandbox", "namespace": DEMO_NAMESPACE, "tenant": DEMO_TENANT}
             # Reached pod by pod, with the keys from the Tenant's configuration Secret.

@@ -47,7 +47,7 @@ from tests.test_maintenance import LiveClock, site_config
 pytestmark = pytest.mark.kube
 
 FAST = {"timeout_minutes": 0.25, "poll_seconds": 0.05}
-APPROVERS = {kind: {"approvers": [ALICE, BOB, CAROL]} for kind in ("scale", "update", "rollback", "operator-update")}
+APPROVERS = {kind: {"approvers": [ALICE, BOB, CAROL]} for kind in ("scale", "update", "rollback")}
 _MERGE = "application/merge-patch+json"
 
 
@@ -149,15 +149,19 @@ class Site:
 
 def make_site(kube: ControlPlane, kube_api: client.ApiClient, kube_ns: str, minio: SimCluster, tmp_path: Path,
               *, token: str | None = None, operator_ns: str | None = None, admins: list[str] | None = None,
-              **tenant: Any) -> Site:
-    """The bot for the demo tenant in `kube_ns`; `operator_ns`: where its cluster's operator runs; `admins`."""
+              cluster: dict[str, Any] | None = None, channels: tuple[str, ...] = (), **tenant: Any) -> Site:
+    """The bot for the demo tenant in `kube_ns`; `operator_ns`: where its cluster's operator runs; `admins`;
+    `cluster`: settings of the cluster (operators, approvals) over the defaults; `channels`: more channel ids."""
     kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", token=token)
     keys = tmp_path / "keys"
     keys.mkdir(exist_ok=True)
     tenant = {"approvals": APPROVERS, "rollout": FAST, **tenant}
     raw = site_config(kubeconfig, kube_ns, minio, keys, f"sqlite:///{tmp_path / 'state.db'}", **tenant)
+    raw["clusters"][0].update({"rollout": tenant["rollout"], **(cluster or {})})
+    raw["channels"] += [{"id": c} for c in channels]
     if operator_ns:
-        raw["clusters"][0]["operator"] = {"namespace": operator_ns, "deployment": "minio-operator"}
+        raw["clusters"][0]["operator"] = {"namespace": operator_ns, "deployment": "minio-operator",
+                                          **raw["clusters"][0].get("operator", {})}
     if admins is not None:
         raw["admins"] = admins
     world = world_from(raw, clock=LiveClock())

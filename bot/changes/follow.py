@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from bot import humanize
 from bot.clients.errors import ClientError
-from bot.config import TenantConfig
+from bot.config import ClusterConfig, TenantConfig
 
 HEARTBEAT_S = 300.0  # a "still waiting" line at most this often when nothing changes
 
@@ -63,9 +63,9 @@ class FollowResult:
     polls: int
 
 
-def follow_limits(tenant: TenantConfig) -> tuple[float, float]:
-    """(timeout, poll interval) in seconds from the tenant's ``rollout`` settings."""
-    return tenant.rollout.timeout_minutes * 60, tenant.rollout.poll_seconds
+def follow_limits(owner: TenantConfig | ClusterConfig) -> tuple[float, float]:
+    """(timeout, poll interval) in seconds from the tenant's (or, for the operator, the cluster's) ``rollout``."""
+    return owner.rollout.timeout_minutes * 60, owner.rollout.poll_seconds
 
 
 def follow(
