@@ -317,6 +317,36 @@ def test_a_crash_between_posting_the_report_and_marking_it_delivered_still_posts
     assert histories and histories[-1].params.get("include_all_metadata") in ("1", "true", True)
 
 
+def test_the_schedule_says_when_the_latest_report_is_still_owed_or_was_given_up(tmp_path: Path) -> None:
+    from bot.config import ReportSchedule
+    from handlers.daily_report.facts import schedule_facts
+    from handlers.daily_report.present import schedule_report
+
+    runtime = Runtime(config_for(tmp_path), clock=lambda: NOW)
+    store = runtime.store
+    berlin = ReportSchedule(cron="0 9 * * *", timezone="Europe/Berlin")
+    yesterday = SLOT - timedelta(days=1)
+    for slot in (yesterday, SLOT):
+        store.deliveries.claim("report:C0OPS", slot, channel=OPS, key=f"k{slot:%d}", by=None, at=slot,
+                               lease=timedelta(minutes=5))
+    store.deliveries.mark_delivered("report:C0OPS", yesterday, message_ts="1.0", at=yesterday)
+    store.deliveries.mark_failed("report:C0OPS", SLOT, attempt=1, error="Slack unreachable (ConnectionError)",
+                                 retry_at=NOW)
+
+    def lines() -> list[str]:
+        report = schedule_report(schedule_facts(runtime, OPS, berlin, NOW), NOW, 12)
+        return [plain(line) for line in report.sections[0].lines]
+
+    shown = lines()
+    assert "Last sent: Mon 13 May 09:00 CEST" in shown, "the failed slot is not reported as sent"
+    assert ("The report due Tue 14 May 09:00 CEST is not in the channel yet; the bot keeps trying "
+            "(Slack unreachable (ConnectionError)).") in shown
+    store.deliveries.give_up("report:C0OPS", SLOT, error=None, at=NOW)
+    assert any(line.startswith("The report due Tue 14 May 09:00 CEST could not be delivered") for line in lines())
+    store.deliveries.mark_delivered("report:C0OPS", SLOT, message_ts="2.0", at=NOW)
+    assert "Last sent: Tue 14 May 09:00 CEST" in lines() and not any("The report due" in x for x in lines())
+
+
 def test_report_now_posts_in_the_channel_and_report_shows_the_schedule(
     bot_factory: BotFactory, slack_sim: SlackSim, tmp_path: Path, minio_cluster: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -110,6 +110,10 @@ def test_an_existing_database_gets_the_delivery_table_and_its_old_claims_stay_se
         old = claim(store, SLOT + timedelta(minutes=1))
         assert not old.granted and old.delivery is None, "claimed before the upgrade: taken as sent, as it was"
         assert claim(store, SLOT + timedelta(days=1), slot=SLOT + timedelta(days=1)).granted
+        assert store.deliveries.last_delivered(JOB) == SLOT, "the old claim counts as sent; the new one is not yet"
+        store.deliveries.mark_delivered(JOB, SLOT + timedelta(days=1), message_ts="2.0", at=SLOT + timedelta(days=1))
+        assert store.deliveries.last_delivered(JOB) == SLOT + timedelta(days=1)
+        assert store.deliveries.last_delivered("report:C0NEVER") is None
     db = Database(url)
     try:
         assert applied_versions(db) == [m.version for m in MIGRATIONS]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from bot.store.db import Database, insert_ignoring_conflict
 from bot.store.models import DeliveryStatus, ReportDelivery, SlotClaim
@@ -134,6 +134,24 @@ class ReportDeliveries:
         with self._db.read() as conn:
             row = conn.execute(stmt).mappings().first()
         return None if row is None else ReportDelivery.model_validate(dict(row))
+
+    def last_delivered(self, job_id: str) -> datetime | None:
+        """The latest slot of ``job_id`` known to be in its channel, or None.
+
+        A claim from before delivery tracking (no delivery row) counts as sent, as it did then.
+        """
+        joined = scheduler_runs.outerjoin(
+            _T, and_(_T.c.job_id == scheduler_runs.c.job_id, _T.c.scheduled_for == scheduler_runs.c.scheduled_for)
+        )
+        stmt = (
+            select(func.max(scheduler_runs.c.scheduled_for))
+            .select_from(joined)
+            .where(scheduler_runs.c.job_id == job_id,
+                   or_(_T.c.status.is_(None), _T.c.status == DeliveryStatus.DELIVERED.value))
+        )
+        with self._db.read() as conn:
+            last: datetime | None = conn.execute(stmt).scalar()
+        return last
 
     def _update(self, job_id: str, scheduled_for: datetime, where: list[Any], **values: Any) -> bool:
         with self._db.write() as conn:
