@@ -50,7 +50,9 @@ class Job(StrEnum):
     exactly-once claims, retries); the capability only says *what*.
 
     Signatures (checked by the scheduler's call sites):
-    - DAILY_REPORT: ``(runtime, outbox, channel_id, scheduled_for, now) -> object``
+    - DAILY_REPORT: ``(runtime, outbox, channel_id, scheduled_for, now) -> object``; posts the report with
+      ``outbox.post(channel_id, report)`` and raises when that fails. The outbox it gets is the scheduler's
+      (``bot.slot_delivery.KeyedOutbox``): it keys that post for exactly-once delivery; the job never retries.
     - DAILY_CHECKLIST: ``(runtime, channel_id, outbox) -> object``
     - SNAPSHOT: ``(runtime, tenant) -> object`` (one tenant; the scheduler fans out)
     - ALERTS: ``(runtime, outbox, now) -> object``

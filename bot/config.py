@@ -532,6 +532,12 @@ class SchedulerConfig(_Model):
     approval_sweep_seconds: float = Field(60, ge=1, le=3600)
     catch_up_hours: float = Field(12, ge=0, le=48)  # a report missed during downtime is sent late within this
     store_retry_seconds: float = Field(60, gt=0, le=3600)  # retry a report whose claim hit a store outage
+    # A report Slack did not take is retried after this, doubling up to report_retry_max_seconds, until
+    # catch_up_hours after its time; then the channel is told it could not be delivered.
+    report_retry_seconds: float = Field(30, gt=0, le=3600)
+    report_retry_max_seconds: float = Field(600, gt=0, le=6 * 3600)
+    # How long one attempt holds its slot: a sender that crashed is taken over after this.
+    report_attempt_seconds: float = Field(300, gt=0, le=3600)
     parallel: int = Field(8, ge=1, le=64)  # tenants gathered at once for a report, snapshot or alert check
 
 

@@ -8,8 +8,11 @@ and repeats never post twice and never post garbage.
 
 from __future__ import annotations
 
+import http.client
+import json
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -109,7 +112,19 @@ def test_malformed_notifications_are_refused_with_the_reason(
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read_whole(demo_bot: RunningBot, slack_sim: SlackSim) -> None:
     alerts = [alert(tenant="demo", fingerprint=f"fp-{i}", summary="x" * 200) for i in range(4000)]
-    status, _answer = post(demo_bot.url, notification(alerts))
+    body = json.dumps(notification(alerts)).encode()
+    # Declare the whole body but send only its first KiB: the answer must not wait for the rest.
+    where = urllib.parse.urlsplit(demo_bot.url)
+    connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=10)
+    try:
+        connection.putrequest("POST", "/alertmanager")
+        for name, value in (("Content-Type", "application/json"), ("Authorization", f"Bearer {TOKEN}"),
+                            ("Content-Length", str(len(body)))):
+            connection.putheader(name, value)
+        connection.endheaders(body[:1024])
+        status = connection.getresponse().status
+    finally:
+        connection.close()
     assert status == 413
     time.sleep(0.5)
     assert top_level(slack_sim, OPS) == []

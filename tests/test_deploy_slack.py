@@ -50,7 +50,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.info": {"channels:read"},
     "conversations.members": {"channels:read"},
     "conversations.list": {"channels:read"},
-    "conversations.history": {"channels:history"},
+    # Both kinds of channel: a daily report may go to a private channel, and its retry reads the history.
+    "conversations.history": {"channels:history", "groups:history"},
     "conversations.replies": {"channels:history"},
     "pins.add": {"pins:write"},
     "pins.remove": {"pins:write"},

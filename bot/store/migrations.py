@@ -67,11 +67,17 @@ def _alertmanager_tables(conn: Connection) -> None:
     schema.alert_groups.create(conn, checkfirst=True)
 
 
+def _report_deliveries(conn: Connection) -> None:
+    # Slots claimed before this migration have no row and are taken as sent, as they were then.
+    schema.report_deliveries.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: every table as in schema.py", _baseline),
     Migration(2, "slack_replay_keys: Slack request replay protection shared by replicas", _slack_replay_keys),
     Migration(3, "alert_deliveries, alert_groups: Alertmanager notifications, once each, one message per group",
               _alertmanager_tables),
+    Migration(4, "report_deliveries: claim -> send -> mark delivered for scheduled reports", _report_deliveries),
 )
 """Every migration, oldest first. Append; never edit or renumber one that has shipped."""
 

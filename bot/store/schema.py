@@ -279,6 +279,30 @@ scheduler_runs = Table(
     Column("by", String(200)),
 )
 
+DELIVERY_STATUSES = ("sending", "retrying", "delivered", "undelivered")
+
+report_deliveries = Table(
+    "report_deliveries",
+    metadata,
+    # One row per claimed report slot (the claim itself stays in scheduler_runs): where its delivery is.
+    Column("job_id", String(200), primary_key=True),
+    Column("scheduled_for", UtcDateTime, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("key", String(200), nullable=False),  # the idempotency key the posted message carries
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),  # also the fencing token: a take-over increments it
+    Column("attempt_by", String(200)),
+    Column("attempt_until", UtcDateTime),  # while "sending": nobody else may try before this
+    Column("next_attempt_at", UtcDateTime),  # while "retrying": the next attempt is due then
+    Column("last_error", Text),
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Column("message_ts", String(32)),
+    Column("gave_up_at", UtcDateTime),
+    CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
+    Index(None, "status", "scheduled_for"),
+)
+
 slack_replay_keys = Table(
     "slack_replay_keys",
     metadata,

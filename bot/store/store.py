@@ -17,6 +17,7 @@ from bot.store.job_runs import JobRuns
 from bot.store.maintenance import MaintenanceWindows
 from bot.store.migrations import migrate
 from bot.store.replays import ReplayKeys
+from bot.store.report_deliveries import ReportDeliveries
 from bot.store.runbooks import RunbookRuns
 from bot.store.specs import SpecSnapshots
 
@@ -40,6 +41,7 @@ class Store:
         self.specs = SpecSnapshots(self._db)
         self.maintenance = MaintenanceWindows(self._db)
         self.scheduler = JobRuns(self._db)
+        self.deliveries = ReportDeliveries(self._db)
         self.replays = ReplayKeys(self._db)
 
     @property
