@@ -24,7 +24,7 @@ from bot.clients.errors import ClientError, MinioError
 T = TypeVar("T")
 
 # How long one node may keep a hedged call waiting before the next node is asked too. Short
-# against the report deadline (5 s by default), long against a healthy answer (milliseconds).
+# against the report deadline (12 s by default), long against a healthy answer (milliseconds).
 HEDGE_S = 1.0
 # Failures after which another node may answer (the kinds the client itself fails over on).
 _MOVE_ON = frozenset({"unreachable", "timeout", "unavailable"})
