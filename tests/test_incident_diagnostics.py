@@ -10,10 +10,11 @@ from typing import Any
 from kubernetes import client
 
 from bot.clients.kube_models import ContainerInfo, PodInfo, PodLog
-from bot.clients.minio_models import BucketInfo
+from bot.clients.minio_models import BucketInfo, LockEntry, TopLocks
 from bot.config import TenantConfig
 from bot.render.inline import to_mrkdwn
 from bot.report import Status
+from handlers.incidents.diagnose.performance import locks_section
 from handlers.incidents.diagnose.pod_crash import log_section, redact_log
 from handlers.incidents.evaluate import needs
 from handlers.incidents.facts import gather
@@ -176,6 +177,40 @@ def test_given_a_long_held_lock_performance_shows_it_with_probe_latencies(
     pressure = section(report, "Pod resource pressure")
     assert "metrics API not available" in plain(pressure.error)
     assert "Long-held locks" in texts(section(report, "Recommended next actions"))
+
+
+def test_lock_ages_from_nanoseconds_read_as_durations_and_a_fresh_lock_is_no_alarm(
+    static_env: Env, demo_cluster: SimCluster
+) -> None:
+    # The real server sends `elapsed` as a Go duration (nanoseconds): busy clusters always hold short locks.
+    demo_cluster.add_lock("photos/fresh.jpg", age_seconds=0.0)
+    demo_cluster.add_lock("backups/stuck.tar", age_seconds=3 * 3600)
+    locks = section(static_env.run("incident performance demo"), "Locks held (top/locks)")
+    fresh = next(r for r in locks.rows if "photos/fresh.jpg" in plain(r.text))
+    stuck = next(r for r in locks.rows if "backups/stuck.tar" in plain(r.text))
+    assert " ms" in plain(fresh.text) and fresh.status is Status.INFO, plain(fresh.text)
+    assert "held 3.0 h" in plain(stuck.text) and stuck.status is Status.UNHEALTHY, plain(stuck.text)
+
+
+def test_lock_elapsed_0_5_ms_and_3_h_in_nanoseconds() -> None:
+    answers = TopLocks(locks=[LockEntry.model_validate({"resource": f"b/{ns}", "elapsed": ns})
+                              for ns in (0, 5_000_000, 3 * 3600 * 10**9)])
+    locks, old = locks_section(answers)
+    shown = [plain(r.text) for r in locks.rows]
+    assert "held 0 s" in shown[0] and "held 5 ms" in shown[1] and "held 3.0 h" in shown[2], shown
+    assert [r.status for r in locks.rows] == [Status.INFO, Status.INFO, Status.UNHEALTHY] and old
+
+
+def test_a_single_server_has_no_lock_api_and_performance_says_so(
+    make_env: EnvFactory, tmp_path: Path, minio_cluster_factory: ClusterFactory
+) -> None:
+    cluster = minio_cluster_factory([(1, 4)])  # not distributed: `top/locks` answers 426
+    cluster.load_demo_data()
+    report = make_env([tenant_doc(tmp_path, cluster)]).run("incident performance demo")
+    locks = section(report, "Locks held (top/locks)")
+    assert locks.status is Status.INFO and locks.error is None
+    assert "single server: no lock api" in texts(locks).lower() and "426" in texts(locks), texts(locks)
+    assert "could not check" not in report_text(report).lower()
 
 
 # ---------------------------------------------------------------- security
