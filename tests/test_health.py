@@ -223,6 +223,32 @@ def test_given_a_hung_node_the_report_still_arrives_within_its_deadline(
     assert section(health, "Storage integrity").status is Status.HEALTHY
 
 
+@pytest.mark.parametrize("phase", ["offline", "iam-offline"])
+def test_given_a_starting_node_health_says_it_is_starting_not_that_quorum_is_lost(
+    static_env: HealthEnv, demo_cluster: SimCluster, phase: str
+) -> None:
+    # Node 2 is where the hedged write-quorum probe starts: its 503 says "starting", not "quorum lost".
+    demo_cluster.set_starting(2, 30, status=phase)
+    health = static_env.check()
+    assert health.status is Status.DEGRADED, health.reasons
+    assert f"{node_label(demo_cluster, 2)} is starting ({phase})" in health.reasons, health.reasons
+    assert not [r for r in health.reasons if "quorum" in r], health.reasons
+    storage = section(health, "Storage integrity")
+    assert storage.status is Status.HEALTHY and "write quorum met in every set" in texts(storage)
+
+
+def test_given_every_node_starting_health_says_so_and_no_quorum_is_called_lost(
+    static_env: HealthEnv, demo_cluster: SimCluster
+) -> None:
+    for n in range(1, 5):
+        demo_cluster.set_starting(n, 30)
+    health = static_env.check()
+    storage = section(health, "Storage integrity")
+    assert storage.status is Status.UNKNOWN, texts(storage)
+    assert "is starting (offline)" in texts(storage) and "lost" not in texts(storage), texts(storage)
+    assert not [r for r in health.reasons if "quorum lost" in r], health.reasons
+
+
 def test_given_minio_unreachable_kubernetes_sections_are_still_reported(
     full_env: HealthEnv, demo_cluster: SimCluster
 ) -> None:

@@ -75,10 +75,13 @@ def _per_node(b: SectionBuilder, minio: MinioFacts, liveness: dict[int, Probe]) 
     for node in minio.nodes:
         probe = liveness.get(node.number)
         peers = peer_state.get(node.address)
+        phase = (minio.starting.get(node.number) or probe.server_status_header) if probe is not None else None
         if probe is None or not probe.ok:
             b.finding(Status.DEGRADED, _down_reason(node, probe))
-        elif probe.server_status_header == "offline":
-            b.finding(Status.DEGRADED, f"{node.label} answers but its object layer is not ready")
+        elif phase:
+            # Live, but its object layer, IAM or bucket metadata is not ready yet: it serves nothing
+            # now, and it said so itself; quorum is judged by the nodes that serve.
+            b.finding(Status.DEGRADED, f"{node.label} is starting ({phase})")
         elif peers == "offline":
             b.finding(Status.DEGRADED, f"{node.label} offline to its peers (the bot can reach it)")
         elif peers == "initializing":
