@@ -270,6 +270,16 @@ def test_given_write_quorum_lost_data_loss_says_do_not_restart_more(static_env: 
     assert "do NOT restart" in texts(section(report, "Recommended next actions")).split("\n")[0]
 
 
+def test_given_every_node_starting_data_loss_says_starting_not_lost(static_env: Env, demo_cluster: SimCluster) -> None:
+    for n in range(1, 5):
+        demo_cluster.set_starting(n, 30)  # 503 with X-Minio-Server-Status: no node evaluated quorum
+    report = static_env.run("incident data-loss demo")
+    at_risk = section(report, "Data at risk now")
+    assert "Write quorum: not known, node 1 is starting (offline)" in texts(at_risk), texts(at_risk)
+    assert "LOST" not in texts(at_risk) and at_risk.status is not Status.UNHEALTHY
+    assert "Quorum is lost" not in texts(section(report, "Recommended next actions"))
+
+
 # ---------------------------------------------------------------- faults: one side down, the other still reported
 
 

@@ -69,6 +69,9 @@ def _node_rows(facts: PerformanceFacts, probe: ProbeSettings) -> list[Row]:
 def _quorum_row(quorum: Fact[ClusterHealth], probe: ProbeSettings) -> Row:
     if isinstance(quorum, ClientError):
         return Row(status=Status.UNKNOWN, text=spans("cluster probe: ", str(quorum)))
+    if quorum.starting:
+        return Row(status=Status.DEGRADED, text=f"cluster probe (node {quorum.node}): {ms(quorum.latency_ms)}, "
+                   f"node {quorum.node} is starting ({quorum.server_status})")
     status = latency_status(quorum.latency_ms, probe) if quorum.ok else Status.UNHEALTHY
     failed = "" if quorum.ok else f", HTTP {quorum.status}"
     return Row(status=status, text=f"cluster probe (node {quorum.node}): {ms(quorum.latency_ms)}{failed}")
