@@ -166,6 +166,7 @@ def _liveness(client: MinioClient, until: float) -> dict[int, Probe] | LoadBalan
     """Every node's ``/minio/health/live``; behind a load balancer, the cluster endpoint instead."""
     if not client.per_node:
         return load_balanced_liveness(client)
+    started = time.monotonic()
     probes = fan_out({str(n): partial(client.liveness, n) for n in client.nodes}, deadline_s=time_left(until))
     out: dict[int, Probe] = {}
     for key, probe in probes.items():
@@ -175,7 +176,7 @@ def _liveness(client: MinioClient, until: float) -> dict[int, Probe] | LoadBalan
                 node=int(key),
                 url=client.endpoints[int(key) - 1],
                 ok=False,
-                latency_ms=0.0,
+                latency_ms=(time.monotonic() - started) * 1000,  # how long it was waited for
                 error=str(probe),
                 error_kind=probe.kind,
             )
@@ -183,8 +184,14 @@ def _liveness(client: MinioClient, until: float) -> dict[int, Probe] | LoadBalan
     return out
 
 
+# Nodes asked for admin `info` at once. With a hung peer every node's `info` waits MinIO's
+# 10 s peer timeout before it answers, so a node brought in one hedge later answers one hedge
+# too late for a 12 s report; two at the start cover one hung node of any size of cluster.
+INFO_SPREAD = 2
+
+
 def _hedged_info(client: MinioClient, until: float) -> ServerInfo:
-    return first_answer(lambda n: client.server_info(node=n), rotated(client.nodes, 0), until)
+    return first_answer(lambda n: client.server_info(node=n), rotated(client.nodes, 0), until, spread=INFO_SPREAD)
 
 
 def _hedged_quorum(client: MinioClient, read: bool, until: float, starting: dict[int, str]) -> ClusterHealth:
