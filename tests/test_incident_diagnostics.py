@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,14 @@ from bot.render.inline import to_mrkdwn
 from bot.report import Status
 from handlers.incidents.diagnose.performance import locks_section
 from handlers.incidents.diagnose.pod_crash import log_section, redact_log
+from handlers.incidents.diagnose.security import auth_section
 from handlers.incidents.evaluate import needs
-from handlers.incidents.facts import gather
+from handlers.incidents.facts import gather, prometheus_auth_rate
 from handlers.incidents.model import INCIDENT_TYPES, IncidentType
 from handlers.incidents.pods import crashed_pods
 from sandbox.kube.world import TenantWorld, crashloop_pod, remove_network_policy, set_cert_expiry
 from sandbox.minio_sim import SimCluster
-from tests.fixtures.minio import ClusterFactory
+from tests.fixtures.minio import ClusterFactory, sim_http
 from tests.reading import plain
 from tests.test_incident_env import (
     ELSEWHERE,
@@ -244,6 +247,61 @@ def test_given_default_credentials_security_says_so_without_showing_them(
     assert "Rotate the root credentials" in texts(section(report, "Recommended next actions"))
 
 
+def _unsupported_auth(cluster: SimCluster, node: int) -> None:
+    """One request with an authorization scheme MinIO does not know (counted as rejected_auth)."""
+    sim_http().request("GET", f"{cluster.node_url(node)}/", headers={"Authorization": "Basic YTpi"})
+
+
+def test_security_counts_only_refused_auth_schemes_and_only_now(static_env: Env, demo_cluster: SimCluster) -> None:
+    # Before the diagnosis: unsupported API calls (rejected_invalid: not credentials) and old auth refusals.
+    for _ in range(5):
+        sim_http().request("POST", f"{demo_cluster.node_url(2)}/some-bucket/some-key")
+    _unsupported_auth(demo_cluster, 3)
+    report = static_env.run("incident security demo")
+    auth = section(report, "Requests refused for their authorization scheme")
+    assert auth.status is Status.HEALTHY, texts(auth)
+    assert texts(auth).startswith("None over the last "), texts(auth)
+    assert "does not support" in texts(auth) and "Wrong keys and bad signatures are ordinary 403" in texts(auth)
+    assert "bad credentials" not in report_text(report) and "since start" not in report_text(report)
+
+
+def test_security_shows_the_rate_of_refused_auth_schemes_arriving_now(
+    static_env: Env, demo_cluster: SimCluster
+) -> None:
+    stop = threading.Event()
+
+    def flood() -> None:
+        while not stop.wait(0.02):
+            _unsupported_auth(demo_cluster, 1)
+
+    sender = threading.Thread(target=flood, daemon=True)
+    sender.start()
+    try:
+        report = static_env.run("incident security demo")
+    finally:
+        stop.set()
+        sender.join()
+    auth = section(report, "Requests refused for their authorization scheme")
+    assert auth.status is Status.DEGRADED and "per minute over the last" in texts(auth), texts(auth)
+    assert "does not support are arriving now" in texts(section(report, "Recommended next actions"))
+
+
+def test_auth_refusals_from_prometheus_are_its_rate_over_five_minutes() -> None:
+    class _Prometheus:
+        query = ""
+
+        def query_range(self, query: str, since: datetime, until: datetime, step: timedelta) -> dict[float, float]:
+            self.query = query
+            return {until.timestamp() - 60: 0.1, until.timestamp(): 0.5}
+
+    prometheus = _Prometheus()
+    rate = prometheus_auth_rate(prometheus, 'job="minio-demo"', datetime.now(UTC))  # type: ignore[arg-type]
+    assert prometheus.query == 'sum(rate(minio_s3_requests_rejected_auth_total{job="minio-demo"}[300s]))'
+    assert rate.per_minute == 30.0 and not rate.from_samples
+    section_, per_minute = auth_section(rate)
+    assert per_minute == 30.0 and "About 30.0 per minute over the last 5 min (Prometheus rate())." in texts(section_)
+
+
 # ---------------------------------------------------------------- data-loss
 
 
@@ -411,8 +469,9 @@ def test_the_evidence_of_every_diagnostic_asks_each_fact_once_and_per_bucket_fac
     client = _CountingClient()
     keys = {"access_key_env": "A", "secret_key_env": "S"}
     tenant = TenantConfig.model_validate({"name": "t", "endpoints": _CountingClient.endpoints, "credentials": keys})
-    got = gather(_StubRuntime(client), tenant, needs(IncidentType), time.monotonic() + 5)  # type: ignore[arg-type]
+    got = gather(_StubRuntime(client), tenant, needs(IncidentType), time.monotonic() + 2)  # type: ignore[arg-type]
     assert client.calls["server_info"] == 1 and client.calls["list_buckets"] == 1
+    assert client.calls["request_rejections"] == 2  # two samples: a rate now, not a count from process start
     assert client.calls["cluster_health"] == 2  # write and read quorum
     assert client.calls["liveness"] == 2  # one per node
     for per_bucket in ("bucket_policy_public", "bucket_versioning", "object_lock", "bucket_replication"):
