@@ -25,10 +25,12 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from bot.changes import ChangePlan
 from bot.commands import Command
 from bot.composition import load_application
 from bot.dispatch import Dispatcher
 from bot.report import Report
+from handlers.scaling.kinds import DecommissionStart
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import (
     TENANT_GROUP,
@@ -506,6 +508,24 @@ def test_cancel_needs_approval_too(
 def test_the_last_pool_cannot_be_decommissioned(site: Site) -> None:
     report = site.run(ALICE, "scale demo decommission pool-0")
     assert report.failed and "MinIO cannot decommission its last pool. Add a pool first." in plain(report.summary)
+
+
+def test_a_decommission_minio_cannot_do_at_all_ends_with_its_one_line_and_changes_nothing(site: Site) -> None:
+    # MinIO answers 501 NotImplemented to decommissioning the only pool (or a deployment started with legacy
+    # endpoint arguments); the preview refuses the only pool, so this runs the approved change kind directly.
+    runtime = site.bot.runtime
+    cmdline = runtime.minio(runtime.config.tenants[0]).pools_list()[0].cmdline
+    plan = ChangePlan(kind=DecommissionStart.name, action_kind="scale", tenant="demo", title="Decommission pool-0",
+                      params={"pool": "pool-0", "index": 0, "cmdline": cmdline}, planned_at=datetime.now(UTC))
+    progress: list[str] = []
+    outcome = DecommissionStart().execute(runtime, plan, progress.append)
+    assert not outcome.ok and progress == []
+    assert outcome.summary.endswith("this deployment cannot decommission a pool: it has a single pool (or uses "
+                                    "legacy endpoint arguments) (HTTP 501 NotImplemented)"), outcome.summary
+    assert "\n" not in outcome.summary and outcome.lines == ["Nothing was changed: pool-0 stays in the Tenant and "
+                                                             "keeps serving."]
+    assert runtime.minio(runtime.config.tenants[0]).pools_list()[0].decommission is None
+    assert [p["name"] for p in site.pools()] == ["pool-0"]
 
 
 def test_decommission_preflight_refuses_when_the_other_pools_cannot_hold_the_data(two_pools: Site) -> None:

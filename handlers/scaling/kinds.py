@@ -29,7 +29,7 @@ from bot.changes.tenant import (
     recheck_target,
     statefulset_name,
 )
-from bot.clients.errors import ClientError
+from bot.clients.errors import ClientError, NotSupported
 from bot.runtime import Runtime
 from handlers.scaling.evaluate import capacity_finding, progress_of, pvc_patch, rolling_findings
 from handlers.scaling.facts import decommission_facts, pod_starts, rolling_facts, stuck_events
@@ -205,7 +205,12 @@ class DecommissionStart:
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
         handle = handle_by_name(runtime, plan.tenant)
         pool, cmdline, name = str(plan.params["pool"]), str(plan.params["cmdline"]), handle.config.name
-        runtime.minio(handle.config).decommission_start(cmdline)
+        try:
+            runtime.minio(handle.config).decommission_start(cmdline)
+        except NotSupported as exc:
+            # 501: this deployment cannot decommission at all (a single pool, or legacy endpoint arguments).
+            return Outcome(ok=False, summary=str(exc), lines=[f"Nothing was changed: {pool} stays in the Tenant and "
+                                                              "keeps serving."])
         first = f"MinIO accepted the decommission of {pool} (pool {plan.params['index']})."
         progress(first)
         result, took = _follow(handle, decommission_observer(runtime, handle.config, cmdline), progress,
@@ -241,7 +246,10 @@ class DecommissionCancel:
         handle = handle_by_name(runtime, plan.tenant)
         pool, cmdline = str(plan.params["pool"]), str(plan.params["cmdline"])
         client = runtime.minio(handle.config)
-        client.decommission_cancel(cmdline)
+        try:
+            client.decommission_cancel(cmdline)
+        except NotSupported as exc:
+            return Outcome(ok=False, summary=str(exc), lines=["Nothing was changed."])
         _phase, line = progress_of(client.pools_status(cmdline), runtime.clock())
         progress(f"{pool}: {line}")
         return Outcome(ok=True, summary=f"Decommission of {pool} canceled ({line}).",
