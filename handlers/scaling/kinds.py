@@ -90,6 +90,13 @@ class AddPool:
         result, took = _follow(handle, pool_observer(handle, pool), progress, f"pool {pool} to initialise")
         if result.phase == Phase.DONE:
             return Outcome(ok=True, summary=f"Pool {pool} added and initialised ({took}).", lines=[first, result.line])
+        if result.phase == Phase.FAILED:
+            where = f"kubectl edit tenant -n {handle.namespace} {handle.name}"
+            return Outcome(ok=False, summary=f"Pool {pool}: {result.line}.", lines=[
+                first, f"Pool {pool} stays in the Tenant spec: the API server stored it, but the operator creates "
+                "nothing and rolls out no other change while its error stands.",
+                f"Remove {pool} from spec.pools or correct it ({where}), then check /minio health; ask for a valid "
+                f"pool again with /minio scale {handle.config.name} add-pool."])
         events = stuck_events(handle, statefulset_name(handle, pool), result.elapsed_s)
         return Outcome(
             ok=False,
@@ -138,6 +145,10 @@ class Storage:
         if result.phase == Phase.DONE:
             return Outcome(ok=True, summary=f"{len(names)} volume(s) grown to {size.quantity} ({took}).",
                            lines=[result.line])
+        if result.phase == Phase.FAILED:
+            return Outcome(ok=False, summary=f"The resize stopped: {result.line}.",
+                           lines=["The PVC requests are set; the Tenant's spec keeps the new claim template. Correct "
+                                  "the Tenant so the operator accepts it again, then check /minio health."])
         return Outcome(ok=False, summary=f"The resize did not finish within {took}: {result.line}.",
                        lines=["The PVC requests are set; the storage driver has not finished. FileSystemResizePending "
                               "needs the pod to restart (/minio scale <tenant> restart)."])
@@ -170,6 +181,10 @@ class _RollingChange:
         if result.phase == Phase.DONE:
             return Outcome(ok=True, summary=f"{self.what.capitalize()} applied; every pod restarted ({took}).",
                            lines=[first, result.line])
+        if result.phase == Phase.FAILED:
+            return Outcome(ok=False, summary=f"{self.what.capitalize()}: {result.line}.", lines=[
+                first, "The spec keeps the change, and the operator rolls nothing while its error stands: correct "
+                "the Tenant (or undo the change), then check /minio health."])
         return Outcome(ok=False, summary=f"The spec is changed ({self.what}) but the pods have not all restarted "
                        f"after {took}: {result.line}.",
                        lines=[first, "Nothing else was touched. Check the operator's logs and /minio health."])
@@ -283,6 +298,9 @@ class RemovePool:
         if result.phase == Phase.DONE:
             return Outcome(ok=True, summary=f"{pool} removed; the operator reports the Tenant Initialized ({took}).",
                            lines=[first, result.line])
+        if result.phase == Phase.FAILED:
+            return Outcome(ok=False, summary=f"{pool} is out of the spec, but {result.line}.", lines=[
+                first, "Correct the Tenant so the operator accepts it, then check /minio health."])
         events = stuck_events(handle, handle.name, result.elapsed_s)
         return Outcome(ok=False, summary=f"{pool} is out of the spec, but the operator has not settled after {took} "
                        f"({result.line}).", lines=[first, "Recent warning events:", *(events or ["none"])])
