@@ -63,24 +63,18 @@ class Once(Generic[T]):
 
 
 def first_answer(
-    attempt: Callable[[int], T],
-    order: list[int],
-    until: float,
-    hedge_s: float = HEDGE_S,
-    conclusive: Callable[[T], bool] | None = None,
-    spread: int = 1,
+    attempt: Callable[[int], T], order: list[int], until: float, hedge_s: float = HEDGE_S,
+    conclusive: Callable[[T], bool] | None = None, spread: int = 1,
 ) -> T:
     """Run ``attempt(node)`` on ``order[0]``, hedging to the next node on failure or after ``hedge_s``.
 
-    Returns the first successful answer. ``conclusive`` tells an answer about the
-    cluster from one that only speaks for the node (a node still starting): on an
-    inconclusive answer the next node is asked at once, and the first inconclusive
-    answer is returned only when no node gives a conclusive one. ``spread`` nodes are
-    asked at once from the start (for calls that wait on every peer, such as admin
-    ``info``: a node asked one hedge later would answer one hedge too late). Raises the only
-    error when one node was tried, a combined MinioError when every node failed, or
-    a timeout error at ``until`` (a ``time.monotonic()`` instant). Abandoned
-    attempts end on their own network timeouts.
+    Returns the first successful answer. ``conclusive`` tells an answer about the cluster from one
+    that only speaks for the node (a node still starting): the next node is then asked at once, and
+    the first inconclusive answer is returned only when no node gives a conclusive one. ``spread``
+    nodes are asked from the start (for calls that wait on every peer, as admin ``info`` does: a node
+    asked one hedge later answers one hedge too late). Raises the only error when one node was tried,
+    a combined MinioError when every node failed, or a timeout error at ``until`` (a
+    ``time.monotonic()`` instant). Abandoned attempts end on their own network timeouts.
     """
     if not order:
         raise MinioError("invalid", "MinIO cluster", "no nodes to ask")
