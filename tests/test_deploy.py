@@ -20,6 +20,7 @@ import pytest
 import yaml
 from kubernetes import client
 
+from bot.clients.timeouts import SERVER_PEER_WAIT_S
 from bot.config import Config, SecretCredentials, parse_config
 from sandbox.kube.controlplane import ControlPlane
 
@@ -284,6 +285,9 @@ def test_secrets_are_readable_only_by_name_and_only_the_configured_ones(manifest
 def test_overlay_config_is_valid_and_every_namespace_it_names_is_granted(manifests: list[Manifest]) -> None:
     config = overlay_config(manifests)
     assert all(c.in_cluster for c in config.clusters), "in the cluster the bot uses its ServiceAccount token"
+    # MinIO's `admin info` waits 10 s for a hung peer: a shorter report deadline turns one hung node
+    # into "no node answered".
+    assert config.timeouts.report_deadline > SERVER_PEER_WAIT_S, "report_deadline outlasts MinIO's peer wait"
     namespaces = managed_namespaces(config)
     tenant_roles = {r["metadata"]["namespace"] for r in of_kind(manifests, "Role")
                     if r["metadata"]["name"] == f"{BOT}-tenant"}
