@@ -54,12 +54,12 @@ class Dispatcher:
             return None  # what may be shown there is checked tenant by tenant (access.can_see)
         if link.refusal:
             return notice(link.refusal)  # an incident channel: admins too must be let in (and audited)
-        if self.runtime.access.is_admin(user):
-            return None
-        return notice(
-            "This channel is not set up for minio-chatops. "
-            "Ask a bot admin to add it under `channels` in the configuration."
-        )
+        if self.runtime.access.is_admin(user) or self.runtime.access.is_alert_channel(channel):
+            return None  # an admin anywhere; where some channel's alerts go
+        return notice(spans(
+            "This channel is not set up for minio-chatops. Ask a bot admin to add it under ", code("channels"),
+            " in the configuration.",
+        ))
 
     def run(
         self,

@@ -46,6 +46,11 @@ class BotMetrics:
             "Scheduled job runs, by job and outcome (sent, skipped, not_due, deferred, failed)",
             ["job", "outcome"], registry=self.registry,
         )
+        self.reports_undelivered = Counter(
+            "minio_chatops_reports_undelivered_total",
+            "Scheduled reports given up on: not delivered while they were still worth sending", ["channel"],
+            registry=self.registry,
+        )
         self.alerts = Counter(
             "minio_chatops_alerts_total", "Alert transitions, by kind and event (alert, recovery, muted)",
             ["kind", "event"], registry=self.registry,

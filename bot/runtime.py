@@ -39,6 +39,7 @@ from bot.redact import register_secret
 from bot.report import code, join, mention, spans
 
 if TYPE_CHECKING:
+    from bot.clients.alertmanager import AlertmanagerClient
     from bot.clients.kube import KubeClient
     from bot.clients.kube_models import TenantInfo
     from bot.clients.minio import MinioClient
@@ -110,6 +111,7 @@ class Runtime:
         self._addresses: dict[str, tuple[float, MinioAddresses]] = {}  # Kubernetes tenants: (read at, pods)
         self.credentials_ttl_s = CREDENTIALS_TTL_S
         self._kube: dict[str, KubeClient] = {}
+        self._alertmanager: AlertmanagerClient | None = None
         self._discovered: tuple[float, list[TenantConfig]] = (0.0, [])
         self.discovery_errors: dict[str, str] = {}
         self._store: Store | None = None
@@ -235,6 +237,19 @@ class Runtime:
             self._kube.setdefault(cluster, client)
             return self._kube[cluster]
 
+    def alertmanager(self) -> AlertmanagerClient:
+        """The client for `alertmanager.url` (built once); AlertmanagerError when none is configured."""
+        from bot.clients.alertmanager import AlertmanagerClient, AlertmanagerError
+
+        settings = self.config.alertmanager
+        if settings.url is None:
+            raise AlertmanagerError("invalid", "Alertmanager", "no `alertmanager.url` is configured", not_sent=True)
+        with self._lock:
+            if self._alertmanager is None:
+                token = self.environ.get(settings.token_env) if settings.token_env else None
+                self._alertmanager = AlertmanagerClient(settings.url, self.timeouts, token=token or None)
+            return self._alertmanager
+
     def kube_for(self, tenant: TenantConfig) -> KubeClient | None:
         """The Kubernetes client of the tenant's cluster, or None for static-only tenants."""
         return self.kube(tenant.kubernetes.cluster) if tenant.kubernetes else None
@@ -348,7 +363,7 @@ class Runtime:
     def _tenant_configuration_secret(self, tenant: TenantConfig) -> SecretCredentials:
         """No `credentials` configured: the operator's credentials Secret named by the Tenant (config.env)."""
         if tenant.kubernetes is None:
-            raise CredentialsUnavailable.for_tenant(tenant.name, "the config names no `credentials`")
+            raise CredentialsUnavailable.for_tenant(tenant.name, "the config names no credentials")
         namespace, name = tenant.kubernetes.namespace, tenant.tenant_name
         try:
             info = self.kube(tenant.kubernetes.cluster).get_tenant(namespace, name)
@@ -364,7 +379,7 @@ class Runtime:
         if not secret:
             raise CredentialsUnavailable.for_tenant(
                 tenant,
-                f"no `credentials` in the config and Tenant {info.namespace}/{info.name} "
+                f"no credentials in the config and Tenant {info.namespace}/{info.name} "
                 "names no spec.configuration Secret",
             )
         return SecretCredentials(secret=str(secret), namespace=info.namespace)

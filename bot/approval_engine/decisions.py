@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.changes import ChangeKind
+from bot.changes import ChangeKind, subject_cluster
 from bot.outbox import Outbox
 from bot.report import Report, Text, code, mention, notice, spans, when
 from bot.store import Approval
@@ -59,13 +59,28 @@ def may_decide(runtime: Runtime, outbox: Outbox, approval: Approval, user: str, 
     blocked = still_pending(runtime, outbox, approval)
     if blocked:
         return notice(blocked)
-    tenant = runtime.find_tenant(approval.tenant)
-    kind = action_kind_of(approval)
-    refusal = decider_refusal(
-        approval, user, stage, tenant_configured=tenant is not None,
-        approver=lambda who: tenant is not None and runtime.access.can_approve(who, tenant, kind),
-    )
+    governed, approver = approver_rule(runtime, approval)
+    refusal = decider_refusal(approval, user, stage, tenant_configured=governed, approver=approver)
     return None if refusal is None else refuse(runtime, outbox, user, refusal, stage=stage, approval=approval)
+
+
+def approver_rule(runtime: Runtime, approval: Approval) -> tuple[bool, Callable[[str], bool]]:
+    """(whether the rule that governs the request is still configured, who is an approver under it).
+
+    A cluster's request (the operator) is decided by the cluster's ``approvals``
+    only; a tenant's by the tenant's rule for the action kind.
+    """
+    kind = action_kind_of(approval)
+    cluster_name = subject_cluster(approval.tenant)
+    if cluster_name is not None:
+        cluster = runtime.config.cluster(cluster_name)
+        if cluster is None or cluster.approvals is None:
+            return False, lambda _who: False
+        return True, lambda who: runtime.access.can_approve_cluster(who, cluster)
+    tenant = runtime.find_tenant(approval.tenant)
+    if tenant is None:
+        return False, lambda _who: False
+    return True, lambda who: runtime.access.can_approve(who, tenant, kind)
 
 
 def still_pending(runtime: Runtime, outbox: Outbox, approval: Approval) -> Text | None:
@@ -133,8 +148,12 @@ def _decidable(
     return approval
 
 
-def _sees(runtime: Runtime, channel: str, tenant_name: str, user: str) -> bool:
-    tenant = runtime.find_tenant(tenant_name)
+def _sees(runtime: Runtime, channel: str, subject: str, user: str) -> bool:
+    cluster_name = subject_cluster(subject)
+    if cluster_name is not None:
+        cluster = runtime.config.cluster(cluster_name)
+        return cluster is not None and runtime.access.can_see_cluster(channel, cluster)
+    tenant = runtime.find_tenant(subject)
     return tenant is not None and runtime.access.can_see(channel, tenant, user)
 
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from pydantic import Field, ValidationError
 
-from bot.changes import ChangePlan, Finding, Outcome
+from bot.changes import ChangePlan, Finding, Outcome, subject_cluster
 from bot.models import Frozen
 from bot.report import Text, bold, code, mention, spans
 from bot.store import Approval, ApprovalStatus
@@ -114,11 +114,18 @@ class Refusal(Frozen):
     reason: str
 
 
+def subject_text(subject: str) -> Text:
+    """What a request is about, for people: `demo`, or cluster `prod-eu` (see :func:`bot.changes.cluster_subject`)."""
+    cluster = subject_cluster(subject)
+    return spans("cluster ", code(cluster)) if cluster is not None else spans(code(subject))
+
+
 def decider_refusal(
     approval: Approval, user: str, stage: str, *, tenant_configured: bool, approver: Callable[[str], bool]
 ) -> Refusal | None:
     """None when ``user`` may approve or reject (``stage``) the request: not its requester, an approver of its
-    action kind on a tenant that is still configured. ``approver`` is asked last (it may look up groups)."""
+    action kind on a tenant that is still configured (for a cluster's request: an approver of the cluster's rule,
+    which is still configured). ``approver`` is asked last (it may look up groups)."""
     if user == approval.requester:
         if stage == APPROVE:
             text: Text = "You requested this change; someone else must approve it."
@@ -127,10 +134,13 @@ def decider_refusal(
                          code(f"/minio cancel {approval.id}"), ") instead of rejecting it.")
         return Refusal(text=text, reason="the requester may not decide")
     if not tenant_configured:
+        if subject_cluster(approval.tenant) is not None:
+            return Refusal(text=spans("The approval rule of ", subject_text(approval.tenant),
+                                      " is no longer configured."), reason="no cluster approval rule")
         return Refusal(text=spans("Tenant ", code(approval.tenant), " is no longer configured."),
                        reason="unknown tenant")
     if not approver(user):
-        text = spans("Only ", code(action_kind_of(approval)), " approvers of ", code(approval.tenant),
+        text = spans("Only ", code(action_kind_of(approval)), " approvers of ", subject_text(approval.tenant),
                      f" may {stage} this request, and you are not one.")
         return Refusal(text=text, reason="not an approver")
     return None
@@ -145,7 +155,8 @@ def canceller_refusal(approval: Approval, user: str, *, admin: Callable[[str], b
 
 
 def channel_may_decide(approval: Approval, channel: str, *, sees_tenant: Callable[[], bool]) -> bool:
-    """A command decides a request from the card's channel, or from one that may see the request's tenant."""
+    """A command decides a request from the card's channel, or from one that may see the request's tenant (or
+    cluster)."""
     return channel == approval.channel or sees_tenant()
 
 

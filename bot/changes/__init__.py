@@ -13,6 +13,19 @@ The approval engine (:mod:`bot.approval_engine`) stores, shows, re-checks and ru
 plans; capabilities build them and declare their kinds.
 """
 
-from bot.changes.plan import Change, ChangeKind, ChangePlan, DryRun, Finding, Outcome, Risk, Target, seal
+from bot.changes.plan import (
+    Change,
+    ChangeKind,
+    ChangePlan,
+    DryRun,
+    Finding,
+    Outcome,
+    Risk,
+    Target,
+    cluster_subject,
+    seal,
+    subject_cluster,
+)
 
-__all__ = ["Change", "ChangeKind", "ChangePlan", "DryRun", "Finding", "Outcome", "Risk", "Target", "seal"]
+__all__ = ["Change", "ChangeKind", "ChangePlan", "DryRun", "Finding", "Outcome", "Risk", "Target", "cluster_subject",
+           "seal", "subject_cluster"]

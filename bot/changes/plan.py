@@ -39,7 +39,12 @@ kind (a handler calls it; the engine never does). Build the plan with
 ``bot.approval_engine.request_change(inv, plan)`` and returns its Report; the
 engine does the rest (card, votes, expiry, re-check, execution, audit).
 
-What goes into the hash: kind, action kind, tenant, params, targets (with
+A change to a whole cluster (the operator) names its ``cluster`` instead of a
+tenant: the approval engine then governs it by that cluster's
+``clusters[].approvals`` (approvers, required count, channel), never by the
+rule of any tenant, and only the cluster's operators may request it.
+
+What goes into the hash: kind, action kind, tenant or cluster, params, targets (with
 their resourceVersion and fingerprint) and the previewed changes. Preflight
 findings and the dry-run result are observations at preview time, not part of
 what is executed, so they are shown but not hashed.
@@ -53,7 +58,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bot.models import Frozen
 
@@ -61,6 +66,19 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 Risk = Literal["low", "medium", "high"]
+
+CLUSTER_SUBJECT = "cluster:"
+
+
+def cluster_subject(cluster: str) -> str:
+    """What a cluster-scoped request is filed under in the approvals and audit tables (tenant names are DNS
+    labels, so ``cluster:<name>`` never collides with one)."""
+    return f"{CLUSTER_SUBJECT}{cluster}"
+
+
+def subject_cluster(subject: str | None) -> str | None:
+    """The cluster a request's subject names, or None for a tenant's request."""
+    return subject[len(CLUSTER_SUBJECT):] if subject and subject.startswith(CLUSTER_SUBJECT) else None
 
 
 class Finding(Frozen):
@@ -114,7 +132,8 @@ class ChangePlan(Frozen):
 
     kind: str  # change kind name (registry key)
     action_kind: str  # approval rule: one of bot.config.ACTION_KINDS
-    tenant: str
+    tenant: str = ""  # the tenant it changes; "" for a change to a whole cluster
+    cluster: str | None = None  # a change to a whole cluster (the operator): governed by clusters[].approvals
     title: str  # "Enable maintenance on demo"
     params: dict[str, Any] = Field(default_factory=dict)  # everything execute() needs, JSON only
     targets: list[Target] = Field(default_factory=list)  # the first one is the primary target
@@ -126,9 +145,20 @@ class ChangePlan(Frozen):
     planned_at: datetime
     plan_hash: str = ""
 
+    @model_validator(mode="after")
+    def _one_subject(self) -> ChangePlan:
+        if bool(self.tenant) == bool(self.cluster):
+            raise ValueError("a change plan names either a tenant or a cluster")
+        return self
+
+    @property
+    def subject(self) -> str:
+        """What the request is filed under: the tenant's name, or ``cluster:<name>`` (:func:`cluster_subject`)."""
+        return cluster_subject(self.cluster) if self.cluster else self.tenant
+
     def canonical(self) -> dict[str, Any]:
-        """The part of the plan the hash covers: what will be done, to which object versions."""
-        return {
+        """The part of the plan the hash covers: what will be done, to which object versions, under whose rule."""
+        canonical = {
             "kind": self.kind,
             "action_kind": self.action_kind,
             "tenant": self.tenant,
@@ -136,6 +166,9 @@ class ChangePlan(Frozen):
             "targets": [t.model_dump(mode="json") for t in self.targets],
             "changes": [c.model_dump(mode="json") for c in self.changes],
         }
+        if self.cluster is not None:  # only when set, so tenants' plans keep the hashes they were stored with
+            canonical["cluster"] = self.cluster
+        return canonical
 
     def compute_hash(self) -> str:
         """sha256 of the canonical JSON (sorted keys, no spaces)."""

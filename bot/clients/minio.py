@@ -76,6 +76,7 @@ CANARY_PREFIX = ".minio-chatops/canary/"
 # `accountinfo` needs valid credentials and no action.
 POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "close": (),
+    "node_name": (),
     "server_info": ("admin:ServerInfo",),
     "data_usage": ("admin:DataUsageInfo",),
     "liveness": (),
@@ -91,6 +92,7 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "account_info": (),
     "list_users": ("admin:ListUsers",),
     "metrics_cluster": ("admin:Prometheus",),
+    "request_rejections": ("admin:Prometheus",),
     "list_buckets": ("s3:ListAllMyBuckets",),
     "bucket_policy_public": ("s3:GetBucketPolicy",),
     "bucket_versioning": ("s3:GetBucketVersioning",),

@@ -62,6 +62,16 @@ def _slack_replay_keys(conn: Connection) -> None:
     schema.slack_replay_keys.create(conn, checkfirst=True)
 
 
+def _alertmanager_tables(conn: Connection) -> None:
+    schema.alert_deliveries.create(conn, checkfirst=True)
+    schema.alert_groups.create(conn, checkfirst=True)
+
+
+def _report_deliveries(conn: Connection) -> None:
+    # Slots claimed before this migration have no row and are taken as sent, as they were then.
+    schema.report_deliveries.create(conn, checkfirst=True)
+
+
 def _incident_members(conn: Connection) -> None:
     # Incidents declared before this version had public channels: is_private false is the truth for them.
     columns = {c["name"] for c in inspect(conn).get_columns(schema.incidents.name)}
@@ -74,7 +84,10 @@ def _incident_members(conn: Connection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: every table as in schema.py", _baseline),
     Migration(2, "slack_replay_keys: Slack request replay protection shared by replicas", _slack_replay_keys),
-    Migration(3, "incident_members and incidents.is_private: who the bot let into an incident channel",
+    Migration(3, "alert_deliveries, alert_groups: Alertmanager notifications, once each, one message per group",
+              _alertmanager_tables),
+    Migration(4, "report_deliveries: claim -> send -> mark delivered for scheduled reports", _report_deliveries),
+    Migration(5, "incident_members and incidents.is_private: who the bot let into an incident channel",
               _incident_members),
 )
 """Every migration, oldest first. Append; never edit or renumber one that has shipped."""

@@ -19,6 +19,7 @@ All Slack work goes through the invocation's `Outbox`; nothing here knows Slack.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.commands import Permission
 from bot.config import TenantConfig
@@ -43,6 +44,8 @@ from handlers.incidents.present import (
 )
 from handlers.incidents.timeline import BOT_ACTOR, record
 from handlers.runbooks import post_checklist
+
+ALERT_ACTOR = "alertmanager"  # the actor of the alert an incident was declared from
 
 EMERGENCY_RUNBOOK = "emergency"
 
@@ -160,8 +163,10 @@ def _post_checklist(d: _Declaration, tenant: TenantConfig) -> str:
     return f"run #{run.id}"
 
 
-def _open(inv: Invocation, tenant: TenantConfig, severity: str, title: str) -> tuple[_Declaration, list[str]]:
-    """Create the channel, store the incident with the people let in, and invite them."""
+def _open(
+    inv: Invocation, tenant: TenantConfig, severity: str, title: str, alert: tuple[datetime, str] | None
+) -> tuple[_Declaration, list[str]]:
+    """Create the channel, store the incident with the people let in (and the alert it came from), invite them."""
     runtime = inv.runtime
     private = runtime.config.incidents.private
     people, unread = responders(inv, tenant)
@@ -172,6 +177,9 @@ def _open(inv: Invocation, tenant: TenantConfig, severity: str, title: str) -> t
         severity=severity, title=title, declared_by=inv.user, tenant=tenant.name, channel_id=channel, at=now,
         private=private, members=people,
     )
+    if alert is not None:
+        runtime.store.incidents.add_entry(incident.id, actor=ALERT_ACTOR, kind="alert", text=alert[1][:500],
+                                          at=alert[0])
     d = _Declaration(inv, incident, channel)
     d.note("channel", f"created {'private' if private else 'public'} #{name}{_origin(runtime, inv.channel)}")
     if unread:
@@ -181,21 +189,32 @@ def _open(inv: Invocation, tenant: TenantConfig, severity: str, title: str) -> t
     return d, people
 
 
-def declare(inv: Invocation, tenant_name: str, severity: str, title: str, kind: IncidentType | None = None) -> Report:
-    """Declare an incident: channel, people let in, card, pinned evidence, emergency checklist, timeline."""
+def declare(
+    inv: Invocation, tenant_name: str, severity: str, title: str, kind: IncidentType | None = None, *,
+    evidence: Report | None = None, alert: tuple[datetime, str] | None = None,
+) -> Report:
+    """Declare an incident: channel, people let in, card, pinned evidence, emergency checklist, timeline.
+
+    Declared from an alert: ``evidence`` is pinned instead of a fresh snapshot (it holds only the sections
+    with a problem, never IAM users or log lines, so a public channel may show it whole), and ``alert``
+    (when it fired, what fired) is the timeline's first entry.
+    """
     runtime = inv.runtime
     tenant = inv.tenant(tenant_name)
-    d, people = _open(inv, tenant, severity, title)
+    d, people = _open(inv, tenant, severity, title, alert)
     incident, private = d.incident, d.incident.is_private
-    kinds_asked = [kind] if kind else matching_types(title) or list(IncidentType)
-    health, diagnoses = gather_evidence(runtime, tenant, kinds_asked)
-    shown, held = (diagnoses, {}) if private else split_all(diagnoses)
-    withheld = _withheld(inv, tenant, private, held)
+    held: dict[IncidentType, Diagnosis] = {}
+    withheld: Withheld | None = None
+    if evidence is None:
+        health, diagnoses = gather_evidence(runtime, tenant, [kind] if kind else matching_types(title) or
+                                            list(IncidentType))
+        shown, held = (diagnoses, {}) if private else split_all(diagnoses)
+        withheld = _withheld(inv, tenant, private, held)
+        evidence = evidence_report(tenant.name, runtime.clock(), health, shown, withheld)
     minutes = runtime.config.severity_minutes.get(severity, 60)
     due = response_due(incident, minutes)
     card = incident_card(incident, tenant.name, inv.channel, minutes, due, people, withheld)
     d.post(card, "card", "posted the incident card")
-    evidence = evidence_report(tenant.name, runtime.clock(), health, shown, withheld)
     ts = _pin_evidence(d, evidence)
     _post_sensitive(d, tenant, held)
     checklist = _post_checklist(d, tenant)

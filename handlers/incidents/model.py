@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeAlias, TypeVar
 
 from bot.clients.errors import ClientError
+from bot.clients.minio_models import RequestRejections
 from bot.report import Section, Text
 
 T = TypeVar("T")
@@ -55,6 +56,29 @@ class Sensitive(StrEnum):
 
     IAM = "IAM users and their policies"
     LOG_TAILS = "pod log tails"
+
+
+@dataclass(frozen=True)
+class RejectionSample:
+    """MinIO's rejected-request counters at one moment (``time.monotonic()``): the start of a rate."""
+
+    counters: RequestRejections
+    at: float
+
+
+@dataclass(frozen=True)
+class AuthRejectionRate:
+    """Requests refused because their Authorization is of a kind MinIO does not support, now.
+
+    ``per_minute`` is None when the server exposes no such counter. ``window_s`` is the
+    span the rate covers; ``source`` says where it comes from (two samples of MinIO's
+    own counters, or a Prometheus ``rate()``).
+    """
+
+    per_minute: float | None
+    window_s: float
+    source: str
+    from_samples: bool
 
 
 @dataclass(frozen=True)

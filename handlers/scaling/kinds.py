@@ -29,7 +29,7 @@ from bot.changes.tenant import (
     recheck_target,
     statefulset_name,
 )
-from bot.clients.errors import ClientError
+from bot.clients.errors import ClientError, NotSupported
 from bot.runtime import Runtime
 from handlers.scaling.evaluate import capacity_finding, progress_of, pvc_patch, rolling_findings
 from handlers.scaling.facts import decommission_facts, pod_starts, rolling_facts, stuck_events
@@ -90,6 +90,13 @@ class AddPool:
         result, took = _follow(handle, pool_observer(handle, pool), progress, f"pool {pool} to initialise")
         if result.phase == Phase.DONE:
             return Outcome(ok=True, summary=f"Pool {pool} added and initialised ({took}).", lines=[first, result.line])
+        if result.phase == Phase.FAILED:
+            where = f"kubectl edit tenant -n {handle.namespace} {handle.name}"
+            return Outcome(ok=False, summary=f"Pool {pool}: {result.line}.", lines=[
+                first, f"Pool {pool} stays in the Tenant spec: the API server stored it, but the operator creates "
+                "nothing and rolls out no other change while its error stands.",
+                f"Remove {pool} from spec.pools or correct it ({where}), then check /minio health; ask for a valid "
+                f"pool again with /minio scale {handle.config.name} add-pool."])
         events = stuck_events(handle, statefulset_name(handle, pool), result.elapsed_s)
         return Outcome(
             ok=False,
@@ -138,6 +145,10 @@ class Storage:
         if result.phase == Phase.DONE:
             return Outcome(ok=True, summary=f"{len(names)} volume(s) grown to {size.quantity} ({took}).",
                            lines=[result.line])
+        if result.phase == Phase.FAILED:
+            return Outcome(ok=False, summary=f"The resize stopped: {result.line}.",
+                           lines=["The PVC requests are set; the Tenant's spec keeps the new claim template. Correct "
+                                  "the Tenant so the operator accepts it again, then check /minio health."])
         return Outcome(ok=False, summary=f"The resize did not finish within {took}: {result.line}.",
                        lines=["The PVC requests are set; the storage driver has not finished. FileSystemResizePending "
                               "needs the pod to restart (/minio scale <tenant> restart)."])
@@ -170,6 +181,10 @@ class _RollingChange:
         if result.phase == Phase.DONE:
             return Outcome(ok=True, summary=f"{self.what.capitalize()} applied; every pod restarted ({took}).",
                            lines=[first, result.line])
+        if result.phase == Phase.FAILED:
+            return Outcome(ok=False, summary=f"{self.what.capitalize()}: {result.line}.", lines=[
+                first, "The spec keeps the change, and the operator rolls nothing while its error stands: correct "
+                "the Tenant (or undo the change), then check /minio health."])
         return Outcome(ok=False, summary=f"The spec is changed ({self.what}) but the pods have not all restarted "
                        f"after {took}: {result.line}.",
                        lines=[first, "Nothing else was touched. Check the operator's logs and /minio health."])
@@ -205,7 +220,12 @@ class DecommissionStart:
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
         handle = handle_by_name(runtime, plan.tenant)
         pool, cmdline, name = str(plan.params["pool"]), str(plan.params["cmdline"]), handle.config.name
-        runtime.minio(handle.config).decommission_start(cmdline)
+        try:
+            runtime.minio(handle.config).decommission_start(cmdline)
+        except NotSupported as exc:
+            # 501: this deployment cannot decommission at all (a single pool, or legacy endpoint arguments).
+            return Outcome(ok=False, summary=str(exc), lines=[f"Nothing was changed: {pool} stays in the Tenant and "
+                                                              "keeps serving."])
         first = f"MinIO accepted the decommission of {pool} (pool {plan.params['index']})."
         progress(first)
         result, took = _follow(handle, decommission_observer(runtime, handle.config, cmdline), progress,
@@ -241,7 +261,10 @@ class DecommissionCancel:
         handle = handle_by_name(runtime, plan.tenant)
         pool, cmdline = str(plan.params["pool"]), str(plan.params["cmdline"])
         client = runtime.minio(handle.config)
-        client.decommission_cancel(cmdline)
+        try:
+            client.decommission_cancel(cmdline)
+        except NotSupported as exc:
+            return Outcome(ok=False, summary=str(exc), lines=["Nothing was changed."])
         _phase, line = progress_of(client.pools_status(cmdline), runtime.clock())
         progress(f"{pool}: {line}")
         return Outcome(ok=True, summary=f"Decommission of {pool} canceled ({line}).",
@@ -275,6 +298,9 @@ class RemovePool:
         if result.phase == Phase.DONE:
             return Outcome(ok=True, summary=f"{pool} removed; the operator reports the Tenant Initialized ({took}).",
                            lines=[first, result.line])
+        if result.phase == Phase.FAILED:
+            return Outcome(ok=False, summary=f"{pool} is out of the spec, but {result.line}.", lines=[
+                first, "Correct the Tenant so the operator accepts it, then check /minio health."])
         events = stuck_events(handle, handle.name, result.elapsed_s)
         return Outcome(ok=False, summary=f"{pool} is out of the spec, but the operator has not settled after {took} "
                        f"({result.line}).", lines=[first, "Recent warning events:", *(events or ["none"])])
