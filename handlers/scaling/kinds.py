@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot import humanize
-from bot.changes import ChangePlan, Finding, Outcome
+from bot.changes import ChangeKind, ChangePlan, Finding, Outcome
 from bot.changes.follow import FollowResult, Observation, Phase, follow, follow_limits
 from bot.changes.preflight import healing_finding, quorum_finding, tenant_state_finding
 from bot.changes.tenant import (
@@ -62,7 +62,7 @@ def _guarded(handle: TenantHandle, plan: ChangePlan, ops: list[dict[str, object]
     return None
 
 
-class AddPool:
+class AddPool(ChangeKind):
     """Change kind `scale-add-pool`: append one pool to ``spec.pools``."""
 
     name = "scale-add-pool"
@@ -99,7 +99,7 @@ class AddPool:
         )
 
 
-class Storage:
+class Storage(ChangeKind):
     """Change kind `scale-storage`: grow every PVC of a pool, then record the size in the Tenant."""
 
     name = "scale-storage"
@@ -143,7 +143,7 @@ class Storage:
                               "needs the pod to restart (/minio scale <tenant> restart)."])
 
 
-class _RollingChange:
+class _RollingChange(ChangeKind):
     """A change kind that patches ``spec.pools[]`` and follows the pods while the operator rolls them."""
 
     name: str
@@ -189,7 +189,7 @@ class Restart(_RollingChange):
     what = "a rolling restart"
 
 
-class DecommissionStart:
+class DecommissionStart(ChangeKind):
     """Change kind `scale-decommission`: start a pool's decommission and follow it."""
 
     name = "scale-decommission"
@@ -223,7 +223,7 @@ class DecommissionStart:
                        lines=[first, f"Follow it with /minio scale {name} decommission {pool} --status."])
 
 
-class DecommissionCancel:
+class DecommissionCancel(ChangeKind):
     """Change kind `scale-decommission-cancel`."""
 
     name = "scale-decommission-cancel"
@@ -249,7 +249,7 @@ class DecommissionCancel:
                               f"decommission {pool}."])
 
 
-class RemovePool:
+class RemovePool(ChangeKind):
     """Change kind `scale-remove-pool`: drop a decommissioned pool from ``spec.pools``."""
 
     name = "scale-remove-pool"

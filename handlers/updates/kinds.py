@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import humanize
-from bot.changes import ChangePlan, Finding, Outcome
+from bot.changes import ChangeKind, ChangePlan, Finding, Outcome
 from bot.changes.follow import FollowResult, Phase, follow, follow_limits
 from bot.changes.tenant import (
     TargetChanged,
@@ -102,7 +102,7 @@ def _recheck_tenant(runtime: Runtime, plan: ChangePlan) -> list[Finding]:
     return [unchanged, *upgrade_findings(upgrade_facts(runtime, handle), plan.tenant, plan.plan_hash)]
 
 
-class TenantUpdate:
+class TenantUpdate(ChangeKind):
     """Change kind `update-tenant`: snapshot the spec, patch ``spec.image``, follow the rollout."""
 
     name = "update-tenant"
@@ -127,7 +127,7 @@ class TenantUpdate:
         return _rollout_outcome(result, plan.tenant, tag, snapshot_id, first)
 
 
-class Rollback:
+class Rollback(ChangeKind):
     """Change kind `update-rollback`: save the current spec, restore a snapshot's, follow the rollout."""
 
     name = "update-rollback"
@@ -242,7 +242,7 @@ def _follow_operator(operator: _Operator, image: str, previous: str | None, prog
     return result, humanize.duration(result.elapsed_s)
 
 
-class OperatorUpdate:
+class OperatorUpdate(ChangeKind):
     """Change kind `update-operator`: patch the operator Deployment's image and follow its pods."""
 
     name = "update-operator"
@@ -269,7 +269,7 @@ class OperatorUpdate:
                               f"{saved} (needs approval)."])
 
 
-class OperatorRollback:
+class OperatorRollback(ChangeKind):
     """Change kind `update-operator-rollback`: save the operator's images, restore a snapshot's, follow the pods."""
 
     name = "update-operator-rollback"
