@@ -24,8 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.changes import ChangeKind, ChangePlan, Outcome
-from bot.changes.plan import outcome_by_recheck
+from bot.changes import ChangeKind, ChangePlan, Outcome, outcome_by_recheck
 from bot.outbox import Outbox
 from bot.store import Approval
 

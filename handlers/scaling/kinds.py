@@ -11,6 +11,10 @@ scale-decommission         MinIO's ``pools/decommission``; follow ``pools/status
 scale-decommission-cancel  MinIO's ``pools/cancel``
 scale-remove-pool          drop the decommissioned pool from ``spec.pools``; follow the operator
 =========================  ==============================================================
+
+After a restart (the bot that executed it stopped), ``scale-add-pool`` and ``scale-decommission``
+resume: when the pool is in the spec (or MinIO reports the decommission) they follow it to its end,
+never writing again; the others report by re-checking.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot import humanize
-from bot.changes import ChangeKind, ChangePlan, Finding, Outcome
+from bot.changes import ChangeKind, ChangePlan, Finding, Outcome, outcome_by_recheck
 from bot.changes.follow import FollowResult, Observation, Phase, follow, follow_limits
 from bot.changes.preflight import healing_finding, quorum_finding, tenant_state_finding
 from bot.changes.tenant import (
@@ -87,16 +91,30 @@ class AddPool(ChangeKind):
             return refused
         first = f"Pool {pool} appended to Tenant {handle.namespace}/{handle.name} spec.pools."
         progress(first)
-        result, took = _follow(handle, pool_observer(handle, pool), progress, f"pool {pool} to initialise")
-        if result.phase == Phase.DONE:
-            return Outcome(ok=True, summary=f"Pool {pool} added and initialised ({took}).", lines=[first, result.line])
-        events = stuck_events(handle, statefulset_name(handle, pool), result.elapsed_s)
-        return Outcome(
-            ok=False,
-            summary=f"Pool {pool} is in the spec but not initialised after {took} (stuck: {result.line}).",
-            lines=[first, "Nothing else was changed. Recent warning events:", *(events or ["none"]),
-                   "Check /minio health and the operator's logs; the pool stays in the spec."],
-        )
+        return _follow_pool(handle, pool, progress, first)
+
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        handle = handle_by_name(runtime, plan.tenant)
+        pool = str(plan.params["name"])
+        if pool not in [p.name for p in handle.kube.get_tenant(handle.namespace, handle.name).pools]:
+            return outcome_by_recheck(self, runtime, plan, progress)  # the pool was never appended
+        first = f"Pool {pool} is in Tenant {handle.namespace}/{handle.name} spec.pools; following it again."
+        progress(first)
+        return _follow_pool(handle, pool, progress, first)
+
+
+def _follow_pool(handle: TenantHandle, pool: str, progress: Callable[[str], None], first: str) -> Outcome:
+    """Follow a pool in the spec until the operator initialises it; the outcome either way."""
+    result, took = _follow(handle, pool_observer(handle, pool), progress, f"pool {pool} to initialise")
+    if result.phase == Phase.DONE:
+        return Outcome(ok=True, summary=f"Pool {pool} added and initialised ({took}).", lines=[first, result.line])
+    events = stuck_events(handle, statefulset_name(handle, pool), result.elapsed_s)
+    return Outcome(
+        ok=False,
+        summary=f"Pool {pool} is in the spec but not initialised after {took} (stuck: {result.line}).",
+        lines=[first, "Nothing else was changed. Recent warning events:", *(events or ["none"]),
+               "Check /minio health and the operator's logs; the pool stays in the spec."],
+    )
 
 
 class Storage(ChangeKind):
@@ -204,23 +222,39 @@ class DecommissionStart(ChangeKind):
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
         handle = handle_by_name(runtime, plan.tenant)
-        pool, cmdline, name = str(plan.params["pool"]), str(plan.params["cmdline"]), handle.config.name
+        pool, cmdline = str(plan.params["pool"]), str(plan.params["cmdline"])
         runtime.minio(handle.config).decommission_start(cmdline)
         first = f"MinIO accepted the decommission of {pool} (pool {plan.params['index']})."
         progress(first)
-        result, took = _follow(handle, decommission_observer(runtime, handle.config, cmdline), progress,
-                                    f"the decommission of {pool}")
-        if result.phase == Phase.DONE:
-            return Outcome(ok=True, summary=f"Decommission of {pool} complete ({took}). Next: /minio scale {name} "
-                           f"remove-pool {pool} (needs approval) removes it from the Tenant.",
-                           lines=[first, result.line])
-        if result.phase == Phase.FAILED:
-            return Outcome(ok=False, summary=f"Decommission of {pool} stopped: {result.line}.", lines=[
-                first, f"{pool} stays in the Tenant and keeps serving the data that was not moved. Nothing else was "
-                f"touched. Check /minio health, then start it again (/minio scale {name} decommission {pool})."])
-        return Outcome(ok=True, summary=f"Decommission of {pool} is still running after {took} ({result.line}); "
-                       "the bot stopped following it.",
-                       lines=[first, f"Follow it with /minio scale {name} decommission {pool} --status."])
+        return _follow_decommission(runtime, handle, pool, cmdline, progress, first)
+
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        handle = handle_by_name(runtime, plan.tenant)
+        pool, cmdline = str(plan.params["pool"]), str(plan.params["cmdline"])
+        if runtime.minio(handle.config).pools_status(cmdline).decommission is None:
+            return outcome_by_recheck(self, runtime, plan, progress)  # MinIO never started it
+        first = f"MinIO reports the decommission of {pool} (pool {plan.params['index']}) started; following it again."
+        progress(first)
+        return _follow_decommission(runtime, handle, pool, cmdline, progress, first)
+
+
+def _follow_decommission(runtime: Runtime, handle: TenantHandle, pool: str, cmdline: str,
+                         progress: Callable[[str], None], first: str) -> Outcome:
+    """Follow MinIO's ``pools/status`` of a decommission that has started; the outcome either way."""
+    name = handle.config.name
+    result, took = _follow(handle, decommission_observer(runtime, handle.config, cmdline), progress,
+                           f"the decommission of {pool}")
+    if result.phase == Phase.DONE:
+        return Outcome(ok=True, summary=f"Decommission of {pool} complete ({took}). Next: /minio scale {name} "
+                       f"remove-pool {pool} (needs approval) removes it from the Tenant.",
+                       lines=[first, result.line])
+    if result.phase == Phase.FAILED:
+        return Outcome(ok=False, summary=f"Decommission of {pool} stopped: {result.line}.", lines=[
+            first, f"{pool} stays in the Tenant and keeps serving the data that was not moved. Nothing else was "
+            f"touched. Check /minio health, then start it again (/minio scale {name} decommission {pool})."])
+    return Outcome(ok=True, summary=f"Decommission of {pool} is still running after {took} ({result.line}); "
+                   "the bot stopped following it.",
+                   lines=[first, f"Follow it with /minio scale {name} decommission {pool} --status."])
 
 
 class DecommissionCancel(ChangeKind):

@@ -9,6 +9,9 @@ update-rollback           rollback          save the spec, restore a snapshot's,
 update-operator           operator-update   save the operator's images, patch its Deployment, follow its pods
 update-operator-rollback  operator-update   save the operator's images, restore a snapshot's, follow its pods
 ========================  ================  ==================================================================
+
+After a restart (the bot that executed it stopped), ``update-tenant`` resumes: when ``spec.image`` was
+written it follows the rollout to its end, never writing again; the others report by re-checking.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import humanize
-from bot.changes import ChangeKind, ChangePlan, Finding, Outcome
+from bot.changes import ChangeKind, ChangePlan, Finding, Outcome, outcome_by_recheck
 from bot.changes.follow import FollowResult, Phase, follow, follow_limits
 from bot.changes.tenant import (
     TargetChanged,
@@ -79,13 +82,15 @@ def _follow_rollout(runtime: Runtime, handle: TenantHandle, tag: str, before: di
                   what=f"the rollout of {tag}")
 
 
-def _rollout_outcome(result: FollowResult, tenant: str, tag: str, snapshot_id: int, first: list[str]) -> Outcome:
+def _rollout_outcome(result: FollowResult, tenant: str, tag: str, snapshot_id: int | None, first: list[str]
+                     ) -> Outcome:
     """The outcome of a followed rollout, with the rollback command when it did not finish."""
-    rollback = f"/minio update {tenant} rollback {snapshot_id} (needs approval)"
+    rollback = f"/minio update {tenant} rollback {'' if snapshot_id is None else f'{snapshot_id} '}(needs approval)"
     took = humanize.duration(result.elapsed_s)
     if result.phase == Phase.DONE:
+        kept = "The newest snapshot" if snapshot_id is None else f"Snapshot #{snapshot_id}"
         return Outcome(ok=True, summary=f"{tenant} runs {tag} on every node ({took}).",
-                       lines=[*first, result.line, f"Snapshot #{snapshot_id} keeps the previous spec: {rollback}."])
+                       lines=[*first, result.line, f"{kept} keeps the previous spec: {rollback}."])
     if result.phase == Phase.FAILED:
         return Outcome(ok=False, summary=f"The rollout of {tag} failed: {result.line}.",
                        lines=[*first, "Nothing else was touched.", f"Roll back with {rollback}."])
@@ -125,6 +130,26 @@ class TenantUpdate(ChangeKind):
         progress(first[-1])
         result = _follow_rollout(runtime, handle, tag, before, progress)
         return _rollout_outcome(result, plan.tenant, tag, snapshot_id, first)
+
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        handle = handle_by_name(runtime, plan.tenant)
+        image, tag = str(plan.params["image"]), str(plan.params["tag"])
+        if handle.kube.get_tenant(handle.namespace, handle.name).image != image:
+            return outcome_by_recheck(self, runtime, plan, progress)  # spec.image was never written
+        snapshot_id = _snapshot_before(runtime, plan, f"before update to {tag}")
+        first = [f"spec.image is {image}: the upgrade was written before the bot stopped; following the rollout "
+                 "again."]
+        progress(first[-1])
+        # The node versions before the write were lost with the process: a release tag needs none, and any
+        # other tag counts as rolled out once every node agrees on one version.
+        result = _follow_rollout(runtime, handle, tag, {}, progress)
+        return _rollout_outcome(result, plan.tenant, tag, snapshot_id, first)
+
+
+def _snapshot_before(runtime: Runtime, plan: ChangePlan, reason: str) -> int | None:
+    """The spec snapshot the executing process stored before writing (None if it cannot be found)."""
+    taken = [s for s in runtime.store.specs.list(plan.tenant) if s.reason == reason and s.taken_at >= plan.planned_at]
+    return taken[0].id if taken else None
 
 
 class Rollback(ChangeKind):
