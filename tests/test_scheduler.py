@@ -126,7 +126,7 @@ def recording_work(calls: Calls, report: Callable[..., object] | None = None) ->
         snapshot=lambda _rt, tenant: calls.add("snapshot", tenant.name),
         alerts=lambda _rt, _out, now: calls.add("alerts", now),
         expire_approvals=lambda _rt, _out, now: None,
-        executions=lambda _rt, _out, now: calls.add("executions", now),
+        executions=lambda _rt, _out, now: None,
         checklist=lambda _rt, channel, _out: calls.add("checklist", channel),
     )
 
@@ -466,9 +466,10 @@ def test_without_leader_election_the_process_is_always_leader(tmp_path: Path) ->
 def test_only_the_leader_looks_for_executions_a_stopped_process_left_and_it_looks_often(tmp_path: Path) -> None:
     runtime = Runtime(config_for(tmp_path, channels=[], executions={"lease_seconds": 12}))
     calls = Calls()
-    follower = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=recording_work(calls), is_leader=lambda: False)
+    work = Work(executions=lambda _rt, _out, now: calls.add("executions", now))
+    follower = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=work, is_leader=lambda: False)
     assert follower.run_executions() == "skipped" and not calls.items
-    leader = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=recording_work(calls))
+    leader = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=work)
     assert leader.run_executions() == "sent" and calls.items[0][0] == "executions"
     assert runtime.config.executions.check_seconds == 2.0, "a resume comes within a sixth of the lease of its expiry"
     assert Scheduler(runtime, TerminalOutbox(io.StringIO()), work=Work()).run_executions() == "not_due"

@@ -63,7 +63,10 @@ def recover(
         return []
     now = now or runtime.clock()
     handled: list[str] = []
+    ours = runtime.executor.held()  # running here, late to renew (a stalled store): not left behind
     for approval in runtime.store.approvals.lease_expired(now, scan):
+        if approval.id in ours:
+            continue
         leftover = abandoned(approval, now)
         if leftover == Leftover.NEVER_STARTED and _close_never_started(runtime, outbox, approval, now):
             handled.append(approval.id)
