@@ -580,6 +580,19 @@ class AlertmanagerConfig(_Model):
         return value
 
 
+class ExecutionsConfig(_Model):
+    """Approved changes: how many run at once (apart from commands) and how a stopped bot's are found again."""
+
+    workers: int = Field(4, ge=1, le=64)  # changes running at once, on threads of their own
+    # A running change's lease, renewed every third of this; the leader resumes one not renewed for this long.
+    lease_seconds: float = Field(30, ge=1, le=600)
+
+    @property
+    def check_seconds(self) -> float:
+        """How often the leader looks for expired leases: a resume comes at most this long after the expiry."""
+        return min(5.0, max(0.5, self.lease_seconds / 6))
+
+
 class Config(_Model):
     """The whole bot configuration."""
 
@@ -595,6 +608,7 @@ class Config(_Model):
     severity_minutes: dict[str, int] = Field(default_factory=lambda: {"P1": 15, "P2": 60, "P3": 240})
     audit_channel: str | None = None  # channel id that also receives every audit event, one line each
     scheduler: SchedulerConfig = SchedulerConfig()
+    executions: ExecutionsConfig = ExecutionsConfig()
     leader_election: LeaderElectionConfig | None = None  # None: this process is the only one (always leader)
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     # MinIO connections to these names go to other addresses, like `curl --resolve`: `host[:port]` ->

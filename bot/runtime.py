@@ -38,6 +38,7 @@ from bot.minio_addresses import MinioAddresses, pod_addresses, service_addresses
 from bot.redact import register_secret
 
 if TYPE_CHECKING:
+    from bot.approval_engine.executor import ChangeExecutor
     from bot.clients.alertmanager import AlertmanagerClient
     from bot.clients.kube import KubeClient
     from bot.clients.kube_models import TenantInfo
@@ -92,8 +93,12 @@ class Runtime:
         clock: Callable[[], datetime] = utcnow,
         environ: dict[str, str] | None = None,
         metrics: BotMetrics | None = None,
+        *,
+        recovers: bool = True,
     ):
         self.config = config
+        # False in the shell: it never closes or resumes executions that another process may still be running.
+        self.recovers = recovers
         # An open incident's channel sees that incident's tenant (incident channels are not in the config).
         self.access = Access(config, groups, linked=self._incident_tenants)
         self.clock = clock
@@ -111,6 +116,7 @@ class Runtime:
         self.discovery_errors: dict[str, str] = {}
         self._store: Store | None = None
         self._store_lock = threading.Lock()
+        self._executor: ChangeExecutor | None = None
 
     # ----- state ---------------------------------------------------------------------
 
@@ -134,6 +140,22 @@ class Runtime:
                 store.migrate()
                 self._store = store
         return self._store
+
+    @property
+    def executor(self) -> ChangeExecutor:
+        """Where approved changes run: threads of their own (``executions.workers``), leases kept in the store."""
+        if self._executor is not None:
+            return self._executor
+        with self._store_lock:
+            if self._executor is None:
+                from bot.approval_engine.executor import ChangeExecutor
+
+                settings = self.config.executions
+                self._executor = ChangeExecutor(
+                    lambda: self.store, self.clock, workers=settings.workers, lease_s=settings.lease_seconds,
+                    on_held=self.metrics.executions.set,
+                )
+        return self._executor
 
     def _incident_tenants(self, channel: str) -> frozenset[str]:
         """The tenant of the open incident that owns `channel`, if any."""
@@ -383,7 +405,10 @@ class Runtime:
         return access, secret
 
     def close(self) -> None:
-        """Release pooled connections."""
+        """Hand running changes over (their leases end now), then release pooled connections."""
+        if self._executor is not None:
+            self._executor.shutdown(release=True)
+            self._executor = None
         with self._lock:
             clients = [client for _addresses, client in self._minio.values()]
             self._minio.clear()
