@@ -318,15 +318,24 @@ def _account_info(ctx: NodeContext, request: Request) -> Response:
     return json_response(doc)
 
 
-def _encrypted(ctx: NodeContext, doc: object) -> Response:
-    # sio/DARE, keyed by the root secret key: what MinioAdmin decrypts (list-users, service accounts).
-    return Response(200, encrypt(json.dumps(doc).encode(), ctx.model.secret_key), "application/octet-stream")
+def _caller_secret(ctx: NodeContext, request: Request) -> str:
+    """The secret key of whoever signed the request (already verified): admin bodies are keyed by it."""
+    caller = _caller(request)
+    if caller == ctx.model.access_key:
+        return ctx.model.secret_key
+    return ctx.model.signer(caller)[0] or ctx.model.secret_key
+
+
+def _encrypted(ctx: NodeContext, request: Request, doc: object) -> Response:
+    # sio/DARE, keyed by the caller's secret key: what MinioAdmin decrypts (list-users, service accounts).
+    secret = _caller_secret(ctx, request)
+    return Response(200, encrypt(json.dumps(doc).encode(), secret), "application/octet-stream")
 
 
 def _list_users(ctx: NodeContext, request: Request) -> Response:
     with ctx.model.lock:
         doc = {name: user.public() for name, user in ctx.model.iam.users.items()}
-    return _encrypted(ctx, doc)
+    return _encrypted(ctx, request, doc)
 
 
 def _no_such_user(request: Request) -> Response:
@@ -347,7 +356,8 @@ def _user_info(ctx: NodeContext, request: Request) -> Response:
 def _add_user(ctx: NodeContext, request: Request) -> Response:
     access_key = request.query.get("accessKey", "")
     try:
-        doc = json.loads(decrypt(cast(urllib3.BaseHTTPResponse, _Body(request.body)), ctx.model.secret_key))
+        body = cast(urllib3.BaseHTTPResponse, _Body(request.body))
+        doc = json.loads(decrypt(body, _caller_secret(ctx, request)))
         secret, status = str(doc["secretKey"]), str(doc.get("status") or ENABLED)
     except Exception:  # noqa: BLE001 - any unreadable body is the same refusal
         return _invalid_argument(request)
@@ -382,14 +392,14 @@ def _list_service_accounts(ctx: NodeContext, request: Request) -> Response:
             for key, account in sorted(ctx.model.iam.service_accounts.items())
             if account.parent == parent
         ]
-    return _encrypted(ctx, {"accounts": accounts})
+    return _encrypted(ctx, request, {"accounts": accounts})
 
 
 def _caller(request: Request) -> str:
     """The access key that signed the request (already verified)."""
     authorization = str(request.headers.get("Authorization") or "")
-    credential = authorization.partition("Credential=")[2]
-    return credential.partition("/")[0]
+    credential = authorization.partition("Credential=")[2].split(",")[0].strip()
+    return credential.rsplit("/", 4)[0]  # access keys may contain "/": the scope is the last four parts
 
 
 class _Body(io.BytesIO):

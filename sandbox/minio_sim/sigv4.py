@@ -131,10 +131,13 @@ def verify_request(
     fields = _parse_authorization(authorization)
     if fields is None:
         return _fail(400, "AuthorizationHeaderMalformed", "The authorization header is malformed.")
-    scope = fields["Credential"].split("/")
-    if len(scope) != 5 or scope[4] != "aws4_request":
+    # As MinIO parses it, an access key may itself contain "/": the scope is the last four parts.
+    parts = fields["Credential"].split("/")
+    if len(parts) < 5 or parts[-1] != "aws4_request":
         return _fail(400, "AuthorizationHeaderMalformed", "The authorization header is malformed.")
-    key_id, scope_date, scope_region, service, _ = scope
+    key_id = "/".join(parts[:-4])
+    scope = [key_id, *parts[-4:]]
+    _, scope_date, scope_region, service, _ = scope
     if lookup is not None and key_id != access_key:
         found, disabled = lookup(key_id)
         if disabled:
