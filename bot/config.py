@@ -22,7 +22,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.triggers import crontab_trigger
 
-ACTION_KINDS = ("scale", "maintenance", "update", "operator-update", "rollback", "pod-delete", "restore", "security")
+ACTION_KINDS = ("scale", "maintenance", "update", "operator-update", "rollback", "pod-delete", "restore", "protection",
+                "security")
 """Destructive action kinds; each may have its own approver group and approval count."""
 
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")

@@ -43,7 +43,7 @@ def site_config(cluster: SimCluster, keys: Path, store_url: str) -> dict[str, An
             "credentials": {"access_key_file": str(keys / "ak"), "secret_key_file": str(keys / "sk")},
             "channels": [OPS],
             "operators": [ALICE, BOB],
-            "approvals": {"restore": {"approvers": [ALICE, BOB]}, "security": {"approvers": [ALICE, BOB]}},
+            "approvals": {kind: {"approvers": [ALICE, BOB]} for kind in ("restore", "protection", "security")},
         }],
     }
 
@@ -225,3 +225,44 @@ def test_the_decision_removes_only_markers_when_nothing_else_is_above_the_chosen
     assert decide_restore(facts, "v2").action == "remove-markers"
     assert decide_restore(facts, "v1").action == "copy"
     assert decide_restore(facts, None).becomes_current.version_id == "v2"
+
+
+def test_versioning_is_enabled_on_a_bucket_after_approval_and_never_offered_off(
+    site: World, minio_cluster: SimCluster
+) -> None:
+    run(site, "/minio data demo enable-versioning logs")
+    preview = report_text(site.outbox.posts[0][2])
+    assert "Versioning of logs" in preview and "Off" in preview and "Enabled" in preview
+    site.press(BOB, site.runtime.store.approvals.recent(1)[0].id)
+    assert s3_client(minio_cluster).get_bucket_versioning("logs").status == "Enabled"
+    again = run(site, "/minio data demo enable-versioning logs")
+    assert again.failed and "already enabled" in report_text(again)
+    # There is no way to turn it off from chat.
+    assert isinstance(site.dispatcher.parse("/minio data demo disable-versioning logs"), UsageError)
+
+
+def test_a_quota_is_set_and_removed_after_approval(site: World, minio_cluster: SimCluster) -> None:
+    run(site, "/minio data demo quota ml-datasets 2Ti")
+    assert "Hard quota of ml-datasets" in report_text(site.outbox.posts[-1][2])
+    site.press(BOB, site.runtime.store.approvals.recent(1)[0].id)
+    client = site.runtime.minio(site.runtime.config.tenants[0])
+    quota = client.bucket_quota("ml-datasets")
+    assert quota is not None and quota.limit == 2 << 40
+    run(site, "/minio data demo quota ml-datasets none")
+    site.press(BOB, site.runtime.store.approvals.recent(1)[0].id)
+    assert client.bucket_quota("ml-datasets") is None
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ("/minio data demo quota logs lots", "Not a size"),
+        ("/minio data demo quota logs 50Ti", "already 50.0 TiB"),
+        ("/minio data demo quota nowhere 1Ti", "does not exist"),
+        ("/minio data demo enable-versioning documents", "already enabled"),
+    ],
+)
+def test_protection_changes_refuse_bad_input(site: World, command: str, says: str) -> None:
+    report = run(site, command)
+    assert report.failed and says in report_text(report), report_text(report)
+    assert site.outbox.posts == []

@@ -43,6 +43,7 @@ ADMIN_COMMAND_ACTIONS: dict[str, str | None] = {
     "list-service-accounts": "admin:ListServiceAccounts",
     "get-bucket-quota": "admin:GetBucketQuota",
     "set-user-status": "admin:EnableUser",  # the server checks EnableUser for both states
+    "set-bucket-quota": "admin:SetBucketQuota",
 }
 # minio SDK method -> the S3 actions the server checks.
 SDK_ACTIONS: dict[str, str | tuple[str, ...]] = {
@@ -56,6 +57,7 @@ SDK_ACTIONS: dict[str, str | tuple[str, ...]] = {
     "remove_object": "s3:DeleteObject",
     "list_objects": "s3:ListBucket",
     "copy_object": ("s3:GetObject", "s3:PutObject"),  # reads the source, writes the destination
+    "set_bucket_versioning": "s3:PutBucketVersioning",
 }
 # S3 calls the client signs itself (no SDK method): a query that names the API -> its action.
 RAW_S3_ACTIONS = {'"versions": ""': "s3:ListBucketVersions"}
@@ -169,8 +171,9 @@ def test_the_bot_never_gets_iam_config_or_bucket_write_actions() -> None:
     writes = re.compile(r"^admin:(Create|Delete|Add|Remove|Attach|Detach|Update|Set|Enable|Disable|Config|KMS|"
                         r"ServerUpdate|ServiceStop|ServiceFreeze|ForceUnlock)|^s3:(Put|Delete)(?!Object$)")
     assert sorted(a for a in granted_actions(POLICY) if writes.match(a)) == []
-    # The remedies policy may enable/disable users and restore objects, and nothing else of that kind.
-    assert sorted(a for a in granted_actions(REMEDIES) if writes.match(a)) == ["admin:EnableUser"]
+    # The remedies policy may enable/disable users, set quotas, enable versioning and restore objects.
+    assert sorted(a for a in granted_actions(REMEDIES) if writes.match(a)) == [
+        "admin:EnableUser", "admin:SetBucketQuota", "s3:PutBucketVersioning"]
 
 
 def test_no_minio_api_is_used_outside_the_client() -> None:

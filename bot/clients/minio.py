@@ -27,10 +27,11 @@ from xml.etree import ElementTree
 
 import urllib3
 from minio import Minio
-from minio.commonconfig import CopySource
+from minio.commonconfig import ENABLED, CopySource
 from minio.credentials import Credentials, Provider
 from minio.crypto import decrypt
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
+from minio.versioningconfig import VersioningConfig
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from bot.clients.errors import ErrorKind, MinioError, NotSupported, PerNodeUnavailable, classify_transport_error
@@ -113,6 +114,8 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "list_service_accounts": ("admin:ListServiceAccounts",),
     "set_user_status": ("admin:EnableUser",),
     "signing_user": (),
+    "enable_bucket_versioning": ("s3:PutBucketVersioning",),
+    "set_bucket_quota": ("admin:SetBucketQuota",),
     "node_name": (),
     "request_rejections": ("admin:Prometheus",),
 }
@@ -120,7 +123,9 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
 # Methods that change a tenant's data or identities (restores, user enable/disable). Their actions are
 # granted by deploy/minio/bot-policy-remedies.json, which an administrator attaches only where the bot
 # should carry out approved remedies; the base policy stays read-mostly.
-REMEDY_METHODS = frozenset({"copy_object_version", "delete_object_version", "set_user_status"})
+REMEDY_METHODS = frozenset({
+    "copy_object_version", "delete_object_version", "set_user_status", "enable_bucket_versioning", "set_bucket_quota",
+})
 
 # S3/admin error codes that mean "these credentials are wrong", as opposed to
 # "these credentials may not do that" (AccessDenied -> forbidden).
@@ -772,6 +777,15 @@ class MinioClient:
 
         return self._on_nodes(call, node)[0]
 
+    def set_bucket_quota(self, bucket: str, size: int, node: int | None = None) -> None:
+        """Set a hard quota of ``size`` bytes on a bucket (admin ``set-bucket-quota``); 0 removes it."""
+        body = json.dumps({"quota": size, "size": size, "quotatype": "hard"}).encode()
+
+        def call(target: _Node) -> None:
+            self._admin(target, "PUT", "set-bucket-quota", query={"bucket": bucket}, body=body)
+
+        self._on_nodes(call, node, changes_state=True)
+
     # ------------------------------------------------------------ metrics
 
     def metrics_cluster(self, jwt: bool = True, node: int | None = None) -> dict[str, float]:
@@ -928,6 +942,15 @@ class MinioClient:
             return VersioningInfo(bucket=bucket, status=config.status_string, mfa_delete=config.mfa_delete)
 
         return self._on_nodes(call, node)[0]
+
+    def enable_bucket_versioning(self, bucket: str, node: int | None = None) -> None:
+        """Turn versioning on for a bucket (never off: the bot offers no way to disable it)."""
+
+        def call(target: _Node) -> None:
+            config = VersioningConfig(ENABLED)
+            self._s3_call(target, f"enable versioning of {bucket}", lambda c: c.set_bucket_versioning(bucket, config))
+
+        self._on_nodes(call, node, changes_state=True)
 
     def object_lock(self, bucket: str, node: int | None = None) -> ObjectLockInfo:
         """Object-lock configuration of a bucket (``enabled=False`` when the bucket has none)."""

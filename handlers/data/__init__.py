@@ -8,35 +8,45 @@
 - ``data <tenant> restore <bucket>/<key> [--version ID]`` (approval, rule ``restore``): previews what
   becomes the current version, then removes the delete marker(s) above it or copies the chosen version
   server-side onto the key. History is kept; a bucket without versioning is refused (only backups help).
+- ``data <tenant> enable-versioning <bucket>`` and ``data <tenant> quota <bucket> <size|none>``
+  (approval, rule ``protection``). Versioning is never suspended and object lock never touched from chat.
 
 Layout: ``facts`` (client calls), ``evaluate`` (bucket verdicts, the restore decision, page tokens),
-``present`` (status and versions reports), ``restore`` (the plan and its change kind).
+``present`` (status and versions reports), ``restore`` (the plan and its change kind), ``protection``
+(versioning and quota plans and kinds).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from kubernetes.utils import parse_quantity
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.application import Capability
 from bot.approval_engine import request_change
 from bot.clients.errors import ClientError
 from bot.commands import Arg, Permission
+from bot.config import TenantConfig
 from bot.invocation import Invocation, UserError
 from bot.report import Report, code, spans
 from handlers.data.evaluate import read_page_token, split_target
 from handlers.data.facts import status_facts, version_facts
 from handlers.data.present import status_report, versions_report
+from handlers.data.protection import CHANGE_KINDS as PROTECTION_KINDS
+from handlers.data.protection import plan_enable_versioning, plan_quota
 from handlers.data.restore import DataRestore, RestoreRefused, plan_restore
 
 __all__ = ["DataArgs", "capability", "data_command"]
 
 capability = Capability("data", __doc__)
 capability.change_kind(DataRestore())
+for _kind in PROTECTION_KINDS:
+    capability.change_kind(_kind)
 
 PAGE_SIZE = 25
-SUBCOMMANDS = ("versions", "restore")
+SUBCOMMANDS = ("versions", "restore", "enable-versioning", "quota")
+Action = Literal["status", "versions", "restore", "enable-versioning", "quota"]
 
 
 class DataArgs(BaseModel):
@@ -45,12 +55,13 @@ class DataArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tenant: str = Field(max_length=63)
     what: str | None = Field(None, max_length=1100)  # a bucket, or versions / restore
-    target: str | None = Field(None, max_length=1100)  # <bucket>/<key-or-prefix>
+    target: str | None = Field(None, max_length=1100)  # <bucket>/<key-or-prefix>, or a bucket
+    value: str | None = Field(None, max_length=40)  # quota: a size (60Ti, 500Gi) or none
     version: str | None = Field(None, max_length=100)
     page: str | None = Field(None, max_length=3000)
 
     @property
-    def action(self) -> Literal["status", "versions", "restore"]:
+    def action(self) -> Action:
         if self.what in SUBCOMMANDS and self.target is not None:
             return self.what  # type: ignore[return-value]
         return "status"
@@ -58,9 +69,14 @@ class DataArgs(BaseModel):
     @model_validator(mode="after")
     def _complete(self) -> DataArgs:
         if self.what in SUBCOMMANDS and self.target is None:
-            raise ValueError(f"{self.what} needs <bucket>/<key-or-prefix>")
+            raise ValueError(f"{self.what} needs " + ("a bucket" if self.what in ("enable-versioning", "quota")
+                                                      else "<bucket>/<key-or-prefix>"))
         if self.target is not None and self.what not in SUBCOMMANDS:
-            raise ValueError("say what: data <tenant> [bucket] | versions <bucket>/<prefix> | restore <bucket>/<key>")
+            raise ValueError("say what: data <tenant> [bucket] | versions <bucket>/<prefix> | restore <bucket>/<key>"
+                             " | enable-versioning <bucket> | quota <bucket> <size|none>")
+        if (self.value is None) == (self.action == "quota"):
+            raise ValueError("quota takes a size (e.g. 60Ti) or none" if self.value is None
+                             else "only quota takes a size")
         if self.version is not None and self.action != "restore":
             raise ValueError("--version goes with restore")
         if self.page is not None and self.action != "versions":
@@ -69,7 +85,7 @@ class DataArgs(BaseModel):
 
 
 def _permission(args: DataArgs) -> Permission:
-    return Permission.REQUEST if args.action == "restore" else Permission.VIEW
+    return Permission.VIEW if args.action in ("status", "versions") else Permission.REQUEST
 
 
 @capability.verb(
@@ -78,8 +94,10 @@ def _permission(args: DataArgs) -> Permission:
     model=DataArgs,
     args=(
         Arg("tenant", "the tenant", required=True),
-        Arg("what", "a bucket, or versions / restore", metavar="bucket|versions|restore"),
-        Arg("target", "<bucket>/<key-or-prefix> for versions and restore", metavar="bucket/key"),
+        Arg("what", "a bucket, or versions / restore / enable-versioning / quota",
+            metavar="bucket|versions|restore|enable-versioning|quota"),
+        Arg("target", "<bucket>/<key-or-prefix> for versions and restore; a bucket otherwise", metavar="bucket/key"),
+        Arg("value", "quota: the size (60Ti, 500Gi) or none", metavar="size"),
         Arg("version", "restore: the version to make current (default: undelete)", kind="option", metavar="ID"),
         Arg("page", "versions: the next page, as the previous page says", kind="option", metavar="TOKEN"),
     ),
@@ -93,6 +111,8 @@ def _permission(args: DataArgs) -> Permission:
         "/minio data demo documents",
         "/minio data demo versions documents/reports/",
         "/minio data demo restore documents/reports/2026-q3.pdf",
+        "/minio data demo enable-versioning logs",
+        "/minio data demo quota logs 60Ti",
     ),
     slow=True,
 )
@@ -105,6 +125,8 @@ def data_command(inv: Invocation, args: DataArgs) -> Report:
         if args.what is not None and _missing(facts.buckets[0].versioning):
             raise _no_bucket(args.what, tenant.name)
         return status_report(tenant.name, facts)
+    if args.action in ("enable-versioning", "quota"):
+        return _protection(inv, tenant, args)
     try:
         bucket, key = split_target(args.target or "")
     except ValueError as exc:
@@ -123,6 +145,36 @@ def data_command(inv: Invocation, args: DataArgs) -> Report:
             raise _no_bucket(bucket, tenant.name) from None
         raise
     return request_change(inv, plan)
+
+
+def _protection(inv: Invocation, tenant: TenantConfig, args: DataArgs) -> Report:
+    bucket = (args.target or "").strip("/")
+    try:
+        if args.action == "enable-versioning":
+            plan = plan_enable_versioning(inv.runtime, tenant, bucket, inv.user)
+        else:
+            plan = plan_quota(inv.runtime, tenant, bucket, _size(args.value or ""), inv.user)
+    except RestoreRefused as refused:
+        raise UserError(refused.reason) from None
+    except ClientError as exc:
+        if _missing(exc):
+            raise _no_bucket(bucket, tenant.name) from None
+        raise
+    return request_change(inv, plan)
+
+
+def _size(text: str) -> int:
+    """``none``/``0`` -> 0; ``60Ti``, ``500Gi``, ``1T`` -> bytes (Kubernetes quantity syntax)."""
+    if text.lower() in ("none", "0", "off"):
+        return 0
+    try:
+        value = int(parse_quantity(text))
+    except ValueError:
+        raise UserError(spans("Not a size: ", code(text[:40]), ". Use e.g. ", code("60Ti"), " or ", code("none"),
+                              ".")) from None
+    if value <= 0:
+        raise UserError("A quota must be more than 0 bytes (or none to remove it).")
+    return value
 
 
 def _missing(answer: object) -> bool:
