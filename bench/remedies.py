@@ -7,6 +7,8 @@ Figures (targets in brackets):
 - versions_growth_ratio: that time with ``--objects`` objects over the time with a tenth of them
   (fastest of 30+ runs compared; a page takes milliseconds) [0.67 .. 1.5: the listing is bounded to
   the key's prefix; a listing of the bucket would make it about 10];
+- prefix_restore_preview_s: median wall time of previewing `restore <bucket>/<prefix> --prefix` over 10,000
+  deleted objects (20,000 versions and delete markers, read a page of 1,000 at a time) [< 5 s];
 - status_1000_buckets_s: median wall time of `/minio data <t>` for a tenant with 1,000 buckets, with
   50 ms injected on every MinIO request [< 3 s];
 - max_in_flight: the most requests any one MinIO node served at once during that run [<= 8].
@@ -37,10 +39,12 @@ from handlers.data.facts import status_facts, version_facts  # noqa: E402
 from handlers.data.present import status_report, versions_report  # noqa: E402
 from sandbox.minio_sim import SimCluster  # noqa: E402
 
-KEYS = ("versions_one_key_s", "versions_growth_ratio", "status_1000_buckets_s", "max_in_flight")
+KEYS = ("versions_one_key_s", "versions_growth_ratio", "prefix_restore_preview_s", "status_1000_buckets_s",
+        "max_in_flight")
 TARGETS = {
     "versions_one_key_s": "< 1",
     "versions_growth_ratio": "0.67 .. 1.5",
+    "prefix_restore_preview_s": "< 5",
     "status_1000_buckets_s": "< 3",
     "max_in_flight": "<= 8",
 }
@@ -93,6 +97,35 @@ def versions(runs: int, objects: int) -> dict[str, float]:
             "versions_growth_ratio": fastest[objects] / fastest[objects // 10]}
 
 
+def prefix_preview(runs: int, objects: int = 10_000) -> dict[str, float]:
+    """Preview a prefix restore of ``objects`` deleted objects (the tenant's limit raised to fit)."""
+    from handlers.data.prefix_restore import plan_prefix_restore
+
+    with tempfile.TemporaryDirectory(prefix="bench-remedies-prefix-") as tmp:
+        cluster = SimCluster(pools=[(4, 2)], scanner_interval=3600).start()
+        try:
+            model = cluster.model
+            model.create_bucket(BUCKET)
+            with model.lock:
+                model.buckets[BUCKET].versioning = "Enabled"
+            for i in range(objects):
+                model.put_object(BUCKET, f"lost/{i:06d}.bin", b"data", "application/octet-stream", {})
+                model.delete_object(BUCKET, f"lost/{i:06d}.bin")
+            config = tenant_config("t", cluster.endpoints, f"sqlite:///{tmp}/store.db")
+            tenant = config.tenants[0].model_copy(update={"restore_prefix_limit": objects})
+            runtime = Runtime(config, environ={"BENCH_AK": cluster.access_key, "BENCH_SK": cluster.secret_key})
+            times = []
+            for _ in range(runs):
+                began = time.perf_counter()
+                plan = plan_prefix_restore(runtime, tenant, BUCKET, "lost/", None, "U0BENCH")
+                times.append(time.perf_counter() - began)
+                assert len(plan.params["steps"]) == objects
+            runtime.close()
+        finally:
+            cluster.stop()
+    return {"prefix_restore_preview_s": statistics.median(times)}
+
+
 def status(runs: int) -> dict[str, float]:
     """`/minio data` for 1,000 buckets at 50 ms per MinIO request."""
     with tempfile.TemporaryDirectory(prefix="bench-remedies-status-") as tmp:
@@ -128,6 +161,7 @@ def main() -> None:
     args = parser.parse_args()
     figures: dict[str, float] = {}
     figures.update(versions(args.runs, args.objects))
+    figures.update(prefix_preview(args.runs))
     figures.update(status(args.runs))
     if args.json:
         print(json.dumps({"objects": args.objects, **{key: round(figures[key], 3) for key in KEYS}}))

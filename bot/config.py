@@ -191,6 +191,9 @@ class TenantConfig(_Model):
     prometheus_selector: str = ""  # label matchers that pick this tenant's series, e.g. 'job="minio-demo"'
     target_versions: TargetVersions = TargetVersions()  # what `/minio update <tenant> check` compares against
     rollout: RolloutSettings = RolloutSettings()  # how long scaling and upgrades are followed after execution
+    # The most keys one `/minio data <tenant> restore <bucket>/<prefix> --prefix` may restore; beyond it the
+    # preview refuses (restore a narrower prefix, or use an S3 client).
+    restore_prefix_limit: int = Field(1000, ge=1, le=100_000)
 
     @field_validator("name")
     @classmethod

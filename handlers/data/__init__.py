@@ -8,6 +8,8 @@
 - ``data <tenant> restore <bucket>/<key> [--version ID]`` (approval, rule ``restore``): previews what
   becomes the current version, then removes the delete marker(s) above it or copies the chosen version
   server-side onto the key. History is kept; a bucket without versioning is refused (only backups help).
+  With ``--prefix [--before TIME]`` every key under the prefix is undeleted (or brought back to its
+  version at TIME); the preview counts keys and bytes and refuses beyond ``restore_prefix_limit``.
 - ``data <tenant> enable-versioning <bucket>`` and ``data <tenant> quota <bucket> <size|none>``
   (approval, rule ``protection``). Versioning is never suspended and object lock never touched from chat.
 
@@ -18,6 +20,7 @@ Layout: ``facts`` (client calls), ``evaluate`` (bucket verdicts, the restore dec
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from kubernetes.utils import parse_quantity
@@ -32,6 +35,7 @@ from bot.invocation import Invocation, UserError
 from bot.report import Report, code, spans
 from handlers.data.evaluate import read_page_token, split_target
 from handlers.data.facts import status_facts, version_facts
+from handlers.data.prefix_restore import PrefixRestore, plan_prefix_restore
 from handlers.data.present import status_report, versions_report
 from handlers.data.protection import CHANGE_KINDS as PROTECTION_KINDS
 from handlers.data.protection import plan_enable_versioning, plan_quota
@@ -41,6 +45,7 @@ __all__ = ["DataArgs", "capability", "data_command"]
 
 capability = Capability("data", __doc__)
 capability.change_kind(DataRestore())
+capability.change_kind(PrefixRestore())
 for _kind in PROTECTION_KINDS:
     capability.change_kind(_kind)
 
@@ -59,6 +64,8 @@ class DataArgs(BaseModel):
     value: str | None = Field(None, max_length=40)  # quota: a size (60Ti, 500Gi) or none
     version: str | None = Field(None, max_length=100)
     page: str | None = Field(None, max_length=3000)
+    prefix: bool = False
+    before: str | None = Field(None, max_length=40)
 
     @property
     def action(self) -> Action:
@@ -81,6 +88,10 @@ class DataArgs(BaseModel):
             raise ValueError("--version goes with restore")
         if self.page is not None and self.action != "versions":
             raise ValueError("--page goes with versions")
+        if self.prefix and (self.action != "restore" or self.version is not None):
+            raise ValueError("--prefix goes with restore, without --version")
+        if self.before is not None and not self.prefix:
+            raise ValueError("--before goes with restore --prefix")
         return self
 
 
@@ -100,6 +111,9 @@ def _permission(args: DataArgs) -> Permission:
         Arg("value", "quota: the size (60Ti, 500Gi) or none", metavar="size"),
         Arg("version", "restore: the version to make current (default: undelete)", kind="option", metavar="ID"),
         Arg("page", "versions: the next page, as the previous page says", kind="option", metavar="TOKEN"),
+        Arg("prefix", "restore: every key under <bucket>/<prefix>", kind="flag"),
+        Arg("before", "restore --prefix: bring keys back to how they were at this time (ISO 8601, UTC)",
+            kind="option", metavar="TIME"),
     ),
     permission=Permission.VIEW,
     permission_for=_permission,
@@ -136,7 +150,10 @@ def data_command(inv: Invocation, args: DataArgs) -> Report:
             marker, version_marker = _page(args.page)
             found = version_facts(runtime, tenant, bucket, key, marker, version_marker, PAGE_SIZE)
             return versions_report(tenant.name, bucket, key, found)
-        plan = plan_restore(runtime, tenant, bucket, key, args.version, inv.user)
+        if args.prefix:
+            plan = plan_prefix_restore(runtime, tenant, bucket, key, _when(args.before), inv.user)
+        else:
+            plan = plan_restore(runtime, tenant, bucket, key, args.version, inv.user)
     except RestoreRefused as refused:
         hint = f" {refused.hint}" if refused.hint else ""
         raise UserError(f"Nothing to restore: {refused.reason}{hint}") from None
@@ -161,6 +178,17 @@ def _protection(inv: Invocation, tenant: TenantConfig, args: DataArgs) -> Report
             raise _no_bucket(bucket, tenant.name) from None
         raise
     return request_change(inv, plan)
+
+
+def _when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(spans("Not a time: ", code(text[:40]), ". Use ISO 8601, e.g. ", code("2026-12-05T18:00Z"),
+                              ".")) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _size(text: str) -> int:
