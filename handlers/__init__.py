@@ -18,5 +18,6 @@ CAPABILITIES = (
     "handlers.approvals",
     "handlers.alerts",
     "handlers.data",
+    "handlers.backup",
     "handlers.security",
 )

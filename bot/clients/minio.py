@@ -13,6 +13,8 @@ sent to another node only when the first certainly did not act on them.
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import io
 import json
 import threading
@@ -47,11 +49,14 @@ from bot.clients.minio_models import (
     CopyResult,
     DataUsage,
     HealStatus,
+    ListedObject,
     LockEntry,
+    NewestObjects,
     ObjectLockInfo,
     ObjectVersion,
     PoolStatus,
     Probe,
+    ReadBack,
     ReplicationInfo,
     ReplicationRuleInfo,
     RequestRejections,
@@ -116,6 +121,8 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "signing_user": (),
     "enable_bucket_versioning": ("s3:PutBucketVersioning",),
     "set_bucket_quota": ("admin:SetBucketQuota",),
+    "newest_objects": ("s3:ListBucket",),
+    "read_back": ("s3:GetObject",),
     "node_name": (),
     "request_rejections": ("admin:Prometheus",),
 }
@@ -125,6 +132,8 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
 # should carry out approved remedies; the base policy stays read-mostly.
 REMEDY_METHODS = frozenset({
     "copy_object_version", "delete_object_version", "set_user_status", "enable_bucket_versioning", "set_bucket_quota",
+    # Not a change, but it reads objects outside the canary prefix (backup verification): same policy.
+    "read_back",
 })
 
 # S3/admin error codes that mean "these credentials are wrong", as opposed to
@@ -1129,6 +1138,56 @@ class MinioClient:
             return BackupFreshness(
                 bucket=bucket, prefix=prefix, newest=newest, age=age, objects_seen=seen, truncated=truncated
             )
+
+        return self._on_nodes(call, node)[0]
+
+    def newest_objects(
+        self, bucket: str, prefix: str, count: int, max_keys: int = 10_000, node: int | None = None
+    ) -> NewestObjects:
+        """The ``count`` newest objects under ``prefix``, looking at no more than ``max_keys`` objects."""
+
+        def call(target: _Node) -> NewestObjects:
+            def scan(c: Minio) -> NewestObjects:
+                found: list[tuple[float, str, ListedObject]] = []
+                seen = 0
+                for obj in c.list_objects(bucket, prefix=prefix, recursive=True):
+                    if seen >= max_keys:
+                        break
+                    seen += 1
+                    modified = obj.last_modified
+                    item = ListedObject(key=obj.object_name or "", size=obj.size or 0,
+                                        etag=(obj.etag or "").strip('"'), last_modified=modified)
+                    entry = (modified.timestamp() if modified else 0.0, item.key, item)
+                    if len(found) < count:
+                        heapq.heappush(found, entry)
+                    elif entry > found[0]:
+                        heapq.heapreplace(found, entry)
+                newest = [item for _, _, item in sorted(found, reverse=True)]
+                return NewestObjects(bucket=bucket, prefix=prefix, objects=newest, seen=seen,
+                                     truncated=seen >= max_keys)
+
+            return self._s3_call(target, f"list {bucket}/{prefix}", scan)
+
+        return self._on_nodes(call, node)[0]
+
+    def read_back(self, bucket: str, key: str, node: int | None = None) -> ReadBack:
+        """Read an object in full (streamed, 1 MiB at a time) and hash it: what a restore would get."""
+
+        def call(target: _Node) -> ReadBack:
+            def read(c: Minio) -> ReadBack:
+                response = c.get_object(bucket, key)
+                digest = hashlib.md5(usedforsecurity=False)
+                size = 0
+                try:
+                    for chunk in response.stream(1 << 20):
+                        digest.update(chunk)
+                        size += len(chunk)
+                finally:
+                    response.close()
+                    response.release_conn()
+                return ReadBack(bucket=bucket, key=key, size=size, md5=digest.hexdigest())
+
+            return self._s3_call(target, f"read {bucket}/{key}", read)
 
         return self._on_nodes(call, node)[0]
 

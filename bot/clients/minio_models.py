@@ -732,3 +732,31 @@ class CopyResult(_Wire):
     key: str
     version_id: str | None = None
     source_version_id: str | None = None
+
+
+class ListedObject(_Wire):
+    """One object as a listing shows it (no data read)."""
+
+    key: str
+    size: int = 0
+    etag: str = ""
+    last_modified: datetime | None = None
+
+
+class NewestObjects(_Wire):
+    """The newest objects under a prefix, found by looking at no more than ``seen`` objects."""
+
+    bucket: str
+    prefix: str
+    objects: list[ListedObject] = Field(default_factory=list)  # newest first
+    seen: int = 0
+    truncated: bool = False
+
+
+class ReadBack(_Wire):
+    """An object read back in full: how many bytes came, and their MD5."""
+
+    bucket: str
+    key: str
+    size: int
+    md5: str
