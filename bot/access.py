@@ -1,11 +1,17 @@
 """Who may do what, where.
 
 - A channel sees the tenants that list it under `channels` (discovered tenants:
-  the channels of their cluster). Admins follow the same rule: visibility is
+  the channels of their cluster), and the tenants whose alerts it receives
+  (`alerts_to`), so the buttons on an alert work where the alert is posted. Admins follow the same rule: visibility is
   about where information is posted, not about who asks.
 - Operators (per tenant), approvers and admins may *request* changes.
 - Approvers for an action kind (users and Slack user groups) and admins may
   approve, never their own request (enforced in the approval engine).
+- Changes to a whole cluster (its operator) are governed per cluster, never by
+  a tenant's rule: the cluster's `operators` (and admins) may request them, its
+  `approvals.approvers` (and admins) approve them, and a cluster without
+  `approvals` refuses them. A channel sees a cluster's requests when it is the
+  cluster's approval channel or one of its `channels`.
 
 Group membership comes from a `GroupMembers` callable so this module knows
 nothing about Slack; the Slack implementation caches `usergroups.users.list`.
@@ -19,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.commands import Permission
-from bot.config import Config, TenantConfig
+from bot.config import ClusterConfig, Config, TenantConfig
+from bot.report import Text, code, spans
 
 GroupMembers = Callable[[str], frozenset[str]]
 
@@ -29,7 +36,7 @@ class Decision:
     """The outcome of an access check; `reason` is shown to the caller on denial."""
 
     allowed: bool
-    reason: str = ""
+    reason: Text = ""
 
 
 ALLOW = Decision(True)
@@ -103,8 +110,29 @@ class Access:
         except Exception:  # noqa: BLE001 - an unreachable store links nothing; it does not crash the check
             return frozenset()
 
+    def alert_channels(self, tenant: TenantConfig) -> list[str]:
+        """Where the tenant's alerts go: each channel that sees it, through its `alerts_to` route, de-duplicated."""
+        out: list[str] = []
+        for channel_id in tenant.channels:
+            channel = self.config.channel(channel_id)
+            target = channel.alerts_to if channel is not None and channel.alerts_to else channel_id
+            if target not in out:
+                out.append(target)
+        return out
+
+    def is_alert_channel(self, channel: str) -> bool:
+        """True when some configured channel routes its alerts to ``channel``, or unmapped alerts go there."""
+        return channel == self.config.alertmanager.fallback_channel or any(
+            c.alerts_to == channel for c in self.config.channels
+        )
+
     def can_see(self, channel: str, tenant: TenantConfig) -> bool:
-        return channel in tenant.channels or tenant.name in self.linked_tenants(channel)
+        """A channel sees the tenants that list it, those whose alerts it receives, and its incident's tenant."""
+        return (
+            channel in tenant.channels
+            or channel in self.alert_channels(tenant)
+            or tenant.name in self.linked_tenants(channel)
+        )
 
     def visible_tenants(self, channel: str, tenants: list[TenantConfig]) -> list[TenantConfig]:
         return [t for t in tenants if self.can_see(channel, t)]
@@ -118,6 +146,39 @@ class Access:
         rule = tenant.approval_rule(kind)
         return self.is_admin(user) or self._matches(user, rule.approvers)
 
+    def can_see_cluster(self, channel: str, cluster: ClusterConfig) -> bool:
+        """Whether ``channel`` sees the cluster's own requests (its approval channel or one of its ``channels``)."""
+        approvals = cluster.approvals
+        return (approvals is not None and channel == approvals.channel) or channel in cluster.channels
+
+    def visible_clusters(self, channel: str) -> list[ClusterConfig]:
+        """The clusters whose requests ``channel`` sees, in configuration order."""
+        return [c for c in self.config.clusters if self.can_see_cluster(channel, c)]
+
+    def can_request_cluster(self, user: str, cluster: ClusterConfig) -> bool:
+        """A cluster's operators and the bot admins may request changes to the whole cluster."""
+        return self.is_admin(user) or self._matches(user, cluster.operators)
+
+    def can_approve_cluster(self, user: str, cluster: ClusterConfig) -> bool:
+        """The cluster's approvers and the bot admins, and only when the cluster has an approval rule."""
+        if cluster.approvals is None:
+            return False
+        return self.is_admin(user) or self._matches(user, cluster.approvals.approvers)
+
+    def check_cluster_request(self, user: str, cluster: ClusterConfig) -> Decision:
+        """May ``user`` request a change to the whole cluster (its operator)? The reason says what is missing."""
+        name = code(cluster.name[:63])
+        if cluster.approvals is None:
+            return Decision(False, spans(
+                "Operator changes on cluster ", name, " are refused: the cluster has no ", code("approvals"),
+                " (approvers, required, channel) in the configuration. The operator manages every Tenant there, "
+                "so its changes are governed per cluster, never by one tenant's rule."))
+        if not self.can_request_cluster(user, cluster):
+            return Decision(False, spans(
+                "You may not request operator changes on cluster ", name, ": you are not one of its ",
+                code("operators"), " (nor a bot admin). Operating a tenant there is not enough."))
+        return ALLOW
+
     def may_use(self, user: str, permission: Permission, tenants: list[TenantConfig]) -> bool:
         """Whether the caller may run a verb needing `permission` on any of `tenants` (for help)."""
         if permission == Permission.VIEW:
@@ -130,15 +191,13 @@ class Access:
         self, user: str, channel: str, verb: str, permission: Permission, tenant: TenantConfig | None
     ) -> Decision:
         """May `user` run `verb` (needing `permission`) on `tenant` in `channel`?"""
-        target = f" on `{tenant.name}`" if tenant else ""
+        what = spans("You may not run ", code(verb), spans(" on ", code(tenant.name)) if tenant else ())
         if tenant is not None and not self.can_see(channel, tenant):
-            return Decision(False, f"You may not run `{verb}`{target} here: this channel cannot see that tenant.")
+            return Decision(False, spans(what, " here: this channel cannot see that tenant."))
         if permission == Permission.ADMIN and not self.is_admin(user):
-            return Decision(False, f"You may not run `{verb}`{target}: it is for bot admins.")
+            return Decision(False, spans(what, ": it is for bot admins."))
         if permission == Permission.REQUEST and not (
             self.is_admin(user) or (tenant is not None and self.can_request(user, tenant))
         ):
-            return Decision(
-                False, f"You may not run `{verb}`{target}: you are not an operator or approver of this tenant."
-            )
+            return Decision(False, spans(what, ": you are not an operator or approver of this tenant."))
         return ALLOW

@@ -28,7 +28,7 @@ from bot.interactions import Click
 from bot.metrics import BotMetrics
 from bot.redact import register_secret
 from bot.render.inline import to_mrkdwn
-from bot.report import Report, code, emoji, notice, spans
+from bot.report import Report, code, emoji, mention, notice, spans
 from bot.runtime import Runtime
 from bot.store.errors import StoreError
 from bot.worker import WorkQueue
@@ -235,7 +235,8 @@ class Bot:
         ``claim``: the HTTP request's replay key; the work runs only if it is the first copy.
         """
         if not request.user or not request.channel:
-            ack(response_type="ephemeral", text=":warning: That request is missing its user or channel.")
+            ack(response_type="ephemeral",
+                text=to_mrkdwn(spans(emoji("warning"), " That request is missing its user or channel.")))
             return
         parsed = self.dispatcher.parse(request.text)
         if isinstance(parsed, UsageError):
@@ -250,7 +251,8 @@ class Bot:
 
         if not self.queue.submit(work):
             self.runtime.metrics.rejected.inc()
-            ack(response_type="ephemeral", text=":hourglass: The bot is busy right now; try again in a minute.")
+            ack(response_type="ephemeral",
+                text=to_mrkdwn(spans(emoji("hourglass"), " The bot is busy right now; try again in a minute.")))
             return
         if parsed.verb.slow:
             working = spans(emoji("hourglass_flowing_sand"), " Working on ", code(f"/minio {parsed.text[:200]}"), "…")
@@ -272,12 +274,13 @@ class Bot:
             if request.response_url:
                 self.delivery.respond(request.response_url, report)
             return
-        report = report.model_copy(update={"footer": [*report.footer, f"Requested by <@{request.user}>"]})
+        report = report.model_copy(update={"footer": [*report.footer, spans("Requested by ", mention(request.user))]})
         try:
             self.delivery.post(request.channel, report, thread_ts=request.thread_ts)
         except Exception:  # noqa: BLE001 - e.g. not_in_channel: answer through response_url instead
             if request.response_url:
-                hint = notice("I could not post in this channel (invite me with `/invite @minio-chatops`).")
+                hint = notice(spans("I could not post in this channel (invite me with ", code("/invite @minio-chatops"),
+                                    ")."))
                 self.delivery.respond(request.response_url, report)
                 self.delivery.respond(request.response_url, hint)
 

@@ -50,11 +50,15 @@ class Job(StrEnum):
     exactly-once claims, retries); the capability only says *what*.
 
     Signatures (checked by the scheduler's call sites):
-    - DAILY_REPORT: ``(runtime, outbox, channel_id, scheduled_for, now) -> object``
+    - DAILY_REPORT: ``(runtime, outbox, channel_id, scheduled_for, now) -> object``; posts the report with
+      ``outbox.post(channel_id, report)`` and raises when that fails. The outbox it gets is the scheduler's
+      (``bot.slot_delivery.KeyedOutbox``): it keys that post for exactly-once delivery; the job never retries.
     - DAILY_CHECKLIST: ``(runtime, channel_id, outbox) -> object``
     - SNAPSHOT: ``(runtime, tenant) -> object`` (one tenant; the scheduler fans out)
     - ALERTS: ``(runtime, outbox, now) -> object``
     - EXPIRE: ``(runtime, outbox, now) -> object``
+    - EXECUTIONS: ``(runtime, outbox, now, kinds) -> object``, every few seconds on the leader: what stopped
+      processes left half-way (``kinds`` is :meth:`Application.change_kind`, to resume them)
     """
 
     DAILY_REPORT = "daily-report"
@@ -62,6 +66,7 @@ class Job(StrEnum):
     SNAPSHOT = "snapshot"
     ALERTS = "alerts"
     EXPIRE = "expire"
+    EXECUTIONS = "executions"
 
 
 class Hook(StrEnum):
@@ -71,10 +76,14 @@ class Hook(StrEnum):
     - CHANNEL_EVENT: ``(runtime, channel, actor, kind, text) -> None``, fired by a capability (with
       :meth:`Application.fire`) when it did something in a channel for someone: a checklist posted, a
       step ticked. The incident timeline records these without the firing capability knowing incidents.
+    - ALERT_NOTIFICATION: ``(runtime, outbox, notification) -> None``, on the work queue, for each new
+      Alertmanager notification (``bot.webhooks.AlertNotification``) the receiver accepted. Raising means
+      "not handled": the delivery is forgotten, so Alertmanager's next retry or repeat is handled again.
     """
 
     COMMAND_RUN = "command-run"
     CHANNEL_EVENT = "channel-event"
+    ALERT_NOTIFICATION = "alert-notification"
 
 
 TenantOf = Callable[["Invocation", "Click"], "str | None"]

@@ -118,7 +118,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
             print("error: give --as USER_ID and --channel CHANNEL_ID (the config names no admin/channel)",
                   file=sys.stderr)
             return 2
-        runtime = Runtime(config)
+        runtime = Runtime(config, recovers=False)
         shell = Shell(runtime, user=user, channel=channel)
         try:
             if args.command:
@@ -140,7 +140,7 @@ def _demo_foreground(state_file: Path | None, tour: bool) -> int:
     from sandbox.launcher import DEMO_USERS, Sandbox, write_state
 
     setup_logging(os.environ.get("LOG_LEVEL", "WARNING"))
-    sandbox = Sandbox(with_slack=True).start()
+    sandbox = Sandbox(with_slack=True, with_alerting=True).start()
     bot = None
     server = None
     background = None
@@ -149,9 +149,11 @@ def _demo_foreground(state_file: Path | None, tour: bool) -> int:
         secrets = Secrets(
             slack_bot_token=sandbox.slack.bot_token,
             slack_signing_secret=sandbox.slack.signing_secret,
+            alertmanager_webhook_token=sandbox.alerting.token if sandbox.alerting is not None else None,
         )
         bot = Bot(config, secrets)
         server = HttpServer(bot, "127.0.0.1", 0).start()
+        sandbox.start_alerting(f"http://127.0.0.1:{server.port}/alertmanager")
         background = start_background(bot)  # daily report, snapshots, alerts: the bot's own jobs
         events_url = f"http://127.0.0.1:{server.port}/slack/events"
         info = {**sandbox.info(), "events_url": events_url}
@@ -182,6 +184,9 @@ def _print_welcome(sandbox: Any, info: dict[str, Any]) -> None:
     print(f"  Slack simulator:  {info['slack_url']} (see {info['slack_url'].rstrip('/')}/_sim/state)")
     print(f"  Kubernetes:       {info.get('kubeconfig') or 'not started (build it: sandbox/kube/build-testbin.sh)'}")
     print(f"  Bot events URL:   {info['events_url']}")
+    if "alertmanager_url" in info:
+        print(f"  Alerting:         Prometheus {info['prometheus_url']}, Alertmanager {info['alertmanager_url']} "
+              f"(shipped rules, for: {sandbox.alert_for_s:g} s)")
     for note in sandbox.notes:
         print(f"  note: {note}")
     # The command as this process was started (e.g. .venv/bin/minio-chatops when run by `make demo`).

@@ -140,20 +140,6 @@ _FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-
 _SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
 
 
-def escape(text: str, limit: int = 80) -> str:
-    """Make user text safe to echo in Slack mrkdwn: no mentions, no links, bounded length.
-
-    `<`, `>` and `&` are what Slack's special syntax (`<!channel>`, `<@U1>`,
-    `<url|x>`) needs, so escaping them disarms every one of those; a zero-width
-    joiner stops plain `@here`/`@channel` from being linkified.
-    """
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = re.sub(r"@(?=(here|channel|everyone)\b)", "@\u2060", text, flags=re.I)
-    return text.replace("`", "'")
-
-
 def _tokenize(text: str) -> list[str] | UsageError:
     # Shell-like words; when single quotes do not pair up they are apostrophes
     # ("Can't write to bucket"), so only double quotes group words then.

@@ -22,15 +22,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.triggers import crontab_trigger
 
-ACTION_KINDS = ("scale", "maintenance", "update", "operator-update", "rollback", "pod-delete", "restore", "protection",
-                "security")
-"""Destructive action kinds; each may have its own approver group and approval count."""
+TENANT_ACTION_KINDS = ("scale", "maintenance", "update", "rollback", "pod-delete", "restore", "protection", "security")
+"""Destructive action kinds on one tenant; each may have its own approver group and approval count."""
+CLUSTER_ACTION_KINDS = ("operator-update",)
+"""Destructive action kinds on a whole cluster (the operator): governed by `clusters[].approvals`, never by a tenant."""
+ACTION_KINDS = TENANT_ACTION_KINDS + CLUSTER_ACTION_KINDS
 
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _SLACK_TEAM = re.compile(r"^[TE][A-Z0-9]{2,}$")
 _SLACK_APP = re.compile(r"^A[A-Z0-9]{2,}$")
+# An allow-list entry: a registry (`quay.io/`), a repository prefix (`quay.io/minio/`) or one repository
+# (`quay.io/minio/minio`); never a tag or digest.
+_IMAGE_SOURCE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?/([a-z0-9._-]+/)*([a-z0-9._-]+)?$")
 _DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _PROM_MATCHER = r'\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"[^"\\]*"\s*'
 _PROM_MATCHERS = re.compile(rf"^{_PROM_MATCHER}(,{_PROM_MATCHER})*$")
@@ -117,6 +122,30 @@ class ApprovalRule(_Model):
         return [_slack_principal(v) for v in value]
 
 
+class ClusterApprovals(ApprovalRule):
+    """Who approves changes to a whole cluster (its operator), how many, and where the card goes.
+
+    Required for `/minio update operator ...`: the operator manages every
+    Tenant on the cluster, so its changes are governed here, never by the rule
+    of one tenant. The card always goes to `channel`, where these approvers are.
+    """
+
+    required: int = Field(2, ge=1, le=5)
+    channel: str
+
+    @field_validator("approvers")
+    @classmethod
+    def _someone(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one approver (users U... or user groups S...)")
+        return [_slack_principal(v) for v in value]
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        return _channel_id(value)
+
+
 class ProbeSettings(_Model):
     """The canary used by the performance probe."""
 
@@ -154,11 +183,32 @@ class RolloutSettings(_Model):
     poll_seconds: float = Field(10, gt=0, le=600)
 
 
+def _image_sources(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    for entry in value:
+        if not _IMAGE_SOURCE.match(entry):
+            raise ValueError(
+                f"{entry!r} is not an image source: give a registry with a trailing slash (quay.io/), a "
+                "repository prefix (quay.io/minio/) or a repository (quay.io/minio/minio), lower-case, "
+                "without tag or digest"
+            )
+    return value
+
+
 class OperatorRef(_Model):
-    """Where the MinIO Operator Deployment of a cluster runs."""
+    """Where the MinIO Operator Deployment of a cluster runs, and where its images may come from."""
 
     namespace: str = "minio-operator"
     deployment: str = "minio-operator"
+    # Registries/repositories `/minio update operator <image>` may switch to (see TenantConfig.allowed_images).
+    # None: only the repositories the Deployment runs now.
+    allowed_images: list[str] | None = None
+
+    @field_validator("allowed_images")
+    @classmethod
+    def _allowed_images(cls, value: list[str] | None) -> list[str] | None:
+        return _image_sources(value)
 
 
 class TenantConfig(_Model):
@@ -190,6 +240,10 @@ class TenantConfig(_Model):
     prometheus_token_env: str | None = None
     prometheus_selector: str = ""  # label matchers that pick this tenant's series, e.g. 'job="minio-demo"'
     target_versions: TargetVersions = TargetVersions()  # what `/minio update <tenant> check` compares against
+    # Registries/repositories `/minio update <tenant> tenant <image>` may switch to: `quay.io/` (a registry),
+    # `quay.io/minio/` (a prefix) or `quay.io/minio/minio` (one repository). None: only the repository the
+    # Tenant runs now, so a switch to another registry needs a configuration change first.
+    allowed_images: list[str] | None = None
     rollout: RolloutSettings = RolloutSettings()  # how long scaling and upgrades are followed after execution
     # The most keys one `/minio data <tenant> restore <bucket>/<prefix> --prefix` may restore; beyond it the
     # preview refuses (restore a narrower prefix, or use an S3 client).
@@ -243,12 +297,22 @@ class TenantConfig(_Model):
     def _operators(cls, value: list[str]) -> list[str]:
         return [_slack_principal(v) for v in value]
 
+    @field_validator("allowed_images")
+    @classmethod
+    def _allowed_images(cls, value: list[str] | None) -> list[str] | None:
+        return _image_sources(value)
+
     @field_validator("approvals")
     @classmethod
     def _kinds(cls, value: dict[str, ApprovalRule]) -> dict[str, ApprovalRule]:
         for kind in value:
-            if kind not in ACTION_KINDS:
-                raise ValueError(f"unknown action kind {kind!r}; known: {', '.join(ACTION_KINDS)}")
+            if kind in CLUSTER_ACTION_KINDS:
+                raise ValueError(
+                    f"{kind!r} changes the whole cluster, so a tenant cannot govern it: move this rule to "
+                    "`approvals` of the cluster under `clusters` (approvers, required, channel)"
+                )
+            if kind not in TENANT_ACTION_KINDS:
+                raise ValueError(f"unknown action kind {kind!r}; known: {', '.join(TENANT_ACTION_KINDS)}")
         return value
 
     @model_validator(mode="after")
@@ -269,10 +333,8 @@ class TenantConfig(_Model):
         return len(self.endpoints) > 1
 
     def approval_rule(self, kind: str) -> ApprovalRule:
-        """The rule for an action kind; operator upgrades need two approvals by default."""
-        if kind in self.approvals:
-            return self.approvals[kind]
-        return ApprovalRule(required=2 if kind == "operator-update" else 1)
+        """The rule for one of the tenant's action kinds (one approval by an admin when none is configured)."""
+        return self.approvals.get(kind) or ApprovalRule()
 
     @property
     def tenant_name(self) -> str:
@@ -324,6 +386,19 @@ class ChannelConfig(_Model):
         return None if value is None else _channel_id(value)
 
 
+class AlertLabels(_Model):
+    """How an Alertmanager alert names its tenant and node: for each role, the label names tried in order.
+
+    Prometheus label names cannot hold `.` or `/`: the pod label `v1.min.io/tenant` usually arrives
+    relabelled as `v1_min_io_tenant` (or as `tenant`).
+    """
+
+    match: dict[str, str] = Field(default_factory=dict)  # labels that mark an alert as this cluster's; {}: any
+    tenant: list[str] = Field(default_factory=lambda: ["tenant", "v1_min_io_tenant"])
+    namespace: list[str] = Field(default_factory=lambda: ["namespace", "kubernetes_namespace"])
+    node: list[str] = Field(default_factory=lambda: ["pod", "instance", "server"])
+
+
 class ClusterConfig(_Model):
     """A Kubernetes cluster: a kubeconfig (and context) or the in-cluster service account."""
 
@@ -335,6 +410,11 @@ class ClusterConfig(_Model):
     discover: bool = True  # list Tenants found there next to the configured ones
     channels: list[str] = Field(default_factory=list)  # channels that see discovered tenants
     operator: OperatorRef = OperatorRef()  # the MinIO Operator Deployment `/minio update operator` changes
+    # Who may request changes to the whole cluster (the operator): users or groups; bot admins always may.
+    operators: list[str] = Field(default_factory=list)
+    # Who approves them and where the card goes; None: operator upgrades and rollbacks are refused.
+    approvals: ClusterApprovals | None = None
+    rollout: RolloutSettings = RolloutSettings()  # how long an operator upgrade or rollback is followed
     # How the bot reaches each MinIO pod of a Tenant without static `endpoints`: by its stable name
     # through the Tenant's headless Service. {scheme} is https when the Tenant has TLS (requestAutoCert,
     # on by default, or externalCertSecret), {port} is MinIO's pod port (9000); {pod}, {pool},
@@ -345,11 +425,26 @@ class ClusterConfig(_Model):
     # operator's `minio` Service); {namespace} and {tenant} are filled in. Per-node verdicts (liveness
     # per node, "safe to take node 3 down?") are then refused as unavailable, never guessed.
     minio_url: str | None = None
+    # How Alertmanager alerts from this cluster name a tenant (default: `alertmanager.labels`).
+    alert_labels: AlertLabels | None = None
 
     @field_validator("channels")
     @classmethod
     def _channels(cls, value: list[str]) -> list[str]:
         return [_channel_id(v) for v in value]
+
+    @field_validator("operators")
+    @classmethod
+    def _operators(cls, value: list[str]) -> list[str]:
+        return [_slack_principal(v) for v in value]
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        # Stored requests and snapshots are filed under `cluster:<name>` / `operator:<name>` (63 characters).
+        if not value or len(value) > 54 or any(c.isspace() for c in value):
+            raise ValueError("cluster names are 1 to 54 characters without spaces")
+        return value
 
     @field_validator("pod_url")
     @classmethod
@@ -440,7 +535,65 @@ class SchedulerConfig(_Model):
     approval_sweep_seconds: float = Field(60, ge=1, le=3600)
     catch_up_hours: float = Field(12, ge=0, le=48)  # a report missed during downtime is sent late within this
     store_retry_seconds: float = Field(60, gt=0, le=3600)  # retry a report whose claim hit a store outage
+    # A report Slack did not take is retried after this, doubling up to report_retry_max_seconds, until
+    # catch_up_hours after its time; then the channel is told it could not be delivered.
+    report_retry_seconds: float = Field(30, gt=0, le=3600)
+    report_retry_max_seconds: float = Field(600, gt=0, le=6 * 3600)
+    # How long one attempt holds its slot: a sender that crashed is taken over after this.
+    report_attempt_seconds: float = Field(300, gt=0, le=3600)
     parallel: int = Field(8, ge=1, le=64)  # tenants gathered at once for a report, snapshot or alert check
+
+
+class AlertmanagerConfig(_Model):
+    """Alert-driven incidents: Alertmanager's webhook (`/alertmanager`) and its API v2 for silences.
+
+    The webhook's bearer token is `ALERTMANAGER_WEBHOOK_TOKEN` (environment or Secret), never the YAML.
+    """
+
+    url: str | None = None  # Alertmanager's base URL, for silences (e.g. http://alertmanager.monitoring:9093)
+    token_env: str | None = None  # name of the env variable with a bearer token for `url`, if it needs one
+    fallback_channel: str | None = None  # alerts that map to no tenant are posted here once, with the reason
+    labels: AlertLabels = AlertLabels()  # for static tenants and clusters without their own `alert_labels`
+    silence_hours: list[float] = Field(default_factory=lambda: [1.0, 4.0, 24.0], min_length=1, max_length=4)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
+            raise ValueError(f"alertmanager.url {value!r} must look like http(s)://host:port[/path]")
+        return value.rstrip("/") if value else value
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+            raise ValueError("token_env must be the NAME of an environment variable, not the token")
+        return value
+
+    @field_validator("fallback_channel")
+    @classmethod
+    def _fallback(cls, value: str | None) -> str | None:
+        return None if value is None else _channel_id(value)
+
+    @field_validator("silence_hours")
+    @classmethod
+    def _hours(cls, value: list[float]) -> list[float]:
+        if any(h <= 0 or h > 24 * 14 for h in value):
+            raise ValueError("silence_hours are between 0 and 336 (two weeks)")
+        return value
+
+
+class ExecutionsConfig(_Model):
+    """Approved changes: how many run at once (apart from commands) and how a stopped bot's are found again."""
+
+    workers: int = Field(4, ge=1, le=64)  # changes running at once, on threads of their own
+    # A running change's lease, renewed every third of this; the leader resumes one not renewed for this long.
+    lease_seconds: float = Field(30, ge=1, le=600)
+
+    @property
+    def check_seconds(self) -> float:
+        """How often the leader looks for expired leases: a resume comes at most this long after the expiry."""
+        return min(5.0, max(0.5, self.lease_seconds / 6))
 
 
 class Config(_Model):
@@ -458,7 +611,9 @@ class Config(_Model):
     severity_minutes: dict[str, int] = Field(default_factory=lambda: {"P1": 15, "P2": 60, "P3": 240})
     audit_channel: str | None = None  # channel id that also receives every audit event, one line each
     scheduler: SchedulerConfig = SchedulerConfig()
+    executions: ExecutionsConfig = ExecutionsConfig()
     leader_election: LeaderElectionConfig | None = None  # None: this process is the only one (always leader)
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     # MinIO connections to these names go to other addresses, like `curl --resolve`: `host[:port]` ->
     # `address[:port]`. The name stays in the Host header, TLS SNI and certificate checks. For pod names
     # reached from outside the cluster (port-forwards) and for the sandbox's simulator.
@@ -510,6 +665,13 @@ class Config(_Model):
                     f"tenant {tenant.name!r} refers to cluster {tenant.kubernetes.cluster!r}, "
                     f"which is not under `clusters`"
                 )
+        configured_channels = {c.id for c in self.channels}
+        for cluster in self.clusters:
+            if cluster.approvals is not None and cluster.approvals.channel not in configured_channels:
+                raise ValueError(
+                    f"cluster {cluster.name!r}: approvals.channel {cluster.approvals.channel} is not under `channels` "
+                    "(the bot answers only configured channels, so nobody could approve there)"
+                )
         if self.metrics_port and self.metrics_port == self.slack.http_port:
             raise ValueError("metrics_port must differ from slack.http_port")
         election = self.leader_election
@@ -542,6 +704,7 @@ class Secrets(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     minio_chatops_store_url: SecretStr | None = None  # a PostgreSQL URL carries a password
+    alertmanager_webhook_token: SecretStr | None = None  # what Alertmanager sends as `Authorization: Bearer`
 
     @field_validator("*", mode="before")
     @classmethod

@@ -1,7 +1,12 @@
 """Getting reports into Slack: post, thread, update, respond and upload, rate-limit aware.
 
 Every outgoing text passes through `redact`, and every call retries 429s after
-Slack's `Retry-After` and 5xx answers a bounded number of times.
+Slack's `Retry-After` and 5xx answers a bounded number of times, except a keyed
+post (`post_keyed`): Slack has no idempotency key of its own, and a 5xx or a
+dropped connection may come after the message was posted, so that one is
+retried only on 429 (refused before posting). The key rides in the message's
+metadata, where `find_keyed` looks for it (conversations.history) before
+anyone posts it again.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -41,6 +48,10 @@ T = TypeVar("T")
 
 PROMPT_BLOCK = "prompt"  # block_id / action_id of a Prompt's one text input
 PROMPT_ACTION = "answer"
+
+KEYED_EVENT = "minio_chatops_keyed"  # metadata event_type of a keyed message (letters, digits, _ and - only)
+HISTORY_PAGE = 200
+HISTORY_PAGES = 5  # messages searched for a key: at most 1,000 since the given time
 
 
 class _CountingRateLimitHandler(RateLimitErrorRetryHandler):
@@ -80,6 +91,28 @@ def make_web_client(token: str, base_url: str | None, metrics: BotMetrics) -> We
     return WebClient(**kwargs)
 
 
+def _without_blind_retries(client: WebClient, metrics: BotMetrics) -> WebClient:
+    """The same client, retrying only 429s: for posts that must not be repeated on an unclear failure."""
+    return WebClient(
+        token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl, proxy=client.proxy,
+        headers=client.headers, retry_handlers=[_CountingRateLimitHandler(metrics)],
+    )
+
+
+def keyed_metadata(key: str) -> dict[str, Any]:
+    """The message metadata that carries an idempotency key."""
+    return {"event_type": KEYED_EVENT, "event_payload": {"key": key}}
+
+
+def carries_key(message: dict[str, Any], key: str) -> bool:
+    """True when a message (as conversations.history shows it) carries `key` in its metadata."""
+    metadata = message.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("event_type") != KEYED_EVENT:
+        return False
+    payload = metadata.get("event_payload")
+    return isinstance(payload, dict) and payload.get("key") == key
+
+
 def _clean(message: SlackMessage) -> dict[str, Any]:
     """Payload with every string redacted (blocks included)."""
 
@@ -101,15 +134,21 @@ class Delivery:
     def __init__(self, client: WebClient, metrics: BotMetrics):
         self.client = client
         self.metrics = metrics
+        self.once_client = _without_blind_retries(client, metrics)
 
-    def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+    def call(self, method: str, *, via: WebClient | None = None, **kwargs: Any) -> dict[str, Any]:
         """Call one Web API method (``None`` arguments left out) with the bot's timeout and retry policy.
 
+        ``via``: another client (``once_client`` for a post that must not be repeated blindly).
         Returns the answer's data; a failure is counted and logged, then raised as slack_sdk raised it.
         """
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        client = via or self.client
+        return self._counted(method, lambda: client.api_call(method, json=kwargs))
+
+    def _counted(self, method: str, send: Callable[[], Any]) -> dict[str, Any]:
         try:
-            response = self.client.api_call(method, json=kwargs)
+            response = send()
             return dict(response.data) if isinstance(response.data, dict) else {}
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown")) if exc.response is not None else "unknown"
@@ -121,10 +160,17 @@ class Delivery:
             log.warning("slack call failed", extra={"method": method, "error": type(exc).__name__})
             raise
 
-    def post(self, channel: str, report: Report, thread_ts: str | None = None) -> str:
-        """Post a report (head + thread replies + charts); returns the head message's ts."""
+    def post(self, channel: str, report: Report, thread_ts: str | None = None, *, key: str | None = None) -> str:
+        """Post a report (head + thread replies + charts); returns the head message's ts.
+
+        With ``key`` the head carries it in its metadata and is never repeated on a 5xx or a lost
+        connection (the caller asks :meth:`find_keyed` before trying again).
+        """
         rendered = render_slack(report)
-        head = self.call("chat.postMessage", channel=channel, thread_ts=thread_ts, **_clean(rendered.head))
+        head = self.call(
+            "chat.postMessage", via=self.once_client if key else None, channel=channel, thread_ts=thread_ts,
+            metadata=keyed_metadata(key) if key else None, **_clean(rendered.head),
+        )
         ts = str(head.get("ts", ""))
         for part in rendered.thread:
             self.call("chat.postMessage", channel=channel, thread_ts=thread_ts or ts, **_clean(part))
@@ -138,6 +184,28 @@ class Delivery:
                 self.metrics.slack_errors.labels("files.upload_v2", type(exc).__name__).inc()
                 log.warning("chart upload failed", extra={"error_type": type(exc).__name__})
         return ts
+
+    def find_keyed(self, channel: str, key: str, since: datetime) -> str | None:
+        """The ts of the top-level message posted since `since` whose metadata carries `key`, or None."""
+        oldest = f"{since.timestamp():.6f}"
+
+        def page(cursor: str | None) -> Any:
+            return self.client.conversations_history(
+                channel=channel, oldest=oldest, include_all_metadata=True, limit=HISTORY_PAGE, cursor=cursor
+            )
+
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            data = self._counted("conversations.history", partial(page, cursor))
+            for message in data.get("messages") or []:
+                if isinstance(message, dict) and carries_key(message, key):
+                    return str(message.get("ts", ""))
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "") or None
+            if cursor is None:
+                return None
+        log.warning("keyed message not found in the searched history", extra={"channel": channel,
+                                                                             "messages": HISTORY_PAGE * HISTORY_PAGES})
+        return None
 
     def update(self, channel: str, ts: str, report: Report) -> None:
         """Replace a posted message with a new rendering (its thread is left as it is)."""
@@ -236,6 +304,12 @@ class SlackOutbox:
 
     def post(self, channel: str, report: Report, thread_ts: str | None = None) -> str:
         return _delivered("the message", lambda: self.delivery.post(channel, report, thread_ts=thread_ts))
+
+    def post_keyed(self, channel: str, report: Report, key: str) -> str:
+        return _delivered("the message", lambda: self.delivery.post(channel, report, key=key))
+
+    def find_keyed(self, channel: str, key: str, since: datetime) -> str | None:
+        return _delivered("conversations.history", lambda: self.delivery.find_keyed(channel, key, since))
 
     def update(self, channel: str, ts: str, report: Report) -> None:
         _delivered("chat.update", lambda: self.delivery.update(channel, ts, report))

@@ -51,11 +51,12 @@ class Dispatcher:
             self.runtime.config.channel(channel) is None
             and not self.runtime.access.is_admin(user)
             and not self.runtime.access.linked_tenants(channel)  # an open incident's channel
+            and not self.runtime.access.is_alert_channel(channel)  # where some channel's alerts go
         ):
-            return notice(
-                "This channel is not set up for minio-chatops. "
-                "Ask a bot admin to add it under `channels` in the configuration."
-            )
+            return notice(spans(
+                "This channel is not set up for minio-chatops. Ask a bot admin to add it under ", code("channels"),
+                " in the configuration.",
+            ))
         return None
 
     def run(

@@ -4,7 +4,8 @@ Bolt's built-in server is for development only; this serves the same bolt app
 behind uvicorn. Two listeners, so a NetworkPolicy can admit each source to its
 own port only:
 
-* the app port (``slack.http_port``): ``/slack/events`` (HTTP mode), ``/healthz``, ``/readyz``;
+* the app port (``slack.http_port``): ``/slack/events`` (HTTP mode), ``/alertmanager`` (``bot.webhooks``),
+  ``/healthz``, ``/readyz``;
 * the metrics port (``metrics_port``): ``/metrics``.
 
 A Slack request must pass, in this order: exactly one signature and one
@@ -44,6 +45,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.app import REPLAY_CLAIM, Bot, ReplayClaim
+from bot.webhooks import alertmanager_route
 
 log = logging.getLogger("minio_chatops.http")
 
@@ -174,11 +176,34 @@ def build_asgi(bot: Bot, with_slack: bool = True) -> Starlette:
     routes = [Route("/healthz", healthz), Route("/readyz", readyz)]
     if with_slack:
         routes.append(Route("/slack/events", _slack_endpoint(bot), methods=["POST"]))
+    routes.append(alertmanager_route(bot))
     return Starlette(
         routes=routes,
         middleware=[Middleware(RequestBodyLimit, max_bytes=MAX_BODY_BYTES)],
         exception_handlers={BodyTooLarge: _too_large},
     )
+
+
+async def _verified(request: Request, verifier: SignatureVerifier) -> tuple[str, bytes, str] | Response:
+    """(timestamp, raw body, text) of a request signed once with the signing secret, or the refusal."""
+    signatures = request.headers.getlist("x-slack-signature")
+    timestamps = request.headers.getlist("x-slack-request-timestamp")
+    if len(signatures) > 1 or len(timestamps) > 1:
+        return _refuse(400, "duplicate signature or timestamp header")
+    if not signatures or not timestamps:
+        return _refuse(401, "missing signature")
+    signature, timestamp = signatures[0], timestamps[0]
+    try:
+        body = await asyncio.wait_for(request.body(), BODY_READ_TIMEOUT_S)
+    except TimeoutError:
+        return _refuse(408, "request body too slow")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _refuse(400, "body is not UTF-8")
+    if not timestamp.isdigit() or not verifier.is_valid(text, timestamp, signature):
+        return _refuse(401, "invalid signature")
+    return timestamp, body, text
 
 
 def _slack_endpoint(bot: Bot) -> Any:
@@ -190,23 +215,10 @@ def _slack_endpoint(bot: Bot) -> Any:
     seen = SeenRequests()
 
     async def slack_events(request: Request) -> Response:
-        signatures = request.headers.getlist("x-slack-signature")
-        timestamps = request.headers.getlist("x-slack-request-timestamp")
-        if len(signatures) > 1 or len(timestamps) > 1:
-            return _refuse(400, "duplicate signature or timestamp header")
-        if not signatures or not timestamps:
-            return _refuse(401, "missing signature")
-        signature, timestamp = signatures[0], timestamps[0]
-        try:
-            body = await asyncio.wait_for(request.body(), BODY_READ_TIMEOUT_S)
-        except TimeoutError:
-            return _refuse(408, "request body too slow")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return _refuse(400, "body is not UTF-8")
-        if not timestamp.isdigit() or not verifier.is_valid(text, timestamp, signature):
-            return _refuse(401, "invalid signature")
+        verified = await _verified(request, verifier)
+        if isinstance(verified, Response):
+            return verified
+        timestamp, body, text = verified
         try:
             # BoltRequest parses the body on construction; malformed JSON fails here.
             bolt_request = BoltRequest(

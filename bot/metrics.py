@@ -33,6 +33,16 @@ class BotMetrics:
             registry=self.registry,
         )
 
+        self.executions = Gauge(
+            "minio_chatops_executions", "Approved changes this replica holds (waiting for a thread or running)",
+            registry=self.registry,
+        )
+        self.executions_resumed = Counter(
+            "minio_chatops_executions_resumed_total",
+            "Executions a stopped process left behind, taken over (resumed) by this replica",
+            registry=self.registry,
+        )
+
         self.leader = Gauge(
             "minio_chatops_leader", "1 while this replica holds the leader Lease (runs the scheduler)",
             registry=self.registry,
@@ -45,6 +55,11 @@ class BotMetrics:
             "minio_chatops_scheduler_runs_total",
             "Scheduled job runs, by job and outcome (sent, skipped, not_due, deferred, failed)",
             ["job", "outcome"], registry=self.registry,
+        )
+        self.reports_undelivered = Counter(
+            "minio_chatops_reports_undelivered_total",
+            "Scheduled reports given up on: not delivered while they were still worth sending", ["channel"],
+            registry=self.registry,
         )
         self.alerts = Counter(
             "minio_chatops_alerts_total", "Alert transitions, by kind and event (alert, recovery, muted)",

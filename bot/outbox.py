@@ -12,6 +12,7 @@ import itertools
 import sys
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, TextIO
 
 from pydantic import BaseModel, ConfigDict
@@ -57,6 +58,21 @@ class Outbox(Protocol):
         """Post a report; returns the message id (Slack: its ts)."""
         ...
 
+    def post_keyed(self, channel: str, report: Report, key: str) -> str:
+        """Post a report whose message carries an idempotency key (Slack: message metadata); returns its ts.
+
+        The transport never repeats this post by itself on an unclear failure (a
+        5xx, a lost connection): the caller decides, after asking `find_keyed`.
+        """
+        ...
+
+    def find_keyed(self, channel: str, key: str, since: datetime) -> str | None:
+        """The ts of a message posted with `post_keyed(..., key)` since `since`, or None.
+
+        Raises OutboxError when the channel cannot be read (then nobody knows).
+        """
+        ...
+
     def update(self, channel: str, ts: str, report: Report) -> None:
         """Replace a message the bot posted."""
         ...
@@ -94,6 +110,7 @@ class TerminalOutbox:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     posted: list[tuple[str, str, Report, str | None]] = field(default_factory=list)
     channels: dict[str, str] = field(default_factory=dict)
+    keyed: dict[tuple[str, str], str] = field(default_factory=dict)  # (channel, key) -> ts
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -107,6 +124,14 @@ class TerminalOutbox:
         where = f"{channel} thread {thread_ts}" if thread_ts else channel
         self.out.write(f"--- posted to {where} ---\n{render_text(report)}")
         return ts
+
+    def post_keyed(self, channel: str, report: Report, key: str) -> str:
+        ts = self.post(channel, report)
+        self.keyed[(channel, key)] = ts
+        return ts
+
+    def find_keyed(self, channel: str, key: str, since: datetime) -> str | None:
+        return self.keyed.get((channel, key))
 
     def update(self, channel: str, ts: str, report: Report) -> None:
         self.posted.append((channel, ts, report, None))

@@ -38,6 +38,8 @@ from bot.minio_addresses import MinioAddresses, pod_addresses, service_addresses
 from bot.redact import register_secret
 
 if TYPE_CHECKING:
+    from bot.approval_engine.executor import ChangeExecutor
+    from bot.clients.alertmanager import AlertmanagerClient
     from bot.clients.kube import KubeClient
     from bot.clients.kube_models import TenantInfo
     from bot.clients.minio import MinioClient
@@ -91,8 +93,12 @@ class Runtime:
         clock: Callable[[], datetime] = utcnow,
         environ: dict[str, str] | None = None,
         metrics: BotMetrics | None = None,
+        *,
+        recovers: bool = True,
     ):
         self.config = config
+        # False in the shell: it never closes or resumes executions that another process may still be running.
+        self.recovers = recovers
         # An open incident's channel sees that incident's tenant (incident channels are not in the config).
         self.access = Access(config, groups, linked=self._incident_tenants)
         self.clock = clock
@@ -105,10 +111,12 @@ class Runtime:
         self._addresses: dict[str, tuple[float, MinioAddresses]] = {}  # Kubernetes tenants: (read at, pods)
         self.credentials_ttl_s = CREDENTIALS_TTL_S
         self._kube: dict[str, KubeClient] = {}
+        self._alertmanager: AlertmanagerClient | None = None
         self._discovered: tuple[float, list[TenantConfig]] = (0.0, [])
         self.discovery_errors: dict[str, str] = {}
         self._store: Store | None = None
         self._store_lock = threading.Lock()
+        self._executor: ChangeExecutor | None = None
 
     # ----- state ---------------------------------------------------------------------
 
@@ -132,6 +140,22 @@ class Runtime:
                 store.migrate()
                 self._store = store
         return self._store
+
+    @property
+    def executor(self) -> ChangeExecutor:
+        """Where approved changes run: threads of their own (``executions.workers``), leases kept in the store."""
+        if self._executor is not None:
+            return self._executor
+        with self._store_lock:
+            if self._executor is None:
+                from bot.approval_engine.executor import ChangeExecutor
+
+                settings = self.config.executions
+                self._executor = ChangeExecutor(
+                    lambda: self.store, self.clock, workers=settings.workers, lease_s=settings.lease_seconds,
+                    on_held=self.metrics.executions.set,
+                )
+        return self._executor
 
     def _incident_tenants(self, channel: str) -> frozenset[str]:
         """The tenant of the open incident that owns `channel`, if any."""
@@ -211,6 +235,19 @@ class Runtime:
         with self._lock:
             self._kube.setdefault(cluster, client)
             return self._kube[cluster]
+
+    def alertmanager(self) -> AlertmanagerClient:
+        """The client for `alertmanager.url` (built once); AlertmanagerError when none is configured."""
+        from bot.clients.alertmanager import AlertmanagerClient, AlertmanagerError
+
+        settings = self.config.alertmanager
+        if settings.url is None:
+            raise AlertmanagerError("invalid", "Alertmanager", "no `alertmanager.url` is configured", not_sent=True)
+        with self._lock:
+            if self._alertmanager is None:
+                token = self.environ.get(settings.token_env) if settings.token_env else None
+                self._alertmanager = AlertmanagerClient(settings.url, self.timeouts, token=token or None)
+            return self._alertmanager
 
     def kube_for(self, tenant: TenantConfig) -> KubeClient | None:
         """The Kubernetes client of the tenant's cluster, or None for static-only tenants."""
@@ -325,7 +362,7 @@ class Runtime:
     def _tenant_configuration_secret(self, tenant: TenantConfig) -> SecretCredentials:
         """No `credentials` configured: the operator's credentials Secret named by the Tenant (config.env)."""
         if tenant.kubernetes is None:
-            raise CredentialsUnavailable.for_tenant(tenant.name, "the config names no `credentials`")
+            raise CredentialsUnavailable.for_tenant(tenant.name, "the config names no credentials")
         namespace, name = tenant.kubernetes.namespace, tenant.tenant_name
         try:
             info = self.kube(tenant.kubernetes.cluster).get_tenant(namespace, name)
@@ -341,7 +378,7 @@ class Runtime:
         if not secret:
             raise CredentialsUnavailable.for_tenant(
                 tenant,
-                f"no `credentials` in the config and Tenant {info.namespace}/{info.name} "
+                f"no credentials in the config and Tenant {info.namespace}/{info.name} "
                 "names no spec.configuration Secret",
             )
         return SecretCredentials(secret=str(secret), namespace=info.namespace)
@@ -368,7 +405,10 @@ class Runtime:
         return access, secret
 
     def close(self) -> None:
-        """Release pooled connections."""
+        """Hand running changes over (their leases end now), then release pooled connections."""
+        if self._executor is not None:
+            self._executor.shutdown(release=True)
+            self._executor = None
         with self._lock:
             clients = [client for _addresses, client in self._minio.values()]
             self._minio.clear()

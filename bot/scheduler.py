@@ -7,13 +7,21 @@ Jobs:
 * ``snapshots``: a capacity snapshot of every tenant (``scheduler.snapshot_minutes``).
 * ``alerts``: health and capacity alert evaluation (``scheduler.alert_check_minutes``).
 * ``approvals``: the approval expiry sweep (``scheduler.approval_sweep_seconds``).
+* ``executions``: what a stopped bot process left half-way, i.e. approved or executing
+  requests whose lease expired: refused, or taken over and resumed on this process's
+  change executor (every ``executions.check_seconds``, so a resume comes within one
+  lease period of the stop, plus those few seconds).
 
-**Exactly once.** A report is sent only after ``store.scheduler.claim_run(job,
-slot)`` succeeds; the claim is a unique row, so across replicas, restarts and
-leader hand-overs one caller wins each slot. The slot is a pure function of the
+**Exactly once.** A report slot is claimed, sent, then marked delivered
+(`bot.slot_delivery`): the claim is a unique row, so across replicas, restarts
+and leader hand-overs one caller starts each slot; a failed attempt is retried
+with backoff while the slot is still worth sending (the grace below), by
+whichever replica leads; the report's message carries the slot's idempotency
+key, so a retry after a crash between posting and marking finds it instead of
+posting it again; and a slot that could not be delivered within the grace is
+given up once, with a note to the channel. The slot is a pure function of the
 cron, the zone and the clock (`latest_fire_time`), so every replica names it
-identically. A slot is claimed *before* sending: a crash mid-send loses (part
-of) that day's report rather than sending it twice.
+identically.
 
 **Missed runs.** APScheduler forgets runs missed while the process was down, so
 ``start()`` runs each report job once at once: it looks for the latest slot
@@ -58,7 +66,8 @@ from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.config import ChannelConfig, ReportSchedule, TenantConfig
 from bot.outbox import Outbox
-from bot.report import Report
+from bot.report import Report, emoji, spans
+from bot.slot_delivery import SlotDelivery
 from bot.store.errors import StoreError
 from bot.triggers import EPOCH, WallClockCron, aligned_slot, latest_fire_time
 
@@ -99,12 +108,18 @@ class Work:
     snapshot: Callable[[Runtime, TenantConfig], object] | None = None
     alerts: Callable[[Runtime, Outbox, datetime], object] | None = None
     expire_approvals: Callable[[Runtime, Outbox, datetime], object] | None = None
+    executions: Callable[[Runtime, Outbox, datetime], object] | None = None
     checklist: Callable[[Runtime, str, Outbox], object] | None = None
 
     @classmethod
     def of(cls, app: Application) -> Work:
         """The work the application's capabilities declared."""
         daily = app.job(Job.DAILY_REPORT)
+        recover = app.job(Job.EXECUTIONS)
+
+        def executions(runtime: Runtime, outbox: Outbox, now: datetime) -> object:
+            assert recover is not None
+            return recover(runtime, outbox, now, app.change_kind)
 
         def report(runtime: Runtime, outbox: Outbox, channel: ChannelConfig, slot: datetime, now: datetime) -> object:
             assert daily is not None
@@ -115,6 +130,7 @@ class Work:
             snapshot=app.job(Job.SNAPSHOT),
             alerts=app.job(Job.ALERTS),
             expire_approvals=app.job(Job.EXPIRE),
+            executions=executions if recover is not None else None,
             checklist=app.job(Job.DAILY_CHECKLIST),
         )
 
@@ -150,6 +166,10 @@ class Scheduler:
         self._lock = threading.Lock()
         self._job_locks: dict[str, threading.Lock] = {}
         self._delay_noted: set[tuple[str, datetime]] = set()
+        self.slots = SlotDelivery(
+            runtime, outbox, identity=identity, grace=self.report_grace, clock=self.clock,
+            schedule_retry=self._schedule_retry,
+        )
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -184,6 +204,8 @@ class Scheduler:
                 ("snapshots", self.run_snapshots, timedelta(minutes=self.settings.snapshot_minutes)),
                 ("alerts", self.run_alerts, timedelta(minutes=self.settings.alert_check_minutes)),
                 ("approvals", self.run_approval_sweep, timedelta(seconds=self.settings.approval_sweep_seconds)),
+                ("executions", self.run_executions,
+                 timedelta(seconds=self.runtime.config.executions.check_seconds)),
             ]
             for job_id, func, every in intervals:
                 # Anchored at the epoch, so every replica's slots fall at the same instants.
@@ -253,10 +275,11 @@ class Scheduler:
     # ----- jobs ------------------------------------------------------------------------
 
     def run_report(self, channel_id: str, slot: datetime | None = None) -> str:
-        """The daily report job: find the slot due now, claim it, send the report (and checklist).
+        """The daily report job: find the slot due now and get it delivered once (then the checklist).
 
-        Returns the outcome: sent, skipped (claimed elsewhere, not leader, or
-        already running), not_due, deferred (store unreachable) or failed.
+        Returns the outcome: sent, skipped (delivered or being sent elsewhere,
+        not leader, or already running), not_due, deferred (store unreachable)
+        or failed (this attempt; it is retried while the slot is worth sending).
         """
         job = report_job_id(channel_id)
         with self._exclusive(job) as free:
@@ -268,23 +291,33 @@ class Scheduler:
             now = self.clock()
             if slot is None:
                 slot = latest_fire_time(report_trigger(channel.report), now, self.report_grace)
-            if slot is None or now - slot > self.report_grace:
-                return self._done("report", "not_due")
+            due = slot is not None and now - slot <= self.report_grace
             if not self.is_leader():
-                return self._done("report", "skipped")
+                return self._done("report", "skipped" if due else "not_due")
+            self.slots.give_up_overdue(job, channel, now)
+            if slot is None or not due or self.work.report is None:
+                return self._done("report", "not_due")
             try:
-                claimed = self._claim(job, slot, now)
+                outcome = self.slots.deliver(job, channel, slot, now, self._send_report)
             except StoreError as exc:
                 return self._defer(channel, slot, now, exc)
-            if not claimed:
-                return self._done("report", "skipped")
-            log.info("sending the daily report", extra={"channel": channel_id, "slot": slot.isoformat()})
-            if self.work.report is None:
-                return self._done("report", "not_due")
-            outcome = self._call("report", partial(self.work.report, self.runtime, self.outbox, channel, slot, now))
-            if channel.report.checklist:
+            if outcome == "sent" and channel.report.checklist:
                 self._run_checklist(channel, slot, now)
-            return outcome
+            return self._done("report", outcome)
+
+    def _send_report(self, outbox: Outbox, channel: ChannelConfig, slot: datetime, now: datetime) -> object:
+        assert self.work.report is not None
+        return self.work.report(self.runtime, outbox, channel, slot, now)
+
+    def _schedule_retry(self, channel_id: str, slot: datetime, at: datetime) -> None:
+        """Run the report job for ``slot`` again at ``at`` (while this process leads)."""
+        aps = self._aps
+        if aps is not None:
+            aps.add_job(
+                self.run_report, DateTrigger(run_date=at, timezone=UTC), args=[channel_id, slot],
+                id=f"report-retry:{channel_id}:{slot.isoformat()}", replace_existing=True,
+                misfire_grace_time=int(self.report_grace.total_seconds()),
+            )
 
     def _run_checklist(self, channel: ChannelConfig, slot: datetime, now: datetime) -> str:
         job = f"checklist:{channel.id}"
@@ -305,19 +338,13 @@ class Scheduler:
         if retry_at - slot > self.report_grace:
             log.error("daily report given up: store unavailable all day", extra={"channel": channel.id})
             return self._done("report", "failed")
-        aps = self._aps
-        if aps is not None:
-            aps.add_job(
-                self.run_report, DateTrigger(run_date=retry_at, timezone=UTC), args=[channel.id, slot],
-                id=f"report-retry:{channel.id}", replace_existing=True,
-                misfire_grace_time=int(self.report_grace.total_seconds()),
-            )
+        self._schedule_retry(channel.id, slot, retry_at)
         if (channel.id, slot) not in self._delay_noted:
             self._delay_noted.add((channel.id, slot))
             note = Report(
                 title="",
-                summary=f":hourglass: Today's daily report is delayed: {exc.message}. "
-                "It will be posted once the bot's state store is reachable again.",
+                summary=spans(emoji("hourglass"), f" Today's daily report is delayed: {exc.message}. "
+                              "It will be posted once the bot's state store is reachable again."),
             )
             with contextlib.suppress(Exception):  # the note is a courtesy; the retry is what matters
                 self.outbox.post(channel.id, note)
@@ -371,6 +398,16 @@ class Scheduler:
             return self._call(
                 "approvals", partial(self.work.expire_approvals, self.runtime, self.outbox, self.clock())
             )
+
+
+    def run_executions(self) -> str:
+        """Refuse or resume what stopped processes left (take-overs are atomic, so a repeat is harmless)."""
+        with self._exclusive("executions") as free:
+            if not free or not self.is_leader():
+                return self._done("executions", "skipped")
+            if self.work.executions is None:
+                return self._done("executions", "not_due")
+            return self._call("executions", partial(self.work.executions, self.runtime, self.outbox, self.clock()))
 
 
 # ----------------------------------------------------------------------------- leader + scheduler

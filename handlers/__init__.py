@@ -17,6 +17,7 @@ CAPABILITIES = (
     "handlers.updates",
     "handlers.approvals",
     "handlers.alerts",
+    "handlers.alertmanager",
     "handlers.data",
     "handlers.backup",
     "handlers.security",

@@ -7,7 +7,10 @@
   changes roll (and move the simulator's nodes to the new version), and a
   pool the operator would reject gets its error in `status.currentState`;
 - a Slack simulator with demo users and channels (for `demo`; the shell does
-  not need one).
+  not need one);
+- Prometheus with the shipped MinIO rules and Alertmanager routing to the bot
+  (for `demo`, when Debian's `prometheus` and `prometheus-alertmanager` are
+  installed; see `sandbox/alerting.py`).
 
 It writes a configuration file for the bot (and key files it refers to) into a
 state folder, so a second process (`shell --config`) can use the same sandbox.
@@ -63,10 +66,13 @@ class Sandbox:
     state_dir: Path | None = None
     with_kube: bool | None = None  # None: when the binaries are built
     with_slack: bool = False
+    with_alerting: bool = False  # Prometheus + Alertmanager, when installed; started by `start_alerting`
+    alert_for_s: float = 10.0  # the shipped rules' `for:`, shortened for a demo
     scanner_interval: float = 5.0
     minio: Any = None
     kube: Any = None
     slack: Any = None
+    alerting: Any = None
     config_path: Path | None = None
     channel: str = SANDBOX_CHANNEL
     _owns_state: bool = False
@@ -102,6 +108,14 @@ class Sandbox:
 
                 self.slack = SlackSim().start()
                 self.channel = self.slack.seed_demo()["ops"]
+            if self.with_alerting:
+                from sandbox.alerting import SandboxAlerting, installed
+
+                if installed():
+                    self.alerting = SandboxAlerting(for_s=self.alert_for_s)
+                else:
+                    self.notes.append("Prometheus and Alertmanager not started: "
+                                      "apt-get install -y prometheus prometheus-alertmanager")
             use_kube = kube_binaries_available() if self.with_kube is None else self.with_kube
             if use_kube:
                 self._start_kube()
@@ -184,6 +198,8 @@ class Sandbox:
             "channels": [{"id": self.channel, "name": "ops", "report": {"cron": "0 9 * * *", "timezone": "UTC"}}],
             "tenants": [tenant],
         }
+        if self.alerting is not None:
+            config["alertmanager"] = {"url": self.alerting.url}
         if self.slack is not None:
             config["slack"] = {"api_url": self.slack.api_url, "mode": "http", "http_host": "127.0.0.1", "http_port": 0}
         if self.kube is not None and self._kubeconfig is not None:
@@ -191,13 +207,24 @@ class Sandbox:
                 {"name": "sandbox", "kubeconfig": str(self._kubeconfig), "namespaces": [DEMO_NAMESPACE],
                  "discover": False, "channels": [self.channel],
                  # The simulator speaks plain HTTP, although the demo Tenant declares a certificate.
-                 "pod_url": SANDBOX_POD_URL}
+                 "pod_url": SANDBOX_POD_URL,
+                 # Operator upgrades are governed by the cluster: alice and bob request and approve them here.
+                 "operators": [DEMO_USERS["alice"], DEMO_USERS["bob"]],
+                 "approvals": {"approvers": [DEMO_USERS["alice"], DEMO_USERS["bob"]], "required": 1,
+                               "channel": self.channel},
+                 "rollout": {"timeout_minutes": 2}}
             ]
             tenant["kubernetes"] = {"cluster": "sandbox", "namespace": DEMO_NAMESPACE, "tenant": DEMO_TENANT}
             # Reached pod by pod, with the keys from the Tenant's configuration Secret.
             del tenant["endpoints"], tenant["credentials"]
             config["resolve"] = pod_resolve_map(self._world, self.minio)
         return config
+
+    def start_alerting(self, webhook_url: str) -> None:
+        """Start Prometheus and Alertmanager (routing to the bot at ``webhook_url``), once the bot listens."""
+        if self.alerting is not None:
+            assert self.state_dir is not None
+            self.alerting.start(webhook_url, self.minio, DEMO_TENANT, self.state_dir)
 
     @property
     def config(self) -> Config:
@@ -213,6 +240,9 @@ class Sandbox:
             out["minio_control_url"] = self.minio.control_url
         if self._kubeconfig is not None:
             out["kubeconfig"] = str(self._kubeconfig)
+        if self.alerting is not None and self.alerting.prometheus is not None:
+            out["alertmanager_url"] = self.alerting.url
+            out["prometheus_url"] = self.alerting.prometheus.url
         return out
 
     def stop(self) -> None:
@@ -221,11 +251,11 @@ class Sandbox:
             with contextlib.suppress(Exception):
                 self._operator.stop()
             self._operator = None
-        for part in (self.slack, self.minio, self.kube):
+        for part in (self.alerting, self.slack, self.minio, self.kube):
             if part is not None:
                 with contextlib.suppress(Exception):
                     part.stop()
-        self.slack = self.minio = self.kube = None
+        self.alerting = self.slack = self.minio = self.kube = None
         if self._owns_state and self.state_dir is not None:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 

@@ -6,4 +6,6 @@ pytest_plugins = [
     "tests.fixtures.slack",
     "tests.fixtures.postgres",
     "tests.fixtures.bot",
+    "tests.fixtures.alertmanager",
+    "tests.fixtures.prometheus",
 ]

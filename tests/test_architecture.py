@@ -210,3 +210,49 @@ def f(name):
     assert any("mention" in p for p in found) and any("emoji" in p for p in found)
     assert markup_problems('"""Only `docs`."""\nx = "plain words: 3:30, a*b*c"\n') == []
     assert markup_problems("from bot.commands import escape\n") == ["<string>:1: imports bot.commands.escape"]
+
+
+# ----------------------------------------------------------------------------- size and shape
+
+MAX_FUNCTION_LINES = 60
+LONG_OK = "# long:"  # a comment on the def line or just above it says why a function may be longer
+
+
+def long_functions(source: str, filename: str = "<string>") -> list[str]:
+    """Functions longer than MAX_FUNCTION_LINES without a `# long: <reason>` beside them."""
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            nearby = " ".join(lines[max(0, first - 2) : node.lineno])
+            if length > MAX_FUNCTION_LINES and LONG_OK not in nearby:
+                found.append(f"{filename}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_no_product_function_is_over_60_lines_without_a_reason() -> None:
+    offenders = [
+        problem
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for problem in long_functions(path.read_text(), str(path.relative_to(ROOT)))
+    ]
+    assert offenders == []
+
+
+def test_the_length_check_finds_a_long_function() -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(70))
+    assert long_functions(f"def f():\n{body}\n") == ["<string>:1 f (71 lines)"]
+    assert long_functions(f"# long: a table, one line per case\ndef f():\n{body}\n") == []
+
+
+def test_every_capability_is_one_package() -> None:
+    """handlers/ holds packages only (plus its __init__, which names them)."""
+    loose = sorted(p.name for p in (ROOT / "handlers").glob("*.py") if p.name != "__init__.py")
+    assert loose == []
+    import handlers
+
+    packages = {f"handlers.{p.name}" for p in _capability_packages()}
+    assert set(handlers.CAPABILITIES) == packages

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.clients.minio_models import ServerInfo
 from bot.commands import Command
 from bot.composition import load_application
 from bot.config import Config, parse_config
@@ -22,16 +23,19 @@ from bot.dispatch import Dispatcher
 from bot.report import Report, Section, Status
 from bot.runtime import Runtime, utcnow
 from handlers import capacity
+from handlers.capacity.evaluate import drive_totals
 from handlers.capacity.forecast import TIB, ForecastStatus, ThresholdState
 from handlers.capacity.history import store_history
 from sandbox.history import seed_history
 from sandbox.minio_sim import SimCluster
+from tests.contract.shapes import load
 from tests.fixtures.minio import ClusterFactory
 from tests.reading import plain
 
 OPS = "C0OPS"
 ALICE = "U0ALICE"
 PNG = b"\x89PNG\r\n\x1a\n"
+GIB = 2**30
 
 
 def make_config(clusters: dict[str, SimCluster], store_url: str, thresholds: dict[str, float] | None = None) -> Config:
@@ -165,6 +169,22 @@ def test_usable_capacity_counts_data_drives_only(
     # EC:4 everywhere: pool 0 keeps 4 data drives of 8, pool 1 12 of 16 -> 4 + 12 = 16 of 24 TiB.
     assert now.raw_total == 24 * TIB and now.usable_total == 16 * TIB
     assert now.pool is not None and (now.pool.set_size, now.pool.parity, now.pool.servers) == (16, 4, 4)
+
+
+def test_an_unreachable_peers_drives_are_not_taken_for_data_drives_of_set_0() -> None:
+    # The real answer (tests/contract): node 3 is listed offline, its drives as bare endpoints whose pool, set
+    # and disk index read 0 (Go's zero value), which says nothing about where they sit.
+    body = load("admin_info_one_peer_offline").body
+    info = ServerInfo.model_validate(body)
+    raw_total, _raw_free, usable_total, _usable_free, offline = drive_totals(info)
+    assert (raw_total, usable_total, offline) == (6 * 100 * GIB, 4 * 100 * GIB, 2)  # data drives: disk 0..3
+    # A server that lists the peer's drives with their last known space: still not data drives of set 0.
+    for server in body["servers"]:
+        if server["state"] == "offline":
+            for drive in server["drives"]:
+                drive.update(totalspace=100 * GIB, availspace=100 * GIB)
+    raw_total, _raw_free, usable_total, _usable_free, offline = drive_totals(ServerInfo.model_validate(body))
+    assert (raw_total, usable_total, offline) == (8 * 100 * GIB, 4 * 100 * GIB, 2)
 
 
 def test_top_buckets_are_the_largest_with_object_counts_and_the_total_count(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import MAX_COMMAND_CHARS, UNREADABLE, Command, UsageError, escape
+from bot.commands import MAX_COMMAND_CHARS, UNREADABLE, Command, UsageError
 from bot.composition import load_application
 from bot.render.inline import to_mrkdwn
 
@@ -88,8 +88,10 @@ def test_echoed_user_text_cannot_mention_or_link(evil: str) -> None:
     assert "@channel" not in message and "@here" not in message
 
 
-def test_escape_bounds_length() -> None:
-    assert len(escape("a" * 500, 80)) == 80
+def test_plain_text_is_escaped_by_the_renderer_even_outside_spans() -> None:
+    shown = to_mrkdwn("ping <!channel> <@U0ALICE> @here & `x`")
+    assert "<!" not in shown and "<@" not in shown and "@here" not in shown and "`" not in shown
+    assert "&amp;" in shown
 
 
 @settings(max_examples=400, deadline=None)

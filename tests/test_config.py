@@ -16,13 +16,15 @@ admins: [U0ALICE]
 clusters:
   - name: prod
     kubeconfig: /etc/kube/config
+    operators: [S0PLATFORM]
+    approvals: {approvers: [S0ONCALL], channel: C0OPS}
 tenants:
   - name: analytics
     kubernetes: {cluster: prod, namespace: minio-analytics}
     credentials: {secret: analytics-env}
     channels: [C0OPS]
     approvals:
-      operator-update: {approvers: [S0ONCALL], required: 2}
+      update: {approvers: [S0ONCALL]}
 channels:
   - id: C0OPS
     report: {cron: "0 9 * * *", timezone: Pacific/Auckland}
@@ -38,10 +40,40 @@ def test_valid_config_loads_with_defaults() -> None:
     config = parse_config(VALID)
     tenant = config.tenants[0]
     assert tenant.thresholds.plan == 70 and tenant.thresholds.alert == 80 and tenant.thresholds.critical == 90
-    assert tenant.approval_rule("operator-update").required == 2
+    assert tenant.approval_rule("update").approvers == ["S0ONCALL"]
     assert tenant.approval_rule("scale").required == 1
     assert tenant.approval_rule("scale").expiry_minutes == 30
     assert tenant.tenant_name == "analytics"
+    assert tenant.allowed_images is None, "default: only the repository the Tenant runs now"
+    [cluster] = config.clusters
+    assert cluster.operators == ["S0PLATFORM"] and cluster.operator.allowed_images is None
+    assert cluster.approvals is not None
+    assert (cluster.approvals.required, cluster.approvals.channel) == (2, "C0OPS"), "operator changes need two"
+
+
+def test_operator_upgrades_are_governed_by_the_cluster_never_by_a_tenant_rule() -> None:
+    found = problems(VALID.replace("update: {approvers: [S0ONCALL]}", "operator-update: {approvers: [S0ONCALL]}"))
+    assert any(p.startswith("tenants[0].approvals") and "move this rule to `approvals` of the cluster" in p
+               for p in found), found
+    no_one = problems(VALID.replace("approvals: {approvers: [S0ONCALL], channel: C0OPS}",
+                                    "approvals: {approvers: [], channel: C0OPS}"))
+    assert any(p.startswith("clusters[0].approvals.approvers") and "at least one approver" in p for p in no_one)
+    nowhere = problems(VALID.replace("approvals: {approvers: [S0ONCALL], channel: C0OPS}",
+                                     "approvals: {approvers: [S0ONCALL]}"))
+    assert any(p.startswith("clusters[0].approvals.channel") and "Field required" in p for p in nowhere), nowhere
+    unknown = problems(VALID.replace("channel: C0OPS}", "channel: C0ELSEWHERE}"))
+    assert any("approvals.channel C0ELSEWHERE is not under `channels`" in p for p in unknown), unknown
+
+
+def test_allowed_images_name_registries_or_repositories_never_tags() -> None:
+    sources = "[quay.io/, registry.example.com:5000/minio/, minio/minio]"
+    fine = parse_config(VALID.replace("channels: [C0OPS]\n    approvals:",
+                                      f"channels: [C0OPS]\n    allowed_images: {sources}\n    approvals:", 1))
+    assert fine.tenants[0].allowed_images == ["quay.io/", "registry.example.com:5000/minio/", "minio/minio"]
+    found = problems(VALID.replace("channels: [C0OPS]\n    approvals:",
+                                   "channels: [C0OPS]\n    allowed_images: ['quay.io/minio/minio:latest']\n"
+                                   "    approvals:", 1))
+    assert any(p.startswith("tenants[0].allowed_images") and "without tag or digest" in p for p in found), found
 
 
 def problems(text: str) -> list[str]:
@@ -52,7 +84,7 @@ def problems(text: str) -> list[str]:
 
 def test_inline_secret_is_refused_with_position() -> None:
     found = problems(VALID.replace("credentials: {secret: analytics-env}", "secret_key: hunter2hunter2"))
-    assert any("tenants[0].secret_key" in p and "secrets must not be written" in p and "line 9" in p for p in found)
+    assert any("tenants[0].secret_key" in p and "secrets must not be written" in p and "line 11" in p for p in found)
     assert not any("hunter2" in p for p in found)
 
 

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from kubernetes import client
 
+from bot.clients.timeouts import SERVER_PEER_WAIT_S
 from bot.config import Config, SecretCredentials, parse_config
 from sandbox.kube.controlplane import ControlPlane
 
@@ -284,6 +285,9 @@ def test_secrets_are_readable_only_by_name_and_only_the_configured_ones(manifest
 def test_overlay_config_is_valid_and_every_namespace_it_names_is_granted(manifests: list[Manifest]) -> None:
     config = overlay_config(manifests)
     assert all(c.in_cluster for c in config.clusters), "in the cluster the bot uses its ServiceAccount token"
+    # MinIO's `admin info` waits 10 s for a hung peer: a shorter report deadline turns one hung node
+    # into "no node answered".
+    assert config.timeouts.report_deadline > SERVER_PEER_WAIT_S, "report_deadline outlasts MinIO's peer wait"
     namespaces = managed_namespaces(config)
     tenant_roles = {r["metadata"]["namespace"] for r in of_kind(manifests, "Role")
                     if r["metadata"]["name"] == f"{BOT}-tenant"}
@@ -340,7 +344,9 @@ def test_tokens_come_from_a_secret_and_the_config_from_the_configmap(manifests: 
     assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
     secret_refs = {name: e["valueFrom"]["secretKeyRef"] for name, e in env.items() if "secretKeyRef" in
                    (e.get("valueFrom") or {})}
-    assert set(secret_refs) == {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "MINIO_CHATOPS_STORE_URL"}
+    assert set(secret_refs) == {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "MINIO_CHATOPS_STORE_URL",
+                                "ALERTMANAGER_WEBHOOK_TOKEN"}
+    assert secret_refs["ALERTMANAGER_WEBHOOK_TOKEN"].get("optional"), "alerts from Alertmanager are optional"
     assert {ref["name"] for ref in secret_refs.values()} == {f"{BOT}-secrets"}
     # Socket Mode (app token) or HTTP mode (signing secret): either may be absent, the bot token may not.
     assert secret_refs["SLACK_APP_TOKEN"].get("optional") and secret_refs["SLACK_SIGNING_SECRET"].get("optional")
@@ -359,7 +365,8 @@ def test_disruption_budget_and_network_policy_select_the_bot(manifests: list[Man
     assert policy["podSelector"]["matchLabels"].items() <= labels.items()
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
     egress_ports = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
-    assert {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP"), (9000, "TCP"), (5432, "TCP")} == egress_ports
+    assert {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP"), (9000, "TCP"), (5432, "TCP"),
+            (9093, "TCP")} == egress_ports
     service = the(manifests, "Service")["spec"]
     assert service["selector"].items() <= labels.items()
     assert [(p["name"], p["targetPort"]) for p in service["ports"]] == [("http", "http"), ("metrics", "metrics")]
@@ -382,6 +389,15 @@ def test_network_policy_admits_slack_and_prometheus_separately(manifests: list[M
     service = {p["name"]: p["port"] for p in the(manifests, "Service")["spec"]["ports"]}
     assert service == named
     assert config.metrics_port != config.slack.http_port
+
+
+def test_network_policy_admits_alertmanager_to_the_app_port_only(manifests: list[Manifest]) -> None:
+    config = overlay_config(manifests)
+    policy = the(manifests, "NetworkPolicy")["spec"]
+    [rule] = [r for r in policy["ingress"]
+              if any(f.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "alertmanager"
+                     for f in r["from"])]
+    assert [p["port"] for p in rule["ports"]] == [config.slack.http_port], "the webhook is on the app port"
 
 
 # ---------------------------------------------------------------- the real API server

@@ -50,7 +50,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.info": {"channels:read"},
     "conversations.members": {"channels:read"},
     "conversations.list": {"channels:read"},
-    "conversations.history": {"channels:history"},
+    # Both kinds of channel: a daily report may go to a private channel, and its retry reads the history.
+    "conversations.history": {"channels:history", "groups:history"},
     "conversations.replies": {"channels:history"},
     "pins.add": {"pins:write"},
     "pins.remove": {"pins:write"},
@@ -67,7 +68,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
 # apps.connections.open uses the app-level token (connections:write), not a bot scope.
 FEATURE_SCOPES = {"commands"}
 
-_LITERAL_CALL = re.compile(r"""(?:\bapi_call|\b_call|\b_api)\(\s*["']([a-z]+(?:\.[A-Za-z]+)+)["']""")
+_LITERAL_CALL = re.compile(r"""(?:\bapi_call|\b_?call|\b_api)\(\s*["']([a-z]+(?:\.[A-Za-z]+)+)["']""")
 _CLIENT_METHOD = re.compile(r"client\.([a-z][a-z0-9]*_[A-Za-z0-9_]+)\(")
 _SDK_API_CALL = re.compile(r"""self\.api_call\(\s*["']([a-z]+(?:\.[A-Za-z]+)+)["']""")
 _SDK_SELF_METHOD = re.compile(r"\bself\.([a-z][a-z0-9]*_[A-Za-z0-9_]+)\(")

@@ -223,6 +223,62 @@ def test_given_a_hung_node_the_report_still_arrives_within_its_deadline(
     assert section(health, "Storage integrity").status is Status.HEALTHY
 
 
+@pytest.mark.parametrize("phase", ["offline", "iam-offline"])
+def test_given_a_starting_node_health_says_it_is_starting_not_that_quorum_is_lost(
+    static_env: HealthEnv, demo_cluster: SimCluster, phase: str
+) -> None:
+    # Node 2 is where the hedged write-quorum probe starts: its 503 says "starting", not "quorum lost".
+    demo_cluster.set_starting(2, 30, status=phase)
+    health = static_env.check()
+    assert health.status is Status.DEGRADED, health.reasons
+    assert f"{node_label(demo_cluster, 2)} is starting ({phase})" in health.reasons, health.reasons
+    assert not [r for r in health.reasons if "quorum" in r], health.reasons
+    storage = section(health, "Storage integrity")
+    assert storage.status is Status.HEALTHY and "write quorum met in every set" in texts(storage)
+
+
+def test_given_every_node_starting_health_says_so_and_no_quorum_is_called_lost(
+    static_env: HealthEnv, demo_cluster: SimCluster
+) -> None:
+    for n in range(1, 5):
+        demo_cluster.set_starting(n, 30)
+    health = static_env.check()
+    storage = section(health, "Storage integrity")
+    assert storage.status is Status.UNKNOWN, texts(storage)
+    assert "is starting (offline)" in texts(storage) and "lost" not in texts(storage), texts(storage)
+    assert not [r for r in health.reasons if "quorum lost" in r], health.reasons
+
+
+def test_given_one_hung_node_of_four_the_report_is_complete_names_it_and_is_DEGRADED(
+    make_env: EnvFactory, minio_cluster_factory: ClusterFactory
+) -> None:
+    # The real server's `admin info` waits 10 s for a hung peer and the report deadline is 12 s; here the
+    # peer wait is 1 s and the deadline 2 s. Every node's `info` waits for the hung peer, so a second node
+    # asked a hedge later would answer too late: the servers and drives must still be in the report.
+    cluster = minio_cluster_factory([(4, 2)], peer_timeout_s=1.0)
+    cluster.load_demo_data()
+    env = make_env([(tenant_doc(cluster), cluster)], timeouts={"read": 5, "report_deadline": 2})
+    cluster.hang_node(1)  # node 1 is where the hedged `info` starts
+    health = env.check()
+    assert health.status is Status.DEGRADED, health.reasons
+    assert health.reasons == [f"{node_label(cluster, 1)} not answering (timed out; hung?)"]
+    service = texts(section(health, "MinIO service"))
+    assert "Servers online: 3/4" in service and "Drives online: 6/8" in service, service
+    assert section(health, "Storage integrity").status is Status.HEALTHY
+
+
+def test_given_every_node_hung_health_says_plainly_that_none_answered_in_time(
+    make_env: EnvFactory, demo_cluster: SimCluster
+) -> None:
+    env = make_env([(tenant_doc(demo_cluster), demo_cluster)], timeouts={"read": 1, "report_deadline": 3})
+    for n in range(1, 5):
+        demo_cluster.hang_node(n)
+    health = env.check()
+    assert health.status is Status.UNHEALTHY
+    assert health.reasons == ["no MinIO node answered within 1 s"], health.reasons
+    assert "no MinIO node answered within 1 s" in texts(section(health, "Storage integrity"))
+
+
 def test_given_minio_unreachable_kubernetes_sections_are_still_reported(
     full_env: HealthEnv, demo_cluster: SimCluster
 ) -> None:

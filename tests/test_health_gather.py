@@ -111,3 +111,34 @@ def test_a_shared_fact_is_fetched_once_and_its_error_shared() -> None:
         with pytest.raises(MinioError):
             failing()
     assert failing.value is None
+
+
+def test_a_node_that_answers_only_for_itself_hands_over_to_the_next() -> None:
+    # A starting node's 503 says nothing about the cluster: the next node is asked.
+    answer = first_answer(lambda n: ("starting" if n == 1 else "quorum met", n), [1, 2],
+                          until=time.monotonic() + 5, conclusive=lambda a: a[0] != "starting")
+    assert answer == ("quorum met", 2)
+
+
+def test_when_every_node_answers_only_for_itself_the_first_such_answer_is_returned() -> None:
+    answer = first_answer(lambda n: ("starting", n), [1, 2, 3], until=time.monotonic() + 2,
+                          conclusive=lambda a: a[0] != "starting")
+    assert answer == ("starting", 1)
+
+
+def test_spread_asks_several_nodes_from_the_start() -> None:
+    # For calls that wait on every peer (admin info): node 1 hangs, node 2 is asked at once, not a hedge later.
+    release = threading.Event()
+    asked: list[int] = []
+
+    def attempt(node: int) -> str:
+        asked.append(node)
+        if node == 1:
+            release.wait(5)
+        return f"node {node}"
+
+    try:
+        assert first_answer(attempt, [1, 2, 3], until=time.monotonic() + 3, hedge_s=20, spread=2) == "node 2"
+        assert sorted(asked) == [1, 2], "node 3 is not needed"
+    finally:
+        release.set()

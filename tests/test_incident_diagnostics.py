@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 
 from bot.clients.kube_models import ContainerInfo, PodInfo, PodLog
-from bot.clients.minio_models import BucketInfo
+from bot.clients.minio_models import BucketInfo, LockEntry, TopLocks
 from bot.config import TenantConfig
 from bot.render.inline import to_mrkdwn
 from bot.report import Status
+from handlers.incidents.diagnose.performance import locks_section
 from handlers.incidents.diagnose.pod_crash import log_section, redact_log
+from handlers.incidents.diagnose.security import auth_section
 from handlers.incidents.evaluate import needs
-from handlers.incidents.facts import gather
+from handlers.incidents.facts import gather, prometheus_auth_rate
 from handlers.incidents.model import INCIDENT_TYPES, IncidentType
 from handlers.incidents.pods import crashed_pods
 from sandbox.kube.world import TenantWorld, crashloop_pod, remove_network_policy, set_cert_expiry
 from sandbox.minio_sim import SimCluster
-from tests.fixtures.minio import ClusterFactory
+from tests.fixtures.minio import ClusterFactory, sim_http
 from tests.reading import plain
 from tests.test_incident_env import (
     ELSEWHERE,
@@ -178,6 +182,40 @@ def test_given_a_long_held_lock_performance_shows_it_with_probe_latencies(
     assert "Long-held locks" in texts(section(report, "Recommended next actions"))
 
 
+def test_lock_ages_from_nanoseconds_read_as_durations_and_a_fresh_lock_is_no_alarm(
+    static_env: Env, demo_cluster: SimCluster
+) -> None:
+    # The real server sends `elapsed` as a Go duration (nanoseconds): busy clusters always hold short locks.
+    demo_cluster.add_lock("photos/fresh.jpg", age_seconds=0.0)
+    demo_cluster.add_lock("backups/stuck.tar", age_seconds=3 * 3600)
+    locks = section(static_env.run("incident performance demo"), "Locks held (top/locks)")
+    fresh = next(r for r in locks.rows if "photos/fresh.jpg" in plain(r.text))
+    stuck = next(r for r in locks.rows if "backups/stuck.tar" in plain(r.text))
+    assert " ms" in plain(fresh.text) and fresh.status is Status.INFO, plain(fresh.text)
+    assert "held 3.0 h" in plain(stuck.text) and stuck.status is Status.UNHEALTHY, plain(stuck.text)
+
+
+def test_lock_elapsed_0_5_ms_and_3_h_in_nanoseconds() -> None:
+    answers = TopLocks(locks=[LockEntry.model_validate({"resource": f"b/{ns}", "elapsed": ns})
+                              for ns in (0, 5_000_000, 3 * 3600 * 10**9)])
+    locks, old = locks_section(answers)
+    shown = [plain(r.text) for r in locks.rows]
+    assert "held 0 s" in shown[0] and "held 5 ms" in shown[1] and "held 3.0 h" in shown[2], shown
+    assert [r.status for r in locks.rows] == [Status.INFO, Status.INFO, Status.UNHEALTHY] and old
+
+
+def test_a_single_server_has_no_lock_api_and_performance_says_so(
+    make_env: EnvFactory, tmp_path: Path, minio_cluster_factory: ClusterFactory
+) -> None:
+    cluster = minio_cluster_factory([(1, 4)])  # not distributed: `top/locks` answers 426
+    cluster.load_demo_data()
+    report = make_env([tenant_doc(tmp_path, cluster)]).run("incident performance demo")
+    locks = section(report, "Locks held (top/locks)")
+    assert locks.status is Status.INFO and locks.error is None
+    assert "single server: no lock api" in texts(locks).lower() and "426" in texts(locks), texts(locks)
+    assert "could not check" not in report_text(report).lower()
+
+
 # ---------------------------------------------------------------- security
 
 
@@ -209,6 +247,61 @@ def test_given_default_credentials_security_says_so_without_showing_them(
     assert "Rotate the root credentials" in texts(section(report, "Recommended next actions"))
 
 
+def _unsupported_auth(cluster: SimCluster, node: int) -> None:
+    """One request with an authorization scheme MinIO does not know (counted as rejected_auth)."""
+    sim_http().request("GET", f"{cluster.node_url(node)}/", headers={"Authorization": "Basic YTpi"})
+
+
+def test_security_counts_only_refused_auth_schemes_and_only_now(static_env: Env, demo_cluster: SimCluster) -> None:
+    # Before the diagnosis: unsupported API calls (rejected_invalid: not credentials) and old auth refusals.
+    for _ in range(5):
+        sim_http().request("POST", f"{demo_cluster.node_url(2)}/some-bucket/some-key")
+    _unsupported_auth(demo_cluster, 3)
+    report = static_env.run("incident security demo")
+    auth = section(report, "Requests refused for their authorization scheme")
+    assert auth.status is Status.HEALTHY, texts(auth)
+    assert texts(auth).startswith("None over the last "), texts(auth)
+    assert "does not support" in texts(auth) and "Wrong keys and bad signatures are ordinary 403" in texts(auth)
+    assert "bad credentials" not in report_text(report) and "since start" not in report_text(report)
+
+
+def test_security_shows_the_rate_of_refused_auth_schemes_arriving_now(
+    static_env: Env, demo_cluster: SimCluster
+) -> None:
+    stop = threading.Event()
+
+    def flood() -> None:
+        while not stop.wait(0.02):
+            _unsupported_auth(demo_cluster, 1)
+
+    sender = threading.Thread(target=flood, daemon=True)
+    sender.start()
+    try:
+        report = static_env.run("incident security demo")
+    finally:
+        stop.set()
+        sender.join()
+    auth = section(report, "Requests refused for their authorization scheme")
+    assert auth.status is Status.DEGRADED and "per minute over the last" in texts(auth), texts(auth)
+    assert "does not support are arriving now" in texts(section(report, "Recommended next actions"))
+
+
+def test_auth_refusals_from_prometheus_are_its_rate_over_five_minutes() -> None:
+    class _Prometheus:
+        query = ""
+
+        def query_range(self, query: str, since: datetime, until: datetime, step: timedelta) -> dict[float, float]:
+            self.query = query
+            return {until.timestamp() - 60: 0.1, until.timestamp(): 0.5}
+
+    prometheus = _Prometheus()
+    rate = prometheus_auth_rate(prometheus, 'job="minio-demo"', datetime.now(UTC))  # type: ignore[arg-type]
+    assert prometheus.query == 'sum(rate(minio_s3_requests_rejected_auth_total{job="minio-demo"}[300s]))'
+    assert rate.per_minute == 30.0 and not rate.from_samples
+    section_, per_minute = auth_section(rate)
+    assert per_minute == 30.0 and "About 30.0 per minute over the last 5 min (Prometheus rate())." in texts(section_)
+
+
 # ---------------------------------------------------------------- data-loss
 
 
@@ -233,6 +326,16 @@ def test_given_write_quorum_lost_data_loss_says_do_not_restart_more(static_env: 
     assert "Write quorum: LOST" in texts(section(report, "Data at risk now"))
     assert report.status is Status.UNHEALTHY
     assert "do NOT restart" in texts(section(report, "Recommended next actions")).split("\n")[0]
+
+
+def test_given_every_node_starting_data_loss_says_starting_not_lost(static_env: Env, demo_cluster: SimCluster) -> None:
+    for n in range(1, 5):
+        demo_cluster.set_starting(n, 30)  # 503 with X-Minio-Server-Status: no node evaluated quorum
+    report = static_env.run("incident data-loss demo")
+    at_risk = section(report, "Data at risk now")
+    assert "Write quorum: not known, node 1 is starting (offline)" in texts(at_risk), texts(at_risk)
+    assert "LOST" not in texts(at_risk) and at_risk.status is not Status.UNHEALTHY
+    assert "Quorum is lost" not in texts(section(report, "Recommended next actions"))
 
 
 # ---------------------------------------------------------------- faults: one side down, the other still reported
@@ -366,8 +469,9 @@ def test_the_evidence_of_every_diagnostic_asks_each_fact_once_and_per_bucket_fac
     client = _CountingClient()
     keys = {"access_key_env": "A", "secret_key_env": "S"}
     tenant = TenantConfig.model_validate({"name": "t", "endpoints": _CountingClient.endpoints, "credentials": keys})
-    got = gather(_StubRuntime(client), tenant, needs(IncidentType), time.monotonic() + 5)  # type: ignore[arg-type]
+    got = gather(_StubRuntime(client), tenant, needs(IncidentType), time.monotonic() + 2)  # type: ignore[arg-type]
     assert client.calls["server_info"] == 1 and client.calls["list_buckets"] == 1
+    assert client.calls["request_rejections"] == 2  # two samples: a rate now, not a count from process start
     assert client.calls["cluster_health"] == 2  # write and read quorum
     assert client.calls["liveness"] == 2  # one per node
     for per_bucket in ("bucket_policy_public", "bucket_versioning", "object_lock", "bucket_replication"):

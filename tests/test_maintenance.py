@@ -19,12 +19,14 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from bot.changes.preflight import quorum_finding
 from bot.clients.errors import KubeError, PerNodeUnavailable
 from bot.clients.kube import KubeClient
+from bot.clients.minio_models import ClusterHealth
 from bot.invocation import UserError
 from handlers import daily_report, maintenance
 from handlers.maintenance import MODE, TIMESTAMP, UNTIL, MaintenanceArgs, maintenance_command
-from handlers.maintenance.evaluate import nodes_safe_finding
+from handlers.maintenance.evaluate import muting_quorum_finding, nodes_safe_finding
 from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION, TenantWorld, set_tenant_status
 from sandbox.launcher import SANDBOX_POD_URL, pod_resolve_map
@@ -172,6 +174,26 @@ def test_check_explains_healing_drives_and_a_node_that_is_down(site: Site) -> No
     assert "node 2 (" in text and "did not answer" in text
     assert "NOT safe: without its drives an erasure set would fall below write quorum 5 (HTTP 412)" in text
     assert report.status is not None and report.status.value == "UNHEALTHY"
+
+
+def test_check_says_a_starting_node_cannot_be_judged_and_never_calls_it_unsafe(site: Site) -> None:
+    site.minio.set_starting(2, 30)  # node 2 answers 503 with X-Minio-Server-Status: offline
+    report = site.run(CAROL, "check")
+    text = text_of(report)
+    assert "node 2 (" in text and "starting, cannot judge (offline)" in text, text
+    assert "NOT safe" not in text and "lost write quorum" not in text
+    assert "3 of 4 node(s) can be taken down now, one at a time." in text
+    assert report.status is not None and report.status.value == "DEGRADED"
+
+
+def test_preflight_quorum_finding_calls_a_starting_cluster_starting_and_a_503_lost() -> None:
+    starting = ClusterHealth(ok=False, status=503, node=3, latency_ms=1.0, starting=True, server_status="iam-offline")
+    finding = quorum_finding(starting)
+    assert not finding.ok and finding.blocking, "no node has judged quorum: the change waits"
+    assert "still starting (node 3: iam-offline)" in finding.detail and "lost" not in finding.detail
+    assert "hide an outage" not in muting_quorum_finding(starting).detail
+    lost = quorum_finding(ClusterHealth(ok=False, status=503, write_quorum=5, node=1, latency_ms=1.0))
+    assert not lost.ok and "lost write quorum (write quorum 5) (HTTP 503)" in lost.detail
 
 
 def test_check_on_load_balanced_endpoints_gives_no_per_node_verdict_and_still_checks_quorum(

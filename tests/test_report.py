@@ -26,7 +26,7 @@ from handlers.health import TenantHealth
 from sandbox.slack_sim import SlackSim
 from tests.fixtures.bot import ALICE, BotFactory
 from tests.reading import plain, report_text
-from tests.test_scheduler import OPS, config_for, static_tenant
+from tests.test_scheduler import OPS, FakeClock, config_for, static_tenant
 from tests.test_slack_app import wait_ephemeral
 
 NOW = datetime(2024, 5, 14, 7, 0, 20, tzinfo=UTC)
@@ -204,6 +204,149 @@ def test_fifty_tenants_through_slack_429s_arrive_complete_in_order_and_once(
     assert len(rejected) >= 4
 
 
+# ----------------------------------------------------------------------------- exactly once through Slack
+
+
+class Crash(BaseException):
+    """The process dies here (not an error anything in the bot catches)."""
+
+
+def slack_outbox(sim: SlackSim) -> SlackOutbox:
+    metrics = BotMetrics()
+    return SlackOutbox(Delivery(make_web_client(sim.bot_token, sim.api_url, metrics), metrics))
+
+
+def report_work() -> Any:
+    from bot.scheduler import Work
+
+    def report(rt: Runtime, out: Any, channel: Any, slot: datetime, now: datetime) -> None:
+        send_daily_report(rt, out, channel.id, scheduled_for=slot, now=now, sources=sources())
+
+    return Work(report=report)
+
+
+def report_heads(sim: SlackSim) -> list[Any]:
+    """The daily reports in #ops: top-level messages titled like one."""
+    return [m for m in sim.messages(OPS, include_replies=False) if "Daily MinIO report" in m.text]
+
+
+def test_a_keyed_post_is_not_repeated_blindly_on_a_500_and_is_found_by_its_key(slack_sim: SlackSim) -> None:
+    from bot.outbox import OutboxError
+
+    outbox = slack_outbox(slack_sim)
+    report = Report(title="Daily MinIO report", summary="all healthy")
+    slack_sim.inject("chat.postMessage", status=500, times=1)
+    with pytest.raises(OutboxError):
+        outbox.post_keyed(OPS, report, "key-1")
+    assert len(slack_sim.calls("chat.postMessage")) == 1, "a 500 may come after Slack posted: no blind retry"
+    assert outbox.find_keyed(OPS, "key-1", SLOT) is None
+    ts = outbox.post_keyed(OPS, report, "key-1")
+    outbox.post(OPS, Report(title="", summary="someone else's line"))
+    assert outbox.find_keyed(OPS, "key-1", SLOT) == ts
+    assert outbox.find_keyed(OPS, "key-2", SLOT) is None
+    later = datetime.fromtimestamp(float(ts) + 1, UTC)
+    assert outbox.find_keyed(OPS, "key-1", later) is None, "only messages since the given time are searched"
+    slack_sim.inject("chat.postMessage", status=500, times=1)
+    outbox.post(OPS, Report(title="", summary="plain posts still retry a 5xx"))
+    slack_sim.inject("conversations.history", status=200, error="missing_scope")
+    with pytest.raises(OutboxError, match="missing_scope"):
+        outbox.find_keyed(OPS, "key-1", SLOT)
+
+
+def test_slack_answering_500_for_two_minutes_at_report_time_the_report_is_delivered_once_afterwards(
+    tmp_path: Path, slack_sim: SlackSim
+) -> None:
+    from bot.scheduler import Scheduler
+    from bot.slot_delivery import idempotency_key
+
+    clock = FakeClock(SLOT + timedelta(seconds=20))
+    runtime = Runtime(config_for(tmp_path, tenants=[static_tenant("alpha")]), clock=clock)
+    scheduler = Scheduler(runtime, slack_outbox(slack_sim), work=report_work())
+    slack_sim.inject("*", status=500, for_seconds=120)  # Slack's outage starts as the report goes out
+
+    outcomes = [scheduler.run_report(OPS)]
+    while outcomes[-1] != "sent" and len(outcomes) < 10:
+        delivery = runtime.store.deliveries.get("report:C0OPS", SLOT)
+        assert delivery is not None and delivery.next_attempt_at is not None, outcomes
+        step = (delivery.next_attempt_at - clock()).total_seconds()
+        clock.advance(seconds=step)
+        slack_sim.advance_clock(step)
+        outcomes.append(scheduler.run_report(OPS))
+    assert outcomes[0] == "failed" and outcomes[-1] == "sent", outcomes
+    assert clock() - SLOT < timedelta(minutes=5), "delivered soon after Slack came back, not at the next day"
+
+    [head] = report_heads(slack_sim)
+    assert head.metadata == {"event_type": "minio_chatops_keyed",
+                             "event_payload": {"key": idempotency_key(OPS, SLOT)}}
+    assert len(slack_sim.thread(OPS, head.ts)) == 2, "the tenant's details in its thread, once"
+    failed_posts = [c for c in slack_sim.calls("chat.postMessage") if c.http_status == 500]
+    assert failed_posts, "the outage did hit the report"
+    delivery = runtime.store.deliveries.get("report:C0OPS", SLOT)
+    assert delivery is not None and delivery.status == "delivered" and delivery.message_ts == head.ts
+    assert scheduler.run_report(OPS) == "skipped"
+    assert len(report_heads(slack_sim)) == 1
+
+
+def test_a_crash_between_posting_the_report_and_marking_it_delivered_still_posts_it_once(
+    tmp_path: Path, slack_sim: SlackSim
+) -> None:
+    from bot.scheduler import Scheduler
+
+    config = config_for(tmp_path, tenants=[static_tenant("alpha")])
+    clock = FakeClock(SLOT + timedelta(seconds=20))
+    crashed = Runtime(config, clock=clock)
+
+    def crash(*_args: Any, **_kwargs: Any) -> bool:
+        raise Crash()
+
+    crashed.store.deliveries.mark_delivered = crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        Scheduler(crashed, slack_outbox(slack_sim), work=report_work(), identity="bot-0").run_report(OPS)
+    [posted] = report_heads(slack_sim)
+
+    # The pod is replaced; its successor (or another replica) leads now.
+    successor = Scheduler(Runtime(config, clock=clock), slack_outbox(slack_sim), work=report_work(), identity="bot-1")
+    clock.advance(seconds=30)
+    assert successor.run_report(OPS) == "skipped", "the crashed attempt holds the slot until its hold ends"
+    clock.advance(minutes=5)
+    assert successor.run_report(OPS) == "sent"
+    assert [m.ts for m in report_heads(slack_sim)] == [posted.ts], "found by its key, not posted again"
+    delivery = successor.runtime.store.deliveries.get("report:C0OPS", SLOT)
+    assert delivery is not None and delivery.message_ts == posted.ts and delivery.attempts == 2
+    histories = slack_sim.calls("conversations.history")
+    assert histories and histories[-1].params.get("include_all_metadata") in ("1", "true", True)
+
+
+def test_the_schedule_says_when_the_latest_report_is_still_owed_or_was_given_up(tmp_path: Path) -> None:
+    from bot.config import ReportSchedule
+    from handlers.daily_report.facts import schedule_facts
+    from handlers.daily_report.present import schedule_report
+
+    runtime = Runtime(config_for(tmp_path), clock=lambda: NOW)
+    store = runtime.store
+    berlin = ReportSchedule(cron="0 9 * * *", timezone="Europe/Berlin")
+    yesterday = SLOT - timedelta(days=1)
+    for slot in (yesterday, SLOT):
+        store.deliveries.claim("report:C0OPS", slot, channel=OPS, key=f"k{slot:%d}", by=None, at=slot,
+                               lease=timedelta(minutes=5))
+    store.deliveries.mark_delivered("report:C0OPS", yesterday, message_ts="1.0", at=yesterday)
+    store.deliveries.mark_failed("report:C0OPS", SLOT, attempt=1, error="Slack unreachable (ConnectionError)",
+                                 retry_at=NOW)
+
+    def lines() -> list[str]:
+        report = schedule_report(schedule_facts(runtime, OPS, berlin, NOW), NOW, 12)
+        return [plain(line) for line in report.sections[0].lines]
+
+    shown = lines()
+    assert "Last sent: Mon 13 May 09:00 CEST" in shown, "the failed slot is not reported as sent"
+    assert ("The report due Tue 14 May 09:00 CEST is not in the channel yet; the bot keeps trying "
+            "(Slack unreachable (ConnectionError)).") in shown
+    store.deliveries.give_up("report:C0OPS", SLOT, error=None, at=NOW)
+    assert any(line.startswith("The report due Tue 14 May 09:00 CEST could not be delivered") for line in lines())
+    store.deliveries.mark_delivered("report:C0OPS", SLOT, message_ts="2.0", at=NOW)
+    assert "Last sent: Tue 14 May 09:00 CEST" in lines() and not any("The report due" in x for x in lines())
+
+
 def test_report_now_posts_in_the_channel_and_report_shows_the_schedule(
     bot_factory: BotFactory, slack_sim: SlackSim, tmp_path: Path, minio_cluster: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -275,7 +418,7 @@ def test_postgres_down_at_report_time_delays_the_report_and_it_is_sent_once_when
         assert scheduler.run_report(OPS) == "deferred"
     finally:
         postgres_server.start()
-    notes = [r.summary for (_c, _ts, r, _t) in outbox.posted]
+    notes = [plain(r.summary) for (_c, _ts, r, _t) in outbox.posted]
     assert len(notes) == 1 and "delayed" in notes[0], "one note, not one per retry"
     assert postgres_server.password not in notes[0]
     clock[0] += timedelta(minutes=3)

@@ -20,16 +20,28 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from kubernetes import client
 
+from bot.approval_engine import plan_of
+from bot.changes import ChangePlan, Outcome
+from bot.changes.follow import Phase
+from bot.changes.tenant import handle_by_name
+from bot.clients.kube_models import TenantInfo
 from bot.commands import Command
 from bot.composition import load_application
 from bot.dispatch import Dispatcher
 from bot.report import Report
+from handlers.scaling.kinds import AddPool, DecommissionStart
+from handlers.scaling.observers import pool_observer, removal_observer, resize_observer, restart_observer
+from handlers.scaling.plans import plan_add_pool
+from handlers.scaling.quantities import parse_size
+from handlers.updates.observers import rollout_observer
 from sandbox.kube.controlplane import ControlPlane
+from sandbox.kube.operator import OperatorStandIn
 from sandbox.kube.world import (
     TENANT_GROUP,
     TENANT_PLURAL,
@@ -47,7 +59,7 @@ from tests.test_maintenance import LiveClock, site_config
 pytestmark = pytest.mark.kube
 
 FAST = {"timeout_minutes": 0.25, "poll_seconds": 0.05}
-APPROVERS = {kind: {"approvers": [ALICE, BOB, CAROL]} for kind in ("scale", "update", "rollback", "operator-update")}
+APPROVERS = {kind: {"approvers": [ALICE, BOB, CAROL]} for kind in ("scale", "update", "rollback")}
 _MERGE = "application/merge-patch+json"
 
 
@@ -107,6 +119,19 @@ class Site:
         assert result.ephemeral is None, text_of(result.ephemeral) if result.ephemeral else ""
         return approval.id
 
+    def latest_plan(self) -> ChangePlan:
+        """The plan of the newest request, as stored."""
+        plan = plan_of(self.bot.runtime.store.approvals.recent(1)[0])
+        assert plan is not None
+        return plan
+
+    def resume(self, plan: ChangePlan) -> tuple[Outcome, str]:
+        """What the leader's resume says about ``plan`` after the bot that executed it stopped: (outcome, progress)."""
+        kind = self.dispatcher.app.change_kind(plan.kind)
+        assert kind is not None
+        lines: list[str] = []
+        return kind.resume(self.bot.runtime, plan, lines.append), "\n".join(lines)
+
     def card(self, approval_id: str) -> str:
         approval = self.bot.runtime.store.approvals.get(approval_id)
         assert approval is not None and approval.message_ts
@@ -149,15 +174,19 @@ class Site:
 
 def make_site(kube: ControlPlane, kube_api: client.ApiClient, kube_ns: str, minio: SimCluster, tmp_path: Path,
               *, token: str | None = None, operator_ns: str | None = None, admins: list[str] | None = None,
-              **tenant: Any) -> Site:
-    """The bot for the demo tenant in `kube_ns`; `operator_ns`: where its cluster's operator runs; `admins`."""
+              cluster: dict[str, Any] | None = None, channels: tuple[str, ...] = (), **tenant: Any) -> Site:
+    """The bot for the demo tenant in `kube_ns`; `operator_ns`: where its cluster's operator runs; `admins`;
+    `cluster`: settings of the cluster (operators, approvals) over the defaults; `channels`: more channel ids."""
     kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", token=token)
     keys = tmp_path / "keys"
     keys.mkdir(exist_ok=True)
     tenant = {"approvals": APPROVERS, "rollout": FAST, **tenant}
     raw = site_config(kubeconfig, kube_ns, minio, keys, f"sqlite:///{tmp_path / 'state.db'}", **tenant)
+    raw["clusters"][0].update({"rollout": tenant["rollout"], **(cluster or {})})
+    raw["channels"] += [{"id": c} for c in channels]
     if operator_ns:
-        raw["clusters"][0]["operator"] = {"namespace": operator_ns, "deployment": "minio-operator"}
+        raw["clusters"][0]["operator"] = {"namespace": operator_ns, "deployment": "minio-operator",
+                                          **raw["clusters"][0].get("operator", {})}
     if admins is not None:
         raw["admins"] = admins
     world = world_from(raw, clock=LiveClock())
@@ -242,6 +271,26 @@ def test_given_a_4x2_tenant_add_pool_previews_capacity_and_dry_run_then_appends_
     assert "Pool pool-1 appended" in thread and "pool pool-1: PoolInitialized" in thread
 
 
+def test_after_a_restart_a_pool_already_appended_is_followed_until_initialised_and_never_appended_again(
+    site: Site,
+) -> None:
+    site.run(ALICE, "scale demo add-pool --servers 4 --volumes-per-server 4 --size 2Ti")
+    plan = site.latest_plan()
+    not_made, _ = site.resume(plan)  # the bot stopped before the write
+    assert not not_made.ok and "most likely not made" in not_made.summary and "not run again" in not_made.summary
+    assert [p["name"] for p in site.pools()] == ["pool-0"]
+
+    site.patch_spec({"pools": [*site.pools(), plan.params["pool"]]})  # the bot appended the pool, then stopped
+    generation = site.tenant()["metadata"]["generation"]
+    site.operator.when(lambda: len(site.pools()) == 2, pool_initialized(site, "pool-1"))
+    outcome, progress = site.resume(plan)
+    site.operator.join()
+    assert outcome.ok and "Pool pool-1 added and initialised" in outcome.summary, outcome
+    assert "Pool pool-1 is in Tenant" in progress and "following it again" in progress
+    assert site.tenant()["metadata"]["generation"] == generation, "resuming never writes"
+    assert [p["name"] for p in site.pools()] == ["pool-0", "pool-1"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -289,6 +338,53 @@ def test_a_new_pool_that_never_initialises_is_reported_stuck_with_events(impatie
     assert "Pool pool-1 is in the spec but not initialised after" in card
     assert "Pod/demo-pool-1-0 FailedScheduling: 0/3 nodes are available: 3 Insufficient memory." in card
     assert [p["name"] for p in site.pools()] == ["pool-0", "pool-1"]
+
+
+def test_a_pool_the_operator_rejects_stops_the_follow_at_once_with_the_operators_error(
+    site: Site, operator_stand_in: OperatorStandIn
+) -> None:
+    # The API server stores a 2 x 1 pool (the operator's CRD has no such rule); the operator's controller then
+    # refuses it in status.currentState. The bot's own preview refuses 2 x 1 too, so the approved change kind
+    # runs here with that pool in its plan.
+    runtime = site.bot.runtime
+    assert operator_stand_in.wait_for(lambda: site.tenant().get("status", {}).get("currentState") == "Initialized")
+    handle = handle_by_name(runtime, "demo")
+    plan = plan_add_pool(runtime, handle, ALICE, servers=4, volumes=2, size=parse_size("1Ti"), storage_class=None,
+                         name=None)
+    plan = plan.model_copy(update={"params": {**plan.params, "pool": {**plan.params["pool"], "servers": 2,
+                                                                       "volumesPerServer": 1}}})
+    progress: list[str] = []
+    outcome = AddPool().execute(runtime, plan, progress.append)
+    assert not outcome.ok
+    rejected = "the operator rejected the change: pool #1 with 2 servers must have at least 4 volumes in total"
+    assert outcome.summary == f"Pool pool-1: {rejected}.", outcome.summary
+    assert progress[-1] == rejected, "the follow stopped at the operator's error, not at its timeout"
+    assert "Pool pool-1 stays in the Tenant spec" in outcome.lines[1]
+    assert "Remove pool-1 from spec.pools or correct it (kubectl edit tenant" in outcome.lines[2]
+    assert [p["name"] for p in site.pools()] == ["pool-0", "pool-1"]
+
+
+def test_every_follower_that_reads_the_tenant_stops_at_the_operators_error() -> None:
+    rejected = {"currentState": "pool #0 with 3 servers must have at least 6 volumes in total"}
+    tenant = TenantInfo.from_api({"metadata": {"namespace": "ns", "name": "demo"}, "status": rejected})
+
+    class _Kube:
+        def get_tenant(self, _namespace: str, _name: str) -> TenantInfo:
+            return tenant
+
+        def list_pods(self, *_args: Any) -> list[Any]:
+            raise AssertionError("nothing else is read once the operator has rejected the change")
+
+        list_pvcs = list_pods
+
+    handle: Any = SimpleNamespace(kube=_Kube(), namespace="ns", name="demo")
+    runtime: Any = None  # a rollout that the operator rejected never asks MinIO
+    for observe in (pool_observer(handle, "pool-1"), removal_observer(handle, "pool-0"),
+                    restart_observer(handle, ["pool-0"], {}), resize_observer(handle, ["data0-demo-pool-0-0"], 1),
+                    rollout_observer(runtime, handle, "RELEASE.2025-10-15T17-29-55Z", {})):
+        seen = observe()
+        assert (seen.phase, seen.line) == (Phase.FAILED, "the operator rejected the change: pool #0 with 3 servers "
+                                                         "must have at least 6 volumes in total")
 
 
 def test_the_tenant_changed_by_someone_else_between_preview_and_approval_is_not_written(site: Site) -> None:
@@ -470,6 +566,26 @@ def test_decommission_is_followed_to_the_end_and_only_then_the_pool_may_leave_th
     assert [p["name"] for p in site.pools()] == ["pool-1"]
 
 
+def test_after_a_restart_a_started_decommission_is_followed_to_its_end_and_never_started_again(
+    two_pools: Site,
+) -> None:
+    site = two_pools
+    site.run(ALICE, "scale demo decommission pool-0")
+    plan = site.latest_plan()
+    not_made, _ = site.resume(plan)  # the bot stopped before MinIO was asked
+    assert not not_made.ok and "most likely not made" in not_made.summary
+    tenant = site.bot.runtime.find_tenant("demo")
+    assert tenant is not None
+    minio = site.bot.runtime.minio(tenant)
+    assert minio.pools_status(str(plan.params["cmdline"])).decommission is None
+
+    minio.decommission_start(str(plan.params["cmdline"]))  # the bot started it, then stopped
+    outcome, progress = site.resume(plan)
+    assert outcome.ok and "Decommission of pool-0 complete" in outcome.summary, outcome
+    assert "following it again" in progress and "complete: 100 %" in progress
+    assert [p["name"] for p in site.pools()] == ["pool-0", "pool-1"], "MinIO moved data; the spec is untouched"
+
+
 def test_a_decommission_that_fails_midway_is_reported_and_nothing_else_is_touched(two_pools: Site) -> None:
     site = two_pools
     site.minio.fail_decommission(0)
@@ -506,6 +622,24 @@ def test_cancel_needs_approval_too(
 def test_the_last_pool_cannot_be_decommissioned(site: Site) -> None:
     report = site.run(ALICE, "scale demo decommission pool-0")
     assert report.failed and "MinIO cannot decommission its last pool. Add a pool first." in plain(report.summary)
+
+
+def test_a_decommission_minio_cannot_do_at_all_ends_with_its_one_line_and_changes_nothing(site: Site) -> None:
+    # MinIO answers 501 NotImplemented to decommissioning the only pool (or a deployment started with legacy
+    # endpoint arguments); the preview refuses the only pool, so this runs the approved change kind directly.
+    runtime = site.bot.runtime
+    cmdline = runtime.minio(runtime.config.tenants[0]).pools_list()[0].cmdline
+    plan = ChangePlan(kind=DecommissionStart.name, action_kind="scale", tenant="demo", title="Decommission pool-0",
+                      params={"pool": "pool-0", "index": 0, "cmdline": cmdline}, planned_at=datetime.now(UTC))
+    progress: list[str] = []
+    outcome = DecommissionStart().execute(runtime, plan, progress.append)
+    assert not outcome.ok and progress == []
+    assert outcome.summary.endswith("this deployment cannot decommission a pool: it has a single pool (or uses "
+                                    "legacy endpoint arguments) (HTTP 501 NotImplemented)"), outcome.summary
+    assert "\n" not in outcome.summary and outcome.lines == ["Nothing was changed: pool-0 stays in the Tenant and "
+                                                             "keeps serving."]
+    assert runtime.minio(runtime.config.tenants[0]).pools_list()[0].decommission is None
+    assert [p["name"] for p in site.pools()] == ["pool-0"]
 
 
 def test_decommission_preflight_refuses_when_the_other_pools_cannot_hold_the_data(two_pools: Site) -> None:

@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from bot.config import ChannelConfig, Config, parse_config
-from bot.outbox import TerminalOutbox
+from bot.outbox import OutboxError, TerminalOutbox
+from bot.report import Report
 from bot.runtime import Runtime
 from bot.scheduler import (
     Background,
@@ -33,6 +34,7 @@ from bot.scheduler import (
     report_job_id,
 )
 from bot.store import StoreUnavailable
+from tests.reading import plain
 
 OPS = "C0OPS"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -126,6 +128,7 @@ def recording_work(calls: Calls, report: Callable[..., object] | None = None) ->
         snapshot=lambda _rt, tenant: calls.add("snapshot", tenant.name),
         alerts=lambda _rt, _out, now: calls.add("alerts", now),
         expire_approvals=lambda _rt, _out, now: None,
+        executions=lambda _rt, _out, now: None,
         checklist=lambda _rt, channel, _out: calls.add("checklist", channel),
     )
 
@@ -349,16 +352,16 @@ def test_store_unavailable_at_report_time_delays_the_report_then_sends_it_once(
     )
     runtime = Runtime(config)
     outbox = TerminalOutbox(io.StringIO())
-    real_claim = runtime.store.scheduler.claim_run
+    real_claim = runtime.store.deliveries.claim
     failures = {"left": 2}
 
-    def flaky_claim(job_id: str, scheduled_for: datetime, **kwargs: Any) -> bool:
+    def flaky_claim(job_id: str, scheduled_for: datetime, **kwargs: Any) -> Any:
         if failures["left"] > 0:
             failures["left"] -= 1
             raise StoreUnavailable("cannot reach the store (PostgreSQL at db:5432/chatops): connection refused")
         return real_claim(job_id, scheduled_for, **kwargs)
 
-    runtime.store.scheduler.claim_run = flaky_claim  # type: ignore[method-assign]
+    runtime.store.deliveries.claim = flaky_claim  # type: ignore[method-assign]
     calls = Calls()
     scheduler = Scheduler(runtime, outbox, work=recording_work(calls))
     started.append(scheduler)
@@ -367,13 +370,153 @@ def test_store_unavailable_at_report_time_delays_the_report_then_sends_it_once(
     settle(0.5)
     assert len(reports(calls)) == 1
     assert slot == latest_fire_time(WallClockCron("* * * * *", "UTC"), slot + timedelta(seconds=1), timedelta(hours=1))
-    notes = [r.summary for (_c, _ts, r, _t) in outbox.posted]
+    notes = [plain(r.summary) for (_c, _ts, r, _t) in outbox.posted]
     assert len(notes) == 1 and "delayed" in notes[0] and "connection refused" in notes[0]
     assert "password" not in notes[0]
     counts = {s.labels["outcome"]: s.value for m in runtime.metrics.registry.collect()
               if m.name == "minio_chatops_scheduler_runs" for s in m.samples
               if s.name.endswith("_total") and s.labels.get("job") == "report"}
     assert counts.get("deferred") == 2 and counts.get("sent") == 1
+
+
+class SlackDown(TerminalOutbox):
+    """Refuses every post while `down` (as SlackOutbox reports Slack's 5xx or an unreachable host)."""
+
+    def __init__(self) -> None:
+        super().__init__(io.StringIO())
+        self.down = True
+
+    def post(self, channel: str, report: Report, thread_ts: str | None = None) -> str:
+        if self.down:
+            raise OutboxError("Slack unreachable for the message (ConnectionError)", "unreachable")
+        return super().post(channel, report, thread_ts)
+
+
+def posting_work(calls: Calls) -> Work:
+    """A report job that posts a one-line report through the outbox it is given."""
+
+    def report(_rt: Runtime, out: Any, channel: ChannelConfig, slot: datetime, now: datetime) -> None:
+        calls.add("report", channel.id, slot, now)
+        out.post(channel.id, Report(title="Daily MinIO report", summary="all healthy"))
+
+    return Work(report=report)
+
+
+def undelivered_count(runtime: Runtime) -> float:
+    value = runtime.metrics.registry.get_sample_value("minio_chatops_reports_undelivered_total", {"channel": OPS})
+    return value or 0.0
+
+
+def test_a_report_slack_did_not_take_is_retried_with_backoff_until_it_is_delivered(
+    tmp_path: Path, aps_clock: FakeClock, started: list[Scheduler]
+) -> None:
+    aps_clock.set(datetime(2024, 5, 14, 6, 59, 30, tzinfo=UTC))
+    runtime = Runtime(config_for(tmp_path), clock=aps_clock)
+    outbox = SlackDown()
+    calls = Calls()
+    scheduler = Scheduler(runtime, outbox, work=posting_work(calls))
+    started.append(scheduler)
+    scheduler.start()
+    caught_up(runtime)
+    slot = datetime(2024, 5, 14, 7, 0, tzinfo=UTC)
+    aps_clock.set(slot)
+    scheduler.wakeup()
+    calls.wait(1)
+    settle()
+    retry = f"report-retry:{OPS}:{slot.isoformat()}"
+    assert scheduler.jobs()[retry] == slot + timedelta(seconds=30), "first retry after report_retry_seconds"
+    aps_clock.set(slot + timedelta(seconds=30))
+    scheduler.wakeup()
+    calls.wait(2)
+    settle()
+    assert scheduler.jobs()[retry] == slot + timedelta(seconds=90), "then twice as long"
+    outbox.down = False  # Slack is back
+    aps_clock.set(slot + timedelta(seconds=90))
+    scheduler.wakeup()
+    calls.wait(3)
+    settle()
+    assert [r.title for (_c, _ts, r, _t) in outbox.posted] == ["Daily MinIO report"]
+    delivery = runtime.store.deliveries.get(report_job_id(OPS), slot)
+    assert delivery is not None and delivery.status == "delivered" and delivery.attempts == 3
+    assert delivery.message_ts == outbox.posted[0][1]
+    assert retry not in scheduler.jobs()
+    assert scheduler.run_report(OPS) == "skipped" and len(calls.items) == 3
+
+
+def test_a_report_not_delivered_within_its_grace_is_given_up_once_and_the_channel_is_told(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(datetime(2024, 5, 14, 7, 0, 5, tzinfo=UTC))
+    runtime = Runtime(config_for(tmp_path, scheduler={"catch_up_hours": 1}), clock=clock)
+    calls = Calls()
+
+    def refused(_rt: Runtime, _out: Any, channel: ChannelConfig, slot: datetime, now: datetime) -> None:
+        calls.add("report", channel.id, slot, now)
+        raise OutboxError("Slack refused the message: msg_blocks_too_long", "msg_blocks_too_long")
+
+    outbox = TerminalOutbox(io.StringIO())
+    scheduler = Scheduler(runtime, outbox, work=Work(report=refused))
+    outcomes = []
+    while len(outcomes) < 20:
+        outcomes.append(scheduler.run_report(OPS, datetime(2024, 5, 14, 7, 0, tzinfo=UTC)))
+        delivery = runtime.store.deliveries.get(report_job_id(OPS), datetime(2024, 5, 14, 7, 0, tzinfo=UTC))
+        assert delivery is not None
+        if delivery.finished:
+            break
+        assert delivery.next_attempt_at is not None
+        clock.set(delivery.next_attempt_at)
+    assert delivery.status == "undelivered" and set(outcomes) == {"failed"}
+    tried = [(c[3] - datetime(2024, 5, 14, 7, 0, 5, tzinfo=UTC)).total_seconds() for c in calls.items]
+    # 30 s, doubling, at most 10 minutes apart; the next would fall after the 1-hour grace.
+    assert tried == [0, 30, 90, 210, 450, 930, 1530, 2130, 2730, 3330]
+    [(channel, _ts, note, _t)] = outbox.posted
+    assert channel == OPS
+    assert "could not be delivered: Slack refused the message: msg_blocks_too_long" in plain(note.summary)
+    assert "/minio report now" in plain(note.summary)
+    assert undelivered_count(runtime) == 1
+    clock.advance(hours=2)
+    assert scheduler.run_report(OPS) == "not_due"
+    assert len(outbox.posted) == 1 and undelivered_count(runtime) == 1, "said once"
+
+
+def test_slack_down_all_day_the_undelivered_report_is_logged_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    slot = datetime(2024, 5, 14, 7, 0, tzinfo=UTC)
+    clock = FakeClock(slot + timedelta(seconds=5))
+    runtime = Runtime(config_for(tmp_path), clock=clock)
+    calls = Calls()
+    scheduler = Scheduler(runtime, SlackDown(), work=posting_work(calls))
+    assert scheduler.run_report(OPS) == "failed"
+    # No leader runs it again that day; the next run notices the slot it left behind.
+    clock.set(slot + timedelta(days=1))
+    with caplog.at_level("ERROR", logger="minio_chatops.scheduler"):
+        assert scheduler.run_report(OPS) == "failed"
+    delivery = runtime.store.deliveries.get(report_job_id(OPS), slot)
+    assert delivery is not None and delivery.status == "undelivered"
+    assert undelivered_count(runtime) == 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert "daily report not delivered while it was worth sending" in messages
+    assert "could not tell the channel its report was not delivered" in messages
+    assert all("Traceback" not in (r.exc_text or "") for r in caplog.records)
+
+
+def test_an_attempt_that_was_taken_over_does_not_post(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2024, 5, 14, 7, 0, 5, tzinfo=UTC))
+    config = config_for(tmp_path)
+    outbox = TerminalOutbox(io.StringIO())
+    calls = Calls()
+    successor = Scheduler(Runtime(config, clock=clock), outbox, work=posting_work(calls), identity="bot-1")
+
+    def slow(rt: Runtime, out: Any, channel: ChannelConfig, slot: datetime, now: datetime) -> None:
+        # Gathering took longer than the attempt's hold; meanwhile another leader took the slot over.
+        clock.advance(minutes=6)
+        assert successor.run_report(OPS) == "sent"
+        out.post(channel.id, Report(title="Daily MinIO report", summary="late"))
+
+    stalled = Scheduler(Runtime(config, clock=clock), outbox, work=Work(report=slow), identity="bot-0")
+    assert stalled.run_report(OPS) == "skipped"
+    assert [r.summary for (_c, _ts, r, _t) in outbox.posted] == ["all healthy"], "one report, the successor's"
 
 
 def test_a_job_never_overlaps_itself(tmp_path: Path) -> None:
@@ -455,11 +598,45 @@ def test_without_leader_election_the_process_is_always_leader(tmp_path: Path) ->
     try:
         assert background.is_leader() and background.scheduler.running
         assert b"minio_chatops_leader 1.0" in runtime.metrics.exposition()
-        assert set(background.scheduler.jobs()) == {"snapshots", "alerts", "approvals"}
+        assert set(background.scheduler.jobs()) == {"snapshots", "alerts", "approvals", "executions"}
     finally:
         background.stop()
     assert not background.scheduler.running
     assert b"minio_chatops_leader 0.0" in runtime.metrics.exposition()
+
+
+def test_only_the_leader_looks_for_executions_a_stopped_process_left_and_it_looks_often(tmp_path: Path) -> None:
+    runtime = Runtime(config_for(tmp_path, channels=[], executions={"lease_seconds": 12}))
+    calls = Calls()
+    work = Work(executions=lambda _rt, _out, now: calls.add("executions", now))
+    follower = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=work, is_leader=lambda: False)
+    assert follower.run_executions() == "skipped" and not calls.items
+    leader = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=work)
+    assert leader.run_executions() == "sent" and calls.items[0][0] == "executions"
+    assert runtime.config.executions.check_seconds == 2.0, "a resume comes within a sixth of the lease of its expiry"
+    assert Scheduler(runtime, TerminalOutbox(io.StringIO()), work=Work()).run_executions() == "not_due"
+
+
+def test_the_executions_job_gets_the_change_kinds_it_resumes_through(tmp_path: Path) -> None:
+    from bot import approval_engine
+    from bot.application import Application, Capability, Job
+
+    class Kind:
+        name, action_kind = "probe-kind", "scale"
+
+    found: list[object] = []
+    probe = Capability("probe")
+    probe.change_kind(Kind())  # type: ignore[arg-type]  # only its name is looked up here
+    probe.job(Job.EXECUTIONS)(lambda _rt, _out, _now, kinds: found.append(kinds("probe-kind")))
+    app = Application()
+    app.include(probe)
+    work = Work.of(app)
+    assert work.executions is not None
+    work.executions(Runtime(config_for(tmp_path, channels=[])), TerminalOutbox(io.StringIO()), datetime.now(UTC))
+    assert [type(k).__name__ for k in found] == ["Kind"]
+    engine_app = Application()
+    engine_app.include(approval_engine.capability)
+    assert Work.of(engine_app).executions is not None, "the approval engine declares the job"
 
 
 def test_config_rejects_a_bad_cron_and_leader_election_without_a_cluster() -> None:

@@ -91,6 +91,37 @@ def test_post_message_errors(slack_client: WebClient, kwargs: dict[str, Any], er
     assert slack_error(slack_client.chat_postMessage, **kwargs) == error
 
 
+def test_message_metadata_is_kept_and_history_shows_it_only_when_asked(
+    slack_sim: SlackSim, slack_client: WebClient
+) -> None:
+    metadata = {"event_type": "daily_report", "event_payload": {"key": "report:C0OPS:2024-05-14T07:00Z"}}
+    posted = slack_client.chat_postMessage(channel=OPS, text="report", metadata=metadata)
+    assert posted["message"]["metadata"] == metadata
+    assert slack_sim.messages(OPS)[0].metadata == metadata
+    plain = slack_client.conversations_history(channel=OPS)["messages"]
+    assert [m["text"] for m in plain] == ["report"] and "metadata" not in plain[0], "not unless asked for"
+    [shown] = slack_client.conversations_history(channel=OPS, include_all_metadata=True)["messages"]
+    assert shown["metadata"] == metadata
+    [in_thread] = slack_client.conversations_replies(channel=OPS, ts=posted["ts"], include_all_metadata=True)[
+        "messages"
+    ]
+    assert in_thread["metadata"] == metadata
+
+
+def test_malformed_metadata_is_refused_and_a_bad_event_type_is_dropped_with_a_warning(
+    slack_sim: SlackSim, slack_client: WebClient
+) -> None:
+    for bad in ({"event_payload": {}}, {"event_type": "x", "event_payload": "key"}, ["x"]):
+        error = slack_error(slack_client.chat_postMessage, channel=OPS, text="x", metadata=bad)
+        assert error == "invalid_metadata_format"
+    assert slack_sim.messages(OPS) == []
+    posted = slack_client.chat_postMessage(
+        channel=OPS, text="posted anyway", metadata={"event_type": "daily.report", "event_payload": {"k": 1}}
+    )
+    assert posted["warning"] == "invalid_metadata_schema"
+    assert "metadata" not in posted["message"] and slack_sim.messages(OPS)[0].metadata is None
+
+
 def test_update_replaces_content_and_keeps_history(slack_sim: SlackSim, slack_client: WebClient) -> None:
     ts = slack_client.chat_postMessage(channel=OPS, text="approval pending")["ts"]
     updated = slack_client.chat_update(channel=OPS, ts=ts, text="approved by alice", blocks=[])

@@ -87,6 +87,42 @@ def test_faults_over_the_http_control_endpoint(slack_sim: SlackSim, slack_client
     assert slack_client.conversations_info(channel=OPS)["ok"]
 
 
+def test_an_outage_answers_every_call_for_its_duration_in_sim_time(
+    slack_sim: SlackSim, slack_client: WebClient
+) -> None:
+    slack_sim.inject("*", status=500, for_seconds=120)
+    for _ in range(3):
+        with pytest.raises(SlackApiError) as caught:
+            slack_client.chat_postMessage(channel=OPS, text="during")
+        assert caught.value.response.status_code == 500
+    with pytest.raises(SlackApiError):
+        slack_client.conversations_history(channel=OPS)
+    slack_sim.advance_clock(119)
+    with pytest.raises(SlackApiError):
+        slack_client.chat_postMessage(channel=OPS, text="still down")
+    slack_sim.advance_clock(1)
+    assert slack_client.chat_postMessage(channel=OPS, text="after")["ok"]
+    assert [m.text for m in slack_sim.messages(OPS)] == ["after"]
+    assert slack_sim.faults.pending() == []
+
+
+def test_an_outage_over_the_http_control_endpoint(slack_sim: SlackSim, slack_client: WebClient) -> None:
+    request = urllib.request.Request(
+        f"{slack_sim.base_url}_sim/fault",
+        data=json.dumps({"method": "chat.postMessage", "status": 503, "for_seconds": 60}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert json.load(response) == {"ok": True}
+    assert slack_client.conversations_info(channel=OPS)["ok"], "other methods are not part of it"
+    for _ in range(2):
+        with pytest.raises(SlackApiError):
+            slack_client.chat_postMessage(channel=OPS, text="x")
+    slack_sim.advance_clock(61)
+    assert slack_client.chat_postMessage(channel=OPS, text="x")["ok"]
+
+
 def test_response_url_and_upload_url_can_fail_too(slack_sim: SlackSim, slack_client: WebClient) -> None:
     slack_sim.inject("upload", status=500)
     # slack_sdk posts the bytes with bare urllib: a failing upload URL surfaces as HTTPError.

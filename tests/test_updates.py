@@ -22,9 +22,9 @@ from sandbox.kube.controlplane import ControlPlane
 from sandbox.kube.world import DEFAULT_IMAGE, OPERATOR_IMAGE, TenantWorld, ensure_operator
 from sandbox.minio_sim import SimCluster
 from tests.reading import plain
-from tests.test_approvals import ALICE, BOB, CAROL, text_of
+from tests.test_approvals import ALICE, BOB, CAROL, OPS, text_of
 from tests.test_maintenance import _restricted_identity
-from tests.test_scaling import APPROVERS, FAST, Site, make_site
+from tests.test_scaling import FAST, Site, make_site
 
 pytestmark = pytest.mark.kube
 
@@ -33,6 +33,8 @@ NEW_TAG = "RELEASE.2025-10-15T17-29-55Z"
 NEW = f"quay.io/minio/minio:{NEW_TAG}"
 NEW_OPERATOR = "quay.io/minio/operator:v7.1.2"
 DIGEST = "sha256:" + "ab" * 32
+# The cluster's own governance of its operator: ALICE may request, BOB and CAROL approve (two of them), in #ops.
+CLUSTER_RULE = {"operators": [ALICE], "approvals": {"approvers": [BOB, CAROL], "channel": OPS}}
 
 
 @pytest.fixture
@@ -93,6 +95,9 @@ def test_an_approved_upgrade_stores_a_snapshot_follows_the_rollout_and_rollback_
     assert not report.failed, text_of(report)
     card = site.last_card()
     assert f"Tenant spec.image: {DEFAULT_IMAGE} → {NEW}" in card
+    assert "Tenant spec.image registry: quay.io → quay.io (unchanged)" in card
+    assert f"Tenant spec.image tag: {OLD_TAG} → {NEW_TAG}" in card
+    assert "image source: quay.io/minio/minio is an allowed source (the repository running now)" in card
     assert f"MinIO version on the nodes: {OLD_TAG} on 4 nodes → {NEW_TAG} on every node" in card
     assert "The API server accepted the patch (dryRun=All)" in card
     for check in ("Tenant health", "write quorum", "nodes online", "no healing", "Tenant state",
@@ -132,6 +137,25 @@ def test_an_approved_upgrade_stores_a_snapshot_follows_the_rollout_and_rollback_
     assert site.tenant()["spec"]["image"] == DEFAULT_IMAGE
     newest = site.bot.runtime.store.specs.list("demo")[0]
     assert newest.spec["image"] == NEW and newest.reason == f"before rollback to #{snapshot.id}", "undo is possible"
+
+
+def test_after_a_restart_an_upgrade_already_written_is_followed_to_its_end_and_never_written_again(
+    site: Site,
+) -> None:
+    site.run(ALICE, f"update demo tenant {NEW}")
+    plan = site.latest_plan()
+    not_made, _ = site.resume(plan)  # the bot stopped before writing spec.image
+    assert not not_made.ok and "most likely not made" in not_made.summary and "not run again" in not_made.summary
+    assert site.tenant()["spec"]["image"] == DEFAULT_IMAGE
+
+    site.patch_spec({"image": NEW})  # the bot wrote spec.image, then its pod was killed
+    generation = site.tenant()["metadata"]["generation"]
+    roll_out(site, NEW)
+    outcome, progress = site.resume(plan)
+    site.operator.join()
+    assert outcome.ok and f"demo runs {NEW_TAG} on every node" in outcome.summary, outcome
+    assert "following the rollout again" in progress and "Tenant Initialized; 4/4 node(s) on" in progress
+    assert site.tenant()["metadata"]["generation"] == generation, "resuming never writes"
 
 
 @pytest.mark.parametrize(("image", "message"), [
@@ -237,9 +261,7 @@ def test_operator_upgrade_needs_two_approvals_by_default_and_follows_its_pods(
     minio_cluster: SimCluster, tmp_path: Path,
 ) -> None:
     ensure_operator(kube_api, namespace=kube_ns)  # this test's own operator Deployment
-    approvals = {k: v for k, v in APPROVERS.items() if k != "operator-update"}  # the engine's default rule
-    s = make_site(kube, kube_api, kube_ns, minio_cluster, tmp_path, operator_ns=kube_ns, admins=[BOB, CAROL],
-                  approvals=approvals)
+    s = make_site(kube, kube_api, kube_ns, minio_cluster, tmp_path, operator_ns=kube_ns, cluster=CLUSTER_RULE)
     apps: Any = client.AppsV1Api(kube_api)  # the SDK's models type every field Optional
     core: Any = client.CoreV1Api(kube_api)
     try:
@@ -293,11 +315,9 @@ OPERATOR_LABELS = {"name": "minio-operator", "app.kubernetes.io/name": "operator
 
 def operator_site(kube: ControlPlane, kube_api: client.ApiClient, kube_ns: str, minio: SimCluster,
                   tmp_path: Path) -> Site:
-    """The bot with this test's own operator Deployment and the engine's default `operator-update` rule."""
+    """The bot with this test's own operator Deployment, governed by the cluster's rule (two approvals)."""
     ensure_operator(kube_api, namespace=kube_ns)
-    approvals = {k: v for k, v in APPROVERS.items() if k != "operator-update"}
-    return make_site(kube, kube_api, kube_ns, minio, tmp_path, operator_ns=kube_ns, admins=[BOB, CAROL],
-                     approvals=approvals)
+    return make_site(kube, kube_api, kube_ns, minio, tmp_path, operator_ns=kube_ns, cluster=CLUSTER_RULE)
 
 
 def operator_image(kube_api: client.ApiClient, namespace: str) -> str:
@@ -413,5 +433,120 @@ def test_an_operator_rollback_whose_deployment_changed_since_the_preview_is_refu
         assert "changed since the preview" in s.card(approval)
         assert operator_image(kube_api, kube_ns) == "quay.io/minio/operator:v7.1.3"
         assert [x.id for x in s.bot.runtime.store.specs.list("operator:test")] == [saved.id], "no new snapshot"
+    finally:
+        s.bot.runtime.close()
+
+
+# ----------------------------------------------------------------------------- governance of the operator (issue 14)
+
+
+PLATFORM = "C0PLATFORM"
+DAVE, ERIN = "U0DAVE", "U0ERIN"
+
+
+def test_an_operator_upgrade_by_a_requester_of_a_one_approver_tenant_needs_the_clusters_approvers(
+    kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
+    minio_cluster: SimCluster, tmp_path: Path,
+) -> None:
+    # demo: ALICE and DAVE operate it; any one of its approvers (BOB) is enough for its own changes.
+    # The cluster: only ALICE may request operator changes; CAROL and ERIN approve them, two of them, in #platform.
+    ensure_operator(kube_api, namespace=kube_ns)
+    one = {kind: {"approvers": [BOB], "required": 1} for kind in ("scale", "update", "rollback")}
+    s = make_site(kube, kube_api, kube_ns, minio_cluster, tmp_path, operator_ns=kube_ns, approvals=one,
+                  operators=[ALICE, DAVE], channels=(PLATFORM,),
+                  cluster={"operators": [ALICE], "approvals": {"approvers": [CAROL, ERIN], "channel": PLATFORM}})
+    try:
+        report = s.run(DAVE, f"update operator {NEW_OPERATOR}")
+        assert "You may not request operator changes on cluster `test`" in plain(report.summary)
+        assert not s.bot.runtime.store.approvals.recent(1), "a tenant's operator requests nothing for the cluster"
+
+        report = s.run(ALICE, f"update operator {NEW_OPERATOR}")
+        assert not report.failed, text_of(report)
+        [(channel, _ts, card, _thread)] = s.bot.outbox.posts
+        assert channel == PLATFORM, "the card goes to the cluster's channel, where its approvers are"
+        assert "Needs 2 approvals from `operator-update` approvers of cluster `test`" in text_of(card)
+        approval = s.bot.runtime.store.approvals.recent(1)[0]
+        assert approval.approvals_required == 2
+
+        refused = s.bot.press(BOB, approval.id, channel=PLATFORM)  # demo's approver: enough under demo's rule
+        assert refused.ephemeral is not None
+        assert "Only `operator-update` approvers of cluster `test`" in text_of(refused.ephemeral)
+        voted = s.bot.press(CAROL, approval.id, channel=PLATFORM)
+        assert voted.ephemeral is not None and "1 more approval needed" in text_of(voted.ephemeral)
+        assert s.bot.status(approval.id) == "pending"
+        assert operator_image(kube_api, kube_ns) == OPERATOR_IMAGE, "nothing changed on one approval"
+
+        play_operator(s, NEW_OPERATOR, "minio-operator-5d8f7c9b6-g0v01")
+        assert s.bot.press(ERIN, approval.id, channel=PLATFORM).ephemeral is None
+        s.operator.join()
+        assert s.bot.status(approval.id) == "succeeded", s.card(approval.id)
+        assert operator_image(kube_api, kube_ns) == NEW_OPERATOR
+    finally:
+        s.bot.runtime.close()
+
+
+def test_an_operator_upgrade_on_a_cluster_without_approvals_is_refused_with_the_reason(
+    kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
+    minio_cluster: SimCluster, tmp_path: Path,
+) -> None:
+    ensure_operator(kube_api, namespace=kube_ns)
+    s = make_site(kube, kube_api, kube_ns, minio_cluster, tmp_path, operator_ns=kube_ns, admins=[ALICE])
+    try:
+        for command in (f"update operator {NEW_OPERATOR}", f"update demo operator {NEW_OPERATOR}"):
+            report = s.run(ALICE, command)
+            assert "the cluster has no `approvals`" in plain(report.summary), command
+        assert not s.bot.runtime.store.approvals.recent(1) and not s.bot.outbox.posts
+        assert operator_image(kube_api, kube_ns) == OPERATOR_IMAGE
+    finally:
+        s.bot.runtime.close()
+
+
+# ----------------------------------------------------------------------------- where images may come from (issue 14)
+
+
+def test_an_image_from_an_unlisted_registry_is_refused_and_nothing_is_requested(site: Site) -> None:
+    report = site.run(ALICE, f"update demo tenant ghcr.io/minio/minio:{NEW_TAG}")
+    assert report.failed and "Not requested" in report.title
+    why = plain(report.summary)
+    assert "ghcr.io/minio/minio is not an allowed image source" in why
+    assert "Allowed: quay.io/minio/minio (the repository running now)" in why and "allowed_images" in why
+    assert not site.bot.runtime.store.approvals.recent(1) and not site.bot.outbox.posts
+    assert site.bot.runtime.store.audit.recent(1)[0].action == "refuse"
+    assert site.tenant()["spec"]["image"] == DEFAULT_IMAGE
+
+
+def test_an_operator_image_from_an_unlisted_registry_is_refused_and_nothing_is_requested(
+    kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
+    minio_cluster: SimCluster, tmp_path: Path,
+) -> None:
+    s = operator_site(kube, kube_api, kube_ns, minio_cluster, tmp_path)
+    try:
+        report = s.run(ALICE, "update operator registry.example.com/minio/operator:v7.1.2")
+        assert report.failed and "registry.example.com/minio/operator is not an allowed image source" in plain(
+            report.summary)
+        assert "Allowed: quay.io/minio/operator (the repository running now)" in plain(report.summary)
+        assert not s.bot.runtime.store.approvals.recent(1) and not s.bot.outbox.posts
+    finally:
+        s.bot.runtime.close()
+
+
+def test_a_listed_registry_is_accepted_and_the_card_shows_the_full_reference_before_and_after(
+    kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
+    minio_cluster: SimCluster, tmp_path: Path,
+) -> None:
+    mirror = f"registry.example.com:5000/mirror/minio:{NEW_TAG}@{DIGEST}"
+    s = make_site(kube, kube_api, kube_ns, minio_cluster, tmp_path,
+                  allowed_images=["quay.io/minio/", "registry.example.com:5000/mirror/"])
+    try:
+        assert s.run(ALICE, f"update demo tenant docker.io/minio/minio:{NEW_TAG}").failed, "not listed"
+        report = s.run(ALICE, f"update demo tenant {mirror}")
+        assert not report.failed, text_of(report)
+        card = s.last_card()
+        assert f"Tenant spec.image: {DEFAULT_IMAGE} → {mirror}" in card
+        assert "Tenant spec.image registry: quay.io → registry.example.com:5000" in card
+        assert "Tenant spec.image repository: minio/minio → mirror/minio" in card
+        assert f"Tenant spec.image tag: {OLD_TAG} → {NEW_TAG}" in card
+        assert f"Tenant spec.image digest: none → {DIGEST}" in card
+        assert "registry.example.com:5000/mirror/minio is an allowed source (allowed_images of the tenant)" in card
     finally:
         s.bot.runtime.close()

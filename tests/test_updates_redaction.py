@@ -21,8 +21,9 @@ from sqlalchemy import create_engine, select
 from bot.redact import MASK, redact
 from bot.store.schema import metadata
 from sandbox.kube.controlplane import ControlPlane
-from sandbox.kube.world import TenantWorld
+from sandbox.kube.world import DEFAULT_IMAGE, TenantWorld
 from sandbox.minio_sim import SimCluster
+from tests.reading import plain
 from tests.test_approvals import ALICE, BOB, text_of
 from tests.test_scaling import Site, make_site
 from tests.test_updates import NEW, NEW_TAG, roll_out
@@ -60,7 +61,9 @@ def shown_in_slack(site: Site) -> str:
     return "\n".join(redact(text_of(report)) for _channel, _ts, report, _thread in site.bot.outbox.posts)
 
 
-def test_a_rollback_preview_of_a_spec_with_minio_root_password_in_env_never_shows_or_stores_it(site: Site) -> None:
+def test_a_rollback_preview_of_a_spec_with_minio_root_password_in_env_shows_the_change_without_the_value_and_the_approved_rollback_keeps_it(  # noqa: E501
+    site: Site,
+) -> None:
     site.patch_spec({"env": [{"name": "MINIO_ROOT_PASSWORD", "value": OLD_PASSWORD},
                              {"name": "MINIO_BROWSER", "value": "on"}]})
     # An approved upgrade stores the spec as it was: the snapshot a rollback restores.
@@ -78,19 +81,37 @@ def test_a_rollback_preview_of_a_spec_with_minio_root_password_in_env_never_show
     site.patch_spec({"env": [{"name": "MINIO_ROOT_PASSWORD", "value": NEW_PASSWORD},
                              {"name": "MINIO_BROWSER", "value": "off"}]})
     preview = site.run(ALICE, f"update demo rollback {snapshot.id}")
-    shown = shown_in_slack(site) + "\n" + redact(text_of(preview))
-    assert OLD_PASSWORD not in shown and NEW_PASSWORD not in shown
-    stored = everything_stored(site)
-    assert OLD_PASSWORD not in stored and NEW_PASSWORD not in stored
+    assert not preview.failed, text_of(preview)
+    card = site.last_card()
+    assert "spec.env: " in card and '"MINIO_BROWSER","value":"off' in card and '"MINIO_BROWSER","value":"on"' in card
+    assert f'"MINIO_ROOT_PASSWORD","value":"{MASK}"' in card, "the secret's entry is shown, its value never"
+    assert "each one keeps the value the Tenant has now" in card
+    assert "The API server accepted the patch (dryRun=All)" in card
+    for seen in (text_of(preview), card, shown_in_slack(site), everything_stored(site)):
+        assert OLD_PASSWORD not in seen and NEW_PASSWORD not in seen
+    [pending] = [a for a in site.bot.runtime.store.approvals.pending() if a.kind == "update-rollback"]
+    assert NEW_PASSWORD not in json.dumps(pending.plan)
 
-    # Whatever becomes of the request, the Tenant keeps its current password: never the placeholder, never
-    # the old one (which the bot no longer has).
-    pending = [a for a in site.bot.runtime.store.approvals.pending() if a.kind == "update-rollback"]
-    for approval in pending:
-        site.bot.press(BOB, approval.id)
+    # Approved: the env is restored (MINIO_BROWSER back on) and the live password is the rotated one, unchanged.
+    roll_out(site, DEFAULT_IMAGE)
+    rollback = site.approve_latest(BOB)
     site.operator.join()
-    assert env_of(site)["MINIO_ROOT_PASSWORD"] == NEW_PASSWORD
+    assert rollback == pending.id
+    assert site.bot.status(rollback) == "succeeded", site.card(rollback)
+    assert env_of(site) == {"MINIO_ROOT_PASSWORD": NEW_PASSWORD, "MINIO_BROWSER": "on"}
+    assert json.dumps(site.tenant()["spec"]).count(MASK) == 0, "never the placeholder"
     stored = everything_stored(site)
     assert OLD_PASSWORD not in stored and NEW_PASSWORD not in stored
     assert NEW_PASSWORD not in shown_in_slack(site)
-    assert json.dumps(site.tenant()["spec"]).count(MASK) == 0
+
+
+def test_a_rollback_whose_secret_has_no_current_value_says_why_and_writes_nothing(site: Site) -> None:
+    site.patch_spec({"env": [{"name": "MINIO_ROOT_PASSWORD", "value": OLD_PASSWORD}]})
+    saved = site.bot.runtime.store.specs.add("demo", dict(site.tenant()["spec"]), reason="hand-made")
+    site.patch_spec({"env": [{"name": "MINIO_BROWSER", "value": "off"}]})  # the secret's entry is gone
+    report = site.run(ALICE, f"update demo rollback {saved.id}")
+    assert report.failed and "Not sent: " in plain(report.summary)
+    assert "never stores secret values, so it cannot put this one back" in plain(report.summary)
+    assert "refusing to write the redaction placeholder" not in plain(report.summary)
+    assert not site.bot.runtime.store.approvals.recent(1)
+    assert env_of(site) == {"MINIO_BROWSER": "off"}

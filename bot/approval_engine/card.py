@@ -8,7 +8,7 @@ change kind wrote (plan lines, findings, outcomes) are shown as they are.
 from __future__ import annotations
 
 from bot import humanize
-from bot.changes import ChangePlan, Finding
+from bot.changes import ChangePlan, Finding, subject_cluster
 from bot.report import (
     Action,
     Inline,
@@ -28,7 +28,17 @@ from bot.report import (
 )
 from bot.store import Approval, ApprovalStatus, AuditEvent
 
-from .machine import APPROVE, CANCEL, PENDING, REJECT, Resolution, action_kind_of, plan_of, resolution_of
+from .machine import (
+    APPROVE,
+    CANCEL,
+    PENDING,
+    REJECT,
+    Resolution,
+    action_kind_of,
+    plan_of,
+    resolution_of,
+    subject_text,
+)
 
 BOT_ACTOR = "bot"  # the audit trail's actor for what the engine does by itself
 MAX_DETAIL_LINES = 40
@@ -123,7 +133,9 @@ def _summary(approval: Approval, status: ApprovalStatus, title: str, resolution:
         needed = plural(approval.approvals_required, "approval")
         lines.append(spans(
             emoji("hourglass_flowing_sand"), " ", mention(approval.requester), " asks to: ", bold(title),
-            f". Needs {needed} from ", code(action_kind_of(approval)), " approvers other than the requester, by ",
+            f". Needs {needed} from ", code(action_kind_of(approval)), " approvers",
+            spans(" of ", subject_text(approval.tenant)) if subject_cluster(approval.tenant) else (),
+            " other than the requester, by ",
             when(approval.expires_at), ".",
         ))
         if votes:
@@ -154,7 +166,9 @@ def _sections(plan: ChangePlan | None, resolution: Resolution | None) -> list[Se
     elif resolution is not None and resolution.lines:
         sections.append(Section(title="Details", lines=resolution.lines[:MAX_DETAIL_LINES]))
     if plan is not None:
-        fields = [KeyValue(label="Risk", value=plan.risk), KeyValue(label="Tenant", value=plan.tenant)]
+        scope = KeyValue(label="Cluster", value=plan.cluster) if plan.cluster else KeyValue(label="Tenant",
+                                                                                              value=plan.tenant)
+        fields = [KeyValue(label="Risk", value=plan.risk), scope]
         if plan.targets:
             fields.append(KeyValue(label="Target", value="\n".join(t.label() for t in plan.targets[:5])))
         sections.append(Section(title="Summary", fields=fields))
@@ -215,7 +229,7 @@ def audit_line(event: AuditEvent) -> Text:
     if detail.get("kind"):
         parts.append(str(detail["kind"]))
     if event.tenant:
-        parts.append(spans("on ", code(event.tenant)))
+        parts.append(spans("on ", subject_text(event.tenant)))
     if event.approval_id:
         parts.append(spans("request ", code(event.approval_id)))
     if event.plan_hash:

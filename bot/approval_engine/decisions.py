@@ -12,13 +12,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.changes import ChangeKind
+from bot.changes import ChangeKind, subject_cluster
 from bot.outbox import Outbox
 from bot.report import Report, Text, code, mention, notice, spans, when
 from bot.store import Approval
 
 from .card import BOT_ACTOR, expired_text, plural, shortened, status_text
-from .execution import execute_approved
+from .execution import lease_of, start_execution
 from .ledger import advance, find, record, refresh_card
 from .machine import (
     APPROVE,
@@ -40,7 +40,6 @@ from .machine import (
     is_overdue,
     votes_counted,
 )
-from .recovery import ensure_recovered, recover
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -59,13 +58,28 @@ def may_decide(runtime: Runtime, outbox: Outbox, approval: Approval, user: str, 
     blocked = still_pending(runtime, outbox, approval)
     if blocked:
         return notice(blocked)
-    tenant = runtime.find_tenant(approval.tenant)
-    kind = action_kind_of(approval)
-    refusal = decider_refusal(
-        approval, user, stage, tenant_configured=tenant is not None,
-        approver=lambda who: tenant is not None and runtime.access.can_approve(who, tenant, kind),
-    )
+    governed, approver = approver_rule(runtime, approval)
+    refusal = decider_refusal(approval, user, stage, tenant_configured=governed, approver=approver)
     return None if refusal is None else refuse(runtime, outbox, user, refusal, stage=stage, approval=approval)
+
+
+def approver_rule(runtime: Runtime, approval: Approval) -> tuple[bool, Callable[[str], bool]]:
+    """(whether the rule that governs the request is still configured, who is an approver under it).
+
+    A cluster's request (the operator) is decided by the cluster's ``approvals``
+    only; a tenant's by the tenant's rule for the action kind.
+    """
+    kind = action_kind_of(approval)
+    cluster_name = subject_cluster(approval.tenant)
+    if cluster_name is not None:
+        cluster = runtime.config.cluster(cluster_name)
+        if cluster is None or cluster.approvals is None:
+            return False, lambda _who: False
+        return True, lambda who: runtime.access.can_approve_cluster(who, cluster)
+    tenant = runtime.find_tenant(approval.tenant)
+    if tenant is None:
+        return False, lambda _who: False
+    return True, lambda who: runtime.access.can_approve(who, tenant, kind)
 
 
 def still_pending(runtime: Runtime, outbox: Outbox, approval: Approval) -> Text | None:
@@ -88,9 +102,10 @@ def current_text(runtime: Runtime, approval_id: str) -> Text:
 def approve(
     runtime: Runtime, outbox: Outbox, approval: Approval, user: str, kinds: Callable[[str], ChangeKind | None]
 ) -> Report | None:
-    """Count ``user``'s approval; the vote that reaches the required count executes the change.
+    """Count ``user``'s approval; the vote that reaches the required count starts the change.
 
-    Returns what to tell the voter, or None when their vote ran the change (the card tells everyone).
+    The change runs on the change executor (its card and thread tell everyone how it goes), so the
+    voter's thread returns at once. Returns what to tell the voter, or None when their vote started it.
     """
     refused = may_decide(runtime, outbox, approval, user, APPROVE)
     if refused is not None:
@@ -110,10 +125,10 @@ def approve(
         refresh_card(runtime, outbox, approval.id)
         missing = approval.approvals_required - len(votes)
         return notice(f"Your approval is recorded; {plural(missing, 'more approval')} needed.")
-    if not advance(runtime, approval.id, APPROVED, decided_at=runtime.clock()):
+    if not advance(runtime, approval.id, APPROVED, decided_at=runtime.clock(), **lease_of(runtime)):
         return notice(current_text(runtime, approval.id))
     record(runtime, outbox, "approved", user, approval=approval, approvers=votes)
-    execute_approved(runtime, outbox, approval.id, kinds)
+    start_execution(runtime, outbox, approval.id, kinds)
     return None
 
 
@@ -131,15 +146,18 @@ def _decidable(runtime: Runtime, approval_id: str, channel: str | None, verb: st
     return approval
 
 
-def _sees(runtime: Runtime, channel: str, tenant_name: str) -> bool:
-    tenant = runtime.find_tenant(tenant_name)
+def _sees(runtime: Runtime, channel: str, subject: str) -> bool:
+    cluster_name = subject_cluster(subject)
+    if cluster_name is not None:
+        cluster = runtime.config.cluster(cluster_name)
+        return cluster is not None and runtime.access.can_see_cluster(channel, cluster)
+    tenant = runtime.find_tenant(subject)
     return tenant is not None and runtime.access.can_see(channel, tenant)
 
 
 def reject(runtime: Runtime, outbox: Outbox, approval_id: str, user: str, reason: str,
            *, channel: str | None = None) -> Report:
     """Reject a pending request with a reason (from the form or ``/minio reject``)."""
-    ensure_recovered(runtime, outbox)
     approval = _decidable(runtime, approval_id, channel, "decided")
     if isinstance(approval, Report):
         return approval
@@ -161,7 +179,6 @@ def reject(runtime: Runtime, outbox: Outbox, approval_id: str, user: str, reason
 
 def cancel(runtime: Runtime, outbox: Outbox, approval_id: str, user: str, *, channel: str | None = None) -> Report:
     """Cancel a pending request: its requester (or a bot admin) only."""
-    ensure_recovered(runtime, outbox)
     approval = _decidable(runtime, approval_id, channel, "cancelled")
     if isinstance(approval, Report):
         return approval
@@ -192,12 +209,8 @@ def expire(runtime: Runtime, outbox: Outbox, approval: Approval, now: datetime) 
 
 
 def expire_due(runtime: Runtime, outbox: Outbox, now: datetime | None = None) -> list[str]:
-    """Expire overdue pending requests (cards updated, audited); for the scheduler, every minute.
-
-    Also closes executions left behind by a dead process (see :func:`.recovery.recover`).
-    Returns the ids expired now.
+    """Expire overdue pending requests (cards updated, audited); for the scheduler, every minute, and before a
+    listing. Returns the ids expired now. (What a stopped process left is the leader's: :func:`.recovery.recover`.)
     """
     now = now or runtime.clock()
-    expired = [a.id for a in runtime.store.approvals.due_for_expiry(now) if expire(runtime, outbox, a, now)]
-    recover(runtime, outbox, now)
-    return expired
+    return [a.id for a in runtime.store.approvals.due_for_expiry(now) if expire(runtime, outbox, a, now)]

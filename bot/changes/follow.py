@@ -20,7 +20,8 @@ from enum import StrEnum
 
 from bot import humanize
 from bot.clients.errors import ClientError
-from bot.config import TenantConfig
+from bot.clients.kube_models import TenantInfo, operator_error
+from bot.config import ClusterConfig, TenantConfig
 
 HEARTBEAT_S = 300.0  # a "still waiting" line at most this often when nothing changes
 
@@ -63,9 +64,23 @@ class FollowResult:
     polls: int
 
 
-def follow_limits(tenant: TenantConfig) -> tuple[float, float]:
-    """(timeout, poll interval) in seconds from the tenant's ``rollout`` settings."""
-    return tenant.rollout.timeout_minutes * 60, tenant.rollout.poll_seconds
+OPERATOR_REJECTED = "the operator rejected the change: "
+
+
+def operator_rejection(info: TenantInfo) -> Observation | None:
+    """FAILED at once when the operator's controller refused the Tenant (its error in ``currentState``), else None.
+
+    The controller validates a spec only after the API server stored it; while the error
+    stands it rolls nothing out, so a follower that waited would only wait for its timeout.
+    Every follower that reads the Tenant asks this right after reading it.
+    """
+    error = operator_error(info)
+    return None if error is None else Observation(Phase.FAILED, OPERATOR_REJECTED + error)
+
+
+def follow_limits(owner: TenantConfig | ClusterConfig) -> tuple[float, float]:
+    """(timeout, poll interval) in seconds from the tenant's (or, for the operator, the cluster's) ``rollout``."""
+    return owner.rollout.timeout_minutes * 60, owner.rollout.poll_seconds
 
 
 def follow(

@@ -32,6 +32,16 @@ A change kind is any object with these members (see :class:`ChangeKind`)::
         choose (`bot.changes.follow`), then return an Outcome. Raise ClientError
         (or return Outcome(ok=False, ...)) on failure; the engine records and audits it.'''
 
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        '''Called instead of `execute` when the bot process that executed the plan
+        stopped half-way (killed, restarted): the leader takes the execution over once
+        its lease expires. Never write again: re-read the target, and if the change
+        was made, follow it to its end as `execute` would; say what you find. The
+        default (:func:`outcome_by_recheck`) re-checks the target and reports it.'''
+
+A kind inherits the default ``resume`` by subclassing :class:`ChangeKind`;
+kinds that follow a rollout (upgrades, new pools, decommissions) override it.
+
 and, by convention, a ``plan_...(...)`` function whose arguments depend on the
 kind (a handler calls it; the engine never does). Build the plan with
 :func:`seal` so its hash is set. A capability declares the kind once:
@@ -39,7 +49,12 @@ kind (a handler calls it; the engine never does). Build the plan with
 ``bot.approval_engine.request_change(inv, plan)`` and returns its Report; the
 engine does the rest (card, votes, expiry, re-check, execution, audit).
 
-What goes into the hash: kind, action kind, tenant, params, targets (with
+A change to a whole cluster (the operator) names its ``cluster`` instead of a
+tenant: the approval engine then governs it by that cluster's
+``clusters[].approvals`` (approvers, required count, channel), never by the
+rule of any tenant, and only the cluster's operators may request it.
+
+What goes into the hash: kind, action kind, tenant or cluster, params, targets (with
 their resourceVersion and fingerprint) and the previewed changes. Preflight
 findings and the dry-run result are observations at preview time, not part of
 what is executed, so they are shown but not hashed.
@@ -53,7 +68,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bot.models import Frozen
 
@@ -61,6 +76,19 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 Risk = Literal["low", "medium", "high"]
+
+CLUSTER_SUBJECT = "cluster:"
+
+
+def cluster_subject(cluster: str) -> str:
+    """What a cluster-scoped request is filed under in the approvals and audit tables (tenant names are DNS
+    labels, so ``cluster:<name>`` never collides with one)."""
+    return f"{CLUSTER_SUBJECT}{cluster}"
+
+
+def subject_cluster(subject: str | None) -> str | None:
+    """The cluster a request's subject names, or None for a tenant's request."""
+    return subject[len(CLUSTER_SUBJECT):] if subject and subject.startswith(CLUSTER_SUBJECT) else None
 
 
 class Finding(Frozen):
@@ -114,7 +142,8 @@ class ChangePlan(Frozen):
 
     kind: str  # change kind name (registry key)
     action_kind: str  # approval rule: one of bot.config.ACTION_KINDS
-    tenant: str
+    tenant: str = ""  # the tenant it changes; "" for a change to a whole cluster
+    cluster: str | None = None  # a change to a whole cluster (the operator): governed by clusters[].approvals
     title: str  # "Enable maintenance on demo"
     params: dict[str, Any] = Field(default_factory=dict)  # everything execute() needs, JSON only
     targets: list[Target] = Field(default_factory=list)  # the first one is the primary target
@@ -126,9 +155,20 @@ class ChangePlan(Frozen):
     planned_at: datetime
     plan_hash: str = ""
 
+    @model_validator(mode="after")
+    def _one_subject(self) -> ChangePlan:
+        if bool(self.tenant) == bool(self.cluster):
+            raise ValueError("a change plan names either a tenant or a cluster")
+        return self
+
+    @property
+    def subject(self) -> str:
+        """What the request is filed under: the tenant's name, or ``cluster:<name>`` (:func:`cluster_subject`)."""
+        return cluster_subject(self.cluster) if self.cluster else self.tenant
+
     def canonical(self) -> dict[str, Any]:
-        """The part of the plan the hash covers: what will be done, to which object versions."""
-        return {
+        """The part of the plan the hash covers: what will be done, to which object versions, under whose rule."""
+        canonical = {
             "kind": self.kind,
             "action_kind": self.action_kind,
             "tenant": self.tenant,
@@ -136,6 +176,9 @@ class ChangePlan(Frozen):
             "targets": [t.model_dump(mode="json") for t in self.targets],
             "changes": [c.model_dump(mode="json") for c in self.changes],
         }
+        if self.cluster is not None:  # only when set, so tenants' plans keep the hashes they were stored with
+            canonical["cluster"] = self.cluster
+        return canonical
 
     def compute_hash(self) -> str:
         """sha256 of the canonical JSON (sorted keys, no spaces)."""
@@ -169,7 +212,7 @@ class Outcome(Frozen):
 
 
 class ChangeKind(Protocol):
-    """The interface every change kind implements (see the module docstring)."""
+    """The interface every change kind implements (see the module docstring); subclass it for ``resume``."""
 
     @property
     def name(self) -> str: ...
@@ -180,3 +223,31 @@ class ChangeKind(Protocol):
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]: ...
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome: ...
+
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        """After the executing process stopped: re-read the target and report (default: :func:`outcome_by_recheck`)."""
+        return outcome_by_recheck(self, runtime, plan, progress)
+
+
+NOT_RUN_AGAIN = "It was not run again."
+
+
+def outcome_by_recheck(
+    kind: ChangeKind, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]
+) -> Outcome:
+    """The default resume: re-check the target and say what that suggests, without writing anything.
+
+    A target still as previewed means the change was most likely never made; a
+    moved one, that it was (or someone else changed it). Either way the outcome is
+    unknown (``ok=False``): the card asks people to look rather than claim success.
+    """
+    progress("Re-reading the target to see whether the change was made.")
+    findings = kind.recheck(runtime, plan)
+    lines = [f"{f.check}: {f.detail}" for f in findings]
+    if not [f for f in findings if not f.ok and f.blocking]:
+        return Outcome(ok=False, summary="Outcome unknown: the bot stopped while this ran, and the target is still as "
+                       f"previewed, so the change was most likely not made. {NOT_RUN_AGAIN}",
+                       lines=[*lines, "Request it again if it is still needed."])
+    return Outcome(ok=False, summary="Outcome unknown: the bot stopped while this ran, and the target is no longer as "
+                   f"previewed, so the change was probably made. {NOT_RUN_AGAIN}",
+                   lines=[*lines, "Check the target (/minio health) before requesting anything else."])

@@ -54,15 +54,23 @@ def tenant_health_finding(tenant: TenantObject | ClientError, *, blocking: bool 
 
 
 def quorum_finding(health: ClusterHealth | ClientError) -> Finding:
-    """MinIO's ``/minio/health/cluster``: every erasure set must have write quorum."""
+    """MinIO's ``/minio/health/cluster``: every erasure set must have write quorum.
+
+    A node still starting answers 503 without judging quorum; the client asks the next
+    node then, so a starting answer here means no node that answered has judged it yet:
+    the change waits, and nothing is called lost.
+    """
     check = "write quorum"
     if isinstance(health, ClientError):
         return Finding(check=check, ok=False, detail=f"MinIO did not answer the cluster health check: {health}")
-    quorum = f" (write quorum {health.write_quorum})" if health.write_quorum else ""
-    if health.ok:
-        return Finding(check=check, ok=True, detail=f"Every erasure set has write quorum{quorum}.")
-    return Finding(check=check, ok=False, detail=f"An erasure set has lost write quorum{quorum} "
-                   f"(HTTP {health.status}). Restore the missing drives or nodes first.")
+    if health.starting:
+        return Finding(check=check, ok=False, detail=f"MinIO is still starting (node {health.node}: "
+                       f"{health.server_status}): no node has judged write quorum yet. Ask again once it serves.")
+    quorum = f" (write quorum {health.quorum})" if health.quorum else ""
+    if health.quorum_lost:
+        return Finding(check=check, ok=False, detail=f"An erasure set has lost write quorum{quorum} "
+                       f"(HTTP {health.status}). Restore the missing drives or nodes first.")
+    return Finding(check=check, ok=True, detail=f"Every erasure set has write quorum{quorum}.")
 
 
 def nodes_online_finding(info: ServerInfo | ClientError) -> Finding:

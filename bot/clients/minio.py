@@ -89,6 +89,7 @@ CANARY_PREFIX = ".minio-chatops/canary/"
 # `accountinfo` needs valid credentials and no action.
 POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "close": (),
+    "node_name": (),
     "server_info": ("admin:ServerInfo",),
     "data_usage": ("admin:DataUsageInfo",),
     "liveness": (),
@@ -104,6 +105,7 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "account_info": (),
     "list_users": ("admin:ListUsers",),
     "metrics_cluster": ("admin:Prometheus",),
+    "request_rejections": ("admin:Prometheus",),
     "list_buckets": ("s3:ListAllMyBuckets",),
     "bucket_policy_public": ("s3:GetBucketPolicy",),
     "bucket_versioning": ("s3:GetBucketVersioning",),
@@ -123,8 +125,6 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "set_bucket_quota": ("admin:SetBucketQuota",),
     "newest_objects": ("s3:ListBucket",),
     "read_back": ("s3:GetObject",),
-    "node_name": (),
-    "request_rejections": ("admin:Prometheus",),
 }
 
 # Methods that change a tenant's data or identities (restores, user enable/disable). Their actions are

@@ -59,7 +59,7 @@ class PrometheusClient:
             failure = classify_transport_error(exc, self.timeouts.connect, self.timeouts.read)
             raise ClientError(failure.kind, self.target, failure.detail, secrets=self._secrets()) from None
         if response.status in (401, 403):
-            configured = "the configured bearer token" if self._token else "no token (set `prometheus_token_env`)"
+            configured = "the configured bearer token" if self._token else "no token (set prometheus_token_env)"
             raise ClientError(
                 "auth" if response.status == 401 else "forbidden",
                 self.target,

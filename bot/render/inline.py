@@ -67,28 +67,17 @@ def _plain_span(span: Inline) -> str:
     return _value(span)
 
 
-# Until every handler writes spans, a bare string is legacy mrkdwn and passes through as
-# written (issue 12's migration); afterwards a bare string is plain text like any other.
-LEGACY_MRKDWN_STRINGS = True
-
-
 def to_mrkdwn(text: Text) -> str:
     """Slack mrkdwn for ``text``."""
     if isinstance(text, str):
-        return text if LEGACY_MRKDWN_STRINGS else escape_mrkdwn(text)
+        return escape_mrkdwn(text)
     return "".join(_mrkdwn_span(span) for span in text)
-
-
-def _legacy_plain(text: str) -> str:
-    text = re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text)
-    text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("\u2060", "")
 
 
 def to_plain(text: Text) -> str:
     """Terminal text for ``text`` (code keeps its backticks so names stand out)."""
     if isinstance(text, str):
-        return _legacy_plain(text) if LEGACY_MRKDWN_STRINGS else text
+        return text
     if text and isinstance(text[0], Emoji):
         return "".join(_plain_span(span) for span in text[1:]).lstrip()
     return "".join(_plain_span(span) for span in text)

@@ -11,17 +11,21 @@ replicas); every function takes and returns typed values, never rows. Usage::
 
 from bot.store.errors import StoreError, StoreUnavailable
 from bot.store.models import (
+    AlertGroup,
     AlertState,
     Approval,
     ApprovalStatus,
     AuditEvent,
     BucketSize,
     CapacitySnapshot,
+    DeliveryStatus,
     Incident,
     JsonObject,
     MaintenanceWindow,
+    ReportDelivery,
     RunbookCheck,
     RunbookRun,
+    SlotClaim,
     SpecSnapshot,
     TimelineEntry,
     Vote,
@@ -29,17 +33,21 @@ from bot.store.models import (
 from bot.store.store import Store
 
 __all__ = [
+    "AlertGroup",
     "AlertState",
     "Approval",
     "ApprovalStatus",
     "AuditEvent",
     "BucketSize",
     "CapacitySnapshot",
+    "DeliveryStatus",
     "Incident",
     "JsonObject",
     "MaintenanceWindow",
+    "ReportDelivery",
     "RunbookCheck",
     "RunbookRun",
+    "SlotClaim",
     "SpecSnapshot",
     "Store",
     "StoreError",

@@ -1,4 +1,14 @@
-"""Alert state per key ("capacity:demo", "health:demo"), so a restart does not repeat a notification."""
+"""Alert state per key ("capacity:demo", "health:demo"), so a restart does not repeat a notification.
+
+The table is the contract between everything that tells a channel about a
+tenant's health or capacity (the bot's own checks, Alertmanager's groups): a
+row is what the channels were last told, with the ts of the message that told
+it. Whoever tells a channel writes the row; whoever is about to tell reads it
+first, and says nothing new when the level is the same. The levels:
+
+* ``health:<tenant>``: HEALTHY, DEGRADED or UNHEALTHY (:func:`health_level` of a verdict);
+* ``capacity:<tenant>``: OK, PLAN, ALERT or CRITICAL against the tenant's thresholds.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +16,27 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.report import Status
 from bot.store.db import Database, upsert
 from bot.store.models import AlertState
 from bot.store.schema import alert_state
+
+BASELINES = {"health": "HEALTHY", "capacity": "OK"}
+"""The level nobody needs telling about, per kind: a tenant first seen starts here."""
+
+
+def alert_key(kind: str, tenant: str) -> str:
+    """The row of one kind (``health`` or ``capacity``) for one tenant."""
+    return f"{kind}:{tenant}"
+
+
+def health_level(status: Status) -> str | None:
+    """The stored level of a health verdict; None for UNKNOWN (no facts: nothing to tell)."""
+    if status in (Status.HEALTHY, Status.INFO):
+        return "HEALTHY"
+    if status in (Status.DEGRADED, Status.UNHEALTHY):
+        return status.value
+    return None
 
 
 class AlertStates:

@@ -24,7 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, insert, inspect, select, text
+from sqlalchemy.schema import CreateIndex
 
 from bot.store import schema
 from bot.store.db import Database
@@ -62,9 +63,39 @@ def _slack_replay_keys(conn: Connection) -> None:
     schema.slack_replay_keys.create(conn, checkfirst=True)
 
 
+def _alertmanager_tables(conn: Connection) -> None:
+    schema.alert_deliveries.create(conn, checkfirst=True)
+    schema.alert_groups.create(conn, checkfirst=True)
+
+
+def _report_deliveries(conn: Connection) -> None:
+    # Slots claimed before this migration have no row and are taken as sent, as they were then.
+    schema.report_deliveries.create(conn, checkfirst=True)
+
+
+def _approval_leases(conn: Connection) -> None:
+    # Checked one by one so a database where someone added a column by hand still gets the rest.
+    table = schema.approvals
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for name in ("lease_owner", "lease_expires_at"):
+        if name not in present:
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+    indexes = {i["name"] for i in inspect(conn).get_indexes(table.name)}
+    for index in table.indexes:
+        if index.name not in indexes and {c.name for c in index.columns} == {"status", "lease_expires_at"}:
+            conn.execute(CreateIndex(index))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: every table as in schema.py", _baseline),
     Migration(2, "slack_replay_keys: Slack request replay protection shared by replicas", _slack_replay_keys),
+    Migration(3, "alert_deliveries, alert_groups: Alertmanager notifications, once each, one message per group",
+              _alertmanager_tables),
+    Migration(4, "report_deliveries: claim -> send -> mark delivered for scheduled reports", _report_deliveries),
+    Migration(5, "approvals.lease_owner/lease_expires_at: execution leases, renewed while a change runs",
+              _approval_leases),
 )
 """Every migration, oldest first. Append; never edit or renumber one that has shipped."""
 

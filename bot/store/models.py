@@ -34,6 +34,19 @@ class ApprovalStatus(StrEnum):
     REFUSED = "refused"
 
 
+class DeliveryStatus(StrEnum):
+    """Where the delivery of one scheduled report slot is.
+
+    sending -> delivered; sending -> retrying -> sending -> ... -> delivered, or
+    -> undelivered once the slot is no longer worth sending (the bot then says so).
+    """
+
+    SENDING = "sending"
+    RETRYING = "retrying"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -65,6 +78,8 @@ class Approval(_Record):
     decided_at: datetime | None
     executed_at: datetime | None
     result: str | None
+    lease_owner: str | None = None  # the process holding the execution (approved or executing), if any
+    lease_expires_at: datetime | None = None  # it renews the lease while it runs; past this it is gone
     votes: tuple[Vote, ...] = ()
 
     @property
@@ -174,6 +189,26 @@ class AlertState(_Record):
     message_ts: str | None
 
 
+class AlertGroup(_Record):
+    """An Alertmanager alert group and the one message the bot keeps for it."""
+
+    id: str
+    group_key: str
+    status: str  # firing | resolved
+    tenant: str | None
+    channel: str | None
+    message_ts: str | None
+    record: JsonObject
+    evidence: JsonObject
+    silence_id: str | None
+    silenced_by: str | None
+    silenced_until: datetime | None
+    incident_id: int | None
+    first_seen: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+
 class SpecSnapshot(_Record):
     """A Tenant spec as it was before a change, kept for rollback."""
 
@@ -196,3 +231,52 @@ class MaintenanceWindow(_Record):
     until: datetime
     ended_at: datetime | None
     changes: JsonObject
+
+
+class ReportDelivery(_Record):
+    """The delivery state of one claimed report slot (job id + scheduled time).
+
+    ``attempts`` counts the attempts started so far; it is also the fencing token
+    that tells a superseded attempt it no longer owns the slot.
+    """
+
+    job_id: str
+    scheduled_for: datetime
+    channel: str
+    key: str
+    status: DeliveryStatus
+    attempts: int
+    attempt_by: str | None
+    attempt_until: datetime | None
+    next_attempt_at: datetime | None
+    last_error: str | None
+    claimed_at: datetime
+    delivered_at: datetime | None
+    message_ts: str | None
+    gave_up_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        """True once delivered or given up."""
+        return self.status in (DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
+
+    @property
+    def due_at(self) -> datetime | None:
+        """When another attempt may start: the retry time, or the end of the running attempt's lease."""
+        if self.status == DeliveryStatus.RETRYING:
+            return self.next_attempt_at
+        if self.status == DeliveryStatus.SENDING:
+            return self.attempt_until
+        return None
+
+
+class SlotClaim(_Record):
+    """The store's answer to "may I send this slot now?".
+
+    ``granted``: this caller runs attempt number ``delivery.attempts``. Otherwise
+    ``delivery`` says why not (finished, or due later at ``delivery.due_at``), or is
+    None when the slot was claimed without delivery tracking (by an older version).
+    """
+
+    granted: bool
+    delivery: ReportDelivery | None

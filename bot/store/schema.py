@@ -110,10 +110,15 @@ approvals = Table(
     Column("decided_at", UtcDateTime),
     Column("executed_at", UtcDateTime),
     Column("result", Text),
+    # The execution lease: which process holds an approved or executing request, and until when. The holder
+    # renews it while it runs; only an expired lease may be taken over (resumed) or closed by another process.
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", UtcDateTime),
     CheckConstraint(_one_of("status", APPROVAL_STATUSES), name="status"),
     CheckConstraint("approvals_required >= 1", name="approvals_required"),
     Index(None, "status", "expires_at"),
     Index(None, "tenant", "status"),
+    Index(None, "status", "lease_expires_at"),
 )
 
 approval_votes = Table(
@@ -279,6 +284,30 @@ scheduler_runs = Table(
     Column("by", String(200)),
 )
 
+DELIVERY_STATUSES = ("sending", "retrying", "delivered", "undelivered")
+
+report_deliveries = Table(
+    "report_deliveries",
+    metadata,
+    # One row per claimed report slot (the claim itself stays in scheduler_runs): where its delivery is.
+    Column("job_id", String(200), primary_key=True),
+    Column("scheduled_for", UtcDateTime, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("key", String(200), nullable=False),  # the idempotency key the posted message carries
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),  # also the fencing token: a take-over increments it
+    Column("attempt_by", String(200)),
+    Column("attempt_until", UtcDateTime),  # while "sending": nobody else may try before this
+    Column("next_attempt_at", UtcDateTime),  # while "retrying": the next attempt is due then
+    Column("last_error", Text),
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Column("message_ts", String(32)),
+    Column("gave_up_at", UtcDateTime),
+    CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
+    Index(None, "status", "scheduled_for"),
+)
+
 slack_replay_keys = Table(
     "slack_replay_keys",
     metadata,
@@ -287,6 +316,42 @@ slack_replay_keys = Table(
     Column("key", String(64), primary_key=True),
     Column("expires_at", UtcDateTime, nullable=False),  # past Slack's 5-minute window; then deleted
     Index(None, "expires_at"),
+)
+
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    # sha256 of Alertmanager's groupKey, the status and the sorted alert fingerprints: its retries and repeats
+    # of one notification share the key, so the INSERT that finds it taken is the duplicate, on any replica.
+    Column("key", String(64), primary_key=True),
+    Column("group_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "group_id"),
+    Index(None, "received_at"),
+)
+
+alert_groups = Table(
+    "alert_groups",
+    metadata,
+    # One row per Alertmanager alert group: the one message the bot posted for it, updated in place.
+    Column("id", String(64), primary_key=True),  # sha256 of the groupKey (hex)
+    Column("group_key", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("tenant", String(63)),
+    Column("channel", String(32)),
+    Column("message_ts", String(32)),  # None while the first post is on its way
+    Column("record", Json, nullable=False),  # what fired (alerts, labels), as the capability summarised it
+    Column("evidence", Json, nullable=False),  # what the bot found when it looked
+    Column("silence_id", String(64)),
+    Column("silenced_by", String(32)),
+    Column("silenced_until", UtcDateTime),
+    Column("incident_id", BigId),  # no foreign key: the group outlives nothing it mentions
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    CheckConstraint(_one_of("status", ("firing", "resolved")), name="status"),
+    Index(None, "tenant", "status"),
 )
 
 # --- append-only audit trail, enforced by the database itself -------------------------------

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import text
 
+from bot.store.alert_groups import AlertGroups
 from bot.store.alerts import AlertStates
 from bot.store.approval_requests import ApprovalRequests
 from bot.store.audit import AuditLog
@@ -16,6 +17,7 @@ from bot.store.job_runs import JobRuns
 from bot.store.maintenance import MaintenanceWindows
 from bot.store.migrations import migrate
 from bot.store.replays import ReplayKeys
+from bot.store.report_deliveries import ReportDeliveries
 from bot.store.runbooks import RunbookRuns
 from bot.store.specs import SpecSnapshots
 
@@ -35,9 +37,11 @@ class Store:
         self.incidents = Incidents(self._db)
         self.runbooks = RunbookRuns(self._db)
         self.alerts = AlertStates(self._db)
+        self.alert_groups = AlertGroups(self._db)
         self.specs = SpecSnapshots(self._db)
         self.maintenance = MaintenanceWindows(self._db)
         self.scheduler = JobRuns(self._db)
+        self.deliveries = ReportDeliveries(self._db)
         self.replays = ReplayKeys(self._db)
 
     @property

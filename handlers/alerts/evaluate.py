@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from bot.config import Thresholds
 from bot.report import Status
+from bot.store.alerts import BASELINES, health_level
+
+__all__ = ["BASELINE", "capacity_level", "health_level", "rank"]
 
 HYSTERESIS_POINTS = 1.0
 HEALTH_LEVELS = ("HEALTHY", "DEGRADED", "UNHEALTHY")
 CAPACITY_LEVELS = ("OK", "PLAN", "ALERT", "CRITICAL")
-BASELINE = {"health": "HEALTHY", "capacity": "OK"}  # what a tenant seen for the first time starts from
+BASELINE = BASELINES  # what a tenant seen for the first time starts from (the alert_state contract)
 STATUS = {"HEALTHY": Status.HEALTHY, "DEGRADED": Status.DEGRADED, "UNHEALTHY": Status.UNHEALTHY,
           "OK": Status.HEALTHY, "PLAN": Status.INFO, "ALERT": Status.DEGRADED, "CRITICAL": Status.UNHEALTHY}
-
-
-def health_level(status: Status) -> str | None:
-    """The alert level of a health verdict; None when it tells nothing (UNKNOWN)."""
-    if status in (Status.HEALTHY, Status.INFO):
-        return "HEALTHY"
-    if status in (Status.DEGRADED, Status.UNHEALTHY):
-        return status.value
-    return None
 
 
 def capacity_level(pct_used: float, thresholds: Thresholds, previous: str) -> str:

@@ -62,13 +62,7 @@ class AlertEvent:
 
 def targets(runtime: Runtime, tenant: TenantConfig) -> list[str]:
     """Where the tenant's alerts go: each channel that sees it, through its `alerts_to` route, de-duplicated."""
-    out: list[str] = []
-    for channel_id in tenant.channels:
-        channel = runtime.config.channel(channel_id)
-        target = channel.alerts_to if channel is not None and channel.alerts_to else channel_id
-        if target not in out:
-            out.append(target)
-    return out
+    return runtime.access.alert_channels(tenant)
 
 
 def _since(previous: AlertState | None, now: datetime) -> Text:

@@ -125,7 +125,10 @@ def drive_totals(info: ServerInfo) -> tuple[int, int, int, int, int]:
 
     Usable capacity counts only data drives: `disk_index < set size - parity`
     (minio-facts.md). Offline drives report no space, so totals shrink while
-    drives are out; the report says so.
+    drives are out; the report says so. The drives of a server its peers could
+    not reach come without their place (pool, set and disk index read 0, Go's
+    zero value: ``placement_known`` False): they are never taken for data drives
+    of set 0, whatever space they report.
     """
     sizes = info.backend.drives_per_set
     parity = info.backend.standard_sc_parity
@@ -135,6 +138,8 @@ def drive_totals(info: ServerInfo) -> tuple[int, int, int, int, int]:
         raw_free += drive.available
         if drive.state and drive.state != "ok":
             offline += 1
+        if not drive.placement_known:
+            continue  # data or parity cannot be told: never usable capacity
         if drive.pool_index < len(sizes):
             set_size = sizes[drive.pool_index]
             data = set_size - (parity if parity is not None else default_parity(set_size))

@@ -7,8 +7,10 @@ maintenance window left open past its end. Each tenant's details (the reasons
 and the checks that need attention) follow in that message's thread.
 `/minio report` shows the schedule; `/minio report now` posts a report at once.
 
-The scheduler claims each day's slot (exactly once, across restarts and
-replicas) and then runs the job; on demand is always allowed. Modules: `facts`
+The scheduler claims each day's slot, runs the job, and marks the slot
+delivered; a report Slack did not take is retried until it is in the channel
+once (or the channel is told it could not be), across restarts and replicas.
+On demand is always allowed. Modules: `facts`
 (health and capacity of every tenant: one fan-out, one deadline), `evaluate`
 (verdicts), `present` (the Report).
 """
@@ -69,7 +71,7 @@ def send_daily_report(
 
 @capability.job(Job.DAILY_REPORT)
 def scheduled_report(runtime: Runtime, outbox: Outbox, channel_id: str, slot: datetime, now: datetime) -> SentReport:
-    """The scheduler's daily run for one channel (after it claimed the slot)."""
+    """The scheduler's daily run for one channel (one attempt at a slot it claimed; it owns the retries)."""
     return send_daily_report(runtime, outbox, channel_id, scheduled_for=slot, now=now)
 
 

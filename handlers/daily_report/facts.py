@@ -20,7 +20,7 @@ from bot.models import Frozen
 from bot.report import Status
 from bot.runtime import Runtime
 from bot.scheduler import report_job_id, report_trigger
-from bot.store import MaintenanceWindow, StoreError
+from bot.store import DeliveryStatus, MaintenanceWindow, ReportDelivery, StoreError
 from bot.triggers import next_fire_time
 from handlers.capacity import CapacitySummary, capacity_summary
 from handlers.health import TenantHealth, check_tenant
@@ -59,12 +59,14 @@ class ReportFacts(Frozen):
 
 
 class ScheduleFacts(Frozen):
-    """A channel's report schedule: the next run and the last one sent (or why that is unknown)."""
+    """A channel's report schedule: the next run, the last one sent (or why that is unknown), and the
+    latest one when it is not in the channel (still being retried, or given up)."""
 
     schedule: ReportSchedule
     upcoming: datetime | None
     last_sent: datetime | None = None
     last_error: str | None = None
+    unsettled: ReportDelivery | None = None
 
 
 def _capacity_or_error(sources: Sources, runtime: Runtime, tenant: TenantConfig) -> CapacitySummary | str:
@@ -123,10 +125,13 @@ def gather(
 
 
 def schedule_facts(runtime: Runtime, channel_id: str, schedule: ReportSchedule, now: datetime) -> ScheduleFacts:
-    """When the channel's report runs next, and when it was last sent (one store read)."""
+    """When the channel's report runs next, when it was last sent, and whether the latest is still owed."""
     upcoming = next_fire_time(report_trigger(schedule), now)
+    job = report_job_id(channel_id)
     try:
-        last = runtime.store.scheduler.last_claimed(report_job_id(channel_id))
+        last = runtime.store.deliveries.last_delivered(job)
+        latest = runtime.store.deliveries.latest(job)
     except StoreError as exc:
         return ScheduleFacts(schedule=schedule, upcoming=upcoming, last_error=exc.message)
-    return ScheduleFacts(schedule=schedule, upcoming=upcoming, last_sent=last)
+    unsettled = latest if latest is not None and latest.status != DeliveryStatus.DELIVERED else None
+    return ScheduleFacts(schedule=schedule, upcoming=upcoming, last_sent=last, unsettled=unsettled)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import ChannelConfig
 from bot.report import Action, Report, Row, Section, Status, Text, bold, code, duration, emoji, mention, spans
-from bot.store import MaintenanceWindow
+from bot.store import DeliveryStatus, MaintenanceWindow
 from handlers.capacity import summary_line
 from handlers.daily_report.evaluate import overall, tally, worst_first
 from handlers.daily_report.facts import ReportFacts, ScheduleFacts, TenantFacts
@@ -170,6 +170,14 @@ def schedule_report(facts: ScheduleFacts, now: datetime, catch_up_hours: float) 
         lines.append(f"Last sent: {facts.last_sent.astimezone(zone):%a %d %b %H:%M %Z}")
     else:
         lines.append("Last sent: never")
+    owed = facts.unsettled
+    if owed is not None:
+        due = f"{owed.scheduled_for.astimezone(zone):%a %d %b %H:%M %Z}"
+        why = spans(" (", owed.last_error, ")") if owed.last_error else spans()
+        if owed.status == DeliveryStatus.UNDELIVERED:
+            lines.append(spans(f"The report due {due} could not be delivered", why, "."))
+        else:
+            lines.append(spans(f"The report due {due} is not in the channel yet; the bot keeps trying", why, "."))
     lines.append(
         f"A report missed while the bot was down is sent once when it is back, up to {catch_up_hours:g} h late."
     )

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import humanize
-from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
+from bot.changes import Change, ChangeKind, ChangePlan, Finding, Outcome, Target, seal
 from bot.clients import MinioClient
 from bot.clients.errors import ClientError
 from bot.clients.minio_models import ObjectVersion, VersioningInfo
@@ -125,7 +125,7 @@ def plan_prefix_restore(runtime: Runtime, tenant: TenantConfig, bucket: str, pre
     ))
 
 
-class PrefixRestore:
+class PrefixRestore(ChangeKind):
     """Change kind ``data-restore-prefix``."""
 
     name = "data-restore-prefix"

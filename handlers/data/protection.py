@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot import humanize
-from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
+from bot.changes import Change, ChangeKind, ChangePlan, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
 from bot.config import TenantConfig
 from bot.runtime import Runtime
@@ -79,7 +79,7 @@ def _unchanged(same: bool) -> Finding:
                    "The bucket changed since the preview. Nothing was changed; request it again.")
 
 
-class EnableVersioning:
+class EnableVersioning(ChangeKind):
     """Change kind ``bucket-versioning`` (on only)."""
 
     name = "bucket-versioning"
@@ -97,7 +97,7 @@ class EnableVersioning:
         return Outcome(ok=state == "Enabled", summary=f"Versioning of {bucket} is now {state}.")
 
 
-class SetQuota:
+class SetQuota(ChangeKind):
     """Change kind ``bucket-quota``."""
 
     name = "bucket-quota"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot import humanize
-from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
+from bot.changes import Change, ChangeKind, ChangePlan, Finding, Outcome, Target, seal
 from bot.clients import MinioClient
 from bot.clients.errors import ClientError
 from bot.clients.minio_models import ObjectVersion
@@ -71,7 +71,7 @@ def _current_facts(runtime: Runtime, plan: ChangePlan) -> KeyFacts:
     return key_facts(runtime.minio(tenant), params["bucket"], params["key"], runtime.config.timeouts.report_deadline)
 
 
-class DataRestore:
+class DataRestore(ChangeKind):
     """Change kind ``data-restore``."""
 
     name = "data-restore"

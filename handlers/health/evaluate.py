@@ -8,12 +8,14 @@ each can be tested with hand-written facts.
 
 Status rules, worst wins:
 
-- UNHEALTHY: write or read quorum lost; no MinIO node answers; the canary
+- UNHEALTHY: write or read quorum lost; no MinIO node answers (every node
+  waited for: "no MinIO node answered within N s"); the canary
   cannot write or a step is slower than `probe.critical_ms`; a TLS certificate
   expired or expires within a day; default root credentials (anyone who knows
   MinIO's documented default can take the tenant over); Tenant `healthStatus`
   red.
-- DEGRADED: a node offline, hung or initialising (behind a load balancer no
+- DEGRADED: a node offline, hung, initialising or starting (its own 503 with
+  X-Minio-Server-Status is "starting", never "quorum lost"; behind a load balancer no
   node is judged: "per-node verdicts unavailable", servers come from admin info); a drive offline, unformatted
   or healing; version skew; a pod in CrashLoopBackOff (or an image pull or
   container config error) or not ready; a StatefulSet short of replicas; a
@@ -47,13 +49,12 @@ from handlers.health.backup import evaluate_backup
 from handlers.health.facts import KubeFacts, LoadBalanced, MinioFacts, TenantFacts
 from handlers.health.findings import Reason
 from handlers.health.kubernetes import evaluate_kubernetes, evaluate_resources
-from handlers.health.minio_service import evaluate_minio_service
+from handlers.health.minio_service import NO_NODE_ANSWERS, evaluate_minio_service, no_node_answers
 from handlers.health.probe import evaluate_probe
 from handlers.health.security import evaluate_security
 from handlers.health.storage import evaluate_storage
 
 MAX_REASONS = 10
-NO_NODE_ANSWERS = "no MinIO node answers"
 
 SECTION_TITLES = (
     "Kubernetes",
@@ -82,7 +83,7 @@ def minio_root_cause(minio: MinioFacts) -> str | None:
     if isinstance(liveness, LoadBalanced):
         return NO_NODE_ANSWERS if isinstance(liveness.cluster, ClientError) else None
     if minio.nodes and not any(p.ok for p in liveness.values()):
-        return NO_NODE_ANSWERS
+        return no_node_answers(liveness)
     return None
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -109,6 +109,9 @@ class MinioFacts:
     default_credentials: bool | ClientError
     backup: BackupFreshness | ClientError | None  # None: no backup target configured
     https: bool  # the bot reaches the tenant over https
+    # Nodes whose cluster probe answered "still starting" (503 with X-Minio-Server-Status), by
+    # node number, with the phase they named. The quorum probes moved on to other nodes.
+    starting: Mapping[int, str] = field(default_factory=dict)
 
     def node_at(self, address: str) -> NodeRef | None:
         """The node the bot reaches at ``address`` (``host:port``), if it is one of them.
@@ -163,6 +166,7 @@ def _liveness(client: MinioClient, until: float) -> dict[int, Probe] | LoadBalan
     """Every node's ``/minio/health/live``; behind a load balancer, the cluster endpoint instead."""
     if not client.per_node:
         return load_balanced_liveness(client)
+    started = time.monotonic()
     probes = fan_out({str(n): partial(client.liveness, n) for n in client.nodes}, deadline_s=time_left(until))
     out: dict[int, Probe] = {}
     for key, probe in probes.items():
@@ -172,7 +176,7 @@ def _liveness(client: MinioClient, until: float) -> dict[int, Probe] | LoadBalan
                 node=int(key),
                 url=client.endpoints[int(key) - 1],
                 ok=False,
-                latency_ms=0.0,
+                latency_ms=(time.monotonic() - started) * 1000,  # how long it was waited for
                 error=str(probe),
                 error_kind=probe.kind,
             )
@@ -180,15 +184,29 @@ def _liveness(client: MinioClient, until: float) -> dict[int, Probe] | LoadBalan
     return out
 
 
+# Nodes asked for admin `info` at once. With a hung peer every node's `info` waits MinIO's
+# 10 s peer timeout before it answers, so a node brought in one hedge later answers one hedge
+# too late for a 12 s report; two at the start cover one hung node of any size of cluster.
+INFO_SPREAD = 2
+
+
 def _hedged_info(client: MinioClient, until: float) -> ServerInfo:
-    return first_answer(lambda n: client.server_info(node=n), rotated(client.nodes, 0), until)
+    return first_answer(lambda n: client.server_info(node=n), rotated(client.nodes, 0), until, spread=INFO_SPREAD)
 
 
-def _hedged_quorum(client: MinioClient, read: bool, until: float) -> ClusterHealth:
-    # 503 (quorum lost) is an answer, not a failure: only unreachable nodes make it move on.
-    return first_answer(
-        lambda n: client.cluster_health(read=read, node=n), rotated(client.nodes, 2 if read else 1), until
-    )
+def _hedged_quorum(client: MinioClient, read: bool, until: float, starting: dict[int, str]) -> ClusterHealth:
+    """The first node's quorum verdict. A 503 that says quorum is lost is an answer; a node that
+    is still starting (503 with ``X-Minio-Server-Status``) evaluated nothing, so the next node is
+    asked, and ``starting`` notes the node and its phase."""
+
+    def attempt(node: int) -> ClusterHealth:
+        health = client.cluster_health(read=read, node=node)
+        if health.starting:
+            starting[node] = health.server_status or "starting"
+        return health
+
+    order = rotated(client.nodes, 2 if read else 1)
+    return first_answer(attempt, order, until, conclusive=lambda health: not health.starting)
 
 
 def _canary_on(client: MinioClient, bucket: str, node: int) -> CanaryResult:
@@ -335,7 +353,8 @@ class _Plan:
     def __init__(self, runtime: Runtime, tenant: TenantConfig, until: float) -> None:
         self.tenant = tenant
         self.minio = Once(partial(runtime.minio, tenant))
-        self.calls = _minio_calls(runtime, tenant, self.minio, until)
+        self.starting: dict[int, str] = {}  # filled by the quorum probes as they run
+        self.calls = _minio_calls(runtime, tenant, self.minio, until, self.starting)
         ref = tenant.kubernetes
         self.operator = _operator_ref(runtime, ref.cluster) if ref is not None else ("", "")
         if ref is not None:
@@ -348,7 +367,8 @@ class _Plan:
             nodes=[NodeRef(i, _address(e)) for i, e in enumerate(endpoints, start=1)],
             https=all(e.startswith("https://") for e in endpoints) if endpoints else False,
             backup=results.get("backup"),
-            **{field: results[key] for field, key in _MINIO_KEYS.items()},
+            starting=dict(sorted(dict(self.starting).items())),  # copied first: late probes may still add
+            **{name: results[key] for name, key in _MINIO_KEYS.items()},
         )
         ref = self.tenant.kubernetes
         kube = None
@@ -357,21 +377,21 @@ class _Plan:
                 namespace=ref.namespace,
                 tenant=self.tenant.tenant_name,
                 operator="/".join(self.operator),
-                **{field: results[key] for field, key in _KUBE_KEYS.items()},
+                **{name: results[key] for name, key in _KUBE_KEYS.items()},
             )
         return TenantFacts(minio=minio, kube=kube, elapsed_s=elapsed_s)
 
 
 def _minio_calls(
-    runtime: Runtime, tenant: TenantConfig, minio: Once[MinioClient], until: float
+    runtime: Runtime, tenant: TenantConfig, minio: Once[MinioClient], until: float, starting: dict[int, str]
 ) -> dict[str, Callable[[], Any]]:
     calls: dict[str, Callable[[], Any]] = {
         # The canary is the one sequential chain (PUT, GET, DELETE): start it first.
         "canary": lambda: _hedged_canary(minio(), tenant.probe.bucket, until),
         "live": lambda: _liveness(minio(), until),
         "info": lambda: _hedged_info(minio(), until),
-        "write": lambda: _hedged_quorum(minio(), False, until),
-        "read": lambda: _hedged_quorum(minio(), True, until),
+        "write": lambda: _hedged_quorum(minio(), False, until, starting),
+        "read": lambda: _hedged_quorum(minio(), True, until, starting),
         "buckets": lambda: _bucket_exposure(minio(), until),
         "credentials": partial(_uses_default_credentials, runtime, tenant),
     }

@@ -24,7 +24,7 @@ from bot.clients.errors import ClientError, MinioError
 T = TypeVar("T")
 
 # How long one node may keep a hedged call waiting before the next node is asked too. Short
-# against the report deadline (5 s by default), long against a healthy answer (milliseconds).
+# against the report deadline (12 s by default), long against a healthy answer (milliseconds).
 HEDGE_S = 1.0
 # Failures after which another node may answer (the kinds the client itself fails over on).
 _MOVE_ON = frozenset({"unreachable", "timeout", "unavailable"})
@@ -62,19 +62,27 @@ class Once(Generic[T]):
         return self._value if self._done and self._error is None else None
 
 
-def first_answer(attempt: Callable[[int], T], order: list[int], until: float, hedge_s: float = HEDGE_S) -> T:
+def first_answer(
+    attempt: Callable[[int], T], order: list[int], until: float, hedge_s: float = HEDGE_S,
+    conclusive: Callable[[T], bool] | None = None, spread: int = 1,
+) -> T:
     """Run ``attempt(node)`` on ``order[0]``, hedging to the next node on failure or after ``hedge_s``.
 
-    Returns the first successful answer. Raises the only error when one node
-    was tried, a combined MinioError when every node failed, or a timeout
-    error at ``until`` (a ``time.monotonic()`` instant). Abandoned attempts end
-    on their own network timeouts.
+    Returns the first successful answer. ``conclusive`` tells an answer about the cluster from one
+    that only speaks for the node (a node still starting): the next node is then asked at once, and
+    the first inconclusive answer is returned only when no node gives a conclusive one. ``spread``
+    nodes are asked from the start (for calls that wait on every peer, as admin ``info`` does: a node
+    asked one hedge later answers one hedge too late). Raises the only error when one node was tried,
+    a combined MinioError when every node failed, or a timeout error at ``until`` (a
+    ``time.monotonic()`` instant). Abandoned attempts end on their own network timeouts.
     """
     if not order:
         raise MinioError("invalid", "MinIO cluster", "no nodes to ask")
     pool = ThreadPoolExecutor(max_workers=len(order), thread_name_prefix="hedge")
     futures: dict[Future[T], int] = {}
+    judged: set[Future[T]] = set()
     errors: dict[int, ClientError] = {}
+    inconclusive: list[T] = []
     queue = list(order)
 
     def launch() -> None:
@@ -82,30 +90,37 @@ def first_answer(attempt: Callable[[int], T], order: list[int], until: float, he
         futures[pool.submit(attempt, node)] = node
 
     try:
-        launch()
+        for _ in range(min(max(spread, 1), len(order))):
+            launch()
         while True:
             remaining = until - time.monotonic()
             if remaining <= 0:
                 break
-            # Futures not judged yet; a finished one is judged once, just below.
-            unjudged = [f for f in futures if futures[f] not in errors]
+            unjudged = [f for f in futures if f not in judged]
             done, _ = wait(
                 unjudged, timeout=min(remaining, hedge_s) if queue else remaining, return_when=FIRST_COMPLETED
             )
             for future in done:
+                judged.add(future)
                 error = future.exception()
                 if error is None:
-                    return future.result()
+                    result = future.result()
+                    if conclusive is None or conclusive(result):
+                        return result
+                    inconclusive.append(result)
+                    continue
                 if not isinstance(error, ClientError) or error.kind not in _MOVE_ON:
                     raise error  # rejected keys, bad answers: every node would say the same
                 errors[futures[future]] = error
-            # Here a node failed or is merely slow: bring in the next one, if any is left.
+            # Here a node failed, answered only for itself, or is merely slow: bring in the next one, if any.
             if queue:
                 launch()
-            elif len(errors) == len(futures):
+            elif len(judged) == len(futures):
                 break
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+    if inconclusive:
+        return inconclusive[0]
     return _no_answer(order, errors)
 
 

@@ -11,6 +11,17 @@ from handlers.health.facts import LoadBalanced, MinioFacts, NodeRef
 from handlers.health.findings import Reason, SectionBuilder, more, plural
 
 RECENT_RESTART_S = 15 * 60  # a node up for less than this "restarted recently"
+NO_NODE_ANSWERS = "no MinIO node answers"
+
+
+def no_node_answers(liveness: dict[int, Probe]) -> str:
+    """Why MinIO is out, said plainly: ``no MinIO node answered within 2 s`` when every node was
+    waited for and none answered (hung or partitioned), else ``no MinIO node answers``."""
+    probes = list(liveness.values())
+    if probes and all(p.error_kind == "timeout" for p in probes):
+        waited_s = max(p.latency_ms for p in probes) / 1000
+        return f"no MinIO node answered within {humanize.duration(waited_s)}"
+    return NO_NODE_ANSWERS
 
 
 def server_label(endpoint: str, minio: MinioFacts) -> str:
@@ -55,7 +66,7 @@ def _load_balanced(b: SectionBuilder, liveness: LoadBalanced) -> bool:
     """Whether MinIO answers behind the balancer; which node answered cannot be known, so none is judged."""
     b.info(liveness.why)
     if isinstance(liveness.cluster, ClientError):
-        b.finding(Status.UNHEALTHY, "no MinIO node answers", f"no MinIO node answers ({liveness.cluster})")
+        b.finding(Status.UNHEALTHY, NO_NODE_ANSWERS, f"{NO_NODE_ANSWERS} ({liveness.cluster})")
         return False
     b.fact("Nodes live", "not known per node (load-balanced endpoint)")
     b.ok("MinIO answers through the load-balanced endpoint")
@@ -70,15 +81,19 @@ def _per_node(b: SectionBuilder, minio: MinioFacts, liveness: dict[int, Probe]) 
     b.fact("Nodes live", f"{len(minio.nodes) - len(down)}/{len(minio.nodes)}")
     if minio.nodes and len(down) == len(minio.nodes):
         first = liveness[minio.nodes[0].number].error if minio.nodes[0].number in liveness else None
-        b.finding(Status.UNHEALTHY, "no MinIO node answers", f"no MinIO node answers ({first or '?'})")
+        reason = no_node_answers(liveness)
+        b.finding(Status.UNHEALTHY, reason, f"{reason} ({first or '?'})")
         return down
     for node in minio.nodes:
         probe = liveness.get(node.number)
         peers = peer_state.get(node.address)
+        phase = (minio.starting.get(node.number) or probe.server_status_header) if probe is not None else None
         if probe is None or not probe.ok:
             b.finding(Status.DEGRADED, _down_reason(node, probe))
-        elif probe.server_status_header == "offline":
-            b.finding(Status.DEGRADED, f"{node.label} answers but its object layer is not ready")
+        elif phase:
+            # Live, but its object layer, IAM or bucket metadata is not ready yet: it serves nothing
+            # now, and it said so itself; quorum is judged by the nodes that serve.
+            b.finding(Status.DEGRADED, f"{node.label} is starting ({phase})")
         elif peers == "offline":
             b.finding(Status.DEGRADED, f"{node.label} offline to its peers (the bot can reach it)")
         elif peers == "initializing":

@@ -22,8 +22,8 @@ def evaluate_storage(minio: MinioFacts, minio_cause: str | None = None) -> tuple
     if sets:
         b.fact("Erasure sets", _layout(sets))
         b.fact("Quorum per set", _quorums(sets))
-    write_ok = _quorum(b, minio.cluster_write, sets, read=False)
-    read_ok = _quorum(b, minio.cluster_read, sets, read=True)
+    write_ok = _quorum(b, minio, sets, read=False)
+    read_ok = _quorum(b, minio, sets, read=True)
     if write_ok is False and read_ok:
         b.info("reads still possible: every set keeps read quorum")
     if sets and write_ok is not False:
@@ -55,11 +55,17 @@ def _quorums(sets: list[ErasureSet]) -> str:
     return ", ".join(f"{s.name}: write {s.write_quorum}, read {s.read_quorum}" for s in sets)
 
 
-def _quorum(b: SectionBuilder, answer: ClusterHealth | ClientError, sets: list[ErasureSet], read: bool) -> bool | None:
+def _quorum(b: SectionBuilder, minio: MinioFacts, sets: list[ErasureSet], read: bool) -> bool | None:
     """Judge one quorum from the cluster endpoint, explained (or replaced) by the computed sets."""
+    answer = minio.cluster_read if read else minio.cluster_write
     kind = "read" if read else "write"
     path = "/minio/health/cluster" + ("/read" if read else "")
     lost = [s for s in sets if not (s.readable if read else s.writable)]
+    if isinstance(answer, ClusterHealth) and answer.starting:
+        # Every node asked is still starting: none evaluated quorum, so nothing is known, nothing is lost.
+        node = next((n.label for n in minio.nodes if n.number == answer.node), f"node {answer.node}")
+        b.finding(Status.UNKNOWN, f"{kind} quorum not known: {node} is starting ({answer.server_status})")
+        return None
     if isinstance(answer, ClientError):
         if not sets:
             b.not_checked(f"{kind} quorum", answer)
@@ -68,7 +74,7 @@ def _quorum(b: SectionBuilder, answer: ClusterHealth | ClientError, sets: list[E
         b.info(spans(code(path), " not answered; judged from drive states"))
         endpoint_ok = not lost
     else:
-        endpoint_ok = answer.ok
+        endpoint_ok = not answer.quorum_lost
     if endpoint_ok:
         b.ok(f"{kind} quorum met in every set")
         return True

@@ -13,6 +13,7 @@ All Slack work goes through the invocation's `Outbox`; nothing here knows Slack.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.config import TenantConfig
 from bot.invocation import Invocation, UserError
@@ -27,6 +28,8 @@ from handlers.incidents.naming import MAX_SUFFIX, candidates, channel_name
 from handlers.incidents.present import declared_report, evidence_report, incident_card, resolved_report, response_row
 from handlers.incidents.timeline import BOT_ACTOR, record
 from handlers.runbooks import post_checklist
+
+ALERT_ACTOR = "alertmanager"  # the actor of the alert an incident was declared from
 
 EMERGENCY_RUNBOOK = "emergency"
 
@@ -90,9 +93,12 @@ def _invite(d: _Declaration, people: list[str]) -> None:
         d.note("invite", f"invitation failed: {exc}")
 
 
-def _pin_evidence(d: _Declaration, tenant: TenantConfig, kinds: list[IncidentType]) -> tuple[Report, str | None]:
-    health, diagnoses = gather_evidence(d.inv.runtime, tenant, kinds)
-    evidence = evidence_report(tenant.name, d.inv.runtime.clock(), health, diagnoses)
+def _pin_evidence(
+    d: _Declaration, tenant: TenantConfig, kinds: list[IncidentType], evidence: Report | None = None
+) -> tuple[Report, str | None]:
+    if evidence is None:
+        health, diagnoses = gather_evidence(d.inv.runtime, tenant, kinds)
+        evidence = evidence_report(tenant.name, d.inv.runtime.clock(), health, diagnoses)
     ts = d.post(evidence, "evidence", f"posted the evidence snapshot ({evidence.status})")
     if ts:
         try:
@@ -113,8 +119,15 @@ def _post_checklist(d: _Declaration, tenant: TenantConfig) -> str:
     return f"run #{run.id}"
 
 
-def declare(inv: Invocation, tenant_name: str, severity: str, title: str, kind: IncidentType | None = None) -> Report:
-    """Declare an incident: channel, people, card, pinned evidence, emergency checklist, timeline."""
+def declare(
+    inv: Invocation, tenant_name: str, severity: str, title: str, kind: IncidentType | None = None, *,
+    evidence: Report | None = None, alert: tuple[datetime, str] | None = None,
+) -> Report:
+    """Declare an incident: channel, people, card, pinned evidence, emergency checklist, timeline.
+
+    Declared from an alert: ``evidence`` is pinned instead of a fresh snapshot, and ``alert`` (when it
+    fired, what fired) is the timeline's first entry.
+    """
     runtime = inv.runtime
     tenant = inv.tenant(tenant_name)
     now = runtime.clock()
@@ -122,6 +135,9 @@ def declare(inv: Invocation, tenant_name: str, severity: str, title: str, kind: 
     incident = runtime.store.incidents.declare(
         severity=severity, title=title, declared_by=inv.user, tenant=tenant.name, channel_id=channel, at=now
     )
+    if alert is not None:
+        runtime.store.incidents.add_entry(incident.id, actor=ALERT_ACTOR, kind="alert", text=alert[1][:500],
+                                          at=alert[0])
     d = _Declaration(inv, incident, channel)
     d.note("channel", f"created #{name}{_origin(runtime, inv.channel)}")
     people = responders(inv)
@@ -130,7 +146,7 @@ def declare(inv: Invocation, tenant_name: str, severity: str, title: str, kind: 
     due = response_due(incident, minutes)
     d.post(incident_card(incident, tenant.name, inv.channel, minutes, due, people), "card", "posted the incident card")
     kinds = [kind] if kind else matching_types(title)
-    evidence, ts = _pin_evidence(d, tenant, kinds or list(IncidentType))
+    evidence, ts = _pin_evidence(d, tenant, kinds or list(IncidentType), evidence)
     checklist = _post_checklist(d, tenant)
     link = inv.outbox.permalink(channel, ts) if ts else None
     return declared_report(incident, channel, minutes, due, people, evidence.status, link, checklist, d.problems)

@@ -10,13 +10,18 @@ is its ClientError; a Kubernetes fact of a static tenant is absent.
 
 Nothing here lists objects to measure anything (sizes come from the scanner's
 data-usage result), and only yes/no answers about credentials leave this module.
+
+MinIO's rejected-request counters count from process start, so only a rate says
+anything about now: the first stage takes one sample, the second stage another
+(:data:`AUTH_SAMPLE_S` later at most, within the deadline), or, where the tenant
+has Prometheus, its ``rate()`` is read instead.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -24,18 +29,25 @@ from bot.clients.errors import ClientError, CredentialsUnavailable, PerNodeUnava
 from bot.clients.fanout import fan_out
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import TenantInfo
-from bot.clients.minio_models import BackupFreshness, BucketInfo
+from bot.clients.minio_models import REJECTION_METRICS, BackupFreshness, BucketInfo
+from bot.clients.prometheus import PrometheusClient
 from bot.config import TenantConfig
 from bot.redact import register_secret
 from bot.runtime import Runtime, parse_config_env
+from handlers.capacity.history import prometheus_token
 from handlers.health import backup_tenant
-from handlers.incidents.model import Gathered
+from handlers.incidents.model import AuthRejectionRate, Gathered, RejectionSample
 from handlers.incidents.pods import log_targets
 
 EVENTS_WINDOW = timedelta(hours=1)
 LOG_TAIL_LINES = 20
 MAX_BUCKETS = 100  # per-bucket S3 calls per diagnosis; more buckets are reported as unchecked
 DEFAULT_CREDENTIAL = "minioadmin"  # MinIO's documented default root user and password
+# MinIO caches its HTTP metrics (the rejected-request counters among them) for 10 s: two samples
+# further apart than that always see a refresh between them. Shorter when the deadline says so.
+AUTH_SAMPLE_S = 11.0
+SECOND_SAMPLE_RESERVE_S = 1.0  # kept back from the deadline for the second sample itself
+PROMETHEUS_RATE_WINDOW = timedelta(minutes=5)
 
 Calls = dict[str, Callable[[], Any]]
 
@@ -46,6 +58,7 @@ _DEPENDS_ON = {
     "protection": "buckets",
     "root_default": "tenant",
     "certificates": "tenant",
+    "auth_rate": "auth_first",
 }
 
 
@@ -66,7 +79,7 @@ def gather(
     known: dict[str, Any] = {}
     calls = {**_first_stage(runtime, tenant, first_needs, known), **(extra or {})}
     got = {**known, **_run(calls, until)}
-    second = _second_stage(runtime, tenant, set(needs) & _DEPENDS_ON.keys(), got)
+    second = _second_stage(runtime, tenant, set(needs) & _DEPENDS_ON.keys(), got, until)
     if second:
         got.update(_run(second, until))
     return Gathered(got)
@@ -83,7 +96,7 @@ def _first_stage(runtime: Runtime, tenant: TenantConfig, needs: set[str], known:
         "heal": lambda: minio().heal_status(),
         "canary": lambda: minio().canary(tenant.probe.bucket),
         "locks": lambda: minio().top_locks(),
-        "auth_metrics": lambda: minio().metrics_cluster(),
+        "auth_first": partial(first_rejection_sample, runtime, tenant),
         "users": lambda: minio().list_users(),
         "buckets": lambda: minio().list_buckets(),
         "default_credentials": partial(uses_default_credentials, runtime, tenant),
@@ -137,12 +150,17 @@ def liveness_probes(runtime: Runtime, tenant: TenantConfig, known: dict[str, Any
     return {f"probe:{n}": partial(client.liveness, n) for n in client.nodes}
 
 
-def _second_stage(runtime: Runtime, tenant: TenantConfig, needs: set[str], got: dict[str, Any]) -> Calls:
+def _second_stage(
+    runtime: Runtime, tenant: TenantConfig, needs: set[str], got: dict[str, Any], until: float
+) -> Calls:
     """The calls that need a first-stage fact. A need whose fact failed gets that error (it says why)."""
     for need in needs:
         if isinstance(got.get(_DEPENDS_ON[need]), ClientError):
             got[need] = got[_DEPENDS_ON[need]]
     calls: Calls = {}
+    first = got.get("auth_first")
+    if "auth_rate" in needs and not isinstance(first, ClientError):
+        calls["auth_rate"] = partial(auth_rejection_rate, runtime, tenant, first, until)
     pods, buckets, info = got.get("pods"), got.get("buckets"), got.get("tenant")
     if isinstance(pods, list) or isinstance(info, TenantInfo):
         kube = runtime.kube_for(tenant)  # the first stage just used it: built and cached
@@ -177,6 +195,42 @@ def _bucket_calls(runtime: Runtime, tenant: TenantConfig, needs: set[str], names
             calls[f"lock:{name}"] = partial(client.object_lock, name)
             calls[f"replication:{name}"] = partial(client.bucket_replication, name)
     return calls
+
+
+def first_rejection_sample(runtime: Runtime, tenant: TenantConfig) -> RejectionSample | None:
+    """MinIO's rejected-request counters now; None where the tenant's Prometheus keeps their history."""
+    if tenant.prometheus_url:
+        return None
+    counters = runtime.minio(tenant).request_rejections()
+    return RejectionSample(counters, time.monotonic())
+
+
+def auth_rejection_rate(
+    runtime: Runtime, tenant: TenantConfig, first: RejectionSample | None, until: float
+) -> AuthRejectionRate:
+    """Requests refused for an unsupported authorization scheme, per minute: from Prometheus when the
+    tenant has it, else from ``first`` and a second sample taken as late as the deadline allows."""
+    if first is None:
+        assert tenant.prometheus_url is not None  # no first sample only where Prometheus is configured
+        client = PrometheusClient(tenant.prometheus_url, runtime.timeouts, token=prometheus_token(runtime, tenant))
+        return prometheus_auth_rate(client, tenant.prometheus_selector, runtime.clock())
+    second_at = min(first.at + AUTH_SAMPLE_S, until - SECOND_SAMPLE_RESERVE_S)
+    time.sleep(max(0.0, second_at - time.monotonic()))
+    second = runtime.minio(tenant).request_rejections()
+    window_s = max(time.monotonic() - first.at, 0.001)
+    increase = second.since(first.counters).auth
+    per_minute = None if increase is None else increase * 60 / window_s
+    return AuthRejectionRate(per_minute, window_s, "two samples of MinIO's counters", from_samples=True)
+
+
+def prometheus_auth_rate(client: PrometheusClient, selector: str, now: datetime) -> AuthRejectionRate:
+    """The auth-rejection rate over the last five minutes, summed over the tenant's servers (None: no series)."""
+    window = PROMETHEUS_RATE_WINDOW
+    query = f"sum(rate({REJECTION_METRICS['auth']}{{{selector}}}[{int(window.total_seconds())}s]))"
+    values = client.query_range(query, now - timedelta(minutes=1), now, timedelta(minutes=1))
+    per_second = values[max(values)] if values else None
+    return AuthRejectionRate(None if per_second is None else per_second * 60, window.total_seconds(),
+                             "Prometheus rate()", from_samples=False)
 
 
 def uses_default_credentials(runtime: Runtime, tenant: TenantConfig) -> bool | CredentialsUnavailable:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeAlias, TypeVar
 
 from bot.clients.errors import ClientError
+from bot.clients.minio_models import RequestRejections
 from bot.report import Section, Text
 
 T = TypeVar("T")
@@ -48,6 +49,29 @@ class Gathered:
         """The ``<prefix>:<item>`` facts by item, in gathering order."""
         start = f"{prefix}:"
         return {key[len(start) :]: value for key, value in self.values.items() if key.startswith(start)}
+
+
+@dataclass(frozen=True)
+class RejectionSample:
+    """MinIO's rejected-request counters at one moment (``time.monotonic()``): the start of a rate."""
+
+    counters: RequestRejections
+    at: float
+
+
+@dataclass(frozen=True)
+class AuthRejectionRate:
+    """Requests refused because their Authorization is of a kind MinIO does not support, now.
+
+    ``per_minute`` is None when the server exposes no such counter. ``window_s`` is the
+    span the rate covers; ``source`` says where it comes from (two samples of MinIO's
+    own counters, or a Prometheus ``rate()``).
+    """
+
+    per_minute: float | None
+    window_s: float
+    source: str
+    from_samples: bool
 
 
 @dataclass(frozen=True)

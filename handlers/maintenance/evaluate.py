@@ -53,7 +53,7 @@ def no_window_finding(window: MaintenanceWindow | None) -> Finding:
 def muting_quorum_finding(health: ClusterHealth | ClientError) -> Finding:
     """Write quorum now, blocking: muting the alerts of a tenant that lost it would hide an outage."""
     finding = quorum_finding(health)
-    if finding.ok:
+    if finding.ok or not (isinstance(health, ClusterHealth) and health.quorum_lost):
         return finding
     return finding.model_copy(update={"detail": finding.detail + " Muting alerts now would hide an outage: "
                                       "resolve it first."})
@@ -69,7 +69,10 @@ def nodes_safe_finding(nodes: list[NodeAnswer], no_nodes: ClientError | None, te
         return Finding(check=check, ok=True, blocking=False,
                        detail=f"All {len(nodes)} nodes can be taken down, one at a time.")
     healing = max((n.answer.healing_drives for n in nodes if isinstance(n.answer, ClusterHealth)), default=0)
-    why = f" ({healing} drive(s) healing)" if healing else ""
+    starting = [str(n.number) for n in nodes if isinstance(n.answer, ClusterHealth) and n.answer.starting]
+    notes = ([f"{healing} drive(s) healing"] if healing else []) + ([f"node(s) {', '.join(starting)} starting"]
+                                                                      if starting else [])
+    why = f" ({'; '.join(notes)})" if notes else ""
     return Finding(check=check, ok=False, blocking=False,
                    detail=f"Only node(s) {', '.join(safe) or 'none'} of {len(nodes)} can be taken down now{why}; "
                    f"see /minio maintenance {tenant} check.")

@@ -26,25 +26,33 @@ def node_verdict(node: NodeAnswer) -> Row:
         return Row(status=Status.UNKNOWN, text=spans(
             label, f": did not answer ({answer}). It may already be down: count it as out, and do not take another "
             "node down until it is back."))
+    if answer.starting:
+        # It answered before evaluating anything (503 with X-Minio-Server-Status): no verdict either way.
+        return Row(status=Status.UNKNOWN, text=spans(
+            label, f": starting, cannot judge ({answer.server_status}). It serves nothing yet: count it as out, and "
+            "do not take another node down until it serves."))
     if answer.ok:
-        quorum = f" (write quorum {answer.write_quorum})" if answer.write_quorum else ""
+        quorum = f" (write quorum {answer.quorum})" if answer.quorum else ""
         return Row(status=Status.HEALTHY, text=spans(label, ": safe to take down now; every erasure set keeps write "
                                                             f"quorum without its drives{quorum}."))
-    if answer.healing_drives > 0:
+    if answer.maintenance_refused and answer.healing_drives > 0:
         return Row(status=Status.DEGRADED, text=spans(
             label, f": NOT safe now: {answer.healing_drives} drive(s) are healing (X-Minio-Healing-Drives: "
             f"{answer.healing_drives}, HTTP {answer.status}). MinIO refuses maintenance while any drive heals; "
             "wait until healing finishes."))
-    quorum = f" {answer.write_quorum}" if answer.write_quorum else ""
+    quorum = f" {answer.quorum}" if answer.quorum else ""
     return Row(status=Status.UNHEALTHY, text=spans(
         label, f": NOT safe: without its drives an erasure set would fall below write quorum{quorum} "
         f"(HTTP {answer.status}). Bring offline drives or nodes back first."))
 
 
 def _cluster_line(cluster: ClusterHealth | ClientError | None, *, always: bool) -> tuple[list[Text], list[Status]]:
-    if isinstance(cluster, ClusterHealth) and not cluster.ok:
+    if isinstance(cluster, ClusterHealth) and cluster.quorum_lost:
         return [spans(emoji("red_circle"), " The cluster has lost write quorum right now: this is an incident, not "
                       "a maintenance slot.")], [Status.UNHEALTHY]
+    if isinstance(cluster, ClusterHealth) and cluster.starting:
+        return [f"Every node that answered is still starting (node {cluster.node}: {cluster.server_status}): "
+                "write quorum is not known yet."], [Status.UNKNOWN]
     if not always:
         return [], []
     if isinstance(cluster, ClusterHealth):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.changes.follow import Observation, Phase
+from bot.changes.follow import Observation, Phase, operator_rejection
 from bot.changes.preflight import INITIALIZED
 from bot.changes.tenant import TenantHandle, statefulset_name
 from bot.clients.kube_models import PodInfo
@@ -23,7 +23,11 @@ def pool_observer(handle: TenantHandle, pool: str) -> Callable[[], Observation]:
     ss_name = statefulset_name(handle, pool)
 
     def observe() -> Observation:
-        status = handle.kube.get_tenant(handle.namespace, handle.name).status
+        info = handle.kube.get_tenant(handle.namespace, handle.name)
+        rejected = operator_rejection(info)
+        if rejected is not None:
+            return rejected
+        status = info.status
         state = status.current_state if status else None
         pool_state = next((p.state for p in (status.pools if status else []) if p.ss_name == ss_name), None)
         line = f"Tenant {state or 'no status'}; pool {pool}: {pool_state or 'not in status yet'}"
@@ -38,7 +42,11 @@ def removal_observer(handle: TenantHandle, pool: str) -> Callable[[], Observatio
     ss_name = statefulset_name(handle, pool)
 
     def observe() -> Observation:
-        status = handle.kube.get_tenant(handle.namespace, handle.name).status
+        info = handle.kube.get_tenant(handle.namespace, handle.name)
+        rejected = operator_rejection(info)
+        if rejected is not None:
+            return rejected
+        status = info.status
         state = status.current_state if status else None
         listed = any(p.ss_name == ss_name for p in (status.pools if status else []))
         line = f"Tenant {state or 'no status'}; {pool} {'still' if listed else 'no longer'} in its status"
@@ -48,10 +56,14 @@ def removal_observer(handle: TenantHandle, pool: str) -> Callable[[], Observatio
 
 
 def resize_observer(handle: TenantHandle, names: list[str], size_bytes: int) -> Callable[[], Observation]:
-    """Done when every PVC reports ``status.capacity`` of at least the new size."""
+    """Done when every PVC reports ``status.capacity`` of at least the new size; failed when the operator
+    rejected the Tenant's new claim template."""
     wanted = set(names)
 
     def observe() -> Observation:
+        rejected = operator_rejection(handle.kube.get_tenant(handle.namespace, handle.name))
+        if rejected is not None:
+            return rejected
         pvcs = [p for p in handle.kube.list_pvcs(handle.namespace, handle.name) if p.name in wanted]
         grown = [p for p in pvcs if (p.capacity_bytes or 0) >= size_bytes]
         conditions: dict[str, int] = {}
@@ -70,7 +82,8 @@ def resize_observer(handle: TenantHandle, names: list[str], size_bytes: int) -> 
 
 
 def restart_observer(handle: TenantHandle, pools: list[str], before: dict[str, str]) -> Callable[[], Observation]:
-    """Done when every pod of ``pools`` started after ``before`` (or is new) and is Ready."""
+    """Done when every pod of ``pools`` started after ``before`` (or is new) and is Ready; failed when the
+    operator rejected the Tenant's new spec (it then rolls nothing)."""
 
     def restarted(pod: PodInfo) -> bool:
         previous = before.get(pod.name)
@@ -78,6 +91,9 @@ def restart_observer(handle: TenantHandle, pools: list[str], before: dict[str, s
         return previous is None or (bool(now) and now > previous)
 
     def observe() -> Observation:
+        rejected = operator_rejection(handle.kube.get_tenant(handle.namespace, handle.name))
+        if rejected is not None:
+            return rejected
         pods = [p for p in handle.kube.list_pods(handle.namespace, handle.name) if p.pool in pools]
         total = max(len(before), len(pods))
         ready = [p for p in pods if restarted(p) and not p.deleting and p.ready]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
+from bot.changes import Change, ChangeKind, ChangePlan, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
 from bot.config import TenantConfig
 from bot.runtime import Runtime
@@ -46,7 +46,7 @@ def plan_user_status(runtime: Runtime, tenant: TenantConfig, name: str, enable: 
     ))
 
 
-class UserStatus:
+class UserStatus(ChangeKind):
     """Change kind ``user-status``."""
 
     name = "user-status"

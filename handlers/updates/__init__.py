@@ -8,13 +8,18 @@
   healing, no decommission, no other change); the spec is saved first and the
   card's thread follows the rollout node by node.
 - ``update operator <image> [--cluster C]``: the operator Deployment of a
-  cluster, under the ``operator-update`` approval rule (two approvals by
-  default: it manages every Tenant there); its images are saved first.
+  cluster. It manages every Tenant there, so it is governed by the cluster,
+  never by a tenant: only the cluster's ``operators`` (and admins) may request
+  it, the card goes to the cluster's ``approvals.channel`` and needs its
+  ``approvals`` (refused when the cluster has none); its images are saved first.
 - ``update <tenant> rollback [id]`` / ``update operator rollback [id]``: list
   the saved snapshots, or preview restoring one (a rollback never adds or
-  removes a pool, and volumes never shrink).
+  removes a pool, volumes never shrink, and secrets keep their current values:
+  snapshots never hold them).
 
-Images need a tag; a digest only pinned to a tag; moving tags are refused
+Images need a tag; a digest only pinned to a tag; moving tags are refused; the
+registry/repository must be allowed (``allowed_images``, by default the ones
+running now); the card shows the full reference, part by part
 (:mod:`handlers.updates.images`). Layout: ``facts``, ``evaluate``, ``plans``,
 ``kinds`` and ``observers`` (after approval), ``snapshots`` (the saved specs),
 ``present`` (the check and the snapshot lists).
@@ -30,7 +35,7 @@ from bot.application import Capability
 from bot.approval_engine import request_change
 from bot.changes.tenant import handle_for
 from bot.commands import Arg, Permission
-from bot.config import TenantConfig
+from bot.config import ClusterConfig
 from bot.invocation import Invocation, UserError
 from bot.report import Report, code, join, spans
 from handlers.updates.facts import check_facts, stored_snapshots
@@ -86,48 +91,57 @@ class UpdateArgs(BaseModel):
         return self
 
 
-def operator_tenant(inv: Invocation, cluster: str | None, request: bool = True) -> TenantConfig:
-    """The tenant whose approval rules govern an operator upgrade: a visible Kubernetes tenant on the cluster
-    that the caller may request changes for (any visible one when ``request`` is False: read-only use)."""
-    candidates = [t for t in inv.visible_tenants() if t.kubernetes is not None
-                  and (cluster is None or t.kubernetes.cluster == cluster)]
-    clusters = sorted({t.kubernetes.cluster for t in candidates if t.kubernetes})
-    if not candidates:
-        where = spans(" on cluster ", code(cluster[:63])) if cluster else ()
-        raise UserError(spans("No Kubernetes tenant", where, " is visible in this channel, so there is no operator "
-                              "to upgrade from here."))
-    if len(clusters) > 1:
-        raise UserError(spans("Tenants here run on several clusters (", join([spans(code(c)) for c in clusters]),
-                              "): say which operator, e.g. ",
-                              code(f"/minio update operator <image> --cluster {clusters[0]}"), "."))
-    allowed = [t for t in candidates if not request or inv.runtime.access.can_request(inv.user, t)]
-    if not allowed:
-        raise UserError(spans("You may not request an operator upgrade: you are not an operator or approver of any "
-                              "tenant on cluster ", code(clusters[0]), "."))
-    return allowed[0]
+def operator_cluster(inv: Invocation, name: str | None, request: bool = True) -> ClusterConfig:
+    """The cluster whose operator ``update operator ...`` changes: the one named, else the only one this channel
+    sees (through its tenants, or as the cluster's approval channel). With ``request``, the caller must be allowed
+    to request operator changes there (the cluster's operators or admins, and the cluster must have ``approvals``)."""
+    runtime = inv.runtime
+    visible = {t.kubernetes.cluster for t in inv.visible_tenants() if t.kubernetes is not None}
+    visible |= {c.name for c in runtime.access.visible_clusters(inv.channel)}
+    if name is None:
+        if not visible:
+            raise UserError("No Kubernetes cluster is visible in this channel, so there is no operator to change "
+                            "from here.")
+        if len(visible) > 1:
+            ordered = sorted(visible)
+            raise UserError(spans("Tenants here run on several clusters (", join([spans(code(c)) for c in ordered]),
+                                  "): say which operator, e.g. ",
+                                  code(f"/minio update operator <image> --cluster {ordered[0]}"), "."))
+        name = next(iter(visible))
+    cluster = runtime.config.cluster(name)
+    if cluster is None or name not in visible:
+        raise UserError(spans("Cluster ", code(name[:63]), " is not visible in this channel."))
+    if request:
+        decision = runtime.access.check_cluster_request(inv.user, cluster)
+        if not decision.allowed:
+            raise UserError(decision.reason)
+    return cluster
 
 
 def _operator_rollback(inv: Invocation, args: UpdateArgs) -> Report:
     """`update operator rollback [id] [--cluster C]`: list the operator snapshots, or preview restoring one."""
     if not args.value:
-        tenant = operator_tenant(inv, args.cluster, request=False)
-        assert tenant.kubernetes is not None
-        where = tenant.kubernetes.cluster
-        return operator_snapshot_list(where, stored_snapshots(inv.runtime, snapshot_key(where)))
+        cluster = operator_cluster(inv, args.cluster, request=False)
+        return operator_snapshot_list(cluster.name, stored_snapshots(inv.runtime, snapshot_key(cluster.name)))
     snapshot_id = int(args.value)
-    cluster = args.cluster
-    if cluster is None:  # the snapshot says which cluster's operator it is
+    name = args.cluster
+    if name is None:  # the snapshot says which cluster's operator it is
         snap = inv.runtime.store.specs.get(snapshot_id)
-        cluster = snapshot_cluster(snap.tenant) if snap else None
-    tenant = operator_tenant(inv, cluster)
-    return request_change(inv, plan_operator_rollback(inv.runtime, tenant, inv.user, snapshot_id))
+        name = snapshot_cluster(snap.tenant) if snap else None
+    cluster = operator_cluster(inv, name)
+    return request_change(inv, plan_operator_rollback(inv.runtime, cluster, inv.user, snapshot_id))
 
 
 def _permission(args: UpdateArgs) -> Permission:
     if args.action == "check" or (args.action == "rollback" and not args.value):
         return Permission.VIEW
-    # `update operator <image>` names no tenant: the handler checks the caller against the tenant it picks.
-    return Permission.VIEW if args.tenant is None else Permission.REQUEST
+    # The operator belongs to the cluster, not to a tenant: the handler checks the caller against the cluster.
+    return Permission.VIEW if args.tenant is None or args.action == OPERATOR_WORD else Permission.REQUEST
+
+
+def _operator_update(inv: Invocation, cluster: ClusterConfig, args: UpdateArgs) -> Report:
+    image = parse_image(args.value or "")
+    return request_change(inv, plan_operator_update(inv.runtime, cluster, inv.user, image))
 
 
 @capability.verb(
@@ -146,9 +160,11 @@ def _permission(args: UpdateArgs) -> Permission:
     details=(
         "Images need a tag (repo/name:tag); a digest is accepted only pinned to a tag (repo:tag@sha256:...); "
         "moving tags like latest are refused. Upgrades are refused while the tenant is unhealthy, lacks quorum, "
-        "heals a drive or is in another change. The spec is saved before each upgrade; rollback restores it. "
-        "Operator upgrades (and operator rollback) fall under the operator-update approval rule (two approvals "
-        "by default); the operator's images are saved before each one."
+        "heals a drive or is in another change, and when the image's registry/repository is not allowed "
+        "(allowed_images; by default the one running now). The spec is saved before each upgrade (secret values "
+        "never: a rollback keeps their current values); rollback restores it. Operator upgrades and rollbacks "
+        "are governed by the cluster: its operators request them, its approvals (approvers, required count, "
+        "channel) decide them, and a cluster without approvals refuses them."
     ),
     examples=(
         "/minio update demo check",
@@ -168,13 +184,16 @@ def update(inv: Invocation, args: UpdateArgs) -> Report:
     if args.tenant is None and args.action == "rollback":
         return _operator_rollback(inv, args)
     if args.tenant is None:
-        return request_change(inv, plan_operator_update(runtime, operator_tenant(inv, args.cluster), inv.user,
-                                                        parse_image(args.value or "")))
+        return _operator_update(inv, operator_cluster(inv, args.cluster), args)
     tenant = inv.tenant(args.tenant)
     if args.action == "check":
         return check_report(tenant, check_facts(runtime, tenant))
-    if args.action == OPERATOR_WORD:
-        return request_change(inv, plan_operator_update(runtime, tenant, inv.user, parse_image(args.value or "")))
+    if args.action == OPERATOR_WORD:  # the check's button: the operator of the tenant's cluster
+        cluster = tenant.kubernetes.cluster if tenant.kubernetes else None
+        if cluster is None:
+            raise UserError(spans(code(tenant.name), " has no Kubernetes cluster configured, so it has no operator "
+                                  "to upgrade."))
+        return _operator_update(inv, operator_cluster(inv, cluster), args)
     handle = handle_for(runtime, tenant)
     if args.action == "tenant":
         return request_change(inv, plan_tenant_update(runtime, handle, inv.user, parse_image(args.value or "")))

@@ -28,7 +28,15 @@ from bot.clients.minio_models import ServerInfo
 from bot.config import TenantConfig
 from bot.report import Status
 from handlers.updates.facts import UpgradeFacts
-from handlers.updates.images import ImageRef, compare_versions, image_tag, same_version
+from handlers.updates.images import (
+    ImageRef,
+    allowed_source,
+    compare_versions,
+    image_parts,
+    image_source,
+    image_tag,
+    same_version,
+)
 
 OPERATOR_IMAGE_PATH = "/spec/template/spec/containers/0/image"
 SHAPE = ("servers", "volumesPerServer")
@@ -149,6 +157,44 @@ def operator_update_findings(deployment: DeploymentInfo, image: ImageRef, wanted
                                 detail=f"{image.tag} is older than {current}: a downgrade of the operator."))
     configured = target_finding(wanted, image, "operator target")
     return findings + ([configured] if configured is not None else [])
+
+
+def image_source_finding(image: str, allowed: list[str] | None, running: list[str], setting: str) -> Finding:
+    """Is ``image`` from an allowed registry/repository? ``allowed``: the configured list (``setting`` names it);
+    None: only the repositories of the images ``running`` now (the safe default)."""
+    check = "image source"
+    source = image_source(image)
+    if allowed is None:
+        entries = sorted({image_source(i) for i in running if i})
+        why = "the repository running now" if len(entries) == 1 else "the repositories running now"
+    else:
+        entries, why = list(allowed), setting
+    if entries and allowed_source(source, entries):
+        return Finding(check=check, ok=True, detail=f"{source} is an allowed source ({why}).")
+    listed = ", ".join(entries) or "none (no image runs now)"
+    return Finding(check=check, ok=False, detail=(
+        f"{source} is not an allowed image source. Allowed: {listed} ({why}). To take images from another "
+        f"registry or repository, add it to {setting} in the configuration first."))
+
+
+def image_changes(what: str, before: str | None, after: str) -> list[Change]:
+    """The full image reference before -> after, and each part of it (registry, repository, tag, digest) on its
+    own line, so a switch of registry cannot hide behind a familiar tag."""
+    old = image_parts(before) if before else None
+    new = image_parts(after)
+
+    def line(part: str, then: str | None, now: str | None) -> Change:
+        then_text, now_text = then or "none", now or "none"
+        return Change(what=f"{what} {part}", before=then_text if old else "(unset)",
+                      after=f"{now_text} (unchanged)" if old and then_text == now_text else now_text)
+
+    return [
+        Change(what=what, before=before or "(unset)", after=after),
+        line("registry", old.registry if old else None, new.registry),
+        line("repository", old.repository if old else None, new.repository),
+        line("tag", old.tag if old else None, new.tag),
+        line("digest", old.digest if old else None, new.digest),
+    ]
 
 
 # ----------------------------------------------------------------------------- patches

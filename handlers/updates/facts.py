@@ -12,9 +12,7 @@ from bot.clients.fanout import fan_out
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import DeploymentInfo
 from bot.clients.minio_models import ClusterHealth, HealStatus, PoolStatus, ServerInfo
-from bot.config import OperatorRef, TenantConfig
-from bot.invocation import UserError
-from bot.report import code, spans
+from bot.config import ClusterConfig, OperatorRef, TenantConfig
 from bot.runtime import Runtime
 from bot.store import Approval, SpecSnapshot
 
@@ -45,13 +43,20 @@ class OperatorHandle:
         return self.kube.get_deployment(self.ref.namespace, self.ref.deployment)
 
 
-def operator_handle(runtime: Runtime, tenant: TenantConfig) -> OperatorHandle:
-    """The operator of the tenant's cluster; UserError for tenants known only by static endpoints."""
-    kube = runtime.kube_for(tenant)
-    if kube is None or tenant.kubernetes is None:
-        raise UserError(spans(code(tenant.name), " has no Kubernetes cluster configured, so it has no operator to "
-                              "upgrade."))
-    return OperatorHandle(kube, operator_location(runtime, tenant), tenant.kubernetes.cluster)
+def operator_handle(runtime: Runtime, cluster: ClusterConfig) -> OperatorHandle:
+    """The operator Deployment of ``cluster``, with the cluster's Kubernetes client."""
+    return OperatorHandle(runtime.kube(cluster.name), cluster.operator, cluster.name)
+
+
+def cluster_tenants(runtime: Runtime, cluster: str) -> list[TenantConfig]:
+    """The configured tenants on ``cluster`` (its operator manages them, and any others there)."""
+    return [t for t in runtime.config.tenants if t.kubernetes is not None and t.kubernetes.cluster == cluster]
+
+
+def operator_target(runtime: Runtime, cluster: str) -> str | None:
+    """The operator version the cluster's tenants configure as their target, when they agree on one."""
+    wanted = {t.target_versions.operator for t in cluster_tenants(runtime, cluster) if t.target_versions.operator}
+    return wanted.pop() if len(wanted) == 1 else None
 
 
 @dataclass(frozen=True)

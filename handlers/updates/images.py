@@ -10,6 +10,11 @@ An upgrade target must say what it is: ``registry/repo/name:tag``. The rules
   the kubelet pull exactly those bytes. A bare ``repo@sha256:...`` is refused
   as "without a tag".
 - Whitespace, upper-case repositories and malformed digests are refused.
+- The image must come from an allowed source (:func:`allowed_source`): the
+  tenant's ``allowed_images`` (the operator's: ``clusters[].operator.allowed_images``),
+  or by default the repositories running now, so a switch to another registry
+  needs a configuration change first. Sources compare in their full form
+  (:func:`image_source`): ``minio/minio`` is ``docker.io/minio/minio``.
 
 MinIO reports its version in ``info`` either as the release tag
 (``RELEASE.2025-09-07T16-13-09Z``) or as the release time
@@ -93,6 +98,63 @@ def _check_repository(repository: str) -> None:
     if not parts or not all(_NAME.match(n) for n in parts):
         raise ImageError(spans(code(repository[:100]), " is not a valid repository (lower-case letters, digits, ",
                                code("."), ", ", code("_"), ", ", code("-"), ", separated by ", code("/"), ")."))
+
+
+DEFAULT_REGISTRY = "docker.io"  # what a reference without a registry host pulls from
+_REGISTRY_ALIASES = {"index.docker.io": DEFAULT_REGISTRY, "registry-1.docker.io": DEFAULT_REGISTRY}
+
+
+class ImageParts(Frozen):
+    """An image reference taken apart, with the registry it really pulls from (``docker.io`` when unnamed)."""
+
+    registry: str
+    repository: str  # the path inside the registry, e.g. minio/minio
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def source(self) -> str:
+        """``registry/repository``: what an allow-list entry is compared with."""
+        return f"{self.registry}/{self.repository}"
+
+
+def _split_registry(reference: str) -> tuple[str, str]:
+    """(registry, path) the way container runtimes read a reference: the first part is a registry only when it
+    has a dot or a port, or is ``localhost``; otherwise Docker Hub (one-part names live under ``library/``)."""
+    first, slash, rest = reference.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return _REGISTRY_ALIASES.get(first.lower(), first.lower()), rest
+    return DEFAULT_REGISTRY, reference if "/" in reference else f"library/{reference}"
+
+
+def image_parts(image: str) -> ImageParts:
+    """An image already in a spec (lenient: no validation) or a parsed one, taken apart."""
+    ref, _, digest = image.strip().partition("@")
+    head, _, last = ref.rpartition("/")
+    name, _, tag = last.partition(":")
+    registry, repository = _split_registry(f"{head}/{name}" if head else name)
+    return ImageParts(registry=registry, repository=repository, tag=tag or None, digest=digest or None)
+
+
+def image_source(image: str) -> str:
+    """``registry/repository`` of an image reference, registry made explicit."""
+    return image_parts(image).source
+
+
+def normalise_source(entry: str) -> str:
+    """An allow-list entry in the same full form as :func:`image_source` (a trailing ``/`` keeps meaning
+    "everything under")."""
+    registry, path = _split_registry(entry.strip())
+    return f"{registry}/{path}"
+
+
+def allowed_source(source: str, entries: list[str]) -> bool:
+    """Whether ``source`` (full form) is one of ``entries``: an exact repository, or under an entry that ends
+    with ``/`` (a registry or a prefix); ``quay.io/minio`` does not cover ``quay.io/minio-other``."""
+    for entry in (normalise_source(e) for e in entries):
+        if source == entry or (entry.endswith("/") and source.startswith(entry)):
+            return True
+    return False
 
 
 def image_tag(image: str | None) -> str | None:

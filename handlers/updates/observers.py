@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.changes.follow import Observation, Phase
+from bot.changes.follow import Observation, Phase, operator_rejection
 from bot.changes.preflight import INITIALIZED
 from bot.changes.tenant import TenantHandle
 from bot.clients.errors import ClientError
@@ -24,10 +24,12 @@ def rollout_observer(runtime: Runtime, handle: TenantHandle, tag: str, before: d
     comparable = release_time(tag) is not None
 
     def observe() -> Observation:
-        status = handle.kube.get_tenant(handle.namespace, handle.name).status
+        info = handle.kube.get_tenant(handle.namespace, handle.name)
+        rejected = operator_rejection(info)
+        if rejected is not None:
+            return rejected
+        status = info.status
         state = (status.current_state if status else None) or "no status"
-        if any(word in state.lower() for word in ("fail", "error")):
-            return Observation(Phase.FAILED, f"the operator reports {state}")
         try:
             versions = node_versions(runtime.minio(handle.config).server_info())
         except ClientError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Per-minute limits of Slack's tiers, for the methods the sim implements.
@@ -42,6 +44,9 @@ class Fault:
     `status` 429 answers `ratelimited` with a `Retry-After` header, 5xx answers a server
     error, 200 with `error` answers `{"ok": false, "error": error}`, and 200 without
     `error` only adds `latency_ms`. `times=None` keeps the fault until it is cleared.
+    `for_seconds` makes it an outage instead ("500 for two minutes"): it applies to every
+    matching request until that much sim time has passed since it was queued (`times`
+    is then ignored).
     """
 
     method: str
@@ -50,27 +55,41 @@ class Fault:
     times: int | None = 1
     latency_ms: int = 0
     error: str | None = None
+    for_seconds: float | None = None
+    ends_at: float | None = None  # sim time; set by FaultPlan.add from `for_seconds`
 
     def matches(self, method: str) -> bool:
         """True when this fault applies to `method`."""
         return self.method in ("*", method)
 
+    def over(self, now: float) -> bool:
+        """True once a time-bounded fault has run its course."""
+        return self.ends_at is not None and now >= self.ends_at
+
 
 class FaultPlan:
-    """Queued faults, consumed first-in first-out per method."""
+    """Queued faults, consumed first-in first-out per method; `clock` is the sim's time."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._clock = clock
 
     def add(self, fault: Fault) -> None:
-        """Queue a fault."""
+        """Queue a fault (a `for_seconds` fault starts counting now)."""
+        if fault.for_seconds is not None:
+            if fault.for_seconds <= 0:
+                raise ValueError("for_seconds must be positive")
+            fault.times = None
+            fault.ends_at = self._clock() + fault.for_seconds
         with self._lock:
             self._faults.append(fault)
 
     def take(self, method: str) -> Fault | None:
         """The fault to apply to this request of `method`, if any (counts one use)."""
+        now = self._clock()
         with self._lock:
+            self._faults = [f for f in self._faults if not f.over(now)]
             for fault in self._faults:
                 if fault.matches(method):
                     if fault.times is not None:
@@ -86,9 +105,10 @@ class FaultPlan:
             self._faults.clear()
 
     def pending(self) -> list[Fault]:
-        """Faults still queued."""
+        """Faults still queued (time-bounded ones only while their window lasts)."""
+        now = self._clock()
         with self._lock:
-            return list(self._faults)
+            return [f for f in self._faults if not f.over(now)]
 
 
 @dataclass

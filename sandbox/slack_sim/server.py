@@ -6,7 +6,7 @@ Routes:
     POST     /response/<id>        response_url of a slash command or interaction
     GET      /_sim/state           read-only JSON view of channels, messages, files
     GET      /_sim/calls           every recorded request
-    POST     /_sim/fault           {"method", "status", "retry_after", "times", "latency_ms", "error"}
+    POST     /_sim/fault           {"method", "status", "retry_after", "times", "latency_ms", "error", "for_seconds"}
     DELETE   /_sim/fault           clear queued faults
     POST     /_sim/rate_limits     {"enabled": bool}
     POST     /_sim/free_plan       {"enabled": bool}
@@ -218,9 +218,10 @@ class SimRouter:
             return HttpReply.json(404, {"ok": False, "error": "not_found"})
         request = _loose_json(body)
         if name == "fault":
+            request.pop("ends_at", None)  # derived from for_seconds, never given
             try:
                 self.faults.add(Fault(**request))
-            except TypeError as error:
+            except (TypeError, ValueError) as error:
                 return HttpReply.json(400, {"ok": False, "error": str(error)})
             return HttpReply.json(200, {"ok": True})
         if name == "rate_limits":

@@ -68,7 +68,7 @@ class SlackSim:
             team_id=team_id, team_domain=team_domain, bot_user_id=bot_user_id, bot_id=bot_id, app_id=app_id
         )
         self.ws.users[bot_user_id] = User(id=bot_user_id, name=bot_name, real_name=bot_name, is_bot=True)
-        self.faults = FaultPlan()
+        self.faults = FaultPlan(clock=self.ws.now)
         self.limiter = RateLimiter()
         self.socket = SocketModeServer(self.ws, host=host, port=socket_port)
         self.api = WebApi(
@@ -194,15 +194,19 @@ class SlackSim:
         times: int | None = 1,
         latency_ms: int = 0,
         error: str | None = None,
+        for_seconds: float | None = None,
     ) -> None:
         """Break the next `times` calls of `method` (`*` = any; also `upload`, `response_url`).
 
         status 429 -> `ratelimited` + `Retry-After: retry_after`; 5xx -> server error;
         200 + error -> `{"ok": false, "error": error}`; 200 alone -> just `latency_ms`.
+        `for_seconds`: an outage instead, every matching call for that long in sim time
+        (`advance_clock` ends it early), e.g. ``inject("*", status=500, for_seconds=120)``.
         """
         self.faults.add(
             Fault(
-                method=method, status=status, retry_after=retry_after, times=times, latency_ms=latency_ms, error=error
+                method=method, status=status, retry_after=retry_after, times=times, latency_ms=latency_ms, error=error,
+                for_seconds=for_seconds,
             )
         )
 

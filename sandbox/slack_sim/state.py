@@ -130,8 +130,15 @@ class Message:
         """True once the message has been updated at least once."""
         return bool(self.edits)
 
-    def to_api(self, team_id: str, reply_count: int = 0, files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """Render the message object Slack returns."""
+    def to_api(
+        self,
+        team_id: str,
+        reply_count: int = 0,
+        files: list[dict[str, Any]] | None = None,
+        *,
+        include_metadata: bool = True,
+    ) -> dict[str, Any]:
+        """Render the message object Slack returns (history shows `metadata` only when asked for it)."""
         body: dict[str, Any] = {"type": "message", "ts": self.ts, "user": self.user, "text": self.text, "team": team_id}
         if self.subtype:
             body["subtype"] = self.subtype
@@ -150,7 +157,7 @@ class Message:
         if files:
             body["files"] = files
             body["upload"] = True
-        if self.metadata:
+        if self.metadata and include_metadata:
             body["metadata"] = copy.deepcopy(self.metadata)
         return body
 
@@ -399,10 +406,12 @@ class Workspace:
         """Number of live replies in the thread started by `ts`."""
         return sum(1 for m in self.messages.get(channel_id, []) if m.thread_ts == ts and m.ts != ts and not m.deleted)
 
-    def message_to_api(self, message: Message) -> dict[str, Any]:
+    def message_to_api(self, message: Message, *, include_metadata: bool = True) -> dict[str, Any]:
         """A message as the Web API shows it, with reply count and files."""
         files = [self.files[f].to_api() for f in message.files if f in self.files]
-        return message.to_api(self.team_id, self.reply_count(message.channel, message.ts), files)
+        return message.to_api(
+            self.team_id, self.reply_count(message.channel, message.ts), files, include_metadata=include_metadata
+        )
 
     # -- mutation (call with the lock held) ------------------------------------------
 

@@ -67,11 +67,14 @@ def _protection(got: Gathered, bucket: str) -> BucketProtection:
 def _quorum_row(label: str, probe: Fact[ClusterHealth]) -> Row:
     if isinstance(probe, ClientError):
         return Row(status=Status.UNKNOWN, text=spans(f"{label}: ", str(probe)))
-    need = probe.read_quorum if probe.read else probe.write_quorum
-    suffix = f" (needs {need} drives per set)" if need else ""
-    if probe.ok:
-        return Row(status=Status.HEALTHY, text=f"{label}: met{suffix}")
-    return Row(status=Status.UNHEALTHY, text=f"{label}: LOST{suffix}")
+    if probe.starting:
+        # Every node asked is still starting: none evaluated quorum, so it is neither met nor lost.
+        return Row(status=Status.UNKNOWN, text=f"{label}: not known, node {probe.node} is starting "
+                   f"({probe.server_status})")
+    suffix = f" (needs {probe.quorum} drives per set)" if probe.quorum else ""
+    if probe.quorum_lost:
+        return Row(status=Status.UNHEALTHY, text=f"{label}: LOST{suffix}")
+    return Row(status=Status.HEALTHY, text=f"{label}: met{suffix}")
 
 
 def _drives_row(info: Fact[ServerInfo]) -> Row:
@@ -97,7 +100,7 @@ def at_risk_section(facts: DataLossFacts) -> tuple[Section, bool]:
     """Write and read quorum, drives and healing now; with whether a quorum is lost."""
     rows = [_quorum_row("Write quorum", facts.write), _quorum_row("Read quorum", facts.read),
             _drives_row(facts.info), _healing_row(facts.heal)]
-    lost = any(isinstance(q, ClusterHealth) and not q.ok for q in (facts.write, facts.read))
+    lost = any(isinstance(q, ClusterHealth) and q.quorum_lost for q in (facts.write, facts.read))
     return Section(title="Data at risk now", status=rows_status(rows, Status.HEALTHY), rows=rows), lost
 
 

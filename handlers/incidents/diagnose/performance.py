@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.clients.errors import ClientError
 from bot.clients.kube_models import PodInfo, PodMetrics, TenantInfo, quantity
 from bot.clients.minio_models import CanaryResult, ClusterHealth, Probe, TopLocks
 from bot.config import ProbeSettings
-from bot.report import Row, Section, Status, Text, code, size, spans
+from bot.report import Row, Section, Status, Text, code, duration, size, spans
 from handlers.incidents.diagnose.sections import failed_section, ms, not_on_kubernetes, rows_status, untrusted
 from handlers.incidents.model import Diagnosis, Fact, Gathered
 
@@ -68,6 +69,9 @@ def _node_rows(facts: PerformanceFacts, probe: ProbeSettings) -> list[Row]:
 def _quorum_row(quorum: Fact[ClusterHealth], probe: ProbeSettings) -> Row:
     if isinstance(quorum, ClientError):
         return Row(status=Status.UNKNOWN, text=spans("cluster probe: ", str(quorum)))
+    if quorum.starting:
+        return Row(status=Status.DEGRADED, text=f"cluster probe (node {quorum.node}): {ms(quorum.latency_ms)}, "
+                   f"node {quorum.node} is starting ({quorum.server_status})")
     status = latency_status(quorum.latency_ms, probe) if quorum.ok else Status.UNHEALTHY
     failed = "" if quorum.ok else f", HTTP {quorum.status}"
     return Row(status=status, text=f"cluster probe (node {quorum.node}): {ms(quorum.latency_ms)}{failed}")
@@ -106,14 +110,18 @@ def locks_section(locks: Fact[TopLocks]) -> tuple[Section, bool]:
     if isinstance(locks, ClientError):
         return failed_section(LOCKS_TITLE, locks), False
     if not locks.supported:
-        return Section(title=LOCKS_TITLE, status=Status.INFO, lines=["Single node: MinIO has no lock API."]), False
+        # A fact about the deployment (426 from a non-distributed server), not a failed check.
+        why = (" (", locks.reason, ")") if locks.reason else ()
+        line = spans("Single server: no lock API", *why, ".")
+        return Section(title=LOCKS_TITLE, status=Status.INFO, lines=[line]), False
     rows: list[Row] = []
     for lock in locks.locks[:MAX_LOCKS]:
-        age = lock.elapsed_s or 0.0
+        age = lock.elapsed or timedelta(0)
         holder = lock.source or lock.owner
-        text = spans(code(lock.resource), f" {lock.type} held {age:.0f} s", (" by ", holder) if holder else "")
-        rows.append(Row(status=lock_status(age), text=text))
-    old = any((lock.elapsed_s or 0.0) >= LOCK_WARN_S for lock in locks.locks[:MAX_LOCKS])
+        kind = f" {lock.type}" if lock.type else ""
+        text = spans(code(lock.resource), f"{kind} held ", duration(age), (" by ", holder) if holder else "")
+        rows.append(Row(status=lock_status(age.total_seconds()), text=text))
+    old = any((lock.elapsed or timedelta(0)).total_seconds() >= LOCK_WARN_S for lock in locks.locks[:MAX_LOCKS])
     section = Section(title=LOCKS_TITLE, status=rows_status(rows, Status.HEALTHY), rows=rows,
                       lines=[] if rows else ["No locks held."])
     return section, old

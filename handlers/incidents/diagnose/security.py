@@ -1,4 +1,5 @@
-"""`/minio incident security`: default credentials, failed-auth counters, users, public buckets, certificate expiry."""
+"""`/minio incident security`: default credentials, requests refused for their authorization scheme (a rate, now),
+users, public buckets, certificate expiry."""
 
 from __future__ import annotations
 
@@ -7,18 +8,22 @@ from dataclasses import dataclass
 from bot.clients.errors import ClientError, CredentialsUnavailable
 from bot.clients.kube_models import CertInfo
 from bot.clients.minio_models import UserInfo
-from bot.report import Row, Section, Status, Text, code, join, spans, when
+from bot.report import Row, Section, Status, Text, code, duration, join, spans, when
 from handlers.incidents.diagnose.sections import failed_section, not_on_kubernetes, rows_status
-from handlers.incidents.model import Diagnosis, Fact, Gathered
+from handlers.incidents.model import AuthRejectionRate, Diagnosis, Fact, Gathered
 
-NEEDS = ("default_credentials", "root_default", "auth_metrics", "users", "public", "certificates")
+NEEDS = ("default_credentials", "root_default", "auth_rate", "users", "public", "certificates")
 MAX_USERS = 25
 MAX_UNKNOWN_BUCKETS = 10
 CERT_CRITICAL_DAYS = 7.0
 CERT_WARN_DAYS = 30.0
-# Prometheus counters that count rejected authentication, where the server exposes them.
-AUTH_REJECT_METRICS = ("minio_s3_requests_rejected_auth_total", "minio_s3_requests_rejected_invalid_total")
-AUTH_TITLE = "Failed-authentication indicators"
+AUTH_TITLE = "Requests refused for their authorization scheme"
+# MinIO refreshes the counters behind a sampled rate every 10 s: a shorter window is rough.
+COUNTER_REFRESH_S = 10.0
+# What MinIO's `minio_s3_requests_rejected_auth_total` counts, and what it does not (from the server's sources).
+AUTH_COUNTER_MEANING = ("MinIO counts here requests whose Authorization is of a kind it does not support (not "
+                        "SigV4, SigV2, a JWT or STS): scanners and misconfigured clients. Wrong keys and bad "
+                        "signatures are ordinary 403 answers, not counted here: MinIO's audit log shows them.")
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class SecurityFacts:
 
     default_credentials: Fact[bool]  # CredentialsUnavailable: the bot has no keys for this tenant
     tenant_root_default: Fact[bool | None] | None  # from the Tenant's configuration Secret
-    metrics: Fact[dict[str, float]]
+    auth: Fact[AuthRejectionRate]
     users: Fact[list[UserInfo]]
     public: Fact[dict[str, Fact[bool]]]
     certificates: Fact[dict[str, Fact[CertInfo]]] | None  # None: not on Kubernetes
@@ -39,7 +44,7 @@ class SecurityFacts:
         return cls(
             default_credentials=got.get("default_credentials"),
             tenant_root_default=got.get("root_default"),
-            metrics=got.get("auth_metrics"),
+            auth=got.get("auth_rate"),
             users=got.get("users"),
             public=public if isinstance(public, ClientError) else got.items("public"),
             certificates=certificates if isinstance(certificates, ClientError)
@@ -71,18 +76,28 @@ def credentials_section(facts: SecurityFacts) -> tuple[Section, bool]:
     return Section(title="Credentials", status=rows_status(rows, Status.HEALTHY), rows=rows), defaults
 
 
-def auth_section(metrics: Fact[dict[str, float]]) -> tuple[Section, float]:
-    """Requests MinIO rejected for bad credentials or signatures; with their count."""
-    if isinstance(metrics, ClientError):
-        return failed_section(AUTH_TITLE, metrics), 0.0
-    found = {k: v for k, v in metrics.items() if k.split("{", 1)[0] in AUTH_REJECT_METRICS}
-    if not found:
-        line = ("This MinIO exposes no auth-rejection counter; use its audit log or access logs to find failed "
-                "sign-ins.")
+def auth_section(rate: Fact[AuthRejectionRate]) -> tuple[Section, float]:
+    """Requests MinIO refuses now for an authorization scheme it does not support; with their rate per minute.
+
+    Only a rate says anything about now (the counter counts from process start), and only this
+    counter: ``rejected_invalid`` counts unsupported API calls, not credentials.
+    """
+    if isinstance(rate, ClientError):
+        return failed_section(AUTH_TITLE, rate), 0.0
+    if rate.per_minute is None:
+        line = ("This MinIO exposes no counter of refused authorization schemes; MinIO's audit log shows refused "
+                "requests.")
         return Section(title=AUTH_TITLE, status=Status.INFO, lines=[line]), 0.0
-    failures = sum(found.values())
-    line = f"{failures:,.0f} S3 request(s) rejected for bad credentials or signatures since start."
-    return Section(title=AUTH_TITLE, status=Status.DEGRADED if failures else Status.HEALTHY, lines=[line]), failures
+    over = spans(" over the last ", duration(rate.window_s), f" ({rate.source}).")
+    if rate.per_minute > 0:
+        head = spans(f"About {rate.per_minute:,.1f} per minute", over)
+    else:
+        head = spans("None", over)
+    lines: list[Text] = [head, AUTH_COUNTER_MEANING]
+    if rate.from_samples and rate.window_s < COUNTER_REFRESH_S:
+        lines.append("MinIO refreshes this counter every 10 s: over a shorter window the figure is rough.")
+    status = Status.DEGRADED if rate.per_minute > 0 else Status.HEALTHY
+    return Section(title=AUTH_TITLE, status=status, lines=lines), rate.per_minute
 
 
 def users_section(users: Fact[list[UserInfo]]) -> Section:
@@ -168,7 +183,9 @@ def security_actions(
         actions.append(spans("Confirm the public bucket(s) are meant to be public; if not, remove the anonymous "
                              "policy (", code("mc anonymous set none ALIAS/BUCKET"), ")."))
     if failures:
-        actions.append("Find the source of the rejected requests in MinIO's audit log; block it at the ingress.")
+        actions.append(f"Requests with an authorization scheme MinIO does not support are arriving now (about "
+                       f"{failures:,.1f} per minute): find their source in MinIO's audit log or the ingress logs, "
+                       "and block it there if nobody owns it.")
     if not isinstance(facts.users, ClientError):
         actions.append("Review the users above: disable accounts nobody owns and keys older than your rotation policy.")
     if not actions:
@@ -178,9 +195,9 @@ def security_actions(
 
 
 def evaluate_security(facts: SecurityFacts, tenant: str) -> Diagnosis:
-    """Default credentials, failed-auth counters, users, anonymous buckets and certificate expiry."""
+    """Default credentials, refused authorization schemes now, users, anonymous buckets and certificate expiry."""
     credentials, defaults = credentials_section(facts)
-    auth, failures = auth_section(facts.metrics)
+    auth, failures = auth_section(facts.auth)
     public, open_buckets = public_section(facts.public)
     certificates, expiring = certificates_section(facts.certificates)
     sections = [credentials, auth, users_section(facts.users), public, certificates]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from typing import Any
 
@@ -33,6 +34,41 @@ def check_content(text: str | None, blocks: Any, has_attachments: bool) -> None:
     raise ApiError(body.pop("error"), **body)
 
 
+# Slack: an event_type holds letters, digits, underscores and hyphens; no periods or other punctuation.
+_EVENT_TYPE = re.compile(r"^[A-Za-z0-9_-]+$")
+METADATA_SCHEMA_WARNING = "invalid_metadata_schema"
+
+
+def message_metadata(req: ApiRequest) -> tuple[dict[str, Any] | None, str | None]:
+    """The `metadata` parameter as Slack keeps it, and the warning to answer with.
+
+    It must be an object with an `event_type` string and an `event_payload` object
+    (else `invalid_metadata_format`). An `event_type` with other characters is not an
+    error: the message is posted, the metadata dropped, and the answer warns
+    `invalid_metadata_schema`.
+    """
+    metadata = req.json_value("metadata", "invalid_metadata_format")
+    if metadata is None:
+        return None, None
+    if (
+        not isinstance(metadata, dict)
+        or not isinstance(metadata.get("event_type"), str)
+        or not isinstance(metadata.get("event_payload"), dict)
+    ):
+        raise ApiError("invalid_metadata_format")
+    if not _EVENT_TYPE.match(metadata["event_type"]):
+        return None, METADATA_SCHEMA_WARNING
+    return {"event_type": metadata["event_type"], "event_payload": copy.deepcopy(metadata["event_payload"])}, None
+
+
+def with_warning(body: dict[str, Any], warning: str | None) -> dict[str, Any]:
+    """An answer that also carries Slack's warning, as Slack sends it (both fields)."""
+    if warning:
+        body["warning"] = warning
+        body["response_metadata"] = {"warnings": [warning]}
+    return body
+
+
 def thread_parent(ctx: ApiContext, channel_id: str, thread_ts: str | None) -> Message | None:
     """The parent of the thread `thread_ts` points into (a reply's ts leads to its parent)."""
     if not thread_ts:
@@ -53,6 +89,7 @@ def post_message(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     channel = member_channel(ctx, req.text("channel"), allow_name=True)
     text, blocks, has_attachments = message_content(req)
     check_content(text, blocks, has_attachments)
+    metadata, warning = message_metadata(req)
     parent = thread_parent(ctx, channel.id, req.text("thread_ts"))
     message = ws.add_message(
         Message(
@@ -65,10 +102,11 @@ def post_message(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
             bot_id=ws.bot_id,
             app_id=ws.app_id,
             reply_broadcast=req.flag("reply_broadcast"),
-            metadata=req.json_value("metadata", "invalid_metadata_format"),
+            metadata=metadata,
         )
     )
-    return {"ok": True, "channel": channel.id, "ts": message.ts, "message": ws.message_to_api(message)}
+    body = {"ok": True, "channel": channel.id, "ts": message.ts, "message": ws.message_to_api(message)}
+    return with_warning(body, warning)
 
 
 @api_method("chat.update")
@@ -85,16 +123,20 @@ def update_message(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     new_text = text if text is not None else message.text
     new_blocks = blocks if blocks is not None else message.blocks
     check_content(new_text, new_blocks, has_attachments)
+    metadata, warning = message_metadata(req)
     message.edits.append(MessageVersion(message.text, message.blocks, replaced_at=ws.next_ts()))
     message.text = new_text
     message.blocks = copy.deepcopy(new_blocks)
-    return {
+    if metadata is not None:  # omitted metadata is kept, like omitted text
+        message.metadata = metadata
+    body = {
         "ok": True,
         "channel": channel.id,
         "ts": message.ts,
         "text": message.text,
         "message": ws.message_to_api(message),
     }
+    return with_warning(body, warning)
 
 
 @api_method("chat.delete")

@@ -147,8 +147,10 @@ def history(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     channel = member_channel(ctx, req.text("channel"))
     latest = float(req.text("latest") or "inf")
     oldest = float(req.text("oldest") or "0")
+    # Message metadata is returned only to a caller that asks for it.
+    metadata = req.flag("include_all_metadata")
     shown = [
-        ws.message_to_api(m)
+        ws.message_to_api(m, include_metadata=metadata)
         for m in reversed(ws.messages.get(channel.id, []))
         if not m.deleted and (not m.is_reply or m.reply_broadcast) and oldest < float(m.ts) < latest
     ]
@@ -171,8 +173,9 @@ def replies(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     if parent is None:
         raise ApiError("thread_not_found")
     root = parent.thread_ts or parent.ts
+    metadata = req.flag("include_all_metadata")
     thread = [
-        ws.message_to_api(m)
+        ws.message_to_api(m, include_metadata=metadata)
         for m in ws.messages.get(channel.id, [])
         if not m.deleted and (m.ts == root or m.thread_ts == root)
     ]
