@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.triggers import crontab_trigger
 
-TENANT_ACTION_KINDS = ("scale", "maintenance", "update", "rollback", "pod-delete")
+TENANT_ACTION_KINDS = ("scale", "maintenance", "update", "rollback", "pod-delete", "restore", "protection", "security")
 """Destructive action kinds on one tenant; each may have its own approver group and approval count."""
 CLUSTER_ACTION_KINDS = ("operator-update",)
 """Destructive action kinds on a whole cluster (the operator): governed by `clusters[].approvals`, never by a tenant."""
@@ -245,6 +245,9 @@ class TenantConfig(_Model):
     # Tenant runs now, so a switch to another registry needs a configuration change first.
     allowed_images: list[str] | None = None
     rollout: RolloutSettings = RolloutSettings()  # how long scaling and upgrades are followed after execution
+    # The most keys one `/minio data <tenant> restore <bucket>/<prefix> --prefix` may restore; beyond it the
+    # preview refuses (restore a narrower prefix, or use an S3 client).
+    restore_prefix_limit: int = Field(1000, ge=1, le=100_000)
 
     @field_validator("name")
     @classmethod
