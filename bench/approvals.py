@@ -17,11 +17,17 @@ transitions, card update and re-check.
    each pressing Approve on all 20 at once (200 simultaneous clicks). Target:
    exactly 20 executions and 0 duplicates, counted from the change kind's own
    file and cross-checked in the audit trail. Its latencies are printed too.
+3. Restart (``resume_after_restart_s``): a bot process with its scheduler (the
+   leader) executes an hour-long change; it is killed (SIGKILL, no hand-over) and
+   a new bot process is started on the same store. The figure is the time from
+   the kill to the new leader taking the execution over (its audit "resume"
+   record); the new process's start-up is included. Target: < lease + 5 s
+   (``--lease-seconds``, default 10).
 
 Everything runs on loopback and stops by itself.
 
     python bench/approvals.py [--latency-requests 100] [--latency-concurrency 10] [--storm-requests 20]
-                              [--approvers 10] [--json]
+                              [--approvers 10] [--lease-seconds 10] [--json]
 """
 
 from __future__ import annotations
@@ -75,14 +81,15 @@ def percentile(values: list[float], pct: float) -> float:
 # ----------------------------------------------------------------------------- the bot process
 
 
-def serve(config_path: str) -> int:
-    """Child process: the real bot plus a no-op change kind and a `bench-request` verb."""
+def serve(config_path: str, leader: bool = False) -> int:
+    """Child process: the real bot plus no-op change kinds and their `bench-request` verbs (with ``leader``, also
+    its scheduler, which resumes what a killed bot left)."""
     from pydantic import BaseModel, ConfigDict
 
     from bot.app import Bot
     from bot.application import Capability
     from bot.approval_engine import request_change
-    from bot.changes import Change, ChangePlan, Finding, Outcome, Target, seal
+    from bot.changes import Change, ChangeKind, ChangePlan, Finding, Outcome, Target, seal
     from bot.commands import Verb
     from bot.composition import load_application
     from bot.config import Secrets, load_config
@@ -90,6 +97,7 @@ def serve(config_path: str) -> int:
     from bot.invocation import Invocation
     from bot.report import Report
     from bot.runtime import Runtime
+    from bot.scheduler import start_background
 
     log_path = Path(os.environ[EXEC_LOG_ENV])
     log_lock = threading.Lock()
@@ -108,34 +116,60 @@ def serve(config_path: str) -> int:
                 log.write(f"{plan.params['n']}\n")
             return Outcome(ok=True, summary="nothing changed (benchmark)")
 
+    class BenchRollout(ChangeKind):
+        """Changes nothing; "follows a rollout" for an hour, and when resumed after a restart, finds it done."""
+
+        name = "bench-rollout"
+        action_kind = "scale"
+
+        def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
+            return [Finding(check="target unchanged", ok=True, detail="bench target")]
+
+        def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+            progress("following the rollout (benchmark: an hour)")
+            time.sleep(3600)
+            return Outcome(ok=True, summary="rolled out (benchmark)")
+
+        def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+            return Outcome(ok=True, summary="followed to its end after a restart (benchmark)")
+
     numbers = itertools.count(1)
 
     class NoArgs(BaseModel):
         model_config = ConfigDict(extra="forbid")
 
-    def bench_request(inv: Invocation, _args: NoArgs) -> Report:
-        n = next(numbers)
-        plan = seal(ChangePlan(
-            kind="bench-noop", action_kind="scale", tenant="bench", title=f"Bench change #{n}", params={"n": n},
-            targets=[Target(kind="Tenant", namespace="bench", name="bench", resource_version=str(n))],
-            changes=[Change(what="nothing", before="-", after="-")], risk="low", planned_at=inv.runtime.clock(),
-        ))
-        return request_change(inv, plan)
+    def requester(kind: str) -> Callable[[Invocation, NoArgs], Report]:
+        def bench_request(inv: Invocation, _args: NoArgs) -> Report:
+            n = next(numbers)
+            plan = seal(ChangePlan(
+                kind=kind, action_kind="scale", tenant="bench", title=f"Bench change #{n}", params={"n": n},
+                targets=[Target(kind="Tenant", namespace="bench", name="bench", resource_version=str(n))],
+                changes=[Change(what="nothing", before="-", after="-")], risk="low", planned_at=inv.runtime.clock(),
+            ))
+            return request_change(inv, plan)
 
-    bench = Capability("bench", "A no-op change kind and the verb that requests it.")
+        return bench_request
+
+    bench = Capability("bench", "No-op change kinds and the verbs that request them.")
     bench.change_kind(BenchNoop())
+    bench.change_kind(BenchRollout())
     bench.add_verb(Verb(name="bench-request", summary="Benchmark: request a no-op change.", model=NoArgs,
-                        handler=bench_request))
+                        handler=requester("bench-noop")))
+    bench.add_verb(Verb(name="bench-rollout", summary="Benchmark: request an hour-long no-op change.",
+                        model=NoArgs, handler=requester("bench-rollout")))
     application = load_application()
     application.include(bench)
     config = load_config(config_path)
     bot = Bot(config, Secrets(), application=application)
     server = HttpServer(bot, "127.0.0.1", config.slack.http_port).start()
+    background = start_background(bot) if leader else None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     finally:
+        if background is not None:
+            background.stop()
         server.stop()
         bot.close()
     return 0
@@ -160,6 +194,14 @@ class Bench:
         self.slack.seed_demo()
         for user in self.approvers:
             self.slack.add_user(user, user.lower())
+        self.config_path, self.url = self._config("config.yaml")
+        self.bot = self._spawn(self.config_path)
+        self._wait_ready(self.bot, self.url)
+        self.store = Store(self.pg_url)  # read-only here: approvals and the audit trail
+        self.driver = self.slack.driver(events_url=f"{self.url}/slack/events")
+
+    def _config(self, name: str, **extra: Any) -> tuple[Path, str]:
+        """A bot config on a free port (plus ``extra`` top-level settings); (its path, the bot's URL)."""
         port = free_port()
         config = {
             "admins": [],
@@ -175,18 +217,19 @@ class Bench:
                 "operators": [REQUESTER],
                 "approvals": {"scale": {"approvers": self.approvers}},
             }],
+            **extra,
         }
-        (self.workdir / "config.yaml").write_text(yaml.safe_dump(config))
+        path = self.workdir / name
+        path.write_text(yaml.safe_dump(config))
+        return path, f"http://127.0.0.1:{port}"
+
+    def _spawn(self, config: Path, *, leader: bool = False) -> subprocess.Popen[bytes]:
         env = {**os.environ, "SLACK_BOT_TOKEN": self.slack.bot_token,
                "SLACK_SIGNING_SECRET": self.slack.signing_secret, EXEC_LOG_ENV: str(self.exec_log)}
-        self.bot = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(self.workdir / "config.yaml")],
+        return subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(config), *(["--leader"] if leader else [])],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
         )
-        self.url = f"http://127.0.0.1:{port}"
-        self._wait_ready()
-        self.store = Store(self.pg_url)  # read-only here: approvals and the audit trail
-        self.driver = self.slack.driver(events_url=f"{self.url}/slack/events")
 
     @staticmethod
     def _postgres() -> tuple[str, Callable[[], None]]:
@@ -198,23 +241,29 @@ class Bench:
         server = PostgresServer.create()
         return server.url(), server.destroy
 
-    def _wait_ready(self) -> None:
+    @staticmethod
+    def _wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
                     return
             except OSError:
-                if time.monotonic() > deadline or self.bot.poll() is not None:
+                if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("the bot process did not start") from None
                 time.sleep(0.1)
 
-    def close(self) -> None:
-        self.bot.terminate()
+    @staticmethod
+    def _stop(process: subprocess.Popen[bytes]) -> None:
+        process.terminate()
         try:
-            self.bot.wait(timeout=15)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            self.bot.kill()
+            process.kill()
+            process.wait(timeout=15)
+
+    def close(self) -> None:
+        self._stop(self.bot)
         if hasattr(self, "store"):
             self.store.close()
         self.slack.stop()
@@ -222,10 +271,10 @@ class Bench:
 
     # ------------------------------------------------------------------ helpers
 
-    def request(self) -> tuple[str, str, str, str]:
-        """One `/minio bench-request`; (approval id, card ts, Approve value, request number) once its card is up."""
+    def request(self, verb: str = "bench-request", driver: Any = None) -> tuple[str, str, str, str]:
+        """One `/minio <verb>`; (approval id, card ts, Approve value, request number) once its card is up."""
         known = {m.ts for m in self.slack.messages(CHANNEL, include_replies=False)}
-        result = self.driver.slash(REQUESTER, CHANNEL, "/minio bench-request")
+        result = (driver or self.driver).slash(REQUESTER, CHANNEL, f"/minio {verb}")
         if not result.ok:
             raise RuntimeError(f"slash command failed: {result.status} {result.user_error}")
 
@@ -266,13 +315,13 @@ class Bench:
         }
         return urlencode({"payload": json.dumps(payload)}).encode()
 
-    def send(self, body: bytes) -> int:
+    def send(self, body: bytes, url: str | None = None) -> int:
         """POST a click signed as Slack signs it; the HTTP status of the ack."""
         from sandbox.slack_sim.driver import sign
 
         stamp = int(time.time())
         request = urllib.request.Request(
-            f"{self.url}/slack/events",
+            f"{url or self.url}/slack/events",
             data=body,
             headers={
                 "Content-Type": "application/x-www-form-urlencoded",
@@ -287,7 +336,11 @@ class Bench:
             return int(exc.code)
 
     def execution_started(self, approval_id: str) -> datetime | None:
-        return next((e.at for e in self.store.audit.for_approval(approval_id) if e.action == "execute"), None)
+        return self.audited(approval_id, "execute")
+
+    def audited(self, approval_id: str, action: str) -> datetime | None:
+        """When the audit trail first records ``action`` for the request (None: not yet)."""
+        return next((e.at for e in self.store.audit.for_approval(approval_id) if e.action == action), None)
 
     def wait_terminal(self, ids: list[str]) -> None:
         done = {"succeeded", "failed", "refused", "rejected", "expired", "cancelled"}
@@ -392,27 +445,67 @@ class Bench:
         }
 
 
+    def resume_after_restart(self, lease_s: float) -> dict[str, Any]:
+        """A leader executing an hour-long change is killed; a new one starts: seconds from the kill to its resume."""
+        config, url = self._config("leader.yaml", executions={"lease_seconds": lease_s},
+                                   scheduler={"snapshot_minutes": 1440, "alert_check_minutes": 1440})
+        first = self._spawn(config, leader=True)
+        second: subprocess.Popen[bytes] | None = None
+        try:
+            self._wait_ready(first, url)
+            driver = self.slack.driver(events_url=f"{url}/slack/events")
+            approval_id, ts, value, _n = self.request("bench-rollout", driver)
+            self.send(self.prepare_click(self.approvers[0], approval_id, ts, value), url)
+            deadline = time.monotonic() + DEADLINE_S
+            while self.audited(approval_id, "execute") is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(lease_s / 2)  # well into the lease: at least one renewal happened
+            first.send_signal(signal.SIGKILL)  # a pod killed: no hand-over, its lease just stops being renewed
+            killed = time.time()
+            first.wait(timeout=15)
+            second = self._spawn(config, leader=True)
+            resumed = None
+            while resumed is None and time.monotonic() < deadline + 2 * lease_s:
+                resumed = self.audited(approval_id, "resume")
+                time.sleep(0.02)
+            self.wait_terminal([approval_id])
+            approval = self.store.approvals.get(approval_id)
+            return {
+                "seconds": resumed.timestamp() - killed if resumed else float("nan"),
+                "status": approval.status if approval else "gone",
+                "executions": sum(1 for e in self.store.audit.for_approval(approval_id) if e.action == "execute"),
+            }
+        finally:
+            for process in (first, second):
+                if process is not None and process.poll() is None:
+                    self._stop(process)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--latency-requests", type=int, default=100)
     parser.add_argument("--latency-concurrency", type=int, default=10, help="approvers clicking at the same time")
     parser.add_argument("--storm-requests", type=int, default=20)
     parser.add_argument("--approvers", type=int, default=10)
+    parser.add_argument("--lease-seconds", type=float, default=10.0, help="the executions' lease (restart phase)")
     parser.add_argument("--json", action="store_true", help="print only the JSON figures")
     parser.add_argument("--serve", metavar="CONFIG", help=argparse.SUPPRESS)  # the bot process
+    parser.add_argument("--leader", action="store_true", help=argparse.SUPPRESS)  # ... with its scheduler
     args = parser.parse_args()
     if args.serve:
-        return serve(args.serve)
+        return serve(args.serve, leader=args.leader)
     bench = Bench(args.approvers)
     try:
         latencies = bench.latency(args.latency_requests, args.latency_concurrency)
         storm = bench.storm(args.storm_requests)
+        restart = bench.resume_after_restart(args.lease_seconds)
     finally:
         bench.close()
     figures = {
         "click_to_exec_p99_ms": round(percentile(latencies, 99), 1) if latencies else float("nan"),
         "executions": storm["executions"],
         "duplicates": storm["duplicates"],
+        "resume_after_restart_s": round(restart["seconds"], 2),
     }
     if args.json:
         print(json.dumps(figures))
@@ -430,8 +523,12 @@ def main() -> int:
         print(f"storm: deciding click -> execution start p50 {statistics.median(storm['latencies']):.1f} ms, "
               f"p99 {percentile(storm['latencies'], 99):.1f} ms (every click of the burst queues behind the "
               "others' acks on these cores)")
+    print(f"restart: a leader executing an hour-long change killed (lease {args.lease_seconds:g} s); a new bot "
+          f"process took it over {restart['seconds']:.2f} s after the kill (its start-up included); the change ended "
+          f"{restart['status']}, executed {restart['executions']} time(s)")
     print(f"click_to_exec_p99_ms {figures['click_to_exec_p99_ms']} (target < 1000), executions "
-          f"{figures['executions']} (target {args.storm_requests}), duplicates {figures['duplicates']} (target 0)")
+          f"{figures['executions']} (target {args.storm_requests}), duplicates {figures['duplicates']} (target 0), "
+          f"resume_after_restart_s {figures['resume_after_restart_s']} (target < {args.lease_seconds + 5:g})")
     return 0
 
 

@@ -57,6 +57,8 @@ class Job(StrEnum):
     - SNAPSHOT: ``(runtime, tenant) -> object`` (one tenant; the scheduler fans out)
     - ALERTS: ``(runtime, outbox, now) -> object``
     - EXPIRE: ``(runtime, outbox, now) -> object``
+    - EXECUTIONS: ``(runtime, outbox, now, kinds) -> object``, every few seconds on the leader: what stopped
+      processes left half-way (``kinds`` is :meth:`Application.change_kind`, to resume them)
     """
 
     DAILY_REPORT = "daily-report"
@@ -64,6 +66,7 @@ class Job(StrEnum):
     SNAPSHOT = "snapshot"
     ALERTS = "alerts"
     EXPIRE = "expire"
+    EXECUTIONS = "executions"
 
 
 class Hook(StrEnum):

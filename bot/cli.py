@@ -118,7 +118,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
             print("error: give --as USER_ID and --channel CHANNEL_ID (the config names no admin/channel)",
                   file=sys.stderr)
             return 2
-        runtime = Runtime(config)
+        runtime = Runtime(config, recovers=False)
         shell = Shell(runtime, user=user, channel=channel)
         try:
             if args.command:

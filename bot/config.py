@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.triggers import crontab_trigger
 
-TENANT_ACTION_KINDS = ("scale", "maintenance", "update", "rollback", "pod-delete")
+TENANT_ACTION_KINDS = ("scale", "maintenance", "update", "rollback", "pod-delete", "restore", "protection", "security")
 """Destructive action kinds on one tenant; each may have its own approver group and approval count."""
 CLUSTER_ACTION_KINDS = ("operator-update",)
 """Destructive action kinds on a whole cluster (the operator): governed by `clusters[].approvals`, never by a tenant."""
@@ -248,6 +248,9 @@ class TenantConfig(_Model):
     # Tenant runs now, so a switch to another registry needs a configuration change first.
     allowed_images: list[str] | None = None
     rollout: RolloutSettings = RolloutSettings()  # how long scaling and upgrades are followed after execution
+    # The most keys one `/minio data <tenant> restore <bucket>/<prefix> --prefix` may restore; beyond it the
+    # preview refuses (restore a narrower prefix, or use an S3 client).
+    restore_prefix_limit: int = Field(1000, ge=1, le=100_000)
 
     @field_validator("name")
     @classmethod
@@ -610,6 +613,19 @@ class AlertmanagerConfig(_Model):
         return value
 
 
+class ExecutionsConfig(_Model):
+    """Approved changes: how many run at once (apart from commands) and how a stopped bot's are found again."""
+
+    workers: int = Field(4, ge=1, le=64)  # changes running at once, on threads of their own
+    # A running change's lease, renewed every third of this; the leader resumes one not renewed for this long.
+    lease_seconds: float = Field(30, ge=1, le=600)
+
+    @property
+    def check_seconds(self) -> float:
+        """How often the leader looks for expired leases: a resume comes at most this long after the expiry."""
+        return min(5.0, max(0.5, self.lease_seconds / 6))
+
+
 class Config(_Model):
     """The whole bot configuration."""
 
@@ -626,6 +642,7 @@ class Config(_Model):
     incidents: IncidentsConfig = IncidentsConfig()
     audit_channel: str | None = None  # channel id that also receives every audit event, one line each
     scheduler: SchedulerConfig = SchedulerConfig()
+    executions: ExecutionsConfig = ExecutionsConfig()
     leader_election: LeaderElectionConfig | None = None  # None: this process is the only one (always leader)
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     # MinIO connections to these names go to other addresses, like `curl --resolve`: `host[:port]` ->

@@ -33,6 +33,16 @@ class BotMetrics:
             registry=self.registry,
         )
 
+        self.executions = Gauge(
+            "minio_chatops_executions", "Approved changes this replica holds (waiting for a thread or running)",
+            registry=self.registry,
+        )
+        self.executions_resumed = Counter(
+            "minio_chatops_executions_resumed_total",
+            "Executions a stopped process left behind, taken over (resumed) by this replica",
+            registry=self.registry,
+        )
+
         self.leader = Gauge(
             "minio_chatops_leader", "1 while this replica holds the leader Lease (runs the scheduler)",
             registry=self.registry,

@@ -39,6 +39,7 @@ from bot.redact import register_secret
 from bot.report import code, join, mention, spans
 
 if TYPE_CHECKING:
+    from bot.approval_engine.executor import ChangeExecutor
     from bot.clients.alertmanager import AlertmanagerClient
     from bot.clients.kube import KubeClient
     from bot.clients.kube_models import TenantInfo
@@ -94,8 +95,12 @@ class Runtime:
         environ: dict[str, str] | None = None,
         metrics: BotMetrics | None = None,
         channel_members: ChannelMembers | None = None,
+        *,
+        recovers: bool = True,
     ):
         self.config = config
+        # False in the shell: it never closes or resumes executions that another process may still be running.
+        self.recovers = recovers
         # An open incident's channel shows that incident's tenant to the people the bot let in (incident
         # channels are not in the config). `channel_members` (Slack) tells who else is in a private one;
         # without it (the shell) answers go to the caller's terminal only.
@@ -116,6 +121,7 @@ class Runtime:
         self.discovery_errors: dict[str, str] = {}
         self._store: Store | None = None
         self._store_lock = threading.Lock()
+        self._executor: ChangeExecutor | None = None
 
     # ----- state ---------------------------------------------------------------------
 
@@ -139,6 +145,22 @@ class Runtime:
                 store.migrate()
                 self._store = store
         return self._store
+
+    @property
+    def executor(self) -> ChangeExecutor:
+        """Where approved changes run: threads of their own (``executions.workers``), leases kept in the store."""
+        if self._executor is not None:
+            return self._executor
+        with self._store_lock:
+            if self._executor is None:
+                from bot.approval_engine.executor import ChangeExecutor
+
+                settings = self.config.executions
+                self._executor = ChangeExecutor(
+                    lambda: self.store, self.clock, workers=settings.workers, lease_s=settings.lease_seconds,
+                    on_held=self.metrics.executions.set,
+                )
+        return self._executor
 
     def _incident_link(self, channel: str, user: str) -> ChannelLink:
         """The tenant of the open incident that owns `channel`, for a person the bot let in.
@@ -406,7 +428,10 @@ class Runtime:
         return access, secret
 
     def close(self) -> None:
-        """Release pooled connections."""
+        """Hand running changes over (their leases end now), then release pooled connections."""
+        if self._executor is not None:
+            self._executor.shutdown(release=True)
+            self._executor = None
         with self._lock:
             clients = [client for _addresses, client in self._minio.values()]
             self._minio.clear()

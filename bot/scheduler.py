@@ -7,6 +7,10 @@ Jobs:
 * ``snapshots``: a capacity snapshot of every tenant (``scheduler.snapshot_minutes``).
 * ``alerts``: health and capacity alert evaluation (``scheduler.alert_check_minutes``).
 * ``approvals``: the approval expiry sweep (``scheduler.approval_sweep_seconds``).
+* ``executions``: what a stopped bot process left half-way, i.e. approved or executing
+  requests whose lease expired: refused, or taken over and resumed on this process's
+  change executor (every ``executions.check_seconds``, so a resume comes within one
+  lease period of the stop, plus those few seconds).
 
 **Exactly once.** A report slot is claimed, sent, then marked delivered
 (`bot.slot_delivery`): the claim is a unique row, so across replicas, restarts
@@ -104,12 +108,18 @@ class Work:
     snapshot: Callable[[Runtime, TenantConfig], object] | None = None
     alerts: Callable[[Runtime, Outbox, datetime], object] | None = None
     expire_approvals: Callable[[Runtime, Outbox, datetime], object] | None = None
+    executions: Callable[[Runtime, Outbox, datetime], object] | None = None
     checklist: Callable[[Runtime, str, Outbox], object] | None = None
 
     @classmethod
     def of(cls, app: Application) -> Work:
         """The work the application's capabilities declared."""
         daily = app.job(Job.DAILY_REPORT)
+        recover = app.job(Job.EXECUTIONS)
+
+        def executions(runtime: Runtime, outbox: Outbox, now: datetime) -> object:
+            assert recover is not None
+            return recover(runtime, outbox, now, app.change_kind)
 
         def report(runtime: Runtime, outbox: Outbox, channel: ChannelConfig, slot: datetime, now: datetime) -> object:
             assert daily is not None
@@ -120,6 +130,7 @@ class Work:
             snapshot=app.job(Job.SNAPSHOT),
             alerts=app.job(Job.ALERTS),
             expire_approvals=app.job(Job.EXPIRE),
+            executions=executions if recover is not None else None,
             checklist=app.job(Job.DAILY_CHECKLIST),
         )
 
@@ -193,6 +204,8 @@ class Scheduler:
                 ("snapshots", self.run_snapshots, timedelta(minutes=self.settings.snapshot_minutes)),
                 ("alerts", self.run_alerts, timedelta(minutes=self.settings.alert_check_minutes)),
                 ("approvals", self.run_approval_sweep, timedelta(seconds=self.settings.approval_sweep_seconds)),
+                ("executions", self.run_executions,
+                 timedelta(seconds=self.runtime.config.executions.check_seconds)),
             ]
             for job_id, func, every in intervals:
                 # Anchored at the epoch, so every replica's slots fall at the same instants.
@@ -385,6 +398,16 @@ class Scheduler:
             return self._call(
                 "approvals", partial(self.work.expire_approvals, self.runtime, self.outbox, self.clock())
             )
+
+
+    def run_executions(self) -> str:
+        """Refuse or resume what stopped processes left (take-overs are atomic, so a repeat is harmless)."""
+        with self._exclusive("executions") as free:
+            if not free or not self.is_leader():
+                return self._done("executions", "skipped")
+            if self.work.executions is None:
+                return self._done("executions", "not_due")
+            return self._call("executions", partial(self.work.executions, self.runtime, self.outbox, self.clock()))
 
 
 # ----------------------------------------------------------------------------- leader + scheduler

@@ -27,6 +27,9 @@ class Shell:
         self, runtime: Runtime, user: str, channel: str, out: TextIO | None = None,
         application: Application | None = None,
     ):
+        # A shell is another process beside the bot (often exec'd into its pod): it never closes or resumes
+        # the bot's executions, whatever their leases say. That is the leader's job alone.
+        runtime.recovers = False
         self.dispatcher = Dispatcher(runtime, application or load_application())
         self.user = user
         self.channel = channel

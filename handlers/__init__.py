@@ -18,4 +18,7 @@ CAPABILITIES = (
     "handlers.approvals",
     "handlers.alerts",
     "handlers.alertmanager",
+    "handlers.data",
+    "handlers.backup",
+    "handlers.security",
 )

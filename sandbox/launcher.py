@@ -185,7 +185,8 @@ class Sandbox:
             "operators": [DEMO_USERS["alice"], DEMO_USERS["bob"]],
             "approvals": {
                 kind: {"approvers": [DEMO_USERS["alice"], DEMO_USERS["bob"]]}
-                for kind in ("scale", "maintenance", "update", "rollback", "pod-delete")
+                for kind in ("scale", "maintenance", "update", "rollback", "pod-delete", "restore", "protection",
+                             "security")
             },
             "probe": {"bucket": "probe"},
             # The sandbox's changes finish in seconds (operator stand-in); stop following them soon.

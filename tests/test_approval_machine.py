@@ -14,7 +14,9 @@ import pytest
 
 from bot.approval_engine.machine import (
     APPROVE,
+    MAX_RESUMES,
     REJECT,
+    Leftover,
     abandoned,
     blocking,
     canceller_refusal,
@@ -25,6 +27,7 @@ from bot.approval_engine.machine import (
     decider_refusal,
     integrity_findings,
     is_overdue,
+    may_resume,
     pressed_on_card,
     source_of,
     votes_counted,
@@ -195,24 +198,26 @@ def test_only_failed_blocking_findings_stop_a_change() -> None:
     assert blocking([Finding(check="ok", ok=True, detail="fine"), warn, stop]) == [stop]
 
 
-def test_an_execution_left_by_an_earlier_process_on_this_host_ends_failed() -> None:
-    running = a_request(ApprovalStatus.EXECUTING, executed_at=NOW)
-    soon = NOW + timedelta(minutes=1)
-    assert abandoned(running, "myhost:99:dead", soon, this_runner=HERE, host="myhost") == ApprovalStatus.FAILED
-    assert abandoned(running, HERE, soon, this_runner=HERE, host="myhost") is None, "still ours, still running"
+def test_only_an_expired_lease_leaves_an_execution_behind_whatever_host_holds_it() -> None:
+    lease_end = NOW + timedelta(seconds=30)
+    for owner in (HERE, "myhost:99:dead", "otherpod:7:beef"):  # this process, another on this host, another pod
+        running = a_request(ApprovalStatus.EXECUTING, executed_at=NOW, lease_owner=owner, lease_expires_at=lease_end)
+        assert abandoned(running, NOW + timedelta(seconds=29)) is None, owner
+        assert abandoned(running, NOW + timedelta(seconds=31)) == Leftover.INTERRUPTED, owner
+    renewed = a_request(ApprovalStatus.EXECUTING, executed_at=NOW, lease_owner=HERE,
+                        lease_expires_at=NOW + timedelta(hours=3))
+    assert abandoned(renewed, NOW + timedelta(hours=2)) is None, "a renewed lease keeps an hour-long rollout alive"
 
 
-def test_another_replicas_execution_is_left_alone_until_it_is_an_hour_old() -> None:
-    running = a_request(ApprovalStatus.EXECUTING, executed_at=NOW)
-    other = "otherpod:7:beef"
-    assert abandoned(running, other, NOW + timedelta(minutes=59), this_runner=HERE, host="myhost") is None
-    assert abandoned(running, other, NOW + timedelta(minutes=61), this_runner=HERE,
-                     host="myhost") == ApprovalStatus.FAILED
+def test_an_approval_that_never_started_is_refused_once_its_lease_expires() -> None:
+    approved = a_request(ApprovalStatus.APPROVED, decided_at=NOW, lease_owner=HERE,
+                         lease_expires_at=NOW + timedelta(seconds=30))
+    assert abandoned(approved, NOW + timedelta(seconds=29)) is None
+    assert abandoned(approved, NOW + timedelta(seconds=31)) == Leftover.NEVER_STARTED
+    assert abandoned(a_request(), NOW + timedelta(days=1)) is None, "pending requests expire; they are not left"
 
 
-def test_an_approval_that_never_started_is_refused_after_five_minutes() -> None:
-    approved = a_request(ApprovalStatus.APPROVED, decided_at=NOW)
-    assert abandoned(approved, None, NOW + timedelta(minutes=4), this_runner=HERE, host="myhost") is None
-    assert abandoned(approved, None, NOW + timedelta(minutes=6), this_runner=HERE,
-                     host="myhost") == ApprovalStatus.REFUSED
-    assert abandoned(a_request(), None, NOW + timedelta(days=1), this_runner=HERE, host="myhost") is None
+def test_a_request_from_before_leases_counts_as_left_behind_and_resumes_are_bounded() -> None:
+    assert abandoned(a_request(ApprovalStatus.EXECUTING, executed_at=NOW), NOW) == Leftover.INTERRUPTED
+    assert abandoned(a_request(ApprovalStatus.SUCCEEDED, executed_at=NOW), NOW + timedelta(days=1)) is None
+    assert may_resume(0) and may_resume(MAX_RESUMES - 1) and not may_resume(MAX_RESUMES)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ import yaml
 
 from bot import approval_engine as engine
 from bot.application import Application, Capability
-from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
+from bot.changes import Change, ChangeKind, ChangePlan, DryRun, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
 from bot.config import parse_config
 from bot.dispatch import Dispatcher
@@ -44,6 +45,9 @@ NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 # ----------------------------------------------------------------------------- test doubles
 
 
+_MESSAGE_NUMBERS = itertools.count(1)
+
+
 @dataclass
 class RecordingOutbox:
     """An Outbox that remembers everything (thread-safe), like the Slack one would have sent it."""
@@ -52,7 +56,8 @@ class RecordingOutbox:
     updates: list[tuple[str, str, Report]] = field(default_factory=list)
     modals: list[tuple[str, Prompt]] = field(default_factory=list)
     fail_posts_to: set[str] = field(default_factory=set)
-    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # One workspace: message timestamps never repeat, even across the outboxes of two bot processes.
+    _ids: Iterator[int] = field(default_factory=lambda: _MESSAGE_NUMBERS)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def post(self, channel: str, report: Report, thread_ts: str | None = None) -> str:
@@ -112,14 +117,16 @@ class TouchState:
     fail_with: Exception | None = None
     delay_s: float = 0.0
     steps: int = 1
+    gate: threading.Event | None = None  # execute() waits for it: a change that is still running
+    resumes: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 STATE = TouchState()
 
 
-class Touch:
-    """A harmless change kind: execute() only counts (and can be told to fail or dawdle)."""
+class Touch(ChangeKind):
+    """A harmless change kind: execute() only counts (and can be told to fail, dawdle or wait for a gate)."""
 
     name = "test-touch"
     action_kind = "scale"
@@ -133,9 +140,18 @@ class Touch:
         for step in range(STATE.steps):
             progress(f"step {step + 1}")
         time.sleep(STATE.delay_s)
+        if STATE.gate is not None:
+            STATE.gate.wait(120)
         if STATE.fail_with is not None:
             raise STATE.fail_with
         return Outcome(ok=True, summary=f"touched {plan.params['n']}")
+
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        """Follows the touch to its end without touching again (the resume of a real kind re-reads its target)."""
+        with STATE.lock:
+            STATE.resumes.append(str(plan.params["n"]))
+        progress("the touch is there")
+        return Outcome(ok=True, summary=f"touch {plan.params['n']} followed to its end")
 
 
 _plans = itertools.count(1)
@@ -217,7 +233,8 @@ class World:
         return approval.id, approval.message_ts
 
     def press(self, user: str, approval_id: str, button: str = engine.APPROVE, *, channel: str = OPS,
-              ts: str | None = None, value: str | None = None, trigger: str | None = "trig") -> ClickResult:
+              ts: str | None = None, value: str | None = None, trigger: str | None = "trig",
+              settle: bool = True) -> ClickResult:
         approval = self.runtime.store.approvals.get(approval_id)
         assert approval is not None
         click = Click(
@@ -228,7 +245,14 @@ class World:
             value=value if value is not None else f"{approval_id}:{approval.plan_hash}",
             trigger_id=trigger,
         )
-        return self.dispatcher.click(click, outbox=self.outbox)
+        result = self.dispatcher.click(click, outbox=self.outbox)
+        if settle:
+            self.settle()
+        return result
+
+    def settle(self, timeout: float = 60) -> None:
+        """Wait until the changes this bot started (on its change executor) have ended."""
+        assert self.runtime.executor.wait_idle(timeout), "an execution is still running"
 
     def status(self, approval_id: str) -> str:
         approval = self.runtime.store.approvals.get(approval_id)
@@ -606,45 +630,77 @@ def test_a_restarted_bot_serves_the_old_card(store_url: str) -> None:
     second.runtime.close()
 
 
-def test_an_execution_cut_short_by_a_crash_is_marked_unknown_and_never_rerun(store_url: str) -> None:
-    first = make_world(store_url)
-    approval_id, ts = first.request()
-    store = first.runtime.store
-    assert store.approvals.add_vote(approval_id, BOB, at=NOW)
-    assert store.approvals.transition(approval_id, {"pending"}, "approved", decided_at=NOW)
-    assert store.approvals.transition(approval_id, {"approved"}, "executing", executed_at=NOW)
-    store.audit.append(actor="bot", action="execute", approval_id=approval_id,
-                       detail={"runner": f"{engine.HOST}:1:deadbeef"}, at=NOW)  # an earlier process on this host
-    first.runtime.close()
-    second = make_world(store_url)
-    second.clock.now = NOW + timedelta(minutes=1)
-    answer = ephemeral(second.press(CAROL, approval_id))  # the first engine use runs the recovery
-    assert "failed" in answer
-    approval = second.runtime.store.approvals.get(approval_id)
-    assert approval is not None and approval.status == ApprovalStatus.FAILED
-    assert "Outcome unknown" in (approval.result or "")
-    assert "Outcome unknown" in text_of(second.outbox.card(ts))
-    assert not STATE.executions
-    assert second.actions(approval_id)[-1] == "result"
-    second.runtime.close()
-
-
-def test_another_replicas_running_execution_is_left_alone(world: World) -> None:
-    approval_id, _ = world.request()
+def interrupted(world: World, owner: str = "bot-pod:1:deadbeef", *, lease: timedelta = timedelta(seconds=30),
+                kind_known: bool = True) -> tuple[str, str]:
+    """A request left ``executing`` by another bot process (``owner``), whose lease runs until NOW + ``lease``."""
+    plan = touch_plan() if kind_known else seal(touch_plan().model_copy(update={"kind": "retired-kind"}))
+    approval_id, ts = world.request(plan) if kind_known else _stored_request(world, plan)
     store = world.runtime.store
-    store.approvals.transition(approval_id, {"pending"}, "approved", decided_at=NOW)
-    store.approvals.transition(approval_id, {"approved"}, "executing", executed_at=NOW)
-    store.audit.append(actor="bot", action="execute", approval_id=approval_id,
-                       detail={"runner": "other-pod:7:cafe"}, at=NOW)
-    assert engine.recover(world.runtime, world.outbox, NOW + timedelta(minutes=10)) == []
-    assert engine.recover(world.runtime, world.outbox, NOW + timedelta(hours=2)) == [approval_id]
+    assert store.approvals.add_vote(approval_id, BOB, at=NOW)
+    assert store.approvals.transition(approval_id, {"pending"}, "approved", decided_at=NOW,
+                                      lease_owner=owner, lease_expires_at=NOW + lease)
+    assert store.approvals.transition(approval_id, {"approved"}, "executing", executed_at=NOW, held_by=owner)
+    store.audit.append(actor="bot", action="execute", approval_id=approval_id, detail={"runner": owner}, at=NOW)
+    return approval_id, ts
 
 
-def test_an_approval_that_never_started_is_refused_after_a_restart(world: World) -> None:
+def _stored_request(world: World, plan: ChangePlan) -> tuple[str, str]:
+    approval = world.runtime.store.approvals.create(
+        tenant="demo", kind=plan.kind, plan=plan.model_dump(mode="json"), plan_hash=plan.plan_hash,
+        requester=ALICE, expires_at=NOW + timedelta(minutes=30), channel=OPS, message_ts="0.000100", created_at=NOW)
+    return approval.id, "0.000100"
+
+
+def test_an_execution_cut_short_by_a_crash_is_resumed_by_the_leader_and_never_rerun(store_url: str) -> None:
+    first = make_world(store_url)
+    approval_id, ts = interrupted(first)
+    first.runtime.close()
+    leader = make_world(store_url)  # a new process: new runtime, new connections, same store
+    leader.clock.now = NOW + timedelta(seconds=29)
+    assert engine.recover(leader.runtime, leader.outbox, kinds=leader.dispatcher.app.change_kind) == []
+    leader.clock.now = NOW + timedelta(seconds=31)
+    assert engine.recover(leader.runtime, leader.outbox, kinds=leader.dispatcher.app.change_kind) == [approval_id]
+    leader.settle()
+    assert leader.status(approval_id) == "succeeded"
+    assert not STATE.executions and len(STATE.resumes) == 1, "followed again, never executed again"
+    assert leader.actions(approval_id)[-3:] == ["execute", "resume", "result"]
+    thread = "\n".join(text_of(leader.outbox.card(r_ts)) for _c, r_ts, _r, t in leader.outbox.posts if t == ts)
+    assert "another one took it over" in thread and "Done: touch" in thread
+    assert "followed to its end" in text_of(leader.outbox.card(ts))
+    approval = leader.runtime.store.approvals.get(approval_id)
+    assert approval is not None and approval.lease_owner == leader.runtime.executor.owner
+    leader.runtime.close()
+
+
+def test_an_interrupted_execution_of_an_unknown_kind_ends_as_outcome_unknown(world: World) -> None:
+    approval_id, _ts = interrupted(world, kind_known=False)
+    world.clock.now = NOW + timedelta(minutes=1)
+    assert engine.recover(world.runtime, world.outbox, kinds=world.dispatcher.app.change_kind) == [approval_id]
+    world.settle()
+    approval = world.runtime.store.approvals.get(approval_id)
+    assert approval is not None and approval.status == ApprovalStatus.FAILED
+    assert "Outcome unknown" in (approval.result or "") and not STATE.executions and not STATE.resumes
+
+
+def test_a_live_execution_of_another_process_on_the_same_host_is_never_recovered(world: World) -> None:
+    # Same host name as this process: today's shell exec'd into the bot's pod. Only the lease counts.
+    owner = f"{socket.gethostname()}:1:cafe"
+    approval_id, _ = interrupted(world, owner, lease=timedelta(seconds=30))
+    kinds = world.dispatcher.app.change_kind
+    for hours in (0, 2, 30):  # its holder keeps renewing the lease while the rollout takes its time
+        world.clock.now = NOW + timedelta(hours=hours, seconds=10)
+        assert world.runtime.store.approvals.renew_leases(owner, [approval_id], world.clock.now + timedelta(seconds=30))
+        assert engine.recover(world.runtime, world.outbox, kinds=kinds) == []
+        assert engine.expire_due(world.runtime, world.outbox) == []
+    assert world.status(approval_id) == "executing" and not STATE.resumes
+
+
+def test_an_approval_that_never_started_is_refused_once_its_lease_expires(world: World) -> None:
     approval_id, _ = world.request()
-    world.runtime.store.approvals.transition(approval_id, {"pending"}, "approved", decided_at=NOW)
-    assert engine.recover(world.runtime, world.outbox, NOW + timedelta(minutes=1)) == []
-    assert engine.recover(world.runtime, world.outbox, NOW + timedelta(minutes=6)) == [approval_id]
+    world.runtime.store.approvals.transition(approval_id, {"pending"}, "approved", decided_at=NOW,
+                                             lease_owner="bot-pod:1:dead", lease_expires_at=NOW + timedelta(seconds=30))
+    assert engine.recover(world.runtime, world.outbox, NOW + timedelta(seconds=29)) == []
+    assert engine.recover(world.runtime, world.outbox, NOW + timedelta(seconds=31)) == [approval_id]
     assert world.status(approval_id) == "refused" and not STATE.executions
 
 

@@ -411,7 +411,7 @@ def test_store_unavailable_at_report_time_still_reports_usage_and_buckets(
     assert time.perf_counter() - began < 5
     assert report.status is Status.HEALTHY and plain(report.summary).startswith("OK:")
     assert plain(section(report, "Usage").fields[0].value).endswith("free")
-    assert lines(section(report, "Top 5 of 5"))[0].startswith("`backups`")
+    assert lines(section(report, "Top 6 of 6"))[0].startswith("`backups`")
     assert plain(section(report, "Growth").error).startswith("store unavailable")
     assert plain(section(report, "Forecast").error).startswith("store unavailable")
     assert any("History unavailable" in plain(r) for r in report.reasons)

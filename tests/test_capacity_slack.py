@@ -58,7 +58,7 @@ def test_capacity_in_slack_posts_the_report_and_uploads_the_chart(
     posted = message.text + json.dumps(message.blocks) + "".join(
         m.text + json.dumps(m.blocks) for m in slack_sim.messages(OPS)
     )
-    for needle in ("% of usable capacity used", "Top 5 of 5 bucket", "backups", "7 d: +", "80 %: ~", "Theil-Sen"):
+    for needle in ("% of usable capacity used", "Top 6 of 6 bucket", "backups", "7 d: +", "80 %: ~", "Theil-Sen"):
         assert needle in posted, needle
     files = slack_sim.wait_for(lambda: [f for f in slack_sim.files(OPS) if f.completed], timeout=10)
     assert files, "the chart was not shared into #ops"

@@ -20,11 +20,12 @@ import json
 import re
 from pathlib import Path
 
-from bot.clients.minio import CANARY_PREFIX, POLICY_ACTIONS, MinioClient
+from bot.clients.minio import CANARY_PREFIX, POLICY_ACTIONS, REMEDY_METHODS, MinioClient
 from bot.config import ProbeSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "deploy" / "minio" / "bot-policy.json"
+REMEDIES = ROOT / "deploy" / "minio" / "bot-policy-remedies.json"
 
 # Admin API path (after /minio/admin/v3/) -> the action MinIO checks; None: credentials only.
 ADMIN_COMMAND_ACTIONS: dict[str, str | None] = {
@@ -39,9 +40,13 @@ ADMIN_COMMAND_ACTIONS: dict[str, str | None] = {
     "top/locks": "admin:TopLocksInfo",
     "accountinfo": None,
     "list-users": "admin:ListUsers",
+    "list-service-accounts": "admin:ListServiceAccounts",
+    "get-bucket-quota": "admin:GetBucketQuota",
+    "set-user-status": "admin:EnableUser",  # the server checks EnableUser for both states
+    "set-bucket-quota": "admin:SetBucketQuota",
 }
-# minio SDK method -> the S3 action the server checks.
-SDK_ACTIONS: dict[str, str] = {
+# minio SDK method -> the S3 actions the server checks.
+SDK_ACTIONS: dict[str, str | tuple[str, ...]] = {
     "list_buckets": "s3:ListAllMyBuckets",
     "get_bucket_policy": "s3:GetBucketPolicy",
     "get_bucket_versioning": "s3:GetBucketVersioning",
@@ -51,7 +56,11 @@ SDK_ACTIONS: dict[str, str] = {
     "get_object": "s3:GetObject",
     "remove_object": "s3:DeleteObject",
     "list_objects": "s3:ListBucket",
+    "copy_object": ("s3:GetObject", "s3:PutObject"),  # reads the source, writes the destination
+    "set_bucket_versioning": "s3:PutBucketVersioning",
 }
+# S3 calls the client signs itself (no SDK method): a query that names the API -> its action.
+RAW_S3_ACTIONS = {'"versions": ""': "s3:ListBucketVersions"}
 OBJECT_ACTIONS = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
 
 _ADMIN_CALL = re.compile(r"self\._admin\(\s*\w+,\s*\"[A-Z]+\",\s*\"([^\"]+)\"")
@@ -79,10 +88,14 @@ def actions_in(source: str, seen: set[str] | None = None) -> tuple[set[str], set
         elif ADMIN_COMMAND_ACTIONS[command]:
             actions.add(str(ADMIN_COMMAND_ACTIONS[command]))
     for call in _SDK_CALL.findall(source):
-        if call in SDK_ACTIONS:
-            actions.add(SDK_ACTIONS[call])
-        else:
+        found = SDK_ACTIONS.get(call)
+        if found is None:
             unknown.add(f"sdk {call}")
+        else:
+            actions |= {found} if isinstance(found, str) else set(found)
+    for marker, action in RAW_S3_ACTIONS.items():
+        if marker in source:
+            actions.add(action)
     if "prometheus_jwt(" in source:
         actions.add("admin:Prometheus")
     for name in _SELF_CALL.findall(source):
@@ -95,8 +108,8 @@ def actions_in(source: str, seen: set[str] | None = None) -> tuple[set[str], set
     return actions, unknown
 
 
-def policy_statements() -> list[dict[str, object]]:
-    document = json.loads(POLICY.read_text(encoding="utf-8"))
+def policy_statements(path: Path = POLICY) -> list[dict[str, object]]:
+    document = json.loads(path.read_text(encoding="utf-8"))
     assert document["Version"] == "2012-10-17"
     return list(document["Statement"])
 
@@ -117,13 +130,18 @@ def test_the_table_matches_what_each_method_calls() -> None:
 
 
 def test_a_new_call_without_its_action_is_caught() -> None:
-    source = 'answer = self._admin(target, "POST", "set-user-status")\nc.set_bucket_policy(b, p)'
+    source = 'answer = self._admin(target, "POST", "set-config-kv")\nc.set_bucket_policy(b, p)'
     actions, unknown = actions_in(source)
-    assert actions == set() and unknown == {"admin set-user-status", "sdk set_bucket_policy"}
+    assert actions == set() and unknown == {"admin set-config-kv", "sdk set_bucket_policy"}
+
+
+def granted_actions(path: Path) -> set[str]:
+    return {a for s in policy_statements(path) for a in s["Action"]}  # type: ignore[attr-defined]
 
 
 def test_the_shipped_policy_is_exactly_the_union_of_the_table() -> None:
-    wanted = {action for actions in POLICY_ACTIONS.values() for action in actions}
+    wanted = {action for method, actions in POLICY_ACTIONS.items() if method not in REMEDY_METHODS
+              for action in actions}
     granted: set[str] = set()
     for statement in policy_statements():
         assert statement["Effect"] == "Allow", statement
@@ -141,11 +159,21 @@ def test_the_shipped_policy_is_exactly_the_union_of_the_table() -> None:
     assert granted == wanted, f"missing {sorted(wanted - granted)}, extra {sorted(granted - wanted)}"
 
 
+def test_the_remedies_policy_grants_exactly_what_the_remedy_methods_call() -> None:
+    wanted = {action for method in REMEDY_METHODS for action in POLICY_ACTIONS[method]}
+    for statement in policy_statements(REMEDIES):
+        assert statement["Effect"] == "Allow" and not any("*" in a for a in statement["Action"])  # type: ignore[attr-defined]
+    assert granted_actions(REMEDIES) == wanted
+    assert REMEDY_METHODS <= set(POLICY_ACTIONS)
+
+
 def test_the_bot_never_gets_iam_config_or_bucket_write_actions() -> None:
-    granted = {a for s in policy_statements() for a in s["Action"]}  # type: ignore[attr-defined]
     writes = re.compile(r"^admin:(Create|Delete|Add|Remove|Attach|Detach|Update|Set|Enable|Disable|Config|KMS|"
                         r"ServerUpdate|ServiceStop|ServiceFreeze|ForceUnlock)|^s3:(Put|Delete)(?!Object$)")
-    assert sorted(a for a in granted if writes.match(a)) == []
+    assert sorted(a for a in granted_actions(POLICY) if writes.match(a)) == []
+    # The remedies policy may enable/disable users, set quotas, enable versioning and restore objects.
+    assert sorted(a for a in granted_actions(REMEDIES) if writes.match(a)) == [
+        "admin:EnableUser", "admin:SetBucketQuota", "s3:PutBucketVersioning"]
 
 
 def test_no_minio_api_is_used_outside_the_client() -> None:

@@ -352,7 +352,7 @@ def test_cli_prints_its_endpoints_and_serves_until_sigterm() -> None:
         assert http.request("GET", f"{line['endpoints'][3]}/minio/health/cluster").status == 200
         state = json.loads(http.request("GET", f"{line['control_url']}/state").data)
         assert [p["set_size"] for p in state["pools"]] == [4, 4]
-        assert state["buckets"] == 5  # backups, logs, ml-datasets, web-assets, probe
+        assert state["buckets"] == 6  # backups, logs, ml-datasets, web-assets, probe, documents
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0

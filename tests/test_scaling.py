@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from bot.changes import ChangePlan
+from bot.approval_engine import plan_of
+from bot.changes import ChangePlan, Outcome
 from bot.changes.follow import Phase
 from bot.changes.tenant import handle_by_name
 from bot.clients.kube_models import TenantInfo
@@ -117,6 +118,19 @@ class Site:
         result = self.bot.press(user, approval.id)
         assert result.ephemeral is None, text_of(result.ephemeral) if result.ephemeral else ""
         return approval.id
+
+    def latest_plan(self) -> ChangePlan:
+        """The plan of the newest request, as stored."""
+        plan = plan_of(self.bot.runtime.store.approvals.recent(1)[0])
+        assert plan is not None
+        return plan
+
+    def resume(self, plan: ChangePlan) -> tuple[Outcome, str]:
+        """What the leader's resume says about ``plan`` after the bot that executed it stopped: (outcome, progress)."""
+        kind = self.dispatcher.app.change_kind(plan.kind)
+        assert kind is not None
+        lines: list[str] = []
+        return kind.resume(self.bot.runtime, plan, lines.append), "\n".join(lines)
 
     def card(self, approval_id: str) -> str:
         approval = self.bot.runtime.store.approvals.get(approval_id)
@@ -255,6 +269,26 @@ def test_given_a_4x2_tenant_add_pool_previews_capacity_and_dry_run_then_appends_
     assert "Pool pool-1 added and initialised" in site.card(approval_id)
     thread = site.thread(approval_id)
     assert "Pool pool-1 appended" in thread and "pool pool-1: PoolInitialized" in thread
+
+
+def test_after_a_restart_a_pool_already_appended_is_followed_until_initialised_and_never_appended_again(
+    site: Site,
+) -> None:
+    site.run(ALICE, "scale demo add-pool --servers 4 --volumes-per-server 4 --size 2Ti")
+    plan = site.latest_plan()
+    not_made, _ = site.resume(plan)  # the bot stopped before the write
+    assert not not_made.ok and "most likely not made" in not_made.summary and "not run again" in not_made.summary
+    assert [p["name"] for p in site.pools()] == ["pool-0"]
+
+    site.patch_spec({"pools": [*site.pools(), plan.params["pool"]]})  # the bot appended the pool, then stopped
+    generation = site.tenant()["metadata"]["generation"]
+    site.operator.when(lambda: len(site.pools()) == 2, pool_initialized(site, "pool-1"))
+    outcome, progress = site.resume(plan)
+    site.operator.join()
+    assert outcome.ok and "Pool pool-1 added and initialised" in outcome.summary, outcome
+    assert "Pool pool-1 is in Tenant" in progress and "following it again" in progress
+    assert site.tenant()["metadata"]["generation"] == generation, "resuming never writes"
+    assert [p["name"] for p in site.pools()] == ["pool-0", "pool-1"]
 
 
 @pytest.mark.parametrize(
@@ -530,6 +564,26 @@ def test_decommission_is_followed_to_the_end_and_only_then_the_pool_may_leave_th
     site.operator.join()
     assert site.bot.status(removal) == "succeeded", site.card(removal)
     assert [p["name"] for p in site.pools()] == ["pool-1"]
+
+
+def test_after_a_restart_a_started_decommission_is_followed_to_its_end_and_never_started_again(
+    two_pools: Site,
+) -> None:
+    site = two_pools
+    site.run(ALICE, "scale demo decommission pool-0")
+    plan = site.latest_plan()
+    not_made, _ = site.resume(plan)  # the bot stopped before MinIO was asked
+    assert not not_made.ok and "most likely not made" in not_made.summary
+    tenant = site.bot.runtime.find_tenant("demo")
+    assert tenant is not None
+    minio = site.bot.runtime.minio(tenant)
+    assert minio.pools_status(str(plan.params["cmdline"])).decommission is None
+
+    minio.decommission_start(str(plan.params["cmdline"]))  # the bot started it, then stopped
+    outcome, progress = site.resume(plan)
+    assert outcome.ok and "Decommission of pool-0 complete" in outcome.summary, outcome
+    assert "following it again" in progress and "complete: 100 %" in progress
+    assert [p["name"] for p in site.pools()] == ["pool-0", "pool-1"], "MinIO moved data; the spec is untouched"
 
 
 def test_a_decommission_that_fails_midway_is_reported_and_nothing_else_is_touched(two_pools: Site) -> None:

@@ -128,6 +128,7 @@ def recording_work(calls: Calls, report: Callable[..., object] | None = None) ->
         snapshot=lambda _rt, tenant: calls.add("snapshot", tenant.name),
         alerts=lambda _rt, _out, now: calls.add("alerts", now),
         expire_approvals=lambda _rt, _out, now: None,
+        executions=lambda _rt, _out, now: None,
         checklist=lambda _rt, channel, _out: calls.add("checklist", channel),
     )
 
@@ -597,11 +598,45 @@ def test_without_leader_election_the_process_is_always_leader(tmp_path: Path) ->
     try:
         assert background.is_leader() and background.scheduler.running
         assert b"minio_chatops_leader 1.0" in runtime.metrics.exposition()
-        assert set(background.scheduler.jobs()) == {"snapshots", "alerts", "approvals"}
+        assert set(background.scheduler.jobs()) == {"snapshots", "alerts", "approvals", "executions"}
     finally:
         background.stop()
     assert not background.scheduler.running
     assert b"minio_chatops_leader 0.0" in runtime.metrics.exposition()
+
+
+def test_only_the_leader_looks_for_executions_a_stopped_process_left_and_it_looks_often(tmp_path: Path) -> None:
+    runtime = Runtime(config_for(tmp_path, channels=[], executions={"lease_seconds": 12}))
+    calls = Calls()
+    work = Work(executions=lambda _rt, _out, now: calls.add("executions", now))
+    follower = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=work, is_leader=lambda: False)
+    assert follower.run_executions() == "skipped" and not calls.items
+    leader = Scheduler(runtime, TerminalOutbox(io.StringIO()), work=work)
+    assert leader.run_executions() == "sent" and calls.items[0][0] == "executions"
+    assert runtime.config.executions.check_seconds == 2.0, "a resume comes within a sixth of the lease of its expiry"
+    assert Scheduler(runtime, TerminalOutbox(io.StringIO()), work=Work()).run_executions() == "not_due"
+
+
+def test_the_executions_job_gets_the_change_kinds_it_resumes_through(tmp_path: Path) -> None:
+    from bot import approval_engine
+    from bot.application import Application, Capability, Job
+
+    class Kind:
+        name, action_kind = "probe-kind", "scale"
+
+    found: list[object] = []
+    probe = Capability("probe")
+    probe.change_kind(Kind())  # type: ignore[arg-type]  # only its name is looked up here
+    probe.job(Job.EXECUTIONS)(lambda _rt, _out, _now, kinds: found.append(kinds("probe-kind")))
+    app = Application()
+    app.include(probe)
+    work = Work.of(app)
+    assert work.executions is not None
+    work.executions(Runtime(config_for(tmp_path, channels=[])), TerminalOutbox(io.StringIO()), datetime.now(UTC))
+    assert [type(k).__name__ for k in found] == ["Kind"]
+    engine_app = Application()
+    engine_app.include(approval_engine.capability)
+    assert Work.of(engine_app).executions is not None, "the approval engine declares the job"
 
 
 def test_config_rejects_a_bad_cron_and_leader_election_without_a_cluster() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.store import Approval, ApprovalStatus, Store, StoreError
@@ -147,3 +147,80 @@ def test_the_database_refuses_to_rewrite_the_audit_trail(store: Store, store_url
     finally:
         engine.dispose()
     assert [e.actor for e in store.audit.recent()] == ["U0ALICE"]
+
+
+# --- execution leases ------------------------------------------------------------------------
+
+LEASE = timedelta(seconds=30)
+
+
+def _executing(store: Store, owner: str, until: datetime) -> Approval:
+    approval = _request(store)
+    assert store.approvals.transition(approval.id, {"pending"}, "approved", decided_at=NOW,
+                                      lease_owner=owner, lease_expires_at=until)
+    assert store.approvals.transition(approval.id, {"approved"}, "executing", executed_at=NOW, held_by=owner)
+    loaded = store.approvals.get(approval.id)
+    assert loaded is not None
+    return loaded
+
+
+def test_an_execution_lease_is_renewed_by_its_holder_only(store: Store) -> None:
+    running = _executing(store, "pod-a:1:aa", NOW + LEASE)
+    assert (running.lease_owner, running.lease_expires_at) == ("pod-a:1:aa", NOW + LEASE)
+    assert store.approvals.renew_leases("pod-b:2:bb", [running.id], NOW + 2 * LEASE) == set()
+    assert store.approvals.renew_leases("pod-a:1:aa", [running.id, "no-such-id"], NOW + 2 * LEASE) == {running.id}
+    renewed = store.approvals.get(running.id)
+    assert renewed is not None and renewed.lease_expires_at == NOW + 2 * LEASE
+
+
+def test_only_an_expired_lease_is_listed_and_taken_over_once(store: Store, store_url: str) -> None:
+    running = _executing(store, "pod-a:1:aa", NOW + LEASE)
+    assert store.approvals.lease_expired(NOW + LEASE - timedelta(seconds=1)) == []
+    assert not store.approvals.take_over(running.id, owner="pod-b:2:bb", until=NOW + 2 * LEASE, now=NOW)
+    later = NOW + LEASE + timedelta(seconds=1)
+    assert [a.id for a in store.approvals.lease_expired(later)] == [running.id]
+    outcomes = race(store_url, 10, lambda s: s.approvals.take_over(running.id, owner=f"pod-{id(s)}",
+                                                                    until=later + LEASE, now=later))
+    assert outcomes.count(True) == 1
+    taken = store.approvals.get(running.id)
+    assert taken is not None and taken.lease_owner != "pod-a:1:aa" and taken.lease_expires_at == later + LEASE
+    assert store.approvals.renew_leases("pod-a:1:aa", [running.id], later + LEASE) == set(), "the old holder lost it"
+    assert not store.approvals.transition(running.id, {"executing"}, "succeeded", held_by="pod-a:1:aa")
+    assert store.approvals.transition(running.id, {"executing"}, "succeeded", held_by=taken.lease_owner)
+
+
+def test_a_released_lease_expires_at_once_and_finished_requests_hold_none(store: Store) -> None:
+    running = _executing(store, "pod-a:1:aa", NOW + LEASE)
+    assert store.approvals.release_leases("pod-a:1:aa", [running.id], NOW) == 1
+    assert [a.id for a in store.approvals.lease_expired(NOW + timedelta(microseconds=1))] == [running.id]
+    assert store.approvals.transition(running.id, {"executing"}, "failed")
+    assert store.approvals.lease_expired(NOW + timedelta(days=1)) == []
+    assert store.approvals.renew_leases("pod-a:1:aa", [running.id], NOW + LEASE) == set()
+
+
+def test_a_database_from_before_leases_gets_the_lease_columns(store_url: str) -> None:
+    from bot.store.db import Database
+    from bot.store.migrations import applied_versions, migrate
+
+    with Store(store_url) as store:
+        store.migrate()
+        old = _request(store)
+    db = Database(store_url)
+    try:
+        with db.write() as conn:  # back to version 2: the approvals table as it was before leases
+            conn.execute(text("DROP INDEX ix_approvals_status_lease_expires_at"))
+            conn.execute(text("ALTER TABLE approvals DROP COLUMN lease_owner"))
+            conn.execute(text("ALTER TABLE approvals DROP COLUMN lease_expires_at"))
+            conn.execute(text("DELETE FROM schema_migrations WHERE version >= 3"))
+        assert 3 in migrate(db) and 3 in applied_versions(db)
+        with db.read() as conn:
+            indexes = {i["name"] for i in inspect(conn).get_indexes("approvals")}
+        assert "ix_approvals_status_lease_expires_at" in indexes
+    finally:
+        db.dispose()
+    with Store(store_url) as store:
+        loaded = store.approvals.get(old.id)
+        assert loaded is not None and loaded.lease_owner is None and loaded.plan == old.plan
+        assert [a.id for a in store.approvals.lease_expired(NOW)] == []  # pending: no lease to expire
+        running = _executing(store, "pod-a:1:aa", NOW + LEASE)
+        assert store.approvals.lease_expired(NOW) == [] and running.lease_owner == "pod-a:1:aa"

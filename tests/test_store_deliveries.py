@@ -107,7 +107,7 @@ def test_an_existing_database_gets_the_delivery_table_and_its_old_claims_stay_se
         db.dispose()
     with Store(url) as store:
         store.scheduler.claim_run(JOB, SLOT, by="old-version", at=SLOT)
-        assert store.migrate() == [before]
+        assert store.migrate() == [m.version for m in MIGRATIONS if m.version >= before]
         old = claim(store, SLOT + timedelta(minutes=1))
         assert not old.granted and old.delivery is None, "claimed before the upgrade: taken as sent, as it was"
         assert claim(store, SLOT + timedelta(days=1), slot=SLOT + timedelta(days=1)).granted

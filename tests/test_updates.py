@@ -139,6 +139,25 @@ def test_an_approved_upgrade_stores_a_snapshot_follows_the_rollout_and_rollback_
     assert newest.spec["image"] == NEW and newest.reason == f"before rollback to #{snapshot.id}", "undo is possible"
 
 
+def test_after_a_restart_an_upgrade_already_written_is_followed_to_its_end_and_never_written_again(
+    site: Site,
+) -> None:
+    site.run(ALICE, f"update demo tenant {NEW}")
+    plan = site.latest_plan()
+    not_made, _ = site.resume(plan)  # the bot stopped before writing spec.image
+    assert not not_made.ok and "most likely not made" in not_made.summary and "not run again" in not_made.summary
+    assert site.tenant()["spec"]["image"] == DEFAULT_IMAGE
+
+    site.patch_spec({"image": NEW})  # the bot wrote spec.image, then its pod was killed
+    generation = site.tenant()["metadata"]["generation"]
+    roll_out(site, NEW)
+    outcome, progress = site.resume(plan)
+    site.operator.join()
+    assert outcome.ok and f"demo runs {NEW_TAG} on every node" in outcome.summary, outcome
+    assert "following the rollout again" in progress and "Tenant Initialized; 4/4 node(s) on" in progress
+    assert site.tenant()["metadata"]["generation"] == generation, "resuming never writes"
+
+
 @pytest.mark.parametrize(("image", "message"), [
     ("quay.io/minio/minio", "has no tag"),
     (f"quay.io/minio/minio@{DIGEST}", "has a digest but no tag"),

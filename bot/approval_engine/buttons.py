@@ -30,7 +30,6 @@ from .machine import (
     plan_of,
     pressed_on_card,
 )
-from .recovery import ensure_recovered
 
 if TYPE_CHECKING:
     from bot.invocation import Invocation
@@ -60,7 +59,6 @@ def button_target(inv: Invocation, click: Click, stage: str) -> Approval | Repor
 
 def on_approve(inv: Invocation, click: Click) -> ClickResult:
     """The Approve button: vote; the vote that reaches the required count executes the change."""
-    ensure_recovered(inv.runtime, inv.outbox)
     target = button_target(inv, click, APPROVE)
     if isinstance(target, Report):
         return ClickResult(ephemeral=target)

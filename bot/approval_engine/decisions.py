@@ -18,7 +18,7 @@ from bot.report import Report, Text, code, mention, notice, spans, when
 from bot.store import Approval
 
 from .card import BOT_ACTOR, expired_text, plural, shortened, status_text
-from .execution import execute_approved
+from .execution import lease_of, start_execution
 from .ledger import advance, find, record, refresh_card
 from .machine import (
     APPROVE,
@@ -40,7 +40,6 @@ from .machine import (
     is_overdue,
     votes_counted,
 )
-from .recovery import ensure_recovered, recover
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -103,9 +102,10 @@ def current_text(runtime: Runtime, approval_id: str) -> Text:
 def approve(
     runtime: Runtime, outbox: Outbox, approval: Approval, user: str, kinds: Callable[[str], ChangeKind | None]
 ) -> Report | None:
-    """Count ``user``'s approval; the vote that reaches the required count executes the change.
+    """Count ``user``'s approval; the vote that reaches the required count starts the change.
 
-    Returns what to tell the voter, or None when their vote ran the change (the card tells everyone).
+    The change runs on the change executor (its card and thread tell everyone how it goes), so the
+    voter's thread returns at once. Returns what to tell the voter, or None when their vote started it.
     """
     refused = may_decide(runtime, outbox, approval, user, APPROVE)
     if refused is not None:
@@ -125,10 +125,10 @@ def approve(
         refresh_card(runtime, outbox, approval.id)
         missing = approval.approvals_required - len(votes)
         return notice(f"Your approval is recorded; {plural(missing, 'more approval')} needed.")
-    if not advance(runtime, approval.id, APPROVED, decided_at=runtime.clock()):
+    if not advance(runtime, approval.id, APPROVED, decided_at=runtime.clock(), **lease_of(runtime)):
         return notice(current_text(runtime, approval.id))
     record(runtime, outbox, "approved", user, approval=approval, approvers=votes)
-    execute_approved(runtime, outbox, approval.id, kinds)
+    start_execution(runtime, outbox, approval.id, kinds)
     return None
 
 
@@ -160,7 +160,6 @@ def _sees(runtime: Runtime, channel: str, subject: str, user: str) -> bool:
 def reject(runtime: Runtime, outbox: Outbox, approval_id: str, user: str, reason: str,
            *, channel: str | None = None) -> Report:
     """Reject a pending request with a reason (from the form or ``/minio reject``)."""
-    ensure_recovered(runtime, outbox)
     approval = _decidable(runtime, approval_id, channel, "decided", user)
     if isinstance(approval, Report):
         return approval
@@ -182,7 +181,6 @@ def reject(runtime: Runtime, outbox: Outbox, approval_id: str, user: str, reason
 
 def cancel(runtime: Runtime, outbox: Outbox, approval_id: str, user: str, *, channel: str | None = None) -> Report:
     """Cancel a pending request: its requester (or a bot admin) only."""
-    ensure_recovered(runtime, outbox)
     approval = _decidable(runtime, approval_id, channel, "cancelled", user)
     if isinstance(approval, Report):
         return approval
@@ -213,12 +211,8 @@ def expire(runtime: Runtime, outbox: Outbox, approval: Approval, now: datetime) 
 
 
 def expire_due(runtime: Runtime, outbox: Outbox, now: datetime | None = None) -> list[str]:
-    """Expire overdue pending requests (cards updated, audited); for the scheduler, every minute.
-
-    Also closes executions left behind by a dead process (see :func:`.recovery.recover`).
-    Returns the ids expired now.
+    """Expire overdue pending requests (cards updated, audited); for the scheduler, every minute, and before a
+    listing. Returns the ids expired now. (What a stopped process left is the leader's: :func:`.recovery.recover`.)
     """
     now = now or runtime.clock()
-    expired = [a.id for a in runtime.store.approvals.due_for_expiry(now) if expire(runtime, outbox, a, now)]
-    recover(runtime, outbox, now)
-    return expired
+    return [a.id for a in runtime.store.approvals.due_for_expiry(now) if expire(runtime, outbox, a, now)]

@@ -1,10 +1,11 @@
-"""Executing an approved request: re-check it, run it once, follow its progress, record how it ended."""
+"""Executing an approved request: on the change executor, re-check it, run it once, follow it, record how it ended."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from bot.changes import ChangeKind, ChangePlan, Finding, Outcome
 from bot.clients.errors import ClientError
@@ -26,12 +27,30 @@ from .machine import (
     plan_of,
 )
 from .progress import ProgressThread
-from .recovery import RUNNER
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger("minio_chatops.approvals")
+
+
+def start_execution(
+    runtime: Runtime, outbox: Outbox, approval_id: str, kinds: Callable[[str], ChangeKind | None]
+) -> bool:
+    """Run an ``approved`` request on the change executor, not on the caller's (command) thread.
+
+    The caller moved it to ``approved`` with this process's lease (:func:`lease_of`). False
+    when the executor is shut down: the lease then expires and the leader refuses the request.
+    """
+    submitted = runtime.executor.submit(approval_id, partial(execute_approved, runtime, outbox, approval_id, kinds))
+    if not submitted:
+        log.warning("execution not started: the bot is stopping", extra={"approval_id": approval_id})
+    return submitted
+
+
+def lease_of(runtime: Runtime) -> dict[str, Any]:
+    """The lease fields of a move that makes this process the request's holder (for ``advance``)."""
+    return {"lease_owner": runtime.executor.owner, "lease_expires_at": runtime.executor.lease_until()}
 
 
 def execute_approved(
@@ -42,11 +61,11 @@ def execute_approved(
     *,
     progress: ProgressThread | None = None,
 ) -> Approval | None:
-    """Re-check and execute an ``approved`` request, once. Returns the request as it ended.
+    """Re-check and execute an ``approved`` request this process holds, once. Returns the request as it ended.
 
-    Only the caller that moved the request to ``approved`` calls this; the
-    ``approved -> executing`` move guards it again, so a second caller
-    (another replica, a retry) finds the row elsewhere and does nothing.
+    Runs on the change executor. Only the caller that moved the request to
+    ``approved`` starts this; the ``approved -> executing`` move guards it again
+    (status and lease holder), so a second caller finds the row elsewhere and does nothing.
     """
     approval = refresh_card(runtime, outbox, approval_id)  # buttons gone at once
     if approval is None or approval.status != APPROVED:
@@ -59,21 +78,43 @@ def execute_approved(
     if blocking(findings) or plan is None or kind is None:
         return _refuse(runtime, outbox, approval, findings)
     resolution = Resolution(headline="Re-check passed.", findings=findings)
-    if not advance(runtime, approval_id, EXECUTING, resolution, executed_at=runtime.clock()):
+    owner = runtime.executor.owner
+    if not advance(runtime, approval_id, EXECUTING, resolution, executed_at=runtime.clock(), held_by=owner):
         return runtime.store.approvals.get(approval_id)
-    record(runtime, outbox, "execute", BOT_ACTOR, approval=approval, kind=plan.kind, runner=RUNNER,
+    record(runtime, outbox, "execute", BOT_ACTOR, approval=approval, kind=plan.kind, runner=owner,
            requester=approval.requester, approvers=approval.approvers)
     if progress is None:
         progress = ProgressThread(outbox, approval.channel, approval.message_ts, plan.title, stamp=runtime.clock)
     # No card update here: the "Approved" card already says it executes next, and one Slack call
     # less keeps the click-to-execution time short. The next update is the outcome.
-    outcome = run_once(runtime, kind, plan, progress, approval_id)
+    outcome = guarded(kind.execute, runtime, plan, progress, approval_id)
+    return finish(runtime, outbox, approval, plan, progress, outcome, findings)
+
+
+def finish(
+    runtime: Runtime,
+    outbox: Outbox,
+    approval: Approval,
+    plan: ChangePlan,
+    progress: ProgressThread,
+    outcome: Outcome,
+    findings: list[Finding],
+) -> Approval | None:
+    """Record how an execution this process holds ended: thread, store, audit trail, card.
+
+    When another process took the execution over meanwhile (this one's lease had
+    expired), that process says the outcome; this one only logs what it saw.
+    """
     progress.close(("Done: " if outcome.ok else "Stopped: ") + outcome.summary)
     final = Resolution(headline=outcome.summary, findings=findings, outcome=outcome)
-    advance(runtime, approval_id, SUCCEEDED if outcome.ok else FAILED, final)
+    status = SUCCEEDED if outcome.ok else FAILED
+    if not advance(runtime, approval.id, status, final, held_by=runtime.executor.owner):
+        log.warning("outcome not recorded: another process holds this execution now",
+                    extra={"approval_id": approval.id, "ok": outcome.ok})
+        return runtime.store.approvals.get(approval.id)
     record(runtime, outbox, "result", BOT_ACTOR, approval=approval, kind=plan.kind, ok=outcome.ok,
            summary=outcome.summary, lines=outcome.lines[:20])
-    return refresh_card(runtime, outbox, approval_id)
+    return refresh_card(runtime, outbox, approval.id)
 
 
 def recheck(runtime: Runtime, kind: ChangeKind, plan: ChangePlan, approval_id: str) -> list[Finding]:
@@ -88,12 +129,16 @@ def recheck(runtime: Runtime, kind: ChangeKind, plan: ChangePlan, approval_id: s
         return [Finding(check="re-check", ok=False, detail=f"The re-check failed unexpectedly ({type(exc).__name__}).")]
 
 
-def run_once(
-    runtime: Runtime, kind: ChangeKind, plan: ChangePlan, progress: Callable[[str], None], approval_id: str
+def guarded(
+    step: Callable[[Runtime, ChangePlan, Callable[[str], None]], Outcome],
+    runtime: Runtime,
+    plan: ChangePlan,
+    progress: Callable[[str], None],
+    approval_id: str,
 ) -> Outcome:
-    """The change kind's execute; whatever it raises becomes a failed outcome people can act on."""
+    """A change kind's execute (or resume); whatever it raises becomes a failed outcome people can act on."""
     try:
-        return kind.execute(runtime, plan, progress)
+        return step(runtime, plan, progress)
     except ClientError as exc:
         return Outcome(ok=False, summary=f"Failed: {exc}")
     except Exception as exc:  # noqa: BLE001 - the row must still end as failed, with a reason people can use
@@ -107,7 +152,7 @@ def _refuse(runtime: Runtime, outbox: Outbox, approval: Approval, findings: list
     stopped = blocking(findings)
     why = "; ".join(f.detail for f in stopped[:3])
     resolution = Resolution(headline=f"Refused at approval time: {why}", findings=findings)
-    if advance(runtime, approval.id, REFUSED, resolution):
+    if advance(runtime, approval.id, REFUSED, resolution, held_by=runtime.executor.owner):
         record(runtime, outbox, "refuse", BOT_ACTOR, approval=approval, stage="recheck",
                reason=why[:1000], checks=[f.check for f in stopped])
     return refresh_card(runtime, outbox, approval.id)

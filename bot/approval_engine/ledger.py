@@ -42,11 +42,21 @@ def advance(
     *,
     decided_at: datetime | None = None,
     executed_at: datetime | None = None,
+    lease_owner: str | None = None,
+    lease_expires_at: datetime | None = None,
+    held_by: str | None = None,
+    lease_expired_by: datetime | None = None,
 ) -> bool:
-    """Move a request to ``to`` from the one status the machine allows; True for the one caller that did."""
+    """Move a request to ``to`` from the one status the machine allows; True for the one caller that did.
+
+    ``lease_owner``/``lease_expires_at`` make a process the request's holder; ``held_by`` moves it only
+    while that process still holds it; ``lease_expired_by`` only once its holder's lease has expired.
+    """
     return runtime.store.approvals.transition(
         approval_id, {source_of(to)}, to, decided_at=decided_at, executed_at=executed_at,
         result=resolution.dump() if resolution is not None else None,
+        lease_owner=lease_owner, lease_expires_at=lease_expires_at, held_by=held_by,
+        lease_expired_by=lease_expired_by,
     )
 
 

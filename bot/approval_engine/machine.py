@@ -1,4 +1,4 @@
-"""The approval state machine, pure: its arrows, who may decide, what a click claims, what a dead process left.
+"""The approval state machine, pure: its arrows, who may decide, what a click claims, what a stopped process left.
 
 Nothing here reads the store, the clock or Slack: each function takes the
 request and the facts it needs and returns a decision, so every rule is
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
+from enum import StrEnum
 
 from pydantic import Field, ValidationError
 
@@ -56,8 +57,7 @@ CANCEL = "cancel-request"
 
 MIN_REASON_CHARS = 3
 MAX_ID_CHARS = 32  # ids are 12 characters; anything longer in a click or command is not one
-STALE_EXECUTION_AFTER = timedelta(hours=1)  # an execution older than this with no result is from a dead process
-STALE_APPROVED_AFTER = timedelta(minutes=5)  # approved but never started: the winner died before executing
+MAX_RESUMES = 3  # an execution taken over this often is closed as "outcome unknown" instead of followed again
 
 
 def source_of(target: ApprovalStatus) -> ApprovalStatus:
@@ -232,20 +232,29 @@ def blocking(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not f.ok and f.blocking]
 
 
-def abandoned(
-    approval: Approval, runner: str | None, now: datetime, *, this_runner: str, host: str
-) -> ApprovalStatus | None:
-    """Where a request a dead process left half-way must go, or None when it is fine where it is.
+class Leftover(StrEnum):
+    """What a process that stopped left half-way, once its lease has expired."""
 
-    ``executing`` started by an earlier process on this host (``runner`` is
-    ``host:pid:token``), or older than STALE_EXECUTION_AFTER: ``failed``
-    (outcome unknown; never run again). ``approved`` but not started within
-    STALE_APPROVED_AFTER: ``refused`` (nothing ran).
+    NEVER_STARTED = "never-started"  # approved, never executed: refuse it (nothing ran)
+    INTERRUPTED = "interrupted"  # executing: take it over and resume following it (never run again)
+
+
+def abandoned(approval: Approval, now: datetime) -> Leftover | None:
+    """What a stopped process left, or None while its holder is alive (its lease has not expired at ``now``).
+
+    Only an expired lease counts: a live execution is renewed by its own
+    process, whatever host it runs on, and nothing else may touch it. A
+    request with no lease at all (written before leases existed) counts as
+    expired.
     """
-    if approval.status == EXECUTING:
-        earlier_here = runner is not None and runner != this_runner and runner.split(":", 1)[0] == host
-        too_old = approval.executed_at is not None and now - approval.executed_at > STALE_EXECUTION_AFTER
-        return FAILED if earlier_here or too_old else None
-    if approval.status == APPROVED and approval.decided_at and now - approval.decided_at > STALE_APPROVED_AFTER:
-        return REFUSED
-    return None
+    if approval.status not in (APPROVED, EXECUTING):
+        return None
+    if approval.lease_expires_at is not None and approval.lease_expires_at > now:
+        return None
+    return Leftover.NEVER_STARTED if approval.status == APPROVED else Leftover.INTERRUPTED
+
+
+def may_resume(resumes_so_far: int) -> bool:
+    """Whether an interrupted execution is followed again, or closed as "outcome unknown" (it kept stopping
+    the processes that followed it)."""
+    return resumes_so_far < MAX_RESUMES

@@ -1,111 +1,140 @@
-"""Closing what a dead process left half-way: such requests end as failed or refused, and never run again.
+"""What a stopped process left half-way: the leader refuses what never started and resumes what was running.
 
-A process that dies while executing leaves its request in ``executing``; one
-that dies between the approval and the execution leaves it ``approved``. The
-first engine use of a new process, and every expiry sweep, closes them.
+Every approved or executing request is held by one process through a lease in
+the store, renewed while it runs (:mod:`.executor`). Only an *expired* lease
+counts as left behind: a live execution is never touched, whatever host its
+process runs on (the shell exec'd into the bot's pod is just another process,
+and it never recovers anything: ``runtime.recovers`` is False there).
+
+The leader's ``executions`` job (every few seconds, :data:`bot.application.Job.EXECUTIONS`):
+
+* ``approved``, lease expired: ``refused``: nothing ran; request it again.
+* ``executing``, lease expired: taken over (one conditional UPDATE: of racing
+  leaders exactly one wins) and resumed on this process's change executor: the
+  change kind's ``resume`` re-reads the target and follows the change to its end
+  (it never writes again), and the outcome lands in the card's thread and on
+  the card. After :data:`.machine.MAX_RESUMES` take-overs, or when the plan or
+  its kind is unknown here, it ends as "outcome unknown" instead.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
-import threading
-import weakref
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.changes import Outcome
+from bot.changes import ChangeKind, ChangePlan, Outcome, outcome_by_recheck
 from bot.outbox import Outbox
-from bot.redact import redact
 from bot.store import Approval
 
 from .card import BOT_ACTOR
+from .execution import finish, guarded
 from .ledger import advance, record, refresh_card
-from .machine import APPROVED, EXECUTING, FAILED, REFUSED, Resolution, abandoned, resolution_of
+from .machine import FAILED, REFUSED, Leftover, Resolution, abandoned, may_resume, plan_of, resolution_of
+from .progress import ProgressThread
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger("minio_chatops.approvals")
 
-HOST = socket.gethostname()
-# Who runs executions in this process. A later process on the same host (a restarted
-# container keeps its pod name) recognises executions left behind by an earlier one.
-RUNNER = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
-
 UNKNOWN_OUTCOME = "Outcome unknown: the bot stopped while this was executing."
 CHECK_BY_HAND = (
     "It was not run again. Check the target by hand (/minio health) and request the change again if it is still needed."
 )
+RESUMING = "The bot process running this stopped; another one took it over and follows it from here."
 
 
-def runner_of(runtime: Runtime, approval_id: str) -> str | None:
-    """The process that started executing a request (from its ``execute`` audit event)."""
-    for event in runtime.store.audit.for_approval(approval_id):
-        if event.action == "execute":
-            runner = event.detail.get("runner")
-            return str(runner) if runner else None
-    return None
+def recover(
+    runtime: Runtime,
+    outbox: Outbox,
+    now: datetime | None = None,
+    *,
+    kinds: Callable[[str], ChangeKind | None] = lambda _name: None,
+    scan: int = 500,
+) -> list[str]:
+    """The leader's sweep: close or resume requests whose holder's lease expired. Returns the ids handled.
 
-
-def recover(runtime: Runtime, outbox: Outbox, now: datetime | None = None, *, scan: int = 500) -> list[str]:
-    """Close requests a dead process left half-way; they are never executed again. Returns the ids closed.
-
-    ``executing`` rows started by an earlier process on this host, or older
-    than STALE_EXECUTION_AFTER, become ``failed`` with "outcome unknown".
-    ``approved`` rows that never started within STALE_APPROVED_AFTER become
-    ``refused`` (nothing ran).
+    Resumed executions run on this process's change executor; this call only takes them
+    over and queues them. Does nothing where ``runtime.recovers`` is False (the shell).
     """
+    if not runtime.recovers:
+        return []
     now = now or runtime.clock()
-    closed: list[str] = []
-    for approval in runtime.store.approvals.recent(scan):
-        if approval.status not in (EXECUTING, APPROVED):
+    handled: list[str] = []
+    ours = runtime.executor.held()  # running here, late to renew (a stalled store): not left behind
+    for approval in runtime.store.approvals.lease_expired(now, scan):
+        if approval.id in ours:
             continue
-        runner = runner_of(runtime, approval.id) if approval.status == EXECUTING else None
-        verdict = abandoned(approval, runner, now, this_runner=RUNNER, host=HOST)
-        if verdict == FAILED and _close_unknown(runtime, outbox, approval, runner):
-            closed.append(approval.id)
-        elif verdict == REFUSED and _close_never_started(runtime, outbox, approval):
-            closed.append(approval.id)
-    return closed
+        leftover = abandoned(approval, now)
+        if leftover == Leftover.NEVER_STARTED and _close_never_started(runtime, outbox, approval, now):
+            handled.append(approval.id)
+        elif leftover == Leftover.INTERRUPTED and _take_over(runtime, outbox, approval, now, kinds):
+            handled.append(approval.id)
+    return handled
 
 
-def _close_unknown(runtime: Runtime, outbox: Outbox, approval: Approval, runner: str | None) -> bool:
+def _close_never_started(runtime: Runtime, outbox: Outbox, approval: Approval, now: datetime) -> bool:
+    resolution = Resolution(headline="The bot stopped after the approval and before executing; "
+                            "nothing was changed. Request it again.")
+    if not advance(runtime, approval.id, REFUSED, resolution, lease_expired_by=now):
+        return False
+    record(runtime, outbox, "refuse", BOT_ACTOR, approval=approval, stage="recovery",
+           reason="approved but never started", runner=approval.lease_owner)
+    refresh_card(runtime, outbox, approval.id)
+    return True
+
+
+def _take_over(
+    runtime: Runtime, outbox: Outbox, approval: Approval, now: datetime, kinds: Callable[[str], ChangeKind | None]
+) -> bool:
+    """Become the holder of an interrupted execution, then resume it on the change executor."""
+    executor = runtime.executor
+    if not runtime.store.approvals.take_over(approval.id, owner=executor.owner, until=executor.lease_until(), now=now):
+        return False  # another leader (or the holder, renewing late) was first
+    runtime.metrics.executions_resumed.inc()
+    resumes = sum(1 for e in runtime.store.audit.for_approval(approval.id) if e.action == "resume")
+    record(runtime, outbox, "resume", BOT_ACTOR, approval=approval, runner=executor.owner,
+           previous=approval.lease_owner, resumes=resumes + 1)
+    if not executor.submit(approval.id, lambda: resume(runtime, outbox, approval, kinds, resumes=resumes)):
+        log.warning("resume not started: the bot is stopping", extra={"approval_id": approval.id})
+    return True
+
+
+def resume(
+    runtime: Runtime,
+    outbox: Outbox,
+    approval: Approval,
+    kinds: Callable[[str], ChangeKind | None],
+    *,
+    resumes: int = 0,
+) -> Approval | None:
+    """Follow an execution this process took over to its end (the kind's ``resume``); never executes again."""
+    plan = plan_of(approval)
+    kind = kinds(plan.kind) if plan is not None else None
+    if plan is None or kind is None or not may_resume(resumes):
+        return _close_unknown(runtime, outbox, approval)
+    previous = resolution_of(approval)
+    progress = ProgressThread(outbox, approval.channel, approval.message_ts, plan.title, stamp=runtime.clock)
+    progress(RESUMING)
+    outcome = guarded(_resume_step(kind), runtime, plan, progress, approval.id)
+    return finish(runtime, outbox, approval, plan, progress, outcome, previous.findings if previous else [])
+
+
+def _resume_step(kind: ChangeKind) -> Callable[[Runtime, ChangePlan, Callable[[str], None]], Outcome]:
+    # A kind written as a plain class, before `resume` existed, gets the protocol's default.
+    step: Callable[[Runtime, ChangePlan, Callable[[str], None]], Outcome] | None = getattr(kind, "resume", None)
+    return step or (lambda runtime, plan, progress: outcome_by_recheck(kind, runtime, plan, progress))
+
+
+def _close_unknown(runtime: Runtime, outbox: Outbox, approval: Approval) -> Approval | None:
+    """End an execution that cannot be followed again as failed, "outcome unknown" (it is never run again)."""
     previous = resolution_of(approval)
     outcome = Outcome(ok=False, summary=UNKNOWN_OUTCOME, lines=[CHECK_BY_HAND])
     resolution = Resolution(headline=UNKNOWN_OUTCOME, findings=previous.findings if previous else [], outcome=outcome)
-    if not advance(runtime, approval.id, FAILED, resolution):
-        return False
+    if not advance(runtime, approval.id, FAILED, resolution, held_by=runtime.executor.owner):
+        return runtime.store.approvals.get(approval.id)
     record(runtime, outbox, "result", BOT_ACTOR, approval=approval, ok=None, outcome="unknown",
-           summary=UNKNOWN_OUTCOME, runner=runner)
-    refresh_card(runtime, outbox, approval.id)
-    return True
-
-
-def _close_never_started(runtime: Runtime, outbox: Outbox, approval: Approval) -> bool:
-    resolution = Resolution(headline="The bot stopped after the approval and before executing; "
-                            "nothing was changed. Request it again.")
-    if not advance(runtime, approval.id, REFUSED, resolution):
-        return False
-    record(runtime, outbox, "refuse", BOT_ACTOR, approval=approval, stage="recovery",
-           reason="approved but never started")
-    refresh_card(runtime, outbox, approval.id)
-    return True
-
-
-_RECOVERED: weakref.WeakSet[Runtime] = weakref.WeakSet()
-_RECOVER_LOCK = threading.Lock()
-
-
-def ensure_recovered(runtime: Runtime, outbox: Outbox) -> None:
-    """Run :func:`recover` once per runtime (the first engine use after a start)."""
-    with _RECOVER_LOCK:
-        if runtime in _RECOVERED:
-            return
-        _RECOVERED.add(runtime)
-    try:
-        recover(runtime, outbox)
-    except Exception as exc:  # noqa: BLE001 - recovery must not block new requests; the scheduler retries it
-        log.error("recovery failed", extra={"error_type": type(exc).__name__, "error": redact(str(exc))[:300]})
+           summary=UNKNOWN_OUTCOME, runner=approval.lease_owner)
+    return refresh_card(runtime, outbox, approval.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -15,11 +16,10 @@ from bot.report import Report, Section, Text, code, emoji, join, link, mention, 
 from bot.store import Approval
 
 from .card import BOT_ACTOR, MAX_DETAIL_LINES, approval_card, failure_list, plan_sections, plural
-from .execution import execute_approved
+from .execution import execute_approved, lease_of
 from .ledger import advance, record
 from .machine import APPROVED, CANCELLED, Resolution
 from .progress import ProgressThread
-from .recovery import ensure_recovered
 
 if TYPE_CHECKING:
     from bot.invocation import Invocation
@@ -73,7 +73,6 @@ def request_change(inv: Invocation, plan: ChangePlan, *, approval_required: bool
     same states and audit trail, and the outcome is returned; a cluster's plan
     always needs its approvals.
     """
-    ensure_recovered(inv.runtime, inv.outbox)
     kind = inv.app.change_kind(plan.kind)
     if kind is None or kind.action_kind != plan.action_kind:
         raise ValueError(f"change kind {plan.kind!r} is not registered for action kind {plan.action_kind!r}")
@@ -172,12 +171,23 @@ def _run_without_approval(inv: Invocation, approval: Approval, plan: ChangePlan)
     """A kind configured to need no approval: through the same states and audit trail, at once."""
     runtime = inv.runtime
     note = Resolution(headline="No approval needed for this change (configuration).")
-    if not advance(runtime, approval.id, APPROVED, note, decided_at=runtime.clock()):
+    if not advance(runtime, approval.id, APPROVED, note, decided_at=runtime.clock(), **lease_of(runtime)):
         return notice("This request was decided elsewhere before it could run.")
     record(runtime, inv.outbox, "approved", inv.user, approval=approval, automatic=True,
            reason="no approval required by configuration")
     progress = ProgressThread(inv.outbox, None, None, plan.title, stamp=runtime.clock)
-    final = execute_approved(runtime, inv.outbox, approval.id, inv.app.change_kind, progress=progress)
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            execute_approved(runtime, inv.outbox, approval.id, inv.app.change_kind, progress=progress)
+        finally:
+            done.set()
+
+    # On the change executor like every change (its bound holds); the requester waits for the outcome here.
+    if runtime.executor.submit(approval.id, run):
+        done.wait()
+    final = runtime.store.approvals.get(approval.id)
     card = approval_card(final or approval, plan)
     sections = [*card.sections]
     if progress.lines:

@@ -2,7 +2,8 @@
 
 - :mod:`bot.changes.plan`: the plan model (:class:`ChangePlan`, :class:`Finding`,
   :class:`Change`, :class:`Outcome`, :func:`seal`) and the :class:`ChangeKind`
-  interface; re-exported here (``from bot.changes import ChangePlan, seal``).
+  interface (with :func:`outcome_by_recheck`, the default ``resume``); re-exported here
+  (``from bot.changes import ChangePlan, seal``).
 - :mod:`bot.changes.tenant`: the Tenant as a change sees it: its fingerprint,
   "unchanged since the preview", the server-side dry run and the guarded write.
 - :mod:`bot.changes.preflight`: "is the tenant calm enough to change now?" findings.
@@ -23,9 +24,22 @@ from bot.changes.plan import (
     Risk,
     Target,
     cluster_subject,
+    outcome_by_recheck,
     seal,
     subject_cluster,
 )
 
-__all__ = ["Change", "ChangeKind", "ChangePlan", "DryRun", "Finding", "Outcome", "Risk", "Target", "cluster_subject",
-           "seal", "subject_cluster"]
+__all__ = [
+    "Change",
+    "ChangeKind",
+    "ChangePlan",
+    "DryRun",
+    "Finding",
+    "Outcome",
+    "Risk",
+    "Target",
+    "cluster_subject",
+    "outcome_by_recheck",
+    "seal",
+    "subject_cluster",
+]

@@ -32,6 +32,16 @@ A change kind is any object with these members (see :class:`ChangeKind`)::
         choose (`bot.changes.follow`), then return an Outcome. Raise ClientError
         (or return Outcome(ok=False, ...)) on failure; the engine records and audits it.'''
 
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        '''Called instead of `execute` when the bot process that executed the plan
+        stopped half-way (killed, restarted): the leader takes the execution over once
+        its lease expires. Never write again: re-read the target, and if the change
+        was made, follow it to its end as `execute` would; say what you find. The
+        default (:func:`outcome_by_recheck`) re-checks the target and reports it.'''
+
+A kind inherits the default ``resume`` by subclassing :class:`ChangeKind`;
+kinds that follow a rollout (upgrades, new pools, decommissions) override it.
+
 and, by convention, a ``plan_...(...)`` function whose arguments depend on the
 kind (a handler calls it; the engine never does). Build the plan with
 :func:`seal` so its hash is set. A capability declares the kind once:
@@ -202,7 +212,7 @@ class Outcome(Frozen):
 
 
 class ChangeKind(Protocol):
-    """The interface every change kind implements (see the module docstring)."""
+    """The interface every change kind implements (see the module docstring); subclass it for ``resume``."""
 
     @property
     def name(self) -> str: ...
@@ -213,3 +223,31 @@ class ChangeKind(Protocol):
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]: ...
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome: ...
+
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        """After the executing process stopped: re-read the target and report (default: :func:`outcome_by_recheck`)."""
+        return outcome_by_recheck(self, runtime, plan, progress)
+
+
+NOT_RUN_AGAIN = "It was not run again."
+
+
+def outcome_by_recheck(
+    kind: ChangeKind, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]
+) -> Outcome:
+    """The default resume: re-check the target and say what that suggests, without writing anything.
+
+    A target still as previewed means the change was most likely never made; a
+    moved one, that it was (or someone else changed it). Either way the outcome is
+    unknown (``ok=False``): the card asks people to look rather than claim success.
+    """
+    progress("Re-reading the target to see whether the change was made.")
+    findings = kind.recheck(runtime, plan)
+    lines = [f"{f.check}: {f.detail}" for f in findings]
+    if not [f for f in findings if not f.ok and f.blocking]:
+        return Outcome(ok=False, summary="Outcome unknown: the bot stopped while this ran, and the target is still as "
+                       f"previewed, so the change was most likely not made. {NOT_RUN_AGAIN}",
+                       lines=[*lines, "Request it again if it is still needed."])
+    return Outcome(ok=False, summary="Outcome unknown: the bot stopped while this ran, and the target is no longer as "
+                   f"previewed, so the change was probably made. {NOT_RUN_AGAIN}",
+                   lines=[*lines, "Check the target (/minio health) before requesting anything else."])

@@ -13,6 +13,8 @@ sent to another node only when the first certainly did not act on them.
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import io
 import json
 import threading
@@ -22,13 +24,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
+from xml.etree import ElementTree
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import ENABLED, CopySource
 from minio.credentials import Credentials, Provider
 from minio.crypto import decrypt
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
+from minio.versioningconfig import VersioningConfig
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from bot.clients.errors import ErrorKind, MinioError, NotSupported, PerNodeUnavailable, classify_transport_error
@@ -38,22 +43,30 @@ from bot.clients.minio_models import (
     AccountInfo,
     BackupFreshness,
     BucketInfo,
+    BucketQuota,
     CanaryResult,
     ClusterHealth,
+    CopyResult,
     DataUsage,
     HealStatus,
+    ListedObject,
     LockEntry,
+    NewestObjects,
     ObjectLockInfo,
+    ObjectVersion,
     PoolStatus,
     Probe,
+    ReadBack,
     ReplicationInfo,
     ReplicationRuleInfo,
     RequestRejections,
     ServerInfo,
+    ServiceAccountInfo,
     ServiceActionResult,
     TopLocks,
     UserInfo,
     VersioningInfo,
+    VersionPage,
 )
 from bot.clients.timeouts import (
     MAX_IN_FLIGHT_PER_ENDPOINT,
@@ -101,7 +114,27 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "canary": ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
     "backup_freshness": ("s3:ListBucket",),
     "newest_object_age": ("s3:ListBucket",),
+    "bucket_quota": ("admin:GetBucketQuota",),
+    "list_object_versions": ("s3:ListBucketVersions",),
+    "copy_object_version": ("s3:GetObject", "s3:PutObject"),
+    "delete_object_version": ("s3:DeleteObject",),
+    "list_service_accounts": ("admin:ListServiceAccounts",),
+    "set_user_status": ("admin:EnableUser",),
+    "signing_user": (),
+    "enable_bucket_versioning": ("s3:PutBucketVersioning",),
+    "set_bucket_quota": ("admin:SetBucketQuota",),
+    "newest_objects": ("s3:ListBucket",),
+    "read_back": ("s3:GetObject",),
 }
+
+# Methods that change a tenant's data or identities (restores, user enable/disable). Their actions are
+# granted by deploy/minio/bot-policy-remedies.json, which an administrator attaches only where the bot
+# should carry out approved remedies; the base policy stays read-mostly.
+REMEDY_METHODS = frozenset({
+    "copy_object_version", "delete_object_version", "set_user_status", "enable_bucket_versioning", "set_bucket_quota",
+    # Not a change, but it reads objects outside the canary prefix (backup verification): same policy.
+    "read_back",
+})
 
 # S3/admin error codes that mean "these credentials are wrong", as opposed to
 # "these credentials may not do that" (AccessDenied -> forbidden).
@@ -128,6 +161,7 @@ _FAILOVER_KINDS = frozenset({"unreachable", "timeout", "unavailable"})
 _pool_list = TypeAdapter(list[PoolStatus])
 _lock_list = TypeAdapter(list[LockEntry])
 _user_map = TypeAdapter(dict[str, dict[str, Any]])
+_account_list = TypeAdapter(dict[str, list[ServiceAccountInfo] | None])
 
 
 @dataclass(frozen=True)
@@ -700,6 +734,67 @@ class MinioClient:
 
         return self._on_nodes(call, node)[0]
 
+    def list_service_accounts(self, user: str, node: int | None = None) -> list[ServiceAccountInfo]:
+        """The service accounts of ``user`` (admin ``list-service-accounts``, encrypted like ``list-users``)."""
+
+        def call(target: _Node) -> list[ServiceAccountInfo]:
+            answer = self._admin(target, "GET", "list-service-accounts", query={"user": user})
+            plain = self._decrypted(target, answer, "list-service-accounts")
+            try:
+                doc = _account_list.validate_json(plain)
+            except ValidationError as exc:
+                detail = f"list-service-accounts: {_validation_summary(exc)}"
+                raise self._error("bad_response", target, detail) from None
+            return doc.get("accounts") or []
+
+        return self._on_nodes(call, node)[0]
+
+    def _decrypted(self, target: _Node, answer: _Answer, what: str) -> bytes:
+        try:
+            return decrypt(cast(urllib3.BaseHTTPResponse, _BufferedBody(answer.data)), self._keys()[1])
+        except Exception as exc:  # noqa: BLE001 - any decryption failure means "unreadable answer"
+            detail = f"{what}: cannot decrypt the answer ({type(exc).__name__})"
+            raise self._error("bad_response", target, detail) from None
+
+    def set_user_status(self, access_key: str, enabled: bool, node: int | None = None) -> None:
+        """Enable or disable an IAM user (admin ``set-user-status``); a disabled user can no longer sign requests."""
+        query = {"accessKey": access_key, "status": "enabled" if enabled else "disabled"}
+
+        def call(target: _Node) -> None:
+            self._admin(target, "PUT", "set-user-status", query=query)
+
+        self._on_nodes(call, node, changes_state=True)
+
+    def signing_user(self) -> str:
+        """The access key (user name) this client signs with: the bot's own MinIO user."""
+        return self._keys()[0]
+
+    def bucket_quota(self, bucket: str, node: int | None = None) -> BucketQuota | None:
+        """A bucket's quota (admin ``get-bucket-quota``); None when none is configured."""
+
+        def call(target: _Node) -> BucketQuota | None:
+            try:
+                answer = self._admin(target, "GET", "get-bucket-quota", query={"bucket": bucket})
+            except MinioError as exc:
+                if exc.kind == "not_found" and "NoSuchQuotaConfiguration" in exc.detail:
+                    return None
+                raise
+            if not answer.data.strip():
+                return None
+            quota = self._parse(target, answer, BucketQuota, "get-bucket-quota")
+            return quota if quota.limit else None
+
+        return self._on_nodes(call, node)[0]
+
+    def set_bucket_quota(self, bucket: str, size: int, node: int | None = None) -> None:
+        """Set a hard quota of ``size`` bytes on a bucket (admin ``set-bucket-quota``); 0 removes it."""
+        body = json.dumps({"quota": size, "size": size, "quotatype": "hard"}).encode()
+
+        def call(target: _Node) -> None:
+            self._admin(target, "PUT", "set-bucket-quota", query={"bucket": bucket}, body=body)
+
+        self._on_nodes(call, node, changes_state=True)
+
     # ------------------------------------------------------------ metrics
 
     def metrics_cluster(self, jwt: bool = True, node: int | None = None) -> dict[str, float]:
@@ -857,6 +952,15 @@ class MinioClient:
 
         return self._on_nodes(call, node)[0]
 
+    def enable_bucket_versioning(self, bucket: str, node: int | None = None) -> None:
+        """Turn versioning on for a bucket (never off: the bot offers no way to disable it)."""
+
+        def call(target: _Node) -> None:
+            config = VersioningConfig(ENABLED)
+            self._s3_call(target, f"enable versioning of {bucket}", lambda c: c.set_bucket_versioning(bucket, config))
+
+        self._on_nodes(call, node, changes_state=True)
+
     def object_lock(self, bucket: str, node: int | None = None) -> ObjectLockInfo:
         """Object-lock configuration of a bucket (``enabled=False`` when the bucket has none)."""
 
@@ -958,6 +1062,60 @@ class MinioClient:
             result.ok = True
         return result, False
 
+    def list_object_versions(
+        self,
+        bucket: str,
+        prefix: str,
+        *,
+        key_marker: str = "",
+        version_marker: str = "",
+        max_keys: int = 100,
+        node: int | None = None,
+    ) -> VersionPage:
+        """ONE page of versions and delete markers under ``prefix`` (S3 ListObjectVersions), never more:
+        the caller pages on with the returned markers. Entries keep the server's order (key, newest first)."""
+        query = {"versions": "", "prefix": prefix, "max-keys": str(max(1, min(max_keys, 1000)))}
+        if key_marker:
+            query["key-marker"] = key_marker
+            if version_marker:
+                query["version-id-marker"] = version_marker
+        path = "/" + quote(bucket, safe="")
+
+        def call(target: _Node) -> VersionPage:
+            def once() -> _Answer:
+                answer = self._send(target, "GET", path, query=query)
+                if answer.status != 200:
+                    raise self._http_error(target, answer, f"versions of {bucket}/{prefix}")
+                return answer
+
+            return _version_page(bucket, prefix, self._with_fresh_keys(once).data)
+
+        try:
+            return self._on_nodes(call, node)[0]
+        except ValueError:
+            raise MinioError("bad_response", "MinIO cluster", f"versions of {bucket}/{prefix}: not S3 XML",
+                             secrets=self._secrets()) from None
+
+    def copy_object_version(self, bucket: str, key: str, version_id: str, node: int | None = None) -> CopyResult:
+        """Server-side copy of one version of ``key`` onto ``key`` itself: it becomes the current version
+        (nothing is deleted; the versions above it stay in the history)."""
+
+        def call(target: _Node) -> CopyResult:
+            source = CopySource(bucket, key, version_id=version_id)
+            result = self._s3_call(target, f"copy {bucket}/{key}", lambda c: c.copy_object(bucket, key, source))
+            return CopyResult(bucket=bucket, key=key, version_id=result.version_id, source_version_id=version_id)
+
+        return self._on_nodes(call, node, changes_state=True)[0]
+
+    def delete_object_version(self, bucket: str, key: str, version_id: str, node: int | None = None) -> None:
+        """Delete exactly one version (or delete marker) of ``key``; the version below becomes current."""
+
+        def call(target: _Node) -> None:
+            self._s3_call(target, f"delete {bucket}/{key} version", lambda c: c.remove_object(bucket, key,
+                                                                                             version_id=version_id))
+
+        self._on_nodes(call, node, changes_state=True)
+
     def backup_freshness(
         self, bucket: str, prefix: str, max_keys: int = 10_000, node: int | None = None
     ) -> BackupFreshness:
@@ -980,6 +1138,56 @@ class MinioClient:
             return BackupFreshness(
                 bucket=bucket, prefix=prefix, newest=newest, age=age, objects_seen=seen, truncated=truncated
             )
+
+        return self._on_nodes(call, node)[0]
+
+    def newest_objects(
+        self, bucket: str, prefix: str, count: int, max_keys: int = 10_000, node: int | None = None
+    ) -> NewestObjects:
+        """The ``count`` newest objects under ``prefix``, looking at no more than ``max_keys`` objects."""
+
+        def call(target: _Node) -> NewestObjects:
+            def scan(c: Minio) -> NewestObjects:
+                found: list[tuple[float, str, ListedObject]] = []
+                seen = 0
+                for obj in c.list_objects(bucket, prefix=prefix, recursive=True):
+                    if seen >= max_keys:
+                        break
+                    seen += 1
+                    modified = obj.last_modified
+                    item = ListedObject(key=obj.object_name or "", size=obj.size or 0,
+                                        etag=(obj.etag or "").strip('"'), last_modified=modified)
+                    entry = (modified.timestamp() if modified else 0.0, item.key, item)
+                    if len(found) < count:
+                        heapq.heappush(found, entry)
+                    elif entry > found[0]:
+                        heapq.heapreplace(found, entry)
+                newest = [item for _, _, item in sorted(found, reverse=True)]
+                return NewestObjects(bucket=bucket, prefix=prefix, objects=newest, seen=seen,
+                                     truncated=seen >= max_keys)
+
+            return self._s3_call(target, f"list {bucket}/{prefix}", scan)
+
+        return self._on_nodes(call, node)[0]
+
+    def read_back(self, bucket: str, key: str, node: int | None = None) -> ReadBack:
+        """Read an object in full (streamed, 1 MiB at a time) and hash it: what a restore would get."""
+
+        def call(target: _Node) -> ReadBack:
+            def read(c: Minio) -> ReadBack:
+                response = c.get_object(bucket, key)
+                digest = hashlib.md5(usedforsecurity=False)
+                size = 0
+                try:
+                    for chunk in response.stream(1 << 20):
+                        digest.update(chunk)
+                        size += len(chunk)
+                finally:
+                    response.close()
+                    response.release_conn()
+                return ReadBack(bucket=bucket, key=key, size=size, md5=digest.hexdigest())
+
+            return self._s3_call(target, f"read {bucket}/{key}", read)
 
         return self._on_nodes(call, node)[0]
 
@@ -1027,6 +1235,44 @@ def policy_is_public(policy: Mapping[str, Any]) -> bool:
             if aws == "*" or (isinstance(aws, list) and "*" in aws):
                 return True
     return False
+
+
+_S3 = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+
+def _version_page(bucket: str, prefix: str, data: bytes) -> VersionPage:
+    """Parse a ListVersionsResult in document order (versions and delete markers interleaved, as sent).
+
+    Raises ValueError when the body is not that document.
+    """
+    # The body comes from the tenant's own MinIO; expat resolves no external entities.
+    root = ElementTree.fromstring(data)  # noqa: S314
+    if not root.tag.endswith("ListVersionsResult"):
+        raise ValueError("not a ListVersionsResult")
+    ns = _S3 if root.tag.startswith(_S3) else ""
+    versions = []
+    for entry in root:
+        kind = entry.tag.removeprefix(ns)
+        if kind not in ("Version", "DeleteMarker"):
+            continue
+        modified = entry.findtext(f"{ns}LastModified")
+        versions.append(ObjectVersion(
+            key=entry.findtext(f"{ns}Key") or "",
+            version_id=entry.findtext(f"{ns}VersionId") or "null",
+            is_latest=(entry.findtext(f"{ns}IsLatest") or "").lower() == "true",
+            delete_marker=kind == "DeleteMarker",
+            last_modified=datetime.fromisoformat(modified.replace("Z", "+00:00")) if modified else None,
+            size=int(entry.findtext(f"{ns}Size") or 0),
+            etag=(entry.findtext(f"{ns}ETag") or "").strip('"'),
+        ))
+    return VersionPage(
+        bucket=bucket,
+        prefix=prefix,
+        versions=versions,
+        truncated=(root.findtext(f"{ns}IsTruncated") or "").lower() == "true",
+        next_key_marker=root.findtext(f"{ns}NextKeyMarker") or "",
+        next_version_marker=root.findtext(f"{ns}NextVersionIdMarker") or "",
+    )
 
 
 def _error_fields(answer: _Answer) -> tuple[str | None, str | None]:

@@ -668,3 +668,95 @@ class RequestRejections(_Wire):
             header=delta(self.header, earlier.header),
             servers=self.servers,
         )
+
+
+class ObjectVersion(_Wire):
+    """One version of an object, or a delete marker (S3 ListObjectVersions)."""
+
+    key: str
+    version_id: str
+    is_latest: bool = False
+    delete_marker: bool = False
+    last_modified: datetime | None = None
+    size: int = 0
+    etag: str = ""
+
+
+class VersionPage(_Wire):
+    """One page of versions under a prefix, in the server's order (key, then newest first).
+
+    ``next_key_marker``/``next_version_marker`` continue the listing when ``truncated``.
+    """
+
+    bucket: str
+    prefix: str
+    versions: list[ObjectVersion] = Field(default_factory=list)
+    truncated: bool = False
+    next_key_marker: str = ""
+    next_version_marker: str = ""
+
+
+class BucketQuota(_Wire):
+    """A bucket's quota (admin ``get-bucket-quota``): ``size`` bytes (older servers say ``quota``), ``hard``."""
+
+    size: int = 0
+    quota: int = 0
+    quota_type: str = Field(default="hard", alias="quotatype")
+
+    @property
+    def limit(self) -> int:
+        """The quota in bytes (0: none)."""
+        return self.size or self.quota
+
+
+class ServiceAccountInfo(_Wire):
+    """A service account of a user (admin ``list-service-accounts``); never carries its secret."""
+
+    access_key: str = Field(alias="accessKey")
+    parent_user: str = Field(default="", alias="parentUser")
+    status: str = Field(default="", alias="accountStatus")
+    name: str = ""
+    description: str = ""
+    expiration: datetime | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """madmin reports service accounts as "on"/"off"."""
+        return self.status in ("on", "enabled")
+
+
+class CopyResult(_Wire):
+    """What a server-side copy made: the destination's new version (``null`` without versioning)."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    source_version_id: str | None = None
+
+
+class ListedObject(_Wire):
+    """One object as a listing shows it (no data read)."""
+
+    key: str
+    size: int = 0
+    etag: str = ""
+    last_modified: datetime | None = None
+
+
+class NewestObjects(_Wire):
+    """The newest objects under a prefix, found by looking at no more than ``seen`` objects."""
+
+    bucket: str
+    prefix: str
+    objects: list[ListedObject] = Field(default_factory=list)  # newest first
+    seen: int = 0
+    truncated: bool = False
+
+
+class ReadBack(_Wire):
+    """An object read back in full: how many bytes came, and their MD5."""
+
+    bucket: str
+    key: str
+    size: int
+    md5: str

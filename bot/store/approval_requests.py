@@ -16,8 +16,9 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, or_, select, update
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.redact import redact, redact_structured
 from bot.store.db import Database, insert_ignoring_conflict
@@ -25,6 +26,7 @@ from bot.store.models import Approval, ApprovalStatus, JsonObject, Vote
 from bot.store.schema import approval_votes, approvals
 
 _ID_BYTES = 9  # 12 URL-safe characters: short enough for button values, 72 random bits
+_HELD = (ApprovalStatus.APPROVED.value, ApprovalStatus.EXECUTING.value)  # the statuses a lease covers
 
 
 def new_approval_id() -> str:
@@ -92,12 +94,18 @@ class ApprovalRequests:
         result: str | None = None,
         message_ts: str | None = None,
         resource_version: str | None = None,
+        lease_owner: str | None = None,
+        lease_expires_at: datetime | None = None,
+        held_by: str | None = None,
+        lease_expired_by: datetime | None = None,
     ) -> bool:
         """Move a request to `to_status` if it is still in one of `from_statuses`; True if this caller won.
 
         One ``UPDATE ... WHERE id = ? AND status IN (...)``: when two replicas
         (or two clicks) race, the database lets exactly one row update happen
         and every other caller gets False. Fields left as None are unchanged.
+        ``held_by`` also requires that this lease owner still holds the request;
+        ``lease_expired_by`` that its lease (if any) had expired at that time.
         """
         allowed = [ApprovalStatus(s).value for s in from_statuses]
         target = ApprovalStatus(to_status).value
@@ -108,12 +116,74 @@ class ApprovalRequests:
             ("result", redact(result) if result is not None else None),
             ("message_ts", message_ts),
             ("resource_version", resource_version),
+            ("lease_owner", lease_owner),
+            ("lease_expires_at", lease_expires_at),
         ):
             if value is not None:
                 changes[name] = value
-        stmt = update(approvals).where(approvals.c.id == approval_id, approvals.c.status.in_(allowed)).values(changes)
+        conditions = [approvals.c.id == approval_id, approvals.c.status.in_(allowed)]
+        if held_by is not None:
+            conditions.append(approvals.c.lease_owner == held_by)
+        if lease_expired_by is not None:
+            conditions.append(_lease_expired(lease_expired_by))
+        stmt = update(approvals).where(*conditions).values(changes)
         with self._db.write() as conn:
             return conn.execute(stmt).rowcount == 1
+
+    # ----- execution leases -------------------------------------------------------------------
+
+    def renew_leases(self, owner: str, approval_ids: Iterable[str], until: datetime) -> set[str]:
+        """Extend ``owner``'s leases on these approved or executing requests to ``until``; the ids still held.
+
+        An id missing from the answer was taken over by another process (its
+        lease had expired) or has ended: its holder must not write its outcome.
+        """
+        ids = sorted(set(approval_ids))
+        if not ids:
+            return set()
+        held = [approvals.c.id.in_(ids), approvals.c.lease_owner == owner, approvals.c.status.in_(_HELD)]
+        with self._db.write() as conn:
+            conn.execute(update(approvals).where(*held).values(lease_expires_at=until))
+            return set(conn.scalars(select(approvals.c.id).where(*held)))
+
+    def release_leases(self, owner: str, approval_ids: Iterable[str], at: datetime) -> int:
+        """End ``owner``'s leases now (a process stopping on purpose), so a successor resumes them at once."""
+        ids = sorted(set(approval_ids))
+        if not ids:
+            return 0
+        stmt = (
+            update(approvals)
+            .where(approvals.c.id.in_(ids), approvals.c.lease_owner == owner, approvals.c.status.in_(_HELD))
+            .values(lease_expires_at=at)
+        )
+        with self._db.write() as conn:
+            return int(conn.execute(stmt).rowcount)
+
+    def take_over(self, approval_id: str, *, owner: str, until: datetime, now: datetime) -> bool:
+        """Take the lease of an ``executing`` request whose lease expired by ``now``; True for the one taker.
+
+        One conditional UPDATE: of several leaders racing (or a holder renewing
+        late), exactly one wins, and the new expiry makes every later try fail.
+        """
+        stmt = (
+            update(approvals)
+            .where(approvals.c.id == approval_id, approvals.c.status == ApprovalStatus.EXECUTING.value,
+                   _lease_expired(now))
+            .values(lease_owner=owner, lease_expires_at=until)
+        )
+        with self._db.write() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def lease_expired(self, now: datetime, limit: int = 500) -> list[Approval]:
+        """Approved or executing requests whose holder's lease expired by ``now`` (or that never had one), oldest
+        first: what a process that stopped left behind."""
+        stmt = (
+            select(approvals)
+            .where(approvals.c.status.in_(_HELD), _lease_expired(now))
+            .order_by(approvals.c.created_at, approvals.c.id)
+            .limit(limit)
+        )
+        return self._list(stmt)
 
     def set_message(self, approval_id: str, *, channel: str, message_ts: str) -> bool:
         """Remember where the approval card was posted; False if there is no such request."""
@@ -166,6 +236,11 @@ class ApprovalRequests:
             rows = list(conn.execute(stmt).mappings())
             votes = _votes(conn, [r["id"] for r in rows])
         return [_approval(r, votes.get(r["id"], [])) for r in rows]
+
+
+def _lease_expired(now: datetime) -> ColumnElement[bool]:
+    """No lease (a row from before leases, or never held), or one that ended before ``now``."""
+    return or_(approvals.c.lease_expires_at.is_(None), approvals.c.lease_expires_at < now)
 
 
 def _load(conn: Connection, approval_id: str) -> Approval | None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, insert, inspect, select, text
+from sqlalchemy.schema import CreateIndex
 
 from bot.store import schema
 from bot.store.db import Database
@@ -72,6 +73,21 @@ def _report_deliveries(conn: Connection) -> None:
     schema.report_deliveries.create(conn, checkfirst=True)
 
 
+def _approval_leases(conn: Connection) -> None:
+    # Checked one by one so a database where someone added a column by hand still gets the rest.
+    table = schema.approvals
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for name in ("lease_owner", "lease_expires_at"):
+        if name not in present:
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+    indexes = {i["name"] for i in inspect(conn).get_indexes(table.name)}
+    for index in table.indexes:
+        if index.name not in indexes and {c.name for c in index.columns} == {"status", "lease_expires_at"}:
+            conn.execute(CreateIndex(index))
+
+
 def _incident_members(conn: Connection) -> None:
     # Incidents declared before this version had public channels: is_private false is the truth for them.
     columns = {c["name"] for c in inspect(conn).get_columns(schema.incidents.name)}
@@ -87,7 +103,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "alert_deliveries, alert_groups: Alertmanager notifications, once each, one message per group",
               _alertmanager_tables),
     Migration(4, "report_deliveries: claim -> send -> mark delivered for scheduled reports", _report_deliveries),
-    Migration(5, "incident_members and incidents.is_private: who the bot let into an incident channel",
+    Migration(5, "approvals.lease_owner/lease_expires_at: execution leases, renewed while a change runs",
+              _approval_leases),
+    Migration(6, "incident_members and incidents.is_private: who the bot let into an incident channel",
               _incident_members),
 )
 """Every migration, oldest first. Append; never edit or renumber one that has shipped."""

@@ -78,6 +78,8 @@ class Approval(_Record):
     decided_at: datetime | None
     executed_at: datetime | None
     result: str | None
+    lease_owner: str | None = None  # the process holding the execution (approved or executing), if any
+    lease_expires_at: datetime | None = None  # it renews the lease while it runs; past this it is gone
     votes: tuple[Vote, ...] = ()
 
     @property

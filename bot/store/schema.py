@@ -111,10 +111,15 @@ approvals = Table(
     Column("decided_at", UtcDateTime),
     Column("executed_at", UtcDateTime),
     Column("result", Text),
+    # The execution lease: which process holds an approved or executing request, and until when. The holder
+    # renews it while it runs; only an expired lease may be taken over (resumed) or closed by another process.
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", UtcDateTime),
     CheckConstraint(_one_of("status", APPROVAL_STATUSES), name="status"),
     CheckConstraint("approvals_required >= 1", name="approvals_required"),
     Index(None, "status", "expires_at"),
     Index(None, "tenant", "status"),
+    Index(None, "status", "lease_expires_at"),
 )
 
 approval_votes = Table(

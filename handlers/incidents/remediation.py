@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.approval_engine import request_change
-from bot.changes import Change, ChangePlan, DryRun, Finding, Outcome, Target, seal
+from bot.changes import Change, ChangeKind, ChangePlan, DryRun, Finding, Outcome, Target, seal
 from bot.clients.errors import ClientError
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import PodInfo
@@ -137,7 +137,7 @@ def plan_pod_delete(runtime: Runtime, tenant: TenantConfig, pod_name: str, reque
     ))
 
 
-class PodDelete:
+class PodDelete(ChangeKind):
     """Change kind `pod-delete`."""
 
     name = "pod-delete"

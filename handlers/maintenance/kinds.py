@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot import humanize
-from bot.changes import ChangePlan, Finding, Outcome
+from bot.changes import ChangeKind, ChangePlan, Finding, Outcome
 from bot.changes.tenant import TenantHandle, TenantObject, configured, kube_handle, tenant_unchanged
 from bot.clients.errors import ClientError
 from bot.runtime import Runtime
@@ -43,7 +43,7 @@ def _current(handle: TenantHandle | None, plan: ChangePlan) -> TenantObject | No
     return handle.read()
 
 
-class MaintenanceEnable:
+class MaintenanceEnable(ChangeKind):
     """Change kind `maintenance-enable`."""
 
     name = "maintenance-enable"
@@ -118,7 +118,7 @@ def _annotate_and_scale(runtime: Runtime, handle: TenantHandle, obj: TenantObjec
     return None
 
 
-class MaintenanceDisable:
+class MaintenanceDisable(ChangeKind):
     """Change kind `maintenance-disable`."""
 
     name = "maintenance-disable"

@@ -11,6 +11,10 @@ scale-decommission         MinIO's ``pools/decommission``; follow ``pools/status
 scale-decommission-cancel  MinIO's ``pools/cancel``
 scale-remove-pool          drop the decommissioned pool from ``spec.pools``; follow the operator
 =========================  ==============================================================
+
+After a restart (the bot that executed it stopped), ``scale-add-pool`` and ``scale-decommission``
+resume: when the pool is in the spec (or MinIO reports the decommission) they follow it to its end,
+never writing again; the others report by re-checking.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot import humanize
-from bot.changes import ChangePlan, Finding, Outcome
+from bot.changes import ChangeKind, ChangePlan, Finding, Outcome, outcome_by_recheck
 from bot.changes.follow import FollowResult, Observation, Phase, follow, follow_limits
 from bot.changes.preflight import healing_finding, quorum_finding, tenant_state_finding
 from bot.changes.tenant import (
@@ -62,7 +66,7 @@ def _guarded(handle: TenantHandle, plan: ChangePlan, ops: list[dict[str, object]
     return None
 
 
-class AddPool:
+class AddPool(ChangeKind):
     """Change kind `scale-add-pool`: append one pool to ``spec.pools``."""
 
     name = "scale-add-pool"
@@ -87,26 +91,40 @@ class AddPool:
             return refused
         first = f"Pool {pool} appended to Tenant {handle.namespace}/{handle.name} spec.pools."
         progress(first)
-        result, took = _follow(handle, pool_observer(handle, pool), progress, f"pool {pool} to initialise")
-        if result.phase == Phase.DONE:
-            return Outcome(ok=True, summary=f"Pool {pool} added and initialised ({took}).", lines=[first, result.line])
-        if result.phase == Phase.FAILED:
-            where = f"kubectl edit tenant -n {handle.namespace} {handle.name}"
-            return Outcome(ok=False, summary=f"Pool {pool}: {result.line}.", lines=[
-                first, f"Pool {pool} stays in the Tenant spec: the API server stored it, but the operator creates "
-                "nothing and rolls out no other change while its error stands.",
-                f"Remove {pool} from spec.pools or correct it ({where}), then check /minio health; ask for a valid "
-                f"pool again with /minio scale {handle.config.name} add-pool."])
-        events = stuck_events(handle, statefulset_name(handle, pool), result.elapsed_s)
-        return Outcome(
-            ok=False,
-            summary=f"Pool {pool} is in the spec but not initialised after {took} (stuck: {result.line}).",
-            lines=[first, "Nothing else was changed. Recent warning events:", *(events or ["none"]),
-                   "Check /minio health and the operator's logs; the pool stays in the spec."],
-        )
+        return _follow_pool(handle, pool, progress, first)
+
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        handle = handle_by_name(runtime, plan.tenant)
+        pool = str(plan.params["name"])
+        if pool not in [p.name for p in handle.kube.get_tenant(handle.namespace, handle.name).pools]:
+            return outcome_by_recheck(self, runtime, plan, progress)  # the pool was never appended
+        first = f"Pool {pool} is in Tenant {handle.namespace}/{handle.name} spec.pools; following it again."
+        progress(first)
+        return _follow_pool(handle, pool, progress, first)
 
 
-class Storage:
+def _follow_pool(handle: TenantHandle, pool: str, progress: Callable[[str], None], first: str) -> Outcome:
+    """Follow a pool in the spec until the operator initialises it; the outcome either way."""
+    result, took = _follow(handle, pool_observer(handle, pool), progress, f"pool {pool} to initialise")
+    if result.phase == Phase.DONE:
+        return Outcome(ok=True, summary=f"Pool {pool} added and initialised ({took}).", lines=[first, result.line])
+    if result.phase == Phase.FAILED:
+        where = f"kubectl edit tenant -n {handle.namespace} {handle.name}"
+        return Outcome(ok=False, summary=f"Pool {pool}: {result.line}.", lines=[
+            first, f"Pool {pool} stays in the Tenant spec: the API server stored it, but the operator creates "
+            "nothing and rolls out no other change while its error stands.",
+            f"Remove {pool} from spec.pools or correct it ({where}), then check /minio health; ask for a valid "
+            f"pool again with /minio scale {handle.config.name} add-pool."])
+    events = stuck_events(handle, statefulset_name(handle, pool), result.elapsed_s)
+    return Outcome(
+        ok=False,
+        summary=f"Pool {pool} is in the spec but not initialised after {took} (stuck: {result.line}).",
+        lines=[first, "Nothing else was changed. Recent warning events:", *(events or ["none"]),
+               "Check /minio health and the operator's logs; the pool stays in the spec."],
+    )
+
+
+class Storage(ChangeKind):
     """Change kind `scale-storage`: grow every PVC of a pool, then record the size in the Tenant."""
 
     name = "scale-storage"
@@ -154,7 +172,7 @@ class Storage:
                               "needs the pod to restart (/minio scale <tenant> restart)."])
 
 
-class _RollingChange:
+class _RollingChange(ChangeKind):
     """A change kind that patches ``spec.pools[]`` and follows the pods while the operator rolls them."""
 
     name: str
@@ -204,7 +222,7 @@ class Restart(_RollingChange):
     what = "a rolling restart"
 
 
-class DecommissionStart:
+class DecommissionStart(ChangeKind):
     """Change kind `scale-decommission`: start a pool's decommission and follow it."""
 
     name = "scale-decommission"
@@ -219,7 +237,7 @@ class DecommissionStart:
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
         handle = handle_by_name(runtime, plan.tenant)
-        pool, cmdline, name = str(plan.params["pool"]), str(plan.params["cmdline"]), handle.config.name
+        pool, cmdline = str(plan.params["pool"]), str(plan.params["cmdline"])
         try:
             runtime.minio(handle.config).decommission_start(cmdline)
         except NotSupported as exc:
@@ -228,22 +246,38 @@ class DecommissionStart:
                                                               "keeps serving."])
         first = f"MinIO accepted the decommission of {pool} (pool {plan.params['index']})."
         progress(first)
-        result, took = _follow(handle, decommission_observer(runtime, handle.config, cmdline), progress,
-                                    f"the decommission of {pool}")
-        if result.phase == Phase.DONE:
-            return Outcome(ok=True, summary=f"Decommission of {pool} complete ({took}). Next: /minio scale {name} "
-                           f"remove-pool {pool} (needs approval) removes it from the Tenant.",
-                           lines=[first, result.line])
-        if result.phase == Phase.FAILED:
-            return Outcome(ok=False, summary=f"Decommission of {pool} stopped: {result.line}.", lines=[
-                first, f"{pool} stays in the Tenant and keeps serving the data that was not moved. Nothing else was "
-                f"touched. Check /minio health, then start it again (/minio scale {name} decommission {pool})."])
-        return Outcome(ok=True, summary=f"Decommission of {pool} is still running after {took} ({result.line}); "
-                       "the bot stopped following it.",
-                       lines=[first, f"Follow it with /minio scale {name} decommission {pool} --status."])
+        return _follow_decommission(runtime, handle, pool, cmdline, progress, first)
+
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        handle = handle_by_name(runtime, plan.tenant)
+        pool, cmdline = str(plan.params["pool"]), str(plan.params["cmdline"])
+        if runtime.minio(handle.config).pools_status(cmdline).decommission is None:
+            return outcome_by_recheck(self, runtime, plan, progress)  # MinIO never started it
+        first = f"MinIO reports the decommission of {pool} (pool {plan.params['index']}) started; following it again."
+        progress(first)
+        return _follow_decommission(runtime, handle, pool, cmdline, progress, first)
 
 
-class DecommissionCancel:
+def _follow_decommission(runtime: Runtime, handle: TenantHandle, pool: str, cmdline: str,
+                         progress: Callable[[str], None], first: str) -> Outcome:
+    """Follow MinIO's ``pools/status`` of a decommission that has started; the outcome either way."""
+    name = handle.config.name
+    result, took = _follow(handle, decommission_observer(runtime, handle.config, cmdline), progress,
+                           f"the decommission of {pool}")
+    if result.phase == Phase.DONE:
+        return Outcome(ok=True, summary=f"Decommission of {pool} complete ({took}). Next: /minio scale {name} "
+                       f"remove-pool {pool} (needs approval) removes it from the Tenant.",
+                       lines=[first, result.line])
+    if result.phase == Phase.FAILED:
+        return Outcome(ok=False, summary=f"Decommission of {pool} stopped: {result.line}.", lines=[
+            first, f"{pool} stays in the Tenant and keeps serving the data that was not moved. Nothing else was "
+            f"touched. Check /minio health, then start it again (/minio scale {name} decommission {pool})."])
+    return Outcome(ok=True, summary=f"Decommission of {pool} is still running after {took} ({result.line}); "
+                   "the bot stopped following it.",
+                   lines=[first, f"Follow it with /minio scale {name} decommission {pool} --status."])
+
+
+class DecommissionCancel(ChangeKind):
     """Change kind `scale-decommission-cancel`."""
 
     name = "scale-decommission-cancel"
@@ -272,7 +306,7 @@ class DecommissionCancel:
                               f"decommission {pool}."])
 
 
-class RemovePool:
+class RemovePool(ChangeKind):
     """Change kind `scale-remove-pool`: drop a decommissioned pool from ``spec.pools``."""
 
     name = "scale-remove-pool"

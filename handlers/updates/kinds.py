@@ -13,6 +13,9 @@ update-operator-rollback  operator-update   save the operator's images, restore 
 The operator kinds change a whole cluster: their plans name the cluster, whose
 ``approvals`` govern them. A rollback's patch is stored redacted; the secrets
 it must keep are put back from the live spec just before the write.
+
+After a restart (the bot that executed it stopped), ``update-tenant`` resumes: when ``spec.image`` was
+written it follows the rollout to its end, never writing again; the others report by re-checking.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import humanize
-from bot.changes import ChangePlan, Finding, Outcome
+from bot.changes import ChangeKind, ChangePlan, Finding, Outcome, outcome_by_recheck
 from bot.changes.follow import FollowResult, Phase, follow, follow_limits
 from bot.changes.tenant import (
     JsonPatch,
@@ -89,13 +92,15 @@ def _follow_rollout(runtime: Runtime, handle: TenantHandle, tag: str, before: di
                   what=f"the rollout of {tag}")
 
 
-def _rollout_outcome(result: FollowResult, tenant: str, tag: str, snapshot_id: int, first: list[str]) -> Outcome:
+def _rollout_outcome(result: FollowResult, tenant: str, tag: str, snapshot_id: int | None, first: list[str]
+                     ) -> Outcome:
     """The outcome of a followed rollout, with the rollback command when it did not finish."""
-    rollback = f"/minio update {tenant} rollback {snapshot_id} (needs approval)"
+    rollback = f"/minio update {tenant} rollback {'' if snapshot_id is None else f'{snapshot_id} '}(needs approval)"
     took = humanize.duration(result.elapsed_s)
     if result.phase == Phase.DONE:
+        kept = "The newest snapshot" if snapshot_id is None else f"Snapshot #{snapshot_id}"
         return Outcome(ok=True, summary=f"{tenant} runs {tag} on every node ({took}).",
-                       lines=[*first, result.line, f"Snapshot #{snapshot_id} keeps the previous spec: {rollback}."])
+                       lines=[*first, result.line, f"{kept} keeps the previous spec: {rollback}."])
     if result.phase == Phase.FAILED:
         return Outcome(ok=False, summary=f"The rollout of {tag} failed: {result.line}.",
                        lines=[*first, "Nothing else was touched.", f"Roll back with {rollback}."])
@@ -134,7 +139,7 @@ def _complete_ops(handle: TenantHandle, plan: ChangePlan) -> JsonPatch | Outcome
                        "this one back; nothing was written. Set it on the Tenant first, or roll back by hand.")
 
 
-class TenantUpdate:
+class TenantUpdate(ChangeKind):
     """Change kind `update-tenant`: snapshot the spec, patch ``spec.image``, follow the rollout."""
 
     name = "update-tenant"
@@ -158,8 +163,28 @@ class TenantUpdate:
         result = _follow_rollout(runtime, handle, tag, before, progress)
         return _rollout_outcome(result, plan.tenant, tag, snapshot_id, first)
 
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        handle = handle_by_name(runtime, plan.tenant)
+        image, tag = str(plan.params["image"]), str(plan.params["tag"])
+        if handle.kube.get_tenant(handle.namespace, handle.name).image != image:
+            return outcome_by_recheck(self, runtime, plan, progress)  # spec.image was never written
+        snapshot_id = _snapshot_before(runtime, plan, f"before update to {tag}")
+        first = [f"spec.image is {image}: the upgrade was written before the bot stopped; following the rollout "
+                 "again."]
+        progress(first[-1])
+        # The node versions before the write were lost with the process: a release tag needs none, and any
+        # other tag counts as rolled out once every node agrees on one version.
+        result = _follow_rollout(runtime, handle, tag, {}, progress)
+        return _rollout_outcome(result, plan.tenant, tag, snapshot_id, first)
 
-class Rollback:
+
+def _snapshot_before(runtime: Runtime, plan: ChangePlan, reason: str) -> int | None:
+    """The spec snapshot the executing process stored before writing (None if it cannot be found)."""
+    taken = [s for s in runtime.store.specs.list(plan.tenant) if s.reason == reason and s.taken_at >= plan.planned_at]
+    return taken[0].id if taken else None
+
+
+class Rollback(ChangeKind):
     """Change kind `update-rollback`: save the current spec, restore a snapshot's, follow the rollout."""
 
     name = "update-rollback"
@@ -284,7 +309,7 @@ def _follow_operator(operator: _Operator, image: str, previous: str | None, prog
     return result, humanize.duration(result.elapsed_s)
 
 
-class OperatorUpdate:
+class OperatorUpdate(ChangeKind):
     """Change kind `update-operator`: patch the operator Deployment's image and follow its pods."""
 
     name = "update-operator"
@@ -311,7 +336,7 @@ class OperatorUpdate:
                               f"{saved} (needs approval)."])
 
 
-class OperatorRollback:
+class OperatorRollback(ChangeKind):
     """Change kind `update-operator-rollback`: save the operator's images, restore a snapshot's, follow the pods."""
 
     name = "update-operator-rollback"

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import time
 from collections.abc import Callable
+from typing import cast
 
-from minio.crypto import encrypt
+import urllib3
+from minio.crypto import decrypt, encrypt
 
 from sandbox.minio_sim.capacity import compute_capacity
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.decommission import Decommission
 from sandbox.minio_sim.entities import DriveView, Pool
 from sandbox.minio_sim.errors import JSON, admin_error, json_response
+from sandbox.minio_sim.iam import DISABLED, ENABLED
 from sandbox.minio_sim.model import ClusterModel, reported_version
 from sandbox.minio_sim.scanner import rfc3339
 from sandbox.minio_sim.server import Request, Response
@@ -66,6 +70,7 @@ def handle_admin(ctx: NodeContext, request: Request) -> Response:
         body=request.body,
         access_key=model.access_key,
         secret_key=model.secret_key,
+        lookup=model.signer,
         region=model.region or None,
     )
     if not auth.ok:
@@ -313,18 +318,95 @@ def _account_info(ctx: NodeContext, request: Request) -> Response:
     return json_response(doc)
 
 
+def _caller_secret(ctx: NodeContext, request: Request) -> str:
+    """The secret key of whoever signed the request (already verified): admin bodies are keyed by it."""
+    caller = _caller(request)
+    if caller == ctx.model.access_key:
+        return ctx.model.secret_key
+    return ctx.model.signer(caller)[0] or ctx.model.secret_key
+
+
+def _encrypted(ctx: NodeContext, request: Request, doc: object) -> Response:
+    # sio/DARE, keyed by the caller's secret key: what MinioAdmin decrypts (list-users, service accounts).
+    secret = _caller_secret(ctx, request)
+    return Response(200, encrypt(json.dumps(doc).encode(), secret), "application/octet-stream")
+
+
 def _list_users(ctx: NodeContext, request: Request) -> Response:
     with ctx.model.lock:
-        payload = json.dumps(ctx.model.users).encode()
-    # sio/DARE, keyed by the caller's secret key: what MinioAdmin.user_list() decrypts.
-    return Response(200, encrypt(payload, ctx.model.secret_key), "application/octet-stream")
+        doc = {name: user.public() for name, user in ctx.model.iam.users.items()}
+    return _encrypted(ctx, request, doc)
+
+
+def _no_such_user(request: Request) -> Response:
+    return admin_error(404, "XMinioAdminNoSuchUser", "The specified user does not exist", resource=request.path)
+
+
+def _invalid_argument(request: Request) -> Response:
+    return admin_error(400, "XMinioAdminInvalidArgument", "Invalid arguments specified.", resource=request.path)
 
 
 def _user_info(ctx: NodeContext, request: Request) -> Response:
-    user = ctx.model.users.get(request.query.get("accessKey", ""))
+    user = ctx.model.iam.users.get(request.query.get("accessKey", ""))
     if user is None:
-        return admin_error(404, "XMinioAdminNoSuchUser", "The specified user does not exist", resource=request.path)
-    return json_response(user)
+        return _no_such_user(request)
+    return json_response(user.public())
+
+
+def _add_user(ctx: NodeContext, request: Request) -> Response:
+    access_key = request.query.get("accessKey", "")
+    try:
+        body = cast(urllib3.BaseHTTPResponse, _Body(request.body))
+        doc = json.loads(decrypt(body, _caller_secret(ctx, request)))
+        secret, status = str(doc["secretKey"]), str(doc.get("status") or ENABLED)
+    except Exception:  # noqa: BLE001 - any unreadable body is the same refusal
+        return _invalid_argument(request)
+    if not access_key or access_key == ctx.model.access_key or status not in (ENABLED, DISABLED):
+        return _invalid_argument(request)
+    with ctx.model.lock:
+        ctx.model.iam.add_user(access_key, secret, status)
+        ctx.model.touch()
+    return Response(200)
+
+
+def _set_user_status(ctx: NodeContext, request: Request) -> Response:
+    access_key, status = request.query.get("accessKey", ""), request.query.get("status", "")
+    caller = _caller(request)
+    # The real server refuses changing your own status; the root user is no IAM user.
+    if access_key == caller or status not in (ENABLED, DISABLED):
+        return _invalid_argument(request)
+    with ctx.model.lock:
+        user = ctx.model.iam.users.get(access_key)
+        if user is None:
+            return _no_such_user(request)
+        user.status = status
+        ctx.model.touch()
+    return Response(200)
+
+
+def _list_service_accounts(ctx: NodeContext, request: Request) -> Response:
+    parent = request.query.get("user", "") or _caller(request)
+    with ctx.model.lock:
+        accounts = [
+            account.public(key)
+            for key, account in sorted(ctx.model.iam.service_accounts.items())
+            if account.parent == parent
+        ]
+    return _encrypted(ctx, request, {"accounts": accounts})
+
+
+def _caller(request: Request) -> str:
+    """The access key that signed the request (already verified)."""
+    authorization = str(request.headers.get("Authorization") or "")
+    credential = authorization.partition("Credential=")[2].split(",")[0].strip()
+    return credential.rsplit("/", 4)[0]  # access keys may contain "/": the scope is the last four parts
+
+
+class _Body(io.BytesIO):
+    """A request body shaped like the urllib3 response ``minio.crypto.decrypt`` reads from."""
+
+    def release_conn(self) -> None:
+        """Nothing to release."""
 
 
 def _list_policies(ctx: NodeContext, request: Request) -> Response:
@@ -333,11 +415,34 @@ def _list_policies(ctx: NodeContext, request: Request) -> Response:
 
 def _bucket_quota(ctx: NodeContext, request: Request) -> Response:
     name = request.query.get("bucket", "")
-    if name not in ctx.model.buckets:
+    bucket = ctx.model.buckets.get(name)
+    if bucket is None:
         return admin_error(404, "NoSuchBucket", "The specified bucket does not exist", resource=request.path)
-    return admin_error(
-        404, "XMinioAdminNoSuchQuotaConfiguration", "The quota configuration does not exist", resource=request.path
-    )
+    if not bucket.quota:
+        return admin_error(
+            404, "XMinioAdminNoSuchQuotaConfiguration", "The quota configuration does not exist", resource=request.path
+        )
+    return json_response({"quota": bucket.quota, "size": bucket.quota, "quotatype": "hard"})
+
+
+def _set_bucket_quota(ctx: NodeContext, request: Request) -> Response:
+    name = request.query.get("bucket", "")
+    bucket = ctx.model.buckets.get(name)
+    if bucket is None:
+        return admin_error(404, "NoSuchBucket", "The specified bucket does not exist", resource=request.path)
+    try:
+        doc = json.loads(request.body or b"{}")
+        size = int(doc.get("size") or doc.get("quota") or 0)
+    except (ValueError, TypeError, AttributeError):
+        return admin_error(400, "XMinioAdminBucketQuotaConfigError", "Invalid bucket quota configuration",
+                           resource=request.path)
+    if size < 0 or (size and str(doc.get("quotatype") or "hard") != "hard"):
+        return admin_error(400, "XMinioAdminBucketQuotaConfigError", "Invalid bucket quota configuration",
+                           resource=request.path)
+    with ctx.model.lock:
+        bucket.quota = size  # 0 clears it
+        ctx.model.touch()
+    return Response(200)
 
 
 def _heal_status(ctx: NodeContext, request: Request) -> Response:
@@ -581,8 +686,12 @@ ROUTES: dict[str, tuple[frozenset[str], AdminHandler]] = {
     "accountinfo": (GET, _account_info),
     "list-users": (GET, _list_users),
     "user-info": (GET, _user_info),
+    "add-user": (frozenset({"PUT"}), _add_user),
+    "set-user-status": (frozenset({"PUT"}), _set_user_status),
+    "list-service-accounts": (GET, _list_service_accounts),
     "list-canned-policies": (GET, _list_policies),
     "get-bucket-quota": (GET, _bucket_quota),
+    "set-bucket-quota": (frozenset({"PUT"}), _set_bucket_quota),
     "background-heal/status": (frozenset({"GET", "POST"}), _heal_status),
     "pools/list": (GET, _pools_list),
     "pools/status": (GET, _pools_status),

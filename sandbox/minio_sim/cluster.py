@@ -251,6 +251,7 @@ class SimCluster:
         """Rotate the root credentials, as a restart with a new MINIO_ROOT_USER/PASSWORD does: old keys are refused."""
         with self.model.lock:
             self.model.access_key, self.model.secret_key = access_key, secret_key
+            self.model.iam.root_access_key = access_key
 
     def prometheus_token(self, expiry_seconds: float = 3600.0) -> str:
         """A bearer token for the metrics endpoints (`mc admin prometheus generate`)."""

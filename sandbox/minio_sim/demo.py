@@ -15,10 +15,19 @@ DEMO_BUCKETS: dict[str, tuple[float, int, bool]] = {
     "web-assets": (0.012, 180 << 10, False),
 }
 PROBE_OBJECTS = {"healthcheck/probe.txt": b"ok\n", "healthcheck/last-run.json": b'{"status": "ok"}\n'}
+# A versioned bucket with real objects and history: what `/minio data demo versions|restore` works on.
+DOCUMENTS = "documents"
+DOCUMENT_VERSIONS = {
+    "reports/2026-q3.pdf": (b"%PDF q3 draft\n", b"%PDF q3 final\n"),
+    "reports/2026-q4.pdf": (b"%PDF q4 draft\n",),
+    "contracts/acme.pdf": (b"%PDF acme v1\n", b"%PDF acme v2\n"),
+}
+LOGS_QUOTA = 50 << 40
 
 
 def load_demo_data(cluster: SimCluster) -> None:
-    """Create backups, logs, ml-datasets, web-assets (public) and probe, with synthetic usage."""
+    """Create backups, logs (with a quota), ml-datasets, web-assets (public), probe and documents
+(versioned, with a few objects and their history), with synthetic usage."""
     model = cluster.model
     usable = sum(model.pool_raw_capacity(p.index) * (p.set_size - p.parity) // p.set_size for p in model.pools)
     usage: dict[str, tuple[int, int]] = {}
@@ -31,3 +40,10 @@ def load_demo_data(cluster: SimCluster) -> None:
     for key, data in PROBE_OBJECTS.items():
         model.put_object("probe", key, data, "text/plain", {})
     cluster.set_bucket_public("web-assets")
+    model.create_bucket(DOCUMENTS)
+    with model.lock:
+        model.buckets[DOCUMENTS].versioning = "Enabled"
+        model.buckets["logs"].quota = LOGS_QUOTA
+    for key, contents in DOCUMENT_VERSIONS.items():
+        for data in contents:
+            model.put_object(DOCUMENTS, key, data, "application/pdf", {})

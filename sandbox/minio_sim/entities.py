@@ -120,9 +120,12 @@ class Pool:
     sets: list[ErasureSet] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredObject:
-    """An object kept in memory, with the set it was written to."""
+    """One version of an object kept in memory, with the set it was written to.
+
+    A delete marker is a version too (``delete_marker=True``, no data), as on the real server.
+    """
 
     key: str
     data: bytes
@@ -133,6 +136,7 @@ class StoredObject:
     pool_index: int
     set_index: int
     version_id: str = "null"
+    delete_marker: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,14 @@ class Bucket:
 
     name: str
     created: float
+    # The current version of each key that has one (a key whose newest version is a delete marker
+    # is absent): what ListObjects shows and GET without a versionId reads.
     objects: dict[str, StoredObject] = field(default_factory=dict)
+    # Every version of every key, newest first, delete markers included (ListObjectVersions).
+    versions: dict[str, list[StoredObject]] = field(default_factory=dict)
+    # The keys of `versions`, sorted, rebuilt lazily after a key appears or disappears (None: stale).
+    version_keys: list[str] | None = None
+    quota: int = 0  # hard quota in bytes (admin set-bucket-quota); 0: none
     policy: str | None = None
     versioning: str | None = None
     object_lock: bool = False
@@ -172,6 +183,17 @@ class Bucket:
     @property
     def object_count(self) -> int:
         return len(self.objects) + self.synthetic_objects
+
+    @property
+    def version_count(self) -> int:
+        """Versions stored (delete markers excluded), real plus synthetic (one per synthetic object)."""
+        return sum(1 for stack in self.versions.values() for v in stack if not v.delete_marker) + (
+            self.synthetic_objects
+        )
+
+    @property
+    def delete_marker_count(self) -> int:
+        return sum(1 for stack in self.versions.values() for v in stack if v.delete_marker)
 
 
 @dataclass(frozen=True)

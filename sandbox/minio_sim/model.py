@@ -15,7 +15,7 @@ import uuid
 import zlib
 from collections.abc import Iterable, Mapping
 
-from sandbox.minio_sim import erasure
+from sandbox.minio_sim import erasure, versions
 from sandbox.minio_sim.decommission import Decommission
 from sandbox.minio_sim.entities import (
     NODE_HUNG,
@@ -34,6 +34,7 @@ from sandbox.minio_sim.entities import (
     StoredObject,
     UnknownTargetError,
 )
+from sandbox.minio_sim.iam import Identities
 
 DEFAULT_VERSION = "RELEASE.2025-09-07T16-13-09Z"
 # The real server waits this long for each unresponsive peer in `admin info` (in parallel).
@@ -124,7 +125,7 @@ class ClusterModel:
         self.locks: list[LockEntry] = []
         self.heal_errors = 0
         self.generation = 0
-        self.users = default_users()
+        self.iam = Identities(access_key)
         # Per node: requests refused before running, counted from the node's process start.
         self.rejections: dict[int, dict[str, int]] = {n: dict.fromkeys(REJECTION_KINDS, 0) for n in self.nodes}
 
@@ -213,6 +214,12 @@ class ClusterModel:
         """Record a change (the scanner rebuilds its cached result only after one)."""
         self.generation += 1
         self.changed.notify_all()
+
+    def signer(self, access_key: str) -> tuple[str | None, bool]:
+        """(secret key or None, disabled) of the IAM user or service account ``access_key``."""
+        with self.lock:
+            found = self.iam.signer(access_key, self.secret_key)
+        return found.secret_key, found.disabled
 
     # ------------------------------------------------------------ node state
     def set_node_state(self, number: int, state: str) -> None:
@@ -448,49 +455,95 @@ class ClusterModel:
     def put_object(
         self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
     ) -> StoredObject:
-        """Store an object; raises QuorumError/StorageFullError when its set cannot take it."""
+        """Store a new current version; raises QuorumError/StorageFullError when its set cannot take it."""
         with self.lock:
-            pool_index, set_index = self._place(key)
-            self._check_set(pool_index, set_index, for_read=False)
             b = self.buckets[bucket]
-            old = b.objects.get(key)
-            if old is not None:
-                self._account(b, old, -1)
-            version_id = str(uuid.uuid4()) if b.versioning == "Enabled" else "null"
-            obj = StoredObject(
-                key=key,
-                data=data,
-                etag=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                last_modified=time.time(),
-                content_type=content_type,
-                metadata=dict(metadata),
-                pool_index=pool_index,
-                set_index=set_index,
-                version_id=version_id,
-            )
-            b.objects[key] = obj
-            self._account(b, obj, +1)
-            self.touch()
+            obj = self._new_version(b, key, data, content_type, metadata)
+            self._write_version(b, obj)
             return obj
 
-    def get_object(self, bucket: str, key: str) -> StoredObject | None:
-        """Fetch an object; raises QuorumError when its set lost read quorum."""
+    def _new_version(
+        self, b: Bucket, key: str, data: bytes, content_type: str, metadata: Mapping[str, str], *, marker: bool = False
+    ) -> StoredObject:
+        pool_index, set_index = self._place(key)
+        self._check_set(pool_index, set_index, for_read=False)
+        return StoredObject(
+            key=key,
+            data=data,
+            etag=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            last_modified=time.time(),
+            content_type=content_type,
+            metadata=dict(metadata),
+            pool_index=pool_index,
+            set_index=set_index,
+            version_id=str(uuid.uuid4()) if b.versioning == "Enabled" else versions.NULL_VERSION,
+            delete_marker=marker,
+        )
+
+    def _write_version(self, b: Bucket, obj: StoredObject) -> None:
+        for gone in versions.write(b, obj).versions:
+            self._account(b, gone, -1)
+        self._account(b, obj, +1)
+        self.touch()
+
+    def get_object(self, bucket: str, key: str, version_id: str | None = None) -> StoredObject | None:
+        """The current version (None: no key, or its newest version is a delete marker: see `latest`), or
+        the version ``version_id`` (may be a delete marker). Raises QuorumError when its set lost read quorum."""
         with self.lock:
-            obj = self.buckets[bucket].objects.get(key)
-            if obj is not None:
+            b = self.buckets[bucket]
+            obj = b.objects.get(key) if version_id is None else versions.find(b, key, version_id)
+            if obj is not None and not obj.delete_marker:
                 self._check_set(obj.pool_index, obj.set_index, for_read=True)
             return obj
 
-    def delete_object(self, bucket: str, key: str) -> None:
-        """Delete an object if present (S3 deletes are idempotent)."""
+    def latest(self, bucket: str, key: str) -> StoredObject | None:
+        """The newest version of ``key`` whatever it is (object or delete marker)."""
+        with self.lock:
+            stack = self.buckets[bucket].versions.get(key)
+            return stack[0] if stack else None
+
+    def delete_object(self, bucket: str, key: str, version_id: str | None = None) -> StoredObject | None:
+        """Delete a key (S3 deletes are idempotent): without a version id, remove it or add a delete marker
+        (returned); with one, remove exactly that version (returned, None if there was none)."""
         with self.lock:
             b = self.buckets[bucket]
-            obj = b.objects.pop(key, None)
-            if obj is not None:
-                self._account(b, obj, -1)
+            if version_id is not None:
+                gone = versions.delete_version(b, key, version_id)
+                if gone is not None:
+                    self._account(b, gone, -1)
+                    self.touch()
+                return gone
+            marker, removed = versions.delete_current(
+                b, key, lambda: self._new_version(b, key, b"", "", {}, marker=True)
+            )
+            for old in removed.versions:
+                self._account(b, old, -1)
+            if marker is not None or removed.versions:
                 self.touch()
+            return marker
+
+    def copy_object(
+        self, source: StoredObject, bucket: str, key: str, metadata: Mapping[str, str] | None = None
+    ) -> StoredObject:
+        """Server-side copy: ``source``'s data (and metadata unless replaced) as the new current version."""
+        with self.lock:
+            b = self.buckets[bucket]
+            self._check_set(source.pool_index, source.set_index, for_read=True)
+            keep = source.metadata if metadata is None else metadata
+            obj = self._new_version(b, key, source.data, source.content_type, keep)
+            self._write_version(b, obj)
+            return obj
+
+    def list_versions(
+        self, bucket: str, prefix: str, key_marker: str, version_marker: str, delimiter: str, max_keys: int
+    ) -> versions.VersionPage:
+        """One page of ListObjectVersions (bounded by the prefix and the page size)."""
+        with self.lock:
+            return versions.list_page(self.buckets[bucket], prefix, key_marker, version_marker, delimiter, max_keys)
 
     def _account(self, bucket: Bucket, obj: StoredObject, sign: int) -> None:
+        if obj.delete_marker:
+            return
         where = (obj.pool_index, obj.set_index)
         bucket.real_bytes += sign * len(obj.data)
         self.set_bytes[where] = self.set_bytes.get(where, 0) + sign * len(obj.data)
@@ -524,7 +577,7 @@ class ClusterModel:
     def _move_objects_off(self, pool_index: int) -> None:
         with self.lock:
             for b in self.buckets.values():
-                for obj in b.objects.values():
+                for obj in (v for stack in b.versions.values() for v in stack):
                     if obj.pool_index != pool_index:
                         continue
                     self._account(b, obj, -1)
@@ -566,7 +619,7 @@ class ClusterModel:
             self.pending_decommission_failures.clear()
             self.locks.clear()
             self.heal_errors = 0
-            self.users = default_users()
+            self.iam = Identities(self.access_key)
             self.touch()
 
     def add_lock(self, resource: str, age_seconds: float, lock_type: str = "WRITE") -> None:
@@ -578,17 +631,11 @@ class ClusterModel:
                 )
             )
 
+    def version_counts(self) -> dict[str, tuple[int, int]]:
+        """(versions, delete markers) of buckets that hold real versions; caller holds the lock. O(versions)."""
+        return {b.name: (b.version_count, b.delete_marker_count) for b in self.buckets.values() if b.versions}
+
     def usage_rows(self) -> Iterable[tuple[str, int, int, float]]:
         """(bucket, size, objects, created) for the scanner; caller holds the lock."""
         for b in self.buckets.values():
             yield b.name, b.size, b.object_count, b.created
-
-
-def default_users() -> dict[str, dict[str, str]]:
-    """A few IAM users so list-users has something to decrypt."""
-    return {
-        "backup-agent": {"policyName": "readwrite", "status": "enabled"},
-        "grafana": {"policyName": "diagnostics", "status": "enabled"},
-        "probe": {"policyName": "readonly", "status": "enabled"},
-        "old-ci": {"policyName": "readwrite", "status": "disabled"},
-    }

@@ -11,6 +11,7 @@ from email.utils import formatdate
 from urllib.parse import quote_plus, unquote
 from xml.sax.saxutils import escape
 
+from sandbox.minio_sim import versions
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.entities import Bucket, QuorumError, ReplicationRule, StorageFullError, StoredObject
 from sandbox.minio_sim.errors import SLOW_DOWN_READ, SLOW_DOWN_WRITE, STORAGE_FULL, XML, request_id, s3_error
@@ -75,6 +76,7 @@ def handle_s3(ctx: NodeContext, request: Request) -> Response:
         body=request.body,
         access_key=model.access_key,
         secret_key=model.secret_key,
+        lookup=model.signer,
         region=None if any_region or not model.region else model.region,
     )
     if not auth.ok and not (auth.anonymous and _anonymous_allowed(ctx, request, bucket, key)):
@@ -208,7 +210,7 @@ def _bucket_op(ctx: NodeContext, request: Request, name: str) -> Response:
     if method == "HEAD":
         return Response(200, headers=[("x-amz-request-id", request_id())])
     if method == "DELETE" and not query:
-        if bucket.object_count:
+        if bucket.object_count or bucket.versions:  # delete markers and old versions count too
             return s3_error(
                 409, "BucketNotEmpty", "The bucket you tried to delete is not empty", resource=request.path, bucket=name
             )
@@ -223,6 +225,8 @@ def _bucket_op(ctx: NodeContext, request: Request, name: str) -> Response:
         return _bucket_policy(ctx, request, bucket)
     if "versioning" in query:
         return _bucket_versioning(ctx, request, bucket)
+    if "versions" in query and method == "GET":
+        return _list_versions(ctx, request, bucket)
     if "object-lock" in query and method == "GET":
         if not bucket.object_lock:
             return s3_error(
@@ -400,12 +404,69 @@ def _delete_many(ctx: NodeContext, request: Request, bucket: Bucket) -> Response
         root = _parse_xml(request.body)
     except ET.ParseError:
         return s3_error(400, "MalformedXML", "The XML you provided was not well-formed", resource=request.path)
-    keys = [el.text or "" for el in root.iter() if el.tag.endswith("Key")]
     quiet = any((el.text or "").lower() == "true" for el in root.iter() if el.tag.endswith("Quiet"))
-    for key in keys:
-        ctx.model.delete_object(bucket.name, key)
-    deleted = "" if quiet else "".join(f"<Deleted><Key>{escape(k)}</Key></Deleted>" for k in keys)
-    return _xml(f'<DeleteResult xmlns="{NS}">{deleted}</DeleteResult>')
+    results = []
+    for item in (el for el in root.iter() if el.tag.endswith("Object")):
+        key = next((c.text or "" for c in item if c.tag.endswith("Key")), "")
+        version = next((c.text or "" for c in item if c.tag.endswith("VersionId")), None)
+        if version is not None and not versions.valid_version_id(version):
+            results.append(f"<Error><Key>{escape(key)}</Key><VersionId>{escape(version)}</VersionId>"
+                           "<Code>InvalidArgument</Code><Message>Invalid version id specified</Message></Error>")
+            continue
+        gone = ctx.model.delete_object(bucket.name, key, version)
+        if quiet:
+            continue
+        row = f"<Key>{escape(key)}</Key>" + (f"<VersionId>{escape(version)}</VersionId>" if version else "")
+        if gone is not None and gone.delete_marker:
+            row += "<DeleteMarker>true</DeleteMarker>"
+            if version is None:
+                row += f"<DeleteMarkerVersionId>{gone.version_id}</DeleteMarkerVersionId>"
+        results.append(f"<Deleted>{row}</Deleted>")
+    return _xml(f'<DeleteResult xmlns="{NS}">{"".join(results)}</DeleteResult>')
+
+
+def _list_versions(ctx: NodeContext, request: Request, bucket: Bucket) -> Response:
+    """ListObjectVersions: every version and delete marker under a prefix, key order, newest first per key."""
+    query = request.query
+    prefix, delimiter = query.get("prefix", ""), query.get("delimiter", "")
+    key_marker, version_marker = query.get("key-marker", ""), query.get("version-id-marker", "")
+    url_encode = query.get("encoding-type") == "url"
+    try:
+        max_keys = int(query.get("max-keys") or MAX_KEYS)
+    except ValueError:
+        max_keys = -1
+    if max_keys < 0:
+        return s3_error(400, "InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647",
+                        resource=request.path, bucket=bucket.name)
+    max_keys = min(max_keys, MAX_KEYS)
+    page = ctx.model.list_versions(bucket.name, prefix, key_marker, version_marker, delimiter, max_keys)
+
+    def enc(text: str) -> str:
+        return escape(quote_plus(text, safe="/") if url_encode else text)
+
+    owner = f"<Owner><ID>{OWNER_ID}</ID><DisplayName>minio</DisplayName></Owner>"
+    body = [f"<Name>{escape(bucket.name)}</Name>", f"<Prefix>{enc(prefix)}</Prefix>",
+            f"<KeyMarker>{enc(key_marker)}</KeyMarker>", f"<VersionIdMarker>{escape(version_marker)}</VersionIdMarker>"]
+    if page.truncated:
+        body += [f"<NextKeyMarker>{enc(page.next_key_marker)}</NextKeyMarker>",
+                 f"<NextVersionIdMarker>{escape(page.next_version_marker)}</NextVersionIdMarker>"]
+    body.append(f"<MaxKeys>{max_keys}</MaxKeys>")
+    if delimiter:
+        body.append(f"<Delimiter>{enc(delimiter)}</Delimiter>")
+    if url_encode:
+        body.append("<EncodingType>url</EncodingType>")
+    body.append(f"<IsTruncated>{'true' if page.truncated else 'false'}</IsTruncated>")
+    for version, latest in page.entries:
+        common = (f"<Key>{enc(version.key)}</Key><VersionId>{version.version_id}</VersionId>"
+                  f"<IsLatest>{'true' if latest else 'false'}</IsLatest>"
+                  f"<LastModified>{iso8601(version.last_modified)}</LastModified>")
+        if version.delete_marker:
+            body.append(f"<DeleteMarker>{common}{owner}</DeleteMarker>")
+        else:
+            body.append(f"<Version>{common}<ETag>&quot;{version.etag}&quot;</ETag><Size>{len(version.data)}</Size>"
+                        f"{owner}<StorageClass>STANDARD</StorageClass></Version>")
+    body += [f"<CommonPrefixes><Prefix>{enc(p)}</Prefix></CommonPrefixes>" for p in page.prefixes]
+    return _xml(f'<ListVersionsResult xmlns="{NS}">' + "".join(body) + "</ListVersionsResult>")
 
 
 # ---------------------------------------------------------------- listing
@@ -512,11 +573,18 @@ def _object_headers(obj: StoredObject) -> list[tuple[str, str]]:
     return headers
 
 
+def _with_marker_headers(response: Response, marker: StoredObject | None) -> Response:
+    """MinIO names the delete marker it ran into: x-amz-delete-marker and its x-amz-version-id."""
+    if marker is not None and marker.delete_marker:
+        response.headers += [("x-amz-delete-marker", "true"), ("x-amz-version-id", marker.version_id)]
+    return response
+
+
 def _object_op(ctx: NodeContext, request: Request, bucket_name: str, key: str) -> Response:
     model = ctx.model
     method = request.method
     head = method == "HEAD"
-    if any(q in request.query for q in _UNSUPPORTED_OBJECT_QUERIES) or "x-amz-copy-source" in request.headers:
+    if any(q in request.query for q in _UNSUPPORTED_OBJECT_QUERIES):
         return s3_error(
             501,
             "NotImplemented",
@@ -528,12 +596,16 @@ def _object_op(ctx: NodeContext, request: Request, bucket_name: str, key: str) -
         )
     if bucket_name not in model.buckets:
         return _no_such_bucket(request, bucket_name)
+    version_id = request.query.get("versionId")
+    if version_id is not None and not versions.valid_version_id(version_id):
+        return s3_error(
+            400, "InvalidArgument", "Invalid version id specified", resource=request.path, bucket=bucket_name,
+            key=key, head=head,
+        )
+    if method == "PUT" and "x-amz-copy-source" in request.headers:
+        return _copy_object(ctx, request, bucket_name, key)
     if method == "PUT":
-        metadata = {
-            name[len("x-amz-meta-") :].lower(): str(value)
-            for name, value in request.headers.items()
-            if name.lower().startswith("x-amz-meta-")
-        }
+        metadata = _user_metadata(request)
         content_type = str(request.headers.get("Content-Type") or "application/octet-stream")
         obj = model.put_object(bucket_name, key, request.body, content_type, metadata)
         headers = [("ETag", f'"{obj.etag}"'), ("x-amz-request-id", request_id())]
@@ -541,21 +613,98 @@ def _object_op(ctx: NodeContext, request: Request, bucket_name: str, key: str) -
             headers.append(("x-amz-version-id", obj.version_id))
         return Response(200, headers=headers)
     if method in ("GET", "HEAD"):
-        found = model.get_object(bucket_name, key)
-        if found is None:
-            return s3_error(
-                404,
-                "NoSuchKey",
-                "The specified key does not exist.",
-                resource=request.path,
-                bucket=bucket_name,
-                key=key,
-                head=head,
-            )
-        return Response(
-            200, b"" if head else found.data, found.content_type, _object_headers(found), content_length=len(found.data)
-        )
+        return _get_object(ctx, request, bucket_name, key, version_id)
     if method == "DELETE":
-        model.delete_object(bucket_name, key)
-        return Response(204, headers=[("x-amz-request-id", request_id())])
+        return _delete_object(ctx, bucket_name, key, version_id)
     return _unsupported_call(ctx, request)
+
+
+def _user_metadata(request: Request) -> dict[str, str]:
+    return {
+        name[len("x-amz-meta-") :].lower(): str(value)
+        for name, value in request.headers.items()
+        if name.lower().startswith("x-amz-meta-")
+    }
+
+
+def _get_object(ctx: NodeContext, request: Request, bucket: str, key: str, version_id: str | None) -> Response:
+    head = request.method == "HEAD"
+    found = ctx.model.get_object(bucket, key, version_id)
+    if found is None and version_id is not None:
+        return s3_error(404, "NoSuchVersion", "The specified version does not exist.", resource=request.path,
+                        bucket=bucket, key=key, head=head)
+    if found is None:
+        # No key, or its newest version is a delete marker (named in the headers).
+        missing = s3_error(404, "NoSuchKey", "The specified key does not exist.", resource=request.path,
+                           bucket=bucket, key=key, head=head)
+        return _with_marker_headers(missing, ctx.model.latest(bucket, key))
+    if found.delete_marker:  # asked for a delete marker by its version id
+        refused = s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.",
+                           resource=request.path, bucket=bucket, key=key, head=head)
+        return _with_marker_headers(refused, found)
+    return Response(
+        200, b"" if head else found.data, found.content_type, _object_headers(found), content_length=len(found.data)
+    )
+
+
+def _delete_object(ctx: NodeContext, bucket: str, key: str, version_id: str | None) -> Response:
+    # Deleting what does not exist succeeds, as on S3 (a version id that is not there included).
+    gone = ctx.model.delete_object(bucket, key, version_id)
+    headers = [("x-amz-request-id", request_id())]
+    if gone is not None and (gone.version_id != "null" or gone.delete_marker):
+        headers.append(("x-amz-version-id", gone.version_id))
+        if gone.delete_marker:
+            headers.append(("x-amz-delete-marker", "true"))
+    return Response(204, headers=headers)
+
+
+def _copy_source(raw: str) -> tuple[str, str, str | None]:
+    """(bucket, key, version id) from ``x-amz-copy-source`` (``/bucket/key?versionId=...``, URL-encoded)."""
+    path, _, query = raw.partition("?")
+    source_bucket, _, source_key = unquote(path).lstrip("/").partition("/")
+    version = None
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name == "versionId":
+            version = unquote(value)
+    return source_bucket, source_key, version
+
+
+def _copy_object(ctx: NodeContext, request: Request, bucket: str, key: str) -> Response:
+    """CopyObject: the source version's data becomes the destination's new current version."""
+    model = ctx.model
+    src_bucket, src_key, src_version = _copy_source(str(request.headers.get("x-amz-copy-source") or ""))
+
+    def refuse(status: int, code: str, message: str) -> Response:
+        return s3_error(status, code, message, resource=request.path, bucket=bucket, key=key)
+
+    if not src_bucket or not src_key:
+        return refuse(400, "InvalidArgument", "Copy Source must mention the source bucket and key: "
+                        "sourcebucket/sourcekey.")
+    if src_version is not None and not versions.valid_version_id(src_version):
+        return refuse(400, "InvalidArgument", "Invalid version id specified")
+    if src_bucket not in model.buckets:
+        return _no_such_bucket(request, src_bucket)
+    replace = str(request.headers.get("x-amz-metadata-directive") or "").upper() == "REPLACE"
+    if (src_bucket, src_key) == (bucket, key) and src_version is None and not replace:
+        return refuse(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object "
+                        "to itself without changing the object's metadata, storage class, website redirect location "
+                        "or encryption attributes.")
+    source = model.get_object(src_bucket, src_key, src_version)
+    if source is None and src_version is not None:
+        return refuse(404, "NoSuchVersion", "The specified version does not exist.")
+    if source is None:
+        return refuse(404, "NoSuchKey", "The specified key does not exist.")
+    if source.delete_marker:
+        return refuse(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+    obj = model.copy_object(source, bucket, key, _user_metadata(request) if replace else None)
+    headers = []
+    if source.version_id != "null":
+        headers.append(("x-amz-copy-source-version-id", source.version_id))
+    if obj.version_id != "null":
+        headers.append(("x-amz-version-id", obj.version_id))
+    body = (f'<CopyObjectResult xmlns="{NS}"><LastModified>{iso8601(obj.last_modified)}</LastModified>'
+            f"<ETag>&quot;{obj.etag}&quot;</ETag></CopyObjectResult>")
+    response = _xml(body)
+    response.headers += headers
+    return response

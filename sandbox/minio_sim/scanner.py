@@ -82,13 +82,20 @@ class Scanner:
             with self.model.lock:
                 generation = self.model.generation
                 if generation != self._generation:
+                    counts = self.model.version_counts()
                     buckets = {name: (size, objects) for name, size, objects, _ in self.model.usage_rows()}
                 else:
+                    counts = {}
                     buckets = self.snapshot.buckets
             if generation != self._generation:
                 buckets_json = json.dumps(
                     {
-                        name: {"size": size, "objectsCount": objects, "versionsCount": objects, "deleteMarkersCount": 0}
+                        name: {
+                            "size": size,
+                            "objectsCount": objects,
+                            "versionsCount": counts.get(name, (objects, 0))[0],
+                            "deleteMarkersCount": counts.get(name, (objects, 0))[1],
+                        }
                         for name, (size, objects) in buckets.items()
                     },
                     separators=(",", ":"),

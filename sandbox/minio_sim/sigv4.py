@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
@@ -99,6 +99,7 @@ def verify_request(
     secret_key: str,
     region: str | None,
     now: datetime | None = None,
+    lookup: Callable[[str], tuple[str | None, bool]] | None = None,
 ) -> AuthResult:
     """Verify a header-signed request.
 
@@ -107,6 +108,8 @@ def verify_request(
     does it for GetBucketLocation and ListBuckets so clients can discover the region.
     A server with a region configured refuses other regions.
     A request without an Authorization header is reported as anonymous.
+    ``lookup(access_key) -> (secret or None, disabled)`` names other identities than
+    ``access_key``/``secret_key``; a disabled one is refused before its signature is checked.
     """
     authorization = str(headers.get("Authorization") or "")
     if not authorization:
@@ -128,10 +131,19 @@ def verify_request(
     fields = _parse_authorization(authorization)
     if fields is None:
         return _fail(400, "AuthorizationHeaderMalformed", "The authorization header is malformed.")
-    scope = fields["Credential"].split("/")
-    if len(scope) != 5 or scope[4] != "aws4_request":
+    # As MinIO parses it, an access key may itself contain "/": the scope is the last four parts.
+    parts = fields["Credential"].split("/")
+    if len(parts) < 5 or parts[-1] != "aws4_request":
         return _fail(400, "AuthorizationHeaderMalformed", "The authorization header is malformed.")
-    key_id, scope_date, scope_region, service, _ = scope
+    key_id = "/".join(parts[:-4])
+    scope = [key_id, *parts[-4:]]
+    _, scope_date, scope_region, service, _ = scope
+    if lookup is not None and key_id != access_key:
+        found, disabled = lookup(key_id)
+        if disabled:
+            return _fail(403, "InvalidAccessKeyId", "Your account is disabled; please contact your administrator.")
+        if found is not None:
+            access_key, secret_key = key_id, found
     if key_id != access_key:
         return _fail(403, "InvalidAccessKeyId", "The Access Key Id you provided does not exist in our records.")
     if region is not None and not _same_region(scope_region, region):

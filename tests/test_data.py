@@ -1,0 +1,343 @@
+"""`/minio data`: protection status, versions of one prefix, and restores as approved changes.
+
+Given the demo tenant on the simulator (documents is versioned with history, logs has a quota and
+no versioning), the status flags buckets that hold data without versioning; a deleted document
+shows its delete marker and comes back once, after a second person approves, audited.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from minio.error import S3Error
+
+from bot.clients.errors import ClientError
+from bot.commands import UsageError
+from bot.report import Report
+from handlers import data
+from handlers.data.evaluate import decide_restore
+from handlers.data.facts import KeyFacts
+from handlers.data.restore import _remove_markers
+from sandbox.minio_sim import SimCluster
+from tests.fixtures.minio import s3_client
+from tests.reading import plain, report_text
+from tests.test_approvals import ALICE, BOB, CAROL, OPS, World, world_from
+
+DOC = "reports/2026-q3.pdf"
+
+
+def site_config(cluster: SimCluster, keys: Path, store_url: str) -> dict[str, Any]:
+    (keys / "ak").write_text(cluster.access_key)
+    (keys / "sk").write_text(cluster.secret_key)
+    return {
+        "admins": [],
+        "store_url": store_url,
+        "channels": [{"id": OPS}],
+        "tenants": [{
+            "name": "demo",
+            "endpoints": cluster.endpoints,
+            "credentials": {"access_key_file": str(keys / "ak"), "secret_key_file": str(keys / "sk")},
+            "channels": [OPS],
+            "operators": [ALICE, BOB],
+            "approvals": {kind: {"approvers": [ALICE, BOB]} for kind in ("restore", "protection", "security")},
+        }],
+    }
+
+
+@pytest.fixture
+def site(minio_cluster: SimCluster, tmp_path: Path) -> Iterator[World]:
+    minio_cluster.load_demo_data()
+    minio_cluster.run_scanner()
+    world = world_from(site_config(minio_cluster, tmp_path, f"sqlite:///{tmp_path / 'state.db'}"),
+                       capabilities=(data.capability,))
+    yield world
+    world.runtime.close()
+
+
+def run(world: World, text: str, user: str = ALICE) -> Report:
+    command = world.dispatcher.parse(text)
+    assert not isinstance(command, UsageError), plain(command.text)
+    return world.dispatcher.run(user, OPS, command, outbox=world.outbox)
+
+
+def read(cluster: SimCluster, key: str, bucket: str = "documents") -> bytes:
+    response = s3_client(cluster).get_object(bucket, key)
+    try:
+        return bytes(response.read())
+    finally:
+        response.close()
+        response.release_conn()
+
+
+def test_status_flags_buckets_holding_data_without_versioning_and_shows_lock_and_quota(site: World) -> None:
+    report = run(site, "/minio data demo")
+    text = report_text(report)
+    assert report.status is not None and report.status.name == "DEGRADED"
+    reasons = " ".join(plain(r) for r in report.reasons)
+    for bucket in ("logs", "ml-datasets", "web-assets"):
+        assert f"'{bucket}' holds" in reasons or f"{bucket}" in reasons
+    assert "backups" not in reasons and "documents" not in reasons
+    assert "versioning Enabled" in text and "object lock" in text
+    assert "quota" in text and "% used" in text
+    assert "Sizes from the scanner" in text
+
+
+def test_status_is_bounded_to_the_largest_buckets_and_counts_the_rest(site: World, minio_cluster: SimCluster,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("handlers.data.facts.TOP_BUCKETS", 2)
+    minio_cluster.set_usage({f"small-{i:03d}": (i + 1, 1) for i in range(30)})
+    minio_cluster.run_scanner()
+    report = run(site, "/minio data demo")
+    assert len(report.sections[0].rows) == 2
+    assert "34 smaller bucket(s) not inspected" in report_text(report)
+
+
+def test_one_bucket_and_a_missing_bucket(site: World) -> None:
+    report = run(site, "/minio data demo documents")
+    assert report.title.endswith("/ documents") and report.status is not None and report.status.name == "HEALTHY"
+    missing = run(site, "/minio data demo no-such-bucket")
+    assert missing.failed and "does not exist" in report_text(missing)
+
+
+def test_a_deleted_document_shows_its_delete_marker_and_comes_back_once_after_approval(
+    site: World, minio_cluster: SimCluster
+) -> None:
+    s3_client(minio_cluster).remove_object("documents", DOC)
+    listing = report_text(run(site, "/minio data demo versions documents/reports/"))
+    assert "delete marker" in listing and "the object reads as deleted" in listing
+    assert f"/minio data demo restore documents/{DOC}" in listing
+    requested = run(site, f"/minio data demo restore documents/{DOC}")
+    assert not requested.failed, report_text(requested)
+    [(channel, ts, card, _)] = site.outbox.posts
+    preview = report_text(card)
+    assert channel == OPS and "Remove 1 delete marker(s)" in preview
+    assert "version" in preview and "(current" not in preview
+    with pytest.raises(S3Error):
+        read(minio_cluster, DOC)  # nothing happens before the approval
+    approval = site.runtime.store.approvals.recent(1)[0]
+    assert "someone else" in report_text(site.press(ALICE, approval.id).ephemeral or card)
+    site.press(BOB, approval.id)
+    assert site.status(approval.id) == "succeeded"
+    assert read(minio_cluster, DOC) == b"%PDF q3 final\n"
+    site.press(BOB, approval.id)  # a late second click changes nothing
+    actions = site.actions(approval.id)
+    assert actions[0] == "request" and actions.count("execute") == 1 and actions[-1] == "result"
+    assert "is back" in report_text(site.outbox.card(ts))
+
+
+def test_restoring_an_older_version_copies_it_to_the_top_and_keeps_history(
+    site: World, minio_cluster: SimCluster
+) -> None:
+    old = next(v for v in site.runtime.minio(site.runtime.config.tenants[0]).list_object_versions(
+        "documents", DOC).versions if not v.is_latest)
+    run(site, f"/minio data demo restore documents/{DOC} --version {old.version_id}")
+    preview = report_text(site.outbox.posts[-1][2])
+    assert "Copy it server-side" in preview and old.version_id in preview
+    site.press(BOB, site.runtime.store.approvals.recent(1)[0].id)
+    assert read(minio_cluster, DOC) == b"%PDF q3 draft\n"
+    versions = site.runtime.minio(site.runtime.config.tenants[0]).list_object_versions("documents", DOC).versions
+    assert len(versions) == 3
+
+
+def test_the_plan_is_refused_after_approval_when_the_key_changed_since_the_preview(
+    site: World, minio_cluster: SimCluster
+) -> None:
+    s3_client(minio_cluster).remove_object("documents", DOC)
+    run(site, f"/minio data demo restore documents/{DOC}")
+    s3_client(minio_cluster).put_object("documents", DOC, io.BytesIO(b"new"), 3)  # someone wrote it meanwhile
+    approval = site.runtime.store.approvals.recent(1)[0]
+    site.press(BOB, approval.id)
+    assert site.status(approval.id) == "refused"
+    assert read(minio_cluster, DOC) == b"new"
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ("/minio data demo restore documents/never/was.pdf", "never existed"),
+        ("/minio data demo restore logs/app.log", "only a backup can help"),
+        ("/minio data demo restore documents/reports/2026-q3.pdf", "is not deleted"),
+        ("/minio data demo restore documents/reports", "Keys under that name: reports/2026-q3.pdf"),
+        ("/minio data demo versions documents", "name a bucket and a key or prefix"),
+        ("/minio data demo versions documents/x --page not-a-token", "page token"),
+        ("/minio data demo restore nowhere/k", "does not exist"),
+    ],
+)
+def test_bad_input_is_explained_and_nothing_is_requested(site: World, command: str, says: str) -> None:
+    report = run(site, command)
+    assert report.failed and says.lower() in report_text(report).lower(), report_text(report)
+    assert site.outbox.posts == []
+
+
+def test_a_version_id_of_another_key_is_refused(site: World) -> None:
+    client = site.runtime.minio(site.runtime.config.tenants[0])
+    other = client.list_object_versions("documents", "contracts/acme.pdf").versions[0].version_id
+    report = run(site, f"/minio data demo restore documents/{DOC} --version {other}")
+    assert report.failed and f"{other} is not a version of {DOC}" in report_text(report)
+
+
+def test_only_operators_may_request_a_restore_but_anyone_here_may_look(site: World) -> None:
+    assert not run(site, "/minio data demo versions documents/reports/", user=CAROL).failed
+    refused = run(site, f"/minio data demo restore documents/{DOC}", user=CAROL)
+    assert refused.failed and site.outbox.posts == []
+
+
+def test_versions_page_on_with_the_token_the_report_gives(site: World, minio_cluster: SimCluster,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "PAGE_SIZE", 2)
+    first = report_text(run(site, "/minio data demo versions documents/reports/"))
+    token = first.split("--page ")[1].split()[0].strip("'`")
+    second = report_text(run(site, f"/minio data demo versions documents/reports/ --page {token}"))
+    assert "2026-q4.pdf" in second and "2026-q4.pdf" not in first
+
+
+class _Flaky:
+    """A client whose second version delete fails (a node went down mid-restore)."""
+
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+
+    def delete_object_version(self, bucket: str, key: str, version_id: str) -> None:
+        if self.deleted:
+            raise ClientError("unreachable", "MinIO node 1", "connection refused")
+        self.deleted.append(version_id)
+
+
+def test_a_restore_that_fails_half_way_says_what_was_done_and_what_was_not() -> None:
+    lines: list[str] = []
+    outcome = _remove_markers(_Flaky(), "documents", DOC, ["m2", "m1"], "v1", lines.append)  # type: ignore[arg-type]
+    assert not outcome.ok
+    assert "1 of 2 delete marker(s) were removed" in outcome.summary
+    assert "still reads as deleted" in outcome.summary
+    assert lines == ["Removed delete marker m2."]
+
+
+def test_the_decision_removes_only_markers_when_nothing_else_is_above_the_chosen_version() -> None:
+    from bot.clients.minio_models import ObjectVersion, VersioningInfo
+
+    stack = [ObjectVersion(key="k", version_id="m", delete_marker=True, is_latest=True),
+             ObjectVersion(key="k", version_id="v2", size=2), ObjectVersion(key="k", version_id="v1", size=1)]
+    facts = KeyFacts("b", "k", VersioningInfo(bucket="b", status="Enabled"), stack, [], True)
+    assert decide_restore(facts, "v2").action == "remove-markers"
+    assert decide_restore(facts, "v1").action == "copy"
+    assert decide_restore(facts, None).becomes_current.version_id == "v2"
+
+
+def test_versioning_is_enabled_on_a_bucket_after_approval_and_never_offered_off(
+    site: World, minio_cluster: SimCluster
+) -> None:
+    run(site, "/minio data demo enable-versioning logs")
+    preview = report_text(site.outbox.posts[0][2])
+    assert "Versioning of logs" in preview and "Off" in preview and "Enabled" in preview
+    site.press(BOB, site.runtime.store.approvals.recent(1)[0].id)
+    assert s3_client(minio_cluster).get_bucket_versioning("logs").status == "Enabled"
+    again = run(site, "/minio data demo enable-versioning logs")
+    assert again.failed and "already enabled" in report_text(again)
+    # There is no way to turn it off from chat.
+    assert isinstance(site.dispatcher.parse("/minio data demo disable-versioning logs"), UsageError)
+
+
+def test_a_quota_is_set_and_removed_after_approval(site: World, minio_cluster: SimCluster) -> None:
+    run(site, "/minio data demo quota ml-datasets 2Ti")
+    assert "Hard quota of ml-datasets" in report_text(site.outbox.posts[-1][2])
+    site.press(BOB, site.runtime.store.approvals.recent(1)[0].id)
+    client = site.runtime.minio(site.runtime.config.tenants[0])
+    quota = client.bucket_quota("ml-datasets")
+    assert quota is not None and quota.limit == 2 << 40
+    run(site, "/minio data demo quota ml-datasets none")
+    # The test clock stands still: both requests have the same time, so pick the one still pending.
+    pending = next(a for a in site.runtime.store.approvals.recent(5) if a.status == "pending")
+    site.press(BOB, pending.id)
+    assert client.bucket_quota("ml-datasets") is None
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ("/minio data demo quota logs lots", "Not a size"),
+        ("/minio data demo quota logs 50Ti", "already 50.0 TiB"),
+        ("/minio data demo quota nowhere 1Ti", "does not exist"),
+        ("/minio data demo enable-versioning documents", "already enabled"),
+    ],
+)
+def test_protection_changes_refuse_bad_input(site: World, command: str, says: str) -> None:
+    report = run(site, command)
+    assert report.failed and says in report_text(report), report_text(report)
+    assert site.outbox.posts == []
+
+
+def _deleted_tree(cluster: SimCluster, count: int) -> None:
+    s3 = s3_client(cluster)
+    for i in range(count):
+        s3.put_object("documents", f"team/a/{i:03d}.txt", io.BytesIO(b"x" * (i + 1)), i + 1)
+    for i in range(count):
+        s3.remove_object("documents", f"team/a/{i:03d}.txt")
+
+
+def test_a_prefix_restore_previews_count_and_bytes_and_undeletes_every_key_once_approved(
+    site: World, minio_cluster: SimCluster
+) -> None:
+    _deleted_tree(minio_cluster, 12)
+    requested = run(site, "/minio data demo restore documents/team/ --prefix")
+    assert not requested.failed, report_text(requested)
+    preview = report_text(site.outbox.posts[-1][2])
+    assert "Restore 12 key(s) under documents/team/" in preview and "78 B" in preview
+    assert "... and 2 more." in preview
+    site.press(BOB, site.runtime.store.approvals.recent(1)[0].id)
+    assert [len(read(minio_cluster, f"team/a/{i:03d}.txt")) for i in range(12)] == list(range(1, 13))
+
+
+def test_a_prefix_restore_over_the_limit_is_refused(minio_cluster: SimCluster, tmp_path: Path) -> None:
+    minio_cluster.load_demo_data()
+    raw = site_config(minio_cluster, tmp_path, f"sqlite:///{tmp_path / 'limit.db'}")
+    raw["tenants"][0]["restore_prefix_limit"] = 5
+    world = world_from(raw, capabilities=(data.capability,))
+    try:
+        _deleted_tree(minio_cluster, 8)
+        report = run(world, "/minio data demo restore documents/team/ --prefix")
+        assert report.failed and "More than 5 keys" in report_text(report) and world.outbox.posts == []
+    finally:
+        world.runtime.close()
+
+
+def test_a_prefix_restore_to_a_time_brings_back_the_versions_of_then(site: World, minio_cluster: SimCluster) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    s3 = s3_client(minio_cluster)
+    s3.put_object("documents", "cfg/app.yaml", io.BytesIO(b"good"), 4)
+    time.sleep(1.1)
+    then = datetime.now(UTC)
+    time.sleep(1.1)
+    s3.put_object("documents", "cfg/app.yaml", io.BytesIO(b"broken"), 6)
+    s3.put_object("documents", "cfg/new.yaml", io.BytesIO(b"later"), 5)  # did not exist then: left alone
+    run(site, f"/minio data demo restore documents/cfg/ --prefix --before {then.isoformat()}")
+    assert "Restore 1 key(s)" in report_text(site.outbox.posts[-1][2])
+    site.press(BOB, site.runtime.store.approvals.recent(1)[0].id)
+    assert read(minio_cluster, "cfg/app.yaml") == b"good" and read(minio_cluster, "cfg/new.yaml") == b"later"
+
+
+class _StopsAfter:
+    """A client whose copies fail from the third on (a node went down mid-run)."""
+
+    def __init__(self) -> None:
+        self.copied: list[str] = []
+
+    def copy_object_version(self, bucket: str, key: str, version: str) -> None:
+        if len(self.copied) == 2:
+            raise ClientError("unreachable", "MinIO node 1", "connection refused")
+        self.copied.append(key)
+
+
+def test_a_prefix_restore_that_fails_half_way_says_how_far_it_got() -> None:
+    from handlers.data.prefix_restore import run_steps
+
+    steps = [{"key": f"k{i}", "action": "copy", "version": "v", "markers": []} for i in range(5)]
+    outcome = run_steps(_StopsAfter(), "b", steps, lambda _line: None)  # type: ignore[arg-type]
+    assert not outcome.ok
+    assert "Restored 2 of 5 key(s); k2 failed" in outcome.summary
+    assert "The 2 key(s) after it were not touched" in outcome.summary
