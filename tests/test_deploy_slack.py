@@ -177,11 +177,11 @@ def test_private_incident_channels_need_the_private_channel_scopes() -> None:
     assert not _PRIVATE_CREATE.search('self._api("conversations.create", name=name)')
 
 
-def test_the_readme_and_the_manifest_comment_name_the_same_scopes() -> None:
+def test_the_install_guide_and_the_manifest_comment_name_the_same_scopes() -> None:
     scopes = bot_scopes("socket")
     known = FEATURE_SCOPES.union(*METHOD_SCOPES.values(), *PRIVATE_CHANNEL_SCOPES.values())
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Install in your workspace", 1)[1].split("\n## ", 1)[0]
+    guide = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+    section = guide.split("## The Slack app: install in your workspace", 1)[1].split("\n## ", 1)[0]
     assert set(re.findall(r"`([a-z]+(?::[a-z.]+)?)`", section)) & known == scopes
     header = MANIFESTS["socket"].read_text(encoding="utf-8").split("display_information:", 1)[0]
     assert set(re.findall(r"^#\s+([a-z]+(?::[a-z.]+)?)\s", header, re.M)) & known == scopes

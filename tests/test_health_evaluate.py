@@ -155,6 +155,13 @@ def statuses(rows: list[Reason]) -> list[Status | None]:
     return [r.status for r in rows]
 
 
+def test_a_tenant_with_no_running_pod_serves_nothing_and_is_unhealthy_not_degraded() -> None:
+    for pods in ([], [pod(f"demo-pool-0-{i}", ready=False, phase="Pending") for i in range(4)]):
+        section, reasons = evaluate_kubernetes(healthy_kube(pods=pods))
+        assert section.status is Status.UNHEALTHY, pods
+        assert any("serves nothing" in plain(r.text) for r in reasons if r.status is Status.UNHEALTHY)
+
+
 # ---------------------------------------------------------------- erasure math
 
 

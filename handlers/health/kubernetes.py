@@ -92,8 +92,11 @@ def _pods(b: SectionBuilder, kube: KubeFacts) -> None:
     restarts = sum(p.restarts for p in pods)
     b.fact("Pods", f"{ready}/{len(pods)} ready, {plural(restarts, 'restart')}")
     if not pods:
-        b.finding(Status.DEGRADED, f"no pods labelled v1.min.io/tenant={kube.tenant}")
+        b.finding(Status.UNHEALTHY, f"no MinIO pod exists (none labelled v1.min.io/tenant={kube.tenant}): "
+                                    "the tenant serves nothing")
         return
+    if ready == 0:
+        b.finding(Status.UNHEALTHY, f"none of the {len(pods)} MinIO pods is ready: the tenant serves nothing")
     problems = [p for p in (pod_problem(pod) for pod in pods) if p is not None]
     for status, text in problems[:MAX_ROWS]:
         b.finding(status, text)
