@@ -80,11 +80,11 @@ class CountingOutbox:
     def notify(self, channel: str, report: Report) -> None:
         self.post(channel, report)
 
-    def create_channel(self, name: str) -> str:
+    def create_channel(self, name: str, private: bool) -> str:
         return "C0NEW"
 
-    def invite(self, channel: str, users: list[str]) -> None:
-        return None
+    def invite(self, channel: str, users: list[str]) -> dict[str, str]:
+        return {}
 
     def pin(self, channel: str, ts: str) -> None:
         return None

@@ -7,6 +7,12 @@
 - Operators (per tenant), approvers and admins may *request* changes.
 - Approvers for an action kind (users and Slack user groups) and admins may
   approve, never their own request (enforced in the approval engine).
+- Responders (per tenant), operators, approvers and admins may *respond*:
+  declare an incident and bring people into its channel.
+- A channel outside the configuration (an incident channel) is *linked* to a
+  tenant for one person at a time: `ChannelLinks(channel, user)` says which
+  tenants that person may see there, or why nothing (the runtime answers from
+  the store: only people the bot itself let in, never someone who joined).
 - Changes to a whole cluster (its operator) are governed per cluster, never by
   a tenant's rule: the cluster's `operators` (and admins) may request them, its
   `approvals.approvers` (and admins) approve them, and a cluster without
@@ -29,6 +35,9 @@ from bot.config import ClusterConfig, Config, TenantConfig
 from bot.report import Text, code, spans
 
 GroupMembers = Callable[[str], frozenset[str]]
+
+ChannelMembers = Callable[[str], frozenset[str]]
+"""The people in a channel, the bot itself left out (Slack: `conversations.members`); raises when unknown."""
 
 
 @dataclass(frozen=True)
@@ -69,22 +78,38 @@ def no_groups(_group_id: str) -> frozenset[str]:
     return frozenset()
 
 
-ChannelTenants = Callable[[str], frozenset[str]]
-"""Tenant names a channel outside the configuration may see (an incident channel: its incident's tenant)."""
+@dataclass(frozen=True)
+class ChannelLink:
+    """What a channel outside the configuration (an incident channel) means for one person.
+
+    `admitted`: they may use the bot there at all (the bot let them in). `tenants`: what may be shown to them
+    there (empty while someone else in the channel may not see it). `refusal`: why nothing is shown.
+    """
+
+    tenants: frozenset[str] = frozenset()
+    admitted: bool = False
+    refusal: Text = ""
 
 
-def no_linked_tenants(_channel: str) -> frozenset[str]:
+NOT_LINKED = ChannelLink()
+UNCHECKABLE = ChannelLink(refusal="I could not check who may see what in this channel; try again in a minute.")
+
+ChannelLinks = Callable[[str, str], ChannelLink]
+"""(channel, user) -> the tenants that person may see in a channel outside the configuration."""
+
+
+def no_links(_channel: str, _user: str) -> ChannelLink:
     """No channel is linked to a tenant besides the configured ones."""
-    return frozenset()
+    return NOT_LINKED
 
 
 class Access:
     """Answers access questions for one configuration."""
 
-    def __init__(self, config: Config, groups: GroupMembers = no_groups, linked: ChannelTenants = no_linked_tenants):
+    def __init__(self, config: Config, groups: GroupMembers = no_groups, links: ChannelLinks = no_links):
         self.config = config
         self._groups = groups
-        self._linked = linked
+        self._links = links
 
     def is_admin(self, user: str) -> bool:
         return self._matches(user, self.config.admins)
@@ -101,14 +126,21 @@ class Access:
                     continue
         return False
 
-    def linked_tenants(self, channel: str) -> frozenset[str]:
-        """Tenants an unconfigured channel may see (incident channels); configured channels have none."""
-        if self.config.channel(channel) is not None:
-            return frozenset()
+    def link(self, channel: str, user: str | None) -> ChannelLink:
+        """What an unconfigured channel (an incident channel) shows `user`; configured channels link nothing.
+
+        Without a person (a scheduled job) nothing is linked: a linked tenant is shown person by person.
+        """
+        if user is None or self.config.channel(channel) is not None:
+            return NOT_LINKED
         try:
-            return self._linked(channel)
-        except Exception:  # noqa: BLE001 - an unreachable store links nothing; it does not crash the check
-            return frozenset()
+            return self._links(channel, user)
+        except Exception:  # noqa: BLE001 - an unreachable store or Slack shows nothing; it does not crash the check
+            return UNCHECKABLE
+
+    def linked_tenants(self, channel: str, user: str | None) -> frozenset[str]:
+        """Tenants `user` may see in an unconfigured channel (an incident channel the bot let them into)."""
+        return self.link(channel, user).tenants
 
     def alert_channels(self, tenant: TenantConfig) -> list[str]:
         """Where the tenant's alerts go: each channel that sees it, through its `alerts_to` route, de-duplicated."""
@@ -126,21 +158,41 @@ class Access:
             c.alerts_to == channel for c in self.config.channels
         )
 
-    def can_see(self, channel: str, tenant: TenantConfig) -> bool:
-        """A channel sees the tenants that list it, those whose alerts it receives, and its incident's tenant."""
+    def can_see(self, channel: str, tenant: TenantConfig, user: str | None = None) -> bool:
+        """A channel sees the tenants that list it, those whose alerts it receives, and its incident's tenant
+        (that one only for `user`, when the bot let them in)."""
         return (
             channel in tenant.channels
             or channel in self.alert_channels(tenant)
-            or tenant.name in self.linked_tenants(channel)
+            or tenant.name in self.linked_tenants(channel, user)
         )
 
-    def visible_tenants(self, channel: str, tenants: list[TenantConfig]) -> list[TenantConfig]:
-        return [t for t in tenants if self.can_see(channel, t)]
+    def visible_tenants(self, channel: str, tenants: list[TenantConfig], user: str | None = None) -> list[TenantConfig]:
+        linked = self.linked_tenants(channel, user)  # one look-up for every tenant
+        return [t for t in tenants if channel in t.channels or channel in self.alert_channels(t) or t.name in linked]
 
     def can_request(self, user: str, tenant: TenantConfig) -> bool:
         if self.is_admin(user) or self._matches(user, tenant.operators):
             return True
         return any(self._matches(user, rule.approvers) for rule in tenant.approvals.values())
+
+    def can_respond(self, user: str, tenant: TenantConfig) -> bool:
+        """Responders of the tenant, its operators and approvers, and admins may declare and invite."""
+        return self._matches(user, tenant.responders) or self.can_request(user, tenant)
+
+    def users_of(self, principals: list[str]) -> tuple[list[str], list[str]]:
+        """The people `principals` name, groups expanded; with the groups that could not be read."""
+        users: list[str] = []
+        unread: list[str] = []
+        for principal in principals:
+            if not principal.startswith("S"):
+                users.append(principal)
+                continue
+            try:
+                users.extend(sorted(self._groups(principal)))
+            except Exception:  # noqa: BLE001 - an unreadable group is reported by the caller, not raised
+                unread.append(principal)
+        return list(dict.fromkeys(users)), unread
 
     def can_approve(self, user: str, tenant: TenantConfig, kind: str) -> bool:
         rule = tenant.approval_rule(kind)
@@ -185,6 +237,8 @@ class Access:
             return True
         if permission == Permission.ADMIN:
             return self.is_admin(user)
+        if permission == Permission.RESPOND:
+            return self.is_admin(user) or any(self.can_respond(user, t) for t in tenants)
         return self.is_admin(user) or any(self.can_request(user, t) for t in tenants)
 
     def check(
@@ -192,10 +246,14 @@ class Access:
     ) -> Decision:
         """May `user` run `verb` (needing `permission`) on `tenant` in `channel`?"""
         what = spans("You may not run ", code(verb), spans(" on ", code(tenant.name)) if tenant else ())
-        if tenant is not None and not self.can_see(channel, tenant):
-            return Decision(False, spans(what, " here: this channel cannot see that tenant."))
+        if tenant is not None and not self.can_see(channel, tenant, user):
+            return Decision(False, self.link(channel, user).refusal
+                            or spans(what, " here: this channel cannot see that tenant."))
         if permission == Permission.ADMIN and not self.is_admin(user):
             return Decision(False, spans(what, ": it is for bot admins."))
+        if permission == Permission.RESPOND and not (tenant is not None and self.can_respond(user, tenant)):
+            return Decision(False, spans(what, ": that is for the tenant's responders, operators and approvers "
+                                               "(and bot admins)."))
         if permission == Permission.REQUEST and not (
             self.is_admin(user) or (tenant is not None and self.can_request(user, tenant))
         ):

@@ -37,6 +37,9 @@ log = logging.getLogger("minio_chatops.app")
 
 
 REPLAY_CLAIM = "minio_chatops_replay_claim"
+# Who is in a private incident channel is read again after this long: one command's access checks share an
+# answer, while someone added to the channel is noticed by the next command.
+CHANNEL_MEMBERS_TTL_S = 2.0
 """Key in bolt's context under which the HTTP endpoint passes a request's :class:`ReplayClaim`."""
 
 
@@ -70,6 +73,34 @@ class SlackGroups:
         return frozenset(response.get("users") or [])
 
 
+class SlackChannelMembers:
+    """Who is in a channel (`conversations.members`, every page), the bot itself left out.
+
+    Asked before anything about a tenant is shown in a private incident channel, so the answer must be
+    fresh: callers cache it for seconds, not minutes.
+    """
+
+    PAGE = 200
+    MAX_PAGES = 50  # 10,000 people: far beyond an incident channel; more is refused rather than half-read
+
+    def __init__(self, client: WebClient):
+        self._client = client
+        self._me: str | None = None
+
+    def __call__(self, channel: str) -> frozenset[str]:
+        if self._me is None:
+            self._me = str(self._client.auth_test().get("user_id") or "")
+        members: set[str] = set()
+        cursor: str | None = None
+        for _page in range(self.MAX_PAGES):
+            response = self._client.conversations_members(channel=channel, limit=self.PAGE, cursor=cursor)
+            members.update(response.get("members") or [])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return frozenset(members - {self._me})
+        raise RuntimeError(f"more than {self.PAGE * self.MAX_PAGES} members in {channel}")
+
+
 class Bot:
     """The bot: a runtime, a dispatcher and a Slack delivery, joined by a work queue."""
 
@@ -85,7 +116,9 @@ class Bot:
         metrics = BotMetrics()
         self.client = make_web_client(secrets.slack_bot_token.get_secret_value(), config.slack.api_url, metrics)
         groups = CachedGroups(SlackGroups(self.client), ttl=config.slack.usergroup_cache_seconds)
-        self.runtime = Runtime(config, groups=groups, metrics=metrics)
+        # The same cache for channel members, held just long enough for one command's several access checks.
+        members = CachedGroups(SlackChannelMembers(self.client), ttl=CHANNEL_MEMBERS_TTL_S)
+        self.runtime = Runtime(config, groups=groups, metrics=metrics, channel_members=members)
         self.dispatcher = Dispatcher(self.runtime, self.application)
         self.delivery = Delivery(self.client, self.runtime.metrics)
         self.outbox = SlackOutbox(self.delivery)

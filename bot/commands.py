@@ -36,8 +36,9 @@ class Permission(IntEnum):
     """What a caller needs to run a verb. Higher includes lower."""
 
     VIEW = 0  # anyone in a channel that may see the tenant
-    REQUEST = 1  # operators: may request changes (which still need approval)
-    ADMIN = 2
+    RESPOND = 1  # responders, operators and approvers: may declare incidents and bring people in
+    REQUEST = 2  # operators: may request changes (which still need approval)
+    ADMIN = 3
 
 
 class NoArgs(BaseModel):
@@ -138,6 +139,17 @@ class UsageError:
 
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+
+
+# A member id, bare (`U0123ABCD`, as people copy it from a profile) or as Slack sends a mention when a command
+# escapes them (`<@U0123ABCD>`, `<@U0123ABCD|name>`). Our command does not, so `@name` arrives as a plain name.
+_MEMBER = re.compile(r"^(?:<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>|([UW][A-Z0-9]{2,}))$")
+
+
+def member_id(word: str) -> str | None:
+    """The Slack member id a command word names, or None (a name: names are not unique)."""
+    match = _MEMBER.match(word.strip())
+    return (match.group(1) or match.group(2)) if match else None
 
 
 def _tokenize(text: str) -> list[str] | UsageError:

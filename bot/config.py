@@ -225,6 +225,9 @@ class TenantConfig(_Model):
     credentials: Credentials | None = None
     channels: list[str] = Field(default_factory=list)  # channel ids that may see this tenant
     operators: list[str] = Field(default_factory=list)  # who may request changes (users or groups)
+    # Who is invited into this tenant's incident channels (users or groups) and may declare incidents and
+    # invite others there. Empty: the operators and every approver.
+    responders: list[str] = Field(default_factory=list)
     approvals: dict[str, ApprovalRule] = Field(default_factory=dict)
     approval_channel: str | None = None
     # Whether `/minio maintenance <tenant> disable` needs an approval like `enable` (default) or runs at once.
@@ -292,9 +295,9 @@ class TenantConfig(_Model):
             raise ValueError('prometheus_selector must be label matchers like job="minio-demo"')
         return value
 
-    @field_validator("operators")
+    @field_validator("operators", "responders")
     @classmethod
-    def _operators(cls, value: list[str]) -> list[str]:
+    def _principals(cls, value: list[str]) -> list[str]:
         return [_slack_principal(v) for v in value]
 
     @field_validator("allowed_images")
@@ -331,6 +334,14 @@ class TenantConfig(_Model):
         if self.endpoints_mode is not None:
             return self.endpoints_mode == "per-node"
         return len(self.endpoints) > 1
+
+    @property
+    def incident_responders(self) -> list[str]:
+        """Who an incident of this tenant brings in: `responders`, else the operators and every approver."""
+        if self.responders:
+            return list(self.responders)
+        approvers = [p for rule in self.approvals.values() for p in rule.approvers]
+        return list(dict.fromkeys([*self.operators, *approvers]))
 
     def approval_rule(self, kind: str) -> ApprovalRule:
         """The rule for one of the tenant's action kinds (one approval by an admin when none is configured)."""
@@ -378,12 +389,22 @@ class ChannelConfig(_Model):
     name: str | None = None
     report: ReportSchedule | None = None
     alerts_to: str | None = None  # channel id that receives this channel's alerts; default itself
+    # Gone: an incident brings in the responders of its tenant (`tenants[].responders`), not of the
+    # channel it was declared in. Kept only to say so instead of "extra inputs are not permitted".
     responders: list[str] = Field(default_factory=list)
 
     @field_validator("id", "alerts_to")
     @classmethod
     def _id(cls, value: str | None) -> str | None:
         return None if value is None else _channel_id(value)
+
+    @field_validator("responders")
+    @classmethod
+    def _no_responders(cls, value: list[str]) -> list[str]:
+        if value:
+            raise ValueError("responders belong to the tenant now: move them to tenants[].responders "
+                             "(incident channels invite the tenant's responders, not the channel's)")
+        return value
 
 
 class AlertLabels(_Model):
@@ -517,6 +538,15 @@ class SlackConfig(_Model):
         return value
 
 
+class IncidentsConfig(_Model):
+    """Incident channels (`/minio incident declare`)."""
+
+    # Private (default): only the people the bot invites are in the channel. Public: anyone in the workspace
+    # can read the channel (commands there still work only for the people the bot let in, and IAM users,
+    # policies and pod log tails are never posted there).
+    private: bool = True
+
+
 class LeaderElectionConfig(_Model):
     """Several replicas: a Kubernetes Lease picks the one that runs the scheduler (all serve commands)."""
 
@@ -609,6 +639,7 @@ class Config(_Model):
     tenants: list[TenantConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
     severity_minutes: dict[str, int] = Field(default_factory=lambda: {"P1": 15, "P2": 60, "P3": 240})
+    incidents: IncidentsConfig = IncidentsConfig()
     audit_channel: str | None = None  # channel id that also receives every audit event, one line each
     scheduler: SchedulerConfig = SchedulerConfig()
     executions: ExecutionsConfig = ExecutionsConfig()

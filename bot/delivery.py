@@ -334,17 +334,23 @@ class SlackOutbox:
             except OutboxError as exc:
                 log.warning("notification not delivered", extra={"channel": channel, "error": exc.code})
 
-    def create_channel(self, name: str) -> str:
-        data = self._api("conversations.create", name=name)
+    def create_channel(self, name: str, private: bool) -> str:
+        data = self._api("conversations.create", name=name, is_private=private)
         return str((data.get("channel") or {}).get("id", ""))
 
-    def invite(self, channel: str, users: list[str]) -> None:
+    def invite(self, channel: str, users: list[str]) -> dict[str, str]:
+        # One call per person: Slack refuses a whole list for one bad id, and says which one only loosely.
+        refused: dict[str, str] = {}
         for user in users:
             try:
                 self._api("conversations.invite", channel=channel, users=user)
             except OutboxError as exc:
-                if exc.code not in ("already_in_channel", "cant_invite_self", "user_not_found"):
+                if exc.code == "already_in_channel":
+                    continue
+                if exc.code not in ("cant_invite_self", "user_not_found", "cant_invite", "user_is_restricted"):
                     raise
+                refused[user] = exc.code
+        return refused
 
     def pin(self, channel: str, ts: str) -> None:
         try:

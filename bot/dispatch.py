@@ -47,17 +47,19 @@ class Dispatcher:
 
     def _channel_refusal(self, user: str, channel: str) -> Report | None:
         # Unknown channels get help only; nothing about tenants leaks there.
-        if (
-            self.runtime.config.channel(channel) is None
-            and not self.runtime.access.is_admin(user)
-            and not self.runtime.access.linked_tenants(channel)  # an open incident's channel
-            and not self.runtime.access.is_alert_channel(channel)  # where some channel's alerts go
-        ):
-            return notice(spans(
-                "This channel is not set up for minio-chatops. Ask a bot admin to add it under ", code("channels"),
-                " in the configuration.",
-            ))
-        return None
+        if self.runtime.config.channel(channel) is not None:
+            return None
+        link = self.runtime.access.link(channel, user)  # an open incident's channel, for the people let in
+        if link.admitted:
+            return None  # what may be shown there is checked tenant by tenant (access.can_see)
+        if link.refusal:
+            return notice(link.refusal)  # an incident channel: admins too must be let in (and audited)
+        if self.runtime.access.is_admin(user) or self.runtime.access.is_alert_channel(channel):
+            return None  # an admin anywhere; where some channel's alerts go
+        return notice(spans(
+            "This channel is not set up for minio-chatops. Ask a bot admin to add it under ", code("channels"),
+            " in the configuration.",
+        ))
 
     def run(
         self,

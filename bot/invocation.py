@@ -47,15 +47,16 @@ class Invocation:
         return self.app.registry
 
     def visible_tenants(self) -> list[TenantConfig]:
-        """Tenants this channel may see, in configuration order."""
-        return self.runtime.access.visible_tenants(self.channel, self.runtime.tenants())
+        """Tenants this channel may see (an incident channel: for this caller), in configuration order."""
+        return self.runtime.access.visible_tenants(self.channel, self.runtime.tenants(), self.user)
 
     def tenant(self, name: str) -> TenantConfig:
         """The named tenant if this channel may see it; otherwise a UserError that says which."""
         tenant = self.runtime.find_tenant(name)
         if tenant is not None:
-            if not self.runtime.access.can_see(self.channel, tenant):
-                raise UserError(spans("Tenant ", code(name[:63]), " is not visible in this channel."))
+            if not self.runtime.access.can_see(self.channel, tenant, self.user):
+                refusal = self.runtime.access.link(self.channel, self.user).refusal  # an incident channel: why
+                raise UserError(refusal or spans("Tenant ", code(name[:63]), " is not visible in this channel."))
             return tenant
         visible = join([spans(code(t.name)) for t in self.visible_tenants()]) or ("none",)
         raise UserError(spans("Unknown tenant ", code(name[:63]), ". Tenants here: ", visible, "."))
@@ -66,5 +67,6 @@ class Invocation:
             return [self.tenant(name)]
         tenants = self.visible_tenants()
         if not tenants:
-            raise UserError("No tenants are visible in this channel. Ask an admin to add it to a tenant's channels.")
+            raise UserError(self.runtime.access.link(self.channel, self.user).refusal
+                            or "No tenants are visible in this channel. Ask an admin to add it to a tenant's channels.")
         return tenants

@@ -82,12 +82,16 @@ class Outbox(Protocol):
         and logs a failure instead of raising it (the transport owns its pace and retries)."""
         ...
 
-    def create_channel(self, name: str) -> str:
-        """Create a public channel; returns its id. Raises OutboxError("...", "name_taken") on collision."""
+    def create_channel(self, name: str, private: bool) -> str:
+        """Create a channel (private: only invited people can see it); returns its id.
+
+        Raises OutboxError("...", "name_taken") on collision.
+        """
         ...
 
-    def invite(self, channel: str, users: list[str]) -> None:
-        """Invite users to a channel (unknown or already-present users are skipped)."""
+    def invite(self, channel: str, users: list[str]) -> dict[str, str]:
+        """Add users to a channel; returns those that could not be added, with why (already-present users
+        count as added)."""
         ...
 
     def pin(self, channel: str, ts: str) -> None:
@@ -140,16 +144,17 @@ class TerminalOutbox:
     def notify(self, channel: str, report: Report) -> None:
         self.post(channel, report)
 
-    def create_channel(self, name: str) -> str:
+    def create_channel(self, name: str, private: bool) -> str:
         if name in self.channels.values():
             raise OutboxError(f"a channel named #{name} exists", "name_taken")
         channel = f"CTERM{len(self.channels) + 1:04d}"
         self.channels[channel] = name
-        self.out.write(f"--- created #{name} ({channel}) ---\n")
+        self.out.write(f"--- created {'private' if private else 'public'} #{name} ({channel}) ---\n")
         return channel
 
-    def invite(self, channel: str, users: list[str]) -> None:
+    def invite(self, channel: str, users: list[str]) -> dict[str, str]:
         self.out.write(f"--- invited {', '.join(users)} to {channel} ---\n")
+        return {}
 
     def pin(self, channel: str, ts: str) -> None:
         self.out.write(f"--- pinned {ts} in {channel} ---\n")

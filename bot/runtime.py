@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.access import Access, GroupMembers, no_groups
+from bot.access import NOT_LINKED, Access, ChannelLink, ChannelMembers, GroupMembers, no_groups
 from bot.clients.errors import ClientError, CredentialsUnavailable, KubeError, MinioError
 from bot.clients.minio_credentials import CREDENTIALS_TTL_S, RefreshingCredentials
 from bot.clients.timeouts import Timeouts
@@ -36,6 +36,7 @@ from bot.config import (
 from bot.metrics import BotMetrics
 from bot.minio_addresses import MinioAddresses, pod_addresses, service_addresses, static_addresses
 from bot.redact import register_secret
+from bot.report import code, join, mention, spans
 
 if TYPE_CHECKING:
     from bot.approval_engine.executor import ChangeExecutor
@@ -93,14 +94,18 @@ class Runtime:
         clock: Callable[[], datetime] = utcnow,
         environ: dict[str, str] | None = None,
         metrics: BotMetrics | None = None,
+        channel_members: ChannelMembers | None = None,
         *,
         recovers: bool = True,
     ):
         self.config = config
         # False in the shell: it never closes or resumes executions that another process may still be running.
         self.recovers = recovers
-        # An open incident's channel sees that incident's tenant (incident channels are not in the config).
-        self.access = Access(config, groups, linked=self._incident_tenants)
+        # An open incident's channel shows that incident's tenant to the people the bot let in (incident
+        # channels are not in the config). `channel_members` (Slack) tells who else is in a private one;
+        # without it (the shell) answers go to the caller's terminal only.
+        self.channel_members = channel_members
+        self.access = Access(config, groups, links=self._incident_link)
         self.clock = clock
         self.metrics = metrics or BotMetrics()
         self.environ = environ if environ is not None else dict(os.environ)
@@ -157,10 +162,28 @@ class Runtime:
                 )
         return self._executor
 
-    def _incident_tenants(self, channel: str) -> frozenset[str]:
-        """The tenant of the open incident that owns `channel`, if any."""
+    def _incident_link(self, channel: str, user: str) -> ChannelLink:
+        """The tenant of the open incident that owns `channel`, for a person the bot let in.
+
+        Never for someone who joined by themselves or was added from Slack itself. In a private channel,
+        also only while everyone in it was let in by the bot: whatever is posted there, they all read.
+        """
         incident = self.store.incidents.open_in_channel(channel)
-        return frozenset([incident.tenant]) if incident is not None and incident.tenant else frozenset()
+        if incident is None or not incident.tenant:
+            return NOT_LINKED
+        allowed = self.store.incidents.member_ids(incident.id)
+        if user not in allowed:
+            return ChannelLink(refusal=spans(
+                "Only the people the bot invited to this incident see its tenant here. A responder can bring you "
+                "in with ", code(f"/minio incident invite {user}"), "."))
+        if incident.is_private and self.channel_members is not None:
+            strangers = sorted(self.channel_members(channel) - allowed)
+            if strangers:
+                return ChannelLink(admitted=True, refusal=spans(
+                    "Not everyone here was invited through the bot (", join([spans(mention(u)) for u in strangers]),
+                    "), so I show nothing about the tenant in this channel. A responder can bring them in with ",
+                    code("/minio incident invite <member id>"), ", or remove them from the channel."))
+        return ChannelLink(tenants=frozenset([incident.tenant]), admitted=True)
 
     # ----- tenants -----------------------------------------------------------------
 

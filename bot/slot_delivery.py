@@ -119,11 +119,11 @@ class KeyedOutbox:
     def notify(self, channel: str, report: Report) -> None:
         self.inner.notify(channel, report)
 
-    def create_channel(self, name: str) -> str:
-        return self.inner.create_channel(name)
+    def create_channel(self, name: str, private: bool) -> str:
+        return self.inner.create_channel(name, private)
 
-    def invite(self, channel: str, users: list[str]) -> None:
-        self.inner.invite(channel, users)
+    def invite(self, channel: str, users: list[str]) -> dict[str, str]:
+        return self.inner.invite(channel, users)
 
     def pin(self, channel: str, ts: str) -> None:
         self.inner.pin(channel, ts)

@@ -159,6 +159,15 @@ def test_declare_incident_pins_the_evidence_and_starts_the_timeline_with_the_ale
     world.slack.wait_for(lambda: "MinioNodeOffline resolved" in store.incidents.timeline(incident.id)[-1].text)
 
 
+def test_viewers_may_not_declare_an_incident_from_an_alert(world_factory: WorldFactory) -> None:
+    world = world_factory(with_alertmanager=False)
+    world.cluster.stop_node(2)
+    message = world.fire()
+    assert world.press(CAROL, message, "Declare incident") is None
+    assert "responders, operators and approvers" in world.told(CAROL)
+    assert not world.slack.calls("conversations.create")
+
+
 def test_run_diagnostics_again_shows_what_is_true_now(world_factory: WorldFactory) -> None:
     world = world_factory(with_alertmanager=False)
     world.cluster.stop_node(2)

@@ -76,6 +76,29 @@ def test_allowed_images_name_registries_or_repositories_never_tags() -> None:
     assert any(p.startswith("tenants[0].allowed_images") and "without tag or digest" in p for p in found), found
 
 
+def test_incident_channels_are_private_unless_configured_otherwise() -> None:
+    assert parse_config(VALID).incidents.private is True
+    assert parse_config(VALID + "incidents: {private: false}\n").incidents.private is False
+
+
+def test_a_tenants_responders_default_to_its_operators_and_approvers() -> None:
+    tenant = parse_config(VALID).tenants[0]
+    assert tenant.responders == [] and tenant.incident_responders == ["S0ONCALL"]
+    with_operators = parse_config(VALID.replace("    channels: [C0OPS]\n", "    channels: [C0OPS]\n"
+                                                "    operators: [U0BOB, S0ONCALL]\n"))
+    assert with_operators.tenants[0].incident_responders == ["U0BOB", "S0ONCALL"]
+    def with_responders(value: str) -> str:
+        return VALID.replace("    channels: [C0OPS]\n", f"    channels: [C0OPS]\n    responders: {value}\n")
+
+    assert parse_config(with_responders("[U0CAROL]")).tenants[0].incident_responders == ["U0CAROL"]
+    assert any("Slack user id" in p for p in problems(with_responders("[carol]")))
+
+
+def test_channel_responders_are_refused_with_where_they_went() -> None:
+    found = problems(VALID + "  - id: C0PLATFORM\n    responders: [U0BOB]\n")
+    assert any("tenants[].responders" in p for p in found), found
+
+
 def problems(text: str) -> list[str]:
     with pytest.raises(ConfigError) as info:
         parse_config(text)

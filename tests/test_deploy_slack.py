@@ -1,7 +1,7 @@
 """deploy/slack-app-manifest*.yaml: /minio, interactivity, Socket Mode, and exactly the scopes the code needs.
 
 The Web API methods are found in the code itself (bot/ and handlers/):
-``api_call("m")``, the bot's ``_call("m")`` / ``_api("m")`` wrappers, and
+``api_call("m")``, the bot's ``_call("m")`` / ``_api("m")`` / ``Delivery.call("m")`` wrappers, and
 ``client.<method>(`` for WebClient methods, which are expanded to the API
 methods slack_sdk sends (``files_upload_v2`` is two). Each method maps to its
 scope below; a method without a row, or a scope the manifest lacks or has in
@@ -64,6 +64,23 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "users.lookupByEmail": {"users:read.email"},
     "auth.test": set(),
 }
+# A conversations method used on a private channel needs the groups:* scope instead of channels:* (Slack's
+# Conversations API: the scope follows the channel type). The bot works in private channels it creates
+# itself (incident channels: `conversations.create(..., is_private=...)`), so when the code creates them,
+# every conversations method it calls needs the private-channel scope as well.
+PRIVATE_CHANNEL_SCOPES: dict[str, set[str]] = {
+    "conversations.create": {"groups:write"},
+    "conversations.invite": {"groups:write"},
+    "conversations.archive": {"groups:write"},
+    "conversations.setTopic": {"groups:write"},
+    "conversations.setPurpose": {"groups:write"},
+    "conversations.rename": {"groups:write"},
+    "conversations.info": {"groups:read"},
+    "conversations.members": {"groups:read"},
+    "conversations.list": {"groups:read"},
+    "conversations.history": {"groups:history"},
+    "conversations.replies": {"groups:history"},
+}
 # Not Web API calls: the slash command itself needs `commands`; Socket Mode's
 # apps.connections.open uses the app-level token (connections:write), not a bot scope.
 FEATURE_SCOPES = {"commands"}
@@ -72,6 +89,9 @@ _LITERAL_CALL = re.compile(r"""(?:\bapi_call|\b_?call|\b_api)\(\s*["']([a-z]+(?:
 _CLIENT_METHOD = re.compile(r"client\.([a-z][a-z0-9]*_[A-Za-z0-9_]+)\(")
 _SDK_API_CALL = re.compile(r"""self\.api_call\(\s*["']([a-z]+(?:\.[A-Za-z]+)+)["']""")
 _SDK_SELF_METHOD = re.compile(r"\bself\.([a-z][a-z0-9]*_[A-Za-z0-9_]+)\(")
+_PRIVATE_CREATE = re.compile(
+    r"""["']conversations\.create["'][^)]*\bis_private\s*=|conversations_create\([^)]*\bis_private\s*="""
+)
 
 
 @functools.cache
@@ -102,17 +122,29 @@ def methods_in_code() -> dict[str, set[str]]:
     return found
 
 
+def creates_private_channels() -> bool:
+    """Whether the code creates private channels (a `conversations.create` call passing `is_private`)."""
+    return any(
+        _PRIVATE_CREATE.search(path.read_text(encoding="utf-8"))
+        for folder in CODE_DIRS
+        for path in (ROOT / folder).rglob("*.py")
+    )
+
+
 def manifest(kind: str) -> dict[str, Any]:
     """A parsed app manifest."""
     data: dict[str, Any] = yaml.safe_load(MANIFESTS[kind].read_text(encoding="utf-8"))
     return data
 
 
-def needed_scopes(methods: set[str]) -> set[str]:
-    """Bot scopes for these Web API methods plus the slash command."""
+def needed_scopes(methods: set[str], private_channels: bool | None = None) -> set[str]:
+    """Bot scopes for these Web API methods plus the slash command (and private channels' when it makes them)."""
     unknown = sorted(m for m in methods if m not in METHOD_SCOPES)
     assert not unknown, f"add these Slack methods (and their scopes) to METHOD_SCOPES: {unknown}"
-    return FEATURE_SCOPES.union(*(METHOD_SCOPES[m] for m in methods))
+    scopes = FEATURE_SCOPES.union(*(METHOD_SCOPES[m] for m in methods))
+    if creates_private_channels() if private_channels is None else private_channels:
+        scopes |= set().union(*(PRIVATE_CHANNEL_SCOPES.get(m, set()) for m in methods))
+    return scopes
 
 
 def bot_scopes(kind: str) -> set[str]:
@@ -136,9 +168,18 @@ def test_a_new_call_without_its_scope_is_caught() -> None:
         needed_scopes(used | {"admin.users.invite"})
 
 
+def test_private_incident_channels_need_the_private_channel_scopes() -> None:
+    used = set(methods_in_code())
+    assert creates_private_channels(), "incident channels are created private (conversations.create is_private)"
+    assert {"groups:write", "groups:read"} <= bot_scopes("socket")
+    assert needed_scopes(used, private_channels=False) == bot_scopes("socket") - {"groups:write", "groups:read"}
+    assert _PRIVATE_CREATE.search('self._api("conversations.create", name=name, is_private=private)')
+    assert not _PRIVATE_CREATE.search('self._api("conversations.create", name=name)')
+
+
 def test_the_install_guide_and_the_manifest_comment_name_the_same_scopes() -> None:
     scopes = bot_scopes("socket")
-    known = FEATURE_SCOPES.union(*METHOD_SCOPES.values())
+    known = FEATURE_SCOPES.union(*METHOD_SCOPES.values(), *PRIVATE_CHANNEL_SCOPES.values())
     guide = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
     section = guide.split("## The Slack app: install in your workspace", 1)[1].split("\n## ", 1)[0]
     assert set(re.findall(r"`([a-z]+(?::[a-z.]+)?)`", section)) & known == scopes
@@ -150,6 +191,7 @@ def test_the_scan_sees_the_calls_it_must() -> None:
     # Guards the scanner itself: these calls are known to exist.
     used = methods_in_code()
     assert {"chat.postMessage", "chat.update", "usergroups.users.list", "conversations.create", "pins.add"} <= set(used)
+    assert {"conversations.invite", "conversations.members", "auth.test"} <= set(used), "incident channel members"
     assert {"files.getUploadURLExternal", "files.completeUploadExternal"} <= set(used), "files_upload_v2 expands"
     assert "files.upload" not in used, "files.upload is retired"
 

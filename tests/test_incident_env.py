@@ -48,12 +48,14 @@ def credentials_files(tmp_path: Path, cluster: SimCluster, name: str = "demo") -
 def tenant_doc(
     tmp_path: Path, cluster: SimCluster, world: TenantWorld | None = None, name: str = "demo", **extra: Any
 ) -> dict[str, Any]:
-    """Tenant `name` on the simulator, visible in #ops; with `world`, also its Tenant on the API server."""
+    """Tenant `name` on the simulator, visible in #ops, bob its responder; with `world`, also its Tenant on the
+    API server."""
     doc: dict[str, Any] = {
         "name": name,
         "endpoints": cluster.endpoints,
         "credentials": credentials_files(tmp_path, cluster, name),
         "channels": [OPS],
+        "responders": [BOB],
         "probe": {"bucket": "probe"},
         **extra,
     }
@@ -69,10 +71,10 @@ def config_doc(
     store_url: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A whole configuration: alice admin, #ops with bob as responder, #elsewhere seeing nothing."""
+    """A whole configuration: alice admin, #ops, #elsewhere seeing nothing."""
     doc: dict[str, Any] = {
         "admins": [ALICE],
-        "channels": [{"id": OPS, "name": "ops", "responders": [BOB]}, {"id": ELSEWHERE, "name": "elsewhere"}],
+        "channels": [{"id": OPS, "name": "ops"}, {"id": ELSEWHERE, "name": "elsewhere"}],
         "tenants": tenants,
         "timeouts": FAST_TIMEOUTS,
         "store_url": store_url or f"sqlite:///{tmp_path / 'store.db'}",
@@ -202,10 +204,16 @@ def slack_dump(slack: SlackSim) -> str:
 
 
 def start_bot(
-    bot_factory: BotFactory, slack: SlackSim, tmp_path: Path, tenants: list[dict[str, Any]], kube: Path | None = None
+    bot_factory: BotFactory,
+    slack: SlackSim,
+    tmp_path: Path,
+    tenants: list[dict[str, Any]],
+    kube: Path | None = None,
+    **extra: Any,
 ) -> RunningBot:
+    """The bot on the simulator with `config_doc`'s configuration (plus `extra` top-level settings)."""
     slack.add_channel("elsewhere", [ALICE, BOB, CAROL], channel_id=ELSEWHERE)
-    doc = config_doc(tmp_path, tenants, kube)
+    doc = config_doc(tmp_path, tenants, kube, **extra)
     return bot_factory(base_config(slack, **{k: v for k, v in doc.items() if k != "slack"}))
 
 

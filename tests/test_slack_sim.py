@@ -233,6 +233,55 @@ def test_private_channel_without_the_bot_does_not_exist_for_it(slack_sim: SlackS
     assert "secret" not in names
 
 
+def test_a_private_channel_is_created_private_and_shows_who_the_bot_invited(
+    slack_sim: SlackSim, slack_client: WebClient
+) -> None:
+    created = slack_client.conversations_create(name="inc-secret", is_private=True)["channel"]
+    assert created["is_private"] is True and created["is_member"] is True
+    slack_client.conversations_invite(channel=created["id"], users="U0ALICE,U0BOB")
+    assert set(slack_client.conversations_members(channel=created["id"])["members"]) == {"U0BOT", "U0ALICE", "U0BOB"}
+    public = {c["name"] for c in slack_client.conversations_list()["channels"]}
+    private = {c["name"] for c in slack_client.conversations_list(types="private_channel")["channels"]}
+    assert "inc-secret" not in public and "inc-secret" in private
+    # The bot cannot join a private channel by itself (it must be invited), as in Slack.
+    secret = slack_sim.add_channel("secret", ["U0ALICE"], bot_member=False, is_private=True)
+    assert slack_error(slack_client.conversations_join, channel=secret) == "channel_not_found"
+    assert slack_sim.member_events(created["id"]) == [
+        {"type": "member_joined_channel", "user": user, "channel": created["id"], "channel_type": "G",
+         "team": "T0SIM", "event_ts": event["event_ts"], "inviter": "U0BOT"}
+        for user, event in zip(("U0ALICE", "U0BOB"), slack_sim.member_events(created["id"]), strict=True)
+    ]
+
+
+def test_a_person_joins_a_public_channel_by_themselves_but_never_a_private_one(slack_sim: SlackSim) -> None:
+    driver = slack_sim.driver()
+    public = slack_sim.add_channel("inc-open", ["U0ALICE"])
+    driver.join("U0CAROL", public)
+    assert "U0CAROL" in slack_sim.channel(public).members  # type: ignore[union-attr]
+    [event] = slack_sim.member_events(public)
+    assert event["user"] == "U0CAROL" and event["channel_type"] == "C" and "inviter" not in event
+    private = slack_sim.add_channel("inc-closed", ["U0ALICE"], is_private=True)
+    with pytest.raises(ValueError, match="private"):
+        driver.join("U0CAROL", private)
+    # A private channel does not exist for a non-member: nothing can be typed or clicked there.
+    with pytest.raises(ValueError, match="not a member"):
+        driver.slash("U0CAROL", private, "/minio help")
+    assert "U0CAROL" not in slack_sim.channel(private).members  # type: ignore[union-attr]
+
+
+def test_a_member_adds_people_from_slack_itself_and_the_event_names_them_as_inviter(slack_sim: SlackSim) -> None:
+    driver = slack_sim.driver()
+    private = slack_sim.add_channel("inc-closed", ["U0BOB"], is_private=True)
+    with pytest.raises(ValueError, match="not a member"):
+        driver.add_members("U0CAROL", private, ["U0CAROL"])
+    driver.add_members("U0BOB", private, ["U0CAROL"])
+    assert "U0CAROL" in slack_sim.channel(private).members  # type: ignore[union-attr]
+    [event] = slack_sim.member_events(private)
+    assert event["inviter"] == "U0BOB" and event["channel_type"] == "G"
+    with pytest.raises(ValueError, match="unknown user"):
+        driver.add_members("U0BOB", private, ["U0NOBODY"])
+
+
 def test_users_info(slack_client: WebClient) -> None:
     alice = slack_client.users_info(user="U0ALICE")["user"]
     assert (alice["name"], alice["is_admin"], alice["team_id"]) == ("alice", True, "T0SIM")

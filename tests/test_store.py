@@ -18,6 +18,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 
 from bot.store import Store, StoreError, StoreUnavailable
 from bot.store.db import Database
+from bot.store.incidents import Incidents
 from bot.store.migrations import MIGRATIONS, Migration, applied_versions, migrate
 from bot.store.schema import table_names
 from tests.fixtures.postgres import PostgresServer
@@ -91,6 +92,25 @@ def test_an_existing_database_gets_only_the_new_migration(store_url: str) -> Non
         with db.read() as conn:
             assert conn.dialect.has_table(conn, "notes")
         assert applied_versions(db) == [1, 2]
+    finally:
+        db.dispose()
+
+
+def test_a_database_from_before_incident_members_gets_them_and_its_old_incidents_stay_public(store_url: str) -> None:
+    mine = next(m for m in MIGRATIONS if m.description.startswith("incident_members"))
+    db = Database(store_url)
+    try:
+        migrate(db, MIGRATIONS[: mine.version - 1])
+        with db.write() as conn:  # the shape the version before had
+            conn.execute(text("DROP TABLE incident_members"))
+            conn.execute(text("ALTER TABLE incidents DROP COLUMN is_private"))
+            conn.execute(text("INSERT INTO incidents (severity, title, declared_by, declared_at) "
+                              "VALUES ('P1', 'old', 'U0ALICE', '2025-01-01 00:00:00')"))
+        assert migrate(db)[0] == mine.version
+        incidents = Incidents(db)
+        [old] = incidents.open()
+        assert old.is_private is False, "channels of incidents declared before version 3 were public"
+        assert incidents.let_in(old.id, ["U0BOB"], by="U0ALICE") == ["U0BOB"]
     finally:
         db.dispose()
 

@@ -89,6 +89,28 @@ def test_an_incident_from_declaration_to_resolution(store: Store) -> None:
     assert store.incidents.open() == [] and store.incidents.open_in_channel("C0INC") is None
 
 
+def test_the_people_the_bot_let_into_an_incident_channel_are_stored_once_each(store: Store) -> None:
+    incident = store.incidents.declare(
+        severity="P2", title="slow", declared_by="U0ALICE", tenant="demo", channel_id="C0INC", at=NOW,
+        private=True, members=["U0ALICE", "U0BOB"],
+    )
+    assert incident.is_private and store.incidents.get(incident.id) == incident
+    assert store.incidents.member_ids(incident.id) == {"U0ALICE", "U0BOB"}
+    assert store.incidents.let_in(incident.id, ["U0BOB", "U0CAROL", "U0CAROL"], by="U0BOB", at=NOW) == ["U0CAROL"]
+    assert [(m.user_id, m.invited_by) for m in store.incidents.members(incident.id)] == [
+        ("U0ALICE", "U0ALICE"), ("U0BOB", "U0ALICE"), ("U0CAROL", "U0BOB"),
+    ]
+    other = store.incidents.declare(severity="P3", title="other", declared_by="U0BOB", channel_id="C0INC2")
+    assert not other.is_private and store.incidents.member_ids(other.id) == frozenset()
+
+
+def test_two_responders_letting_the_same_person_in_at_once_record_it_once(store_url: str, store: Store) -> None:
+    incident = store.incidents.declare(severity="P1", title="x", declared_by="U0ALICE", channel_id="C0INC", at=NOW)
+    added = race(store_url, 4, lambda s: s.incidents.let_in(incident.id, ["U0DAVE"], by="U0BOB"))
+    assert sorted(added) == [[], [], [], ["U0DAVE"]]
+    assert len(store.incidents.members(incident.id)) == 1
+
+
 # --- runbooks --------------------------------------------------------------------------------
 
 

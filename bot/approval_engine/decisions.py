@@ -132,7 +132,9 @@ def approve(
     return None
 
 
-def _decidable(runtime: Runtime, approval_id: str, channel: str | None, verb: str) -> Approval | Report:
+def _decidable(
+    runtime: Runtime, approval_id: str, channel: str | None, verb: str, user: str
+) -> Approval | Report:
     """The request a command names, if the command's channel may decide it (the card's, or one that sees the
     tenant); a form was checked against the card already and passes no channel."""
     approval = find(runtime, approval_id)
@@ -140,25 +142,25 @@ def _decidable(runtime: Runtime, approval_id: str, channel: str | None, verb: st
         return notice(spans("There is no approval request ", code(shortened(approval_id, 40)), ". See ",
                             code("/minio approvals"), "."))
     if channel is not None and not channel_may_decide(
-        approval, channel, sees_tenant=lambda: _sees(runtime, channel, approval.tenant)
+        approval, channel, sees_tenant=lambda: _sees(runtime, channel, approval.tenant, user)
     ):
         return notice(spans("Request ", code(approval.id), f" cannot be {verb} from this channel."))
     return approval
 
 
-def _sees(runtime: Runtime, channel: str, subject: str) -> bool:
+def _sees(runtime: Runtime, channel: str, subject: str, user: str) -> bool:
     cluster_name = subject_cluster(subject)
     if cluster_name is not None:
         cluster = runtime.config.cluster(cluster_name)
         return cluster is not None and runtime.access.can_see_cluster(channel, cluster)
     tenant = runtime.find_tenant(subject)
-    return tenant is not None and runtime.access.can_see(channel, tenant)
+    return tenant is not None and runtime.access.can_see(channel, tenant, user)
 
 
 def reject(runtime: Runtime, outbox: Outbox, approval_id: str, user: str, reason: str,
            *, channel: str | None = None) -> Report:
     """Reject a pending request with a reason (from the form or ``/minio reject``)."""
-    approval = _decidable(runtime, approval_id, channel, "decided")
+    approval = _decidable(runtime, approval_id, channel, "decided", user)
     if isinstance(approval, Report):
         return approval
     refused = may_decide(runtime, outbox, approval, user, REJECT)
@@ -179,7 +181,7 @@ def reject(runtime: Runtime, outbox: Outbox, approval_id: str, user: str, reason
 
 def cancel(runtime: Runtime, outbox: Outbox, approval_id: str, user: str, *, channel: str | None = None) -> Report:
     """Cancel a pending request: its requester (or a bot admin) only."""
-    approval = _decidable(runtime, approval_id, channel, "cancelled")
+    approval = _decidable(runtime, approval_id, channel, "cancelled", user)
     if isinstance(approval, Report):
         return approval
     refusal = canceller_refusal(approval, user, admin=runtime.access.is_admin)

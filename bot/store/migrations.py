@@ -88,6 +88,15 @@ def _approval_leases(conn: Connection) -> None:
             conn.execute(CreateIndex(index))
 
 
+def _incident_members(conn: Connection) -> None:
+    # Incidents declared before this version had public channels: is_private false is the truth for them.
+    columns = {c["name"] for c in inspect(conn).get_columns(schema.incidents.name)}
+    if "is_private" not in columns:
+        default = "false" if conn.dialect.name == "postgresql" else "0"
+        conn.execute(text(f"ALTER TABLE incidents ADD COLUMN is_private BOOLEAN NOT NULL DEFAULT {default}"))
+    schema.incident_members.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: every table as in schema.py", _baseline),
     Migration(2, "slack_replay_keys: Slack request replay protection shared by replicas", _slack_replay_keys),
@@ -96,6 +105,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "report_deliveries: claim -> send -> mark delivered for scheduled reports", _report_deliveries),
     Migration(5, "approvals.lease_owner/lease_expires_at: execution leases, renewed while a change runs",
               _approval_leases),
+    Migration(6, "incident_members and incidents.is_private: who the bot let into an incident channel",
+              _incident_members),
 )
 """Every migration, oldest first. Append; never edit or renumber one that has shipped."""
 

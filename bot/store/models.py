@@ -149,11 +149,21 @@ class Incident(_Record):
     declared_at: datetime
     resolved_at: datetime | None
     summary: str | None
+    is_private: bool = False
 
     @property
     def is_open(self) -> bool:
         """True until the incident is resolved."""
         return self.resolved_at is None
+
+
+class IncidentMember(_Record):
+    """Someone the bot let into an incident's channel, and who asked for it."""
+
+    incident_id: int
+    user_id: str
+    invited_by: str
+    invited_at: datetime
 
 
 class RunbookCheck(_Record):

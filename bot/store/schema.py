@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     event,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.schema import DDL
@@ -192,8 +193,22 @@ incidents = Table(
     Column("declared_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime),
     Column("summary", Text),
+    # Whether the bot created the incident's channel private (only invited people can read it).
+    Column("is_private", Boolean, nullable=False, server_default=false()),
     Index(None, "resolved_at"),
     Index(None, "channel_id"),
+)
+
+# The people the bot let into an incident's channel: invited at the declaration, or later through the bot
+# (`/minio incident invite`). Only they see the incident's tenant there; someone who joined the channel by
+# themselves, or was added from Slack itself, is not in this table.
+incident_members = Table(
+    "incident_members",
+    metadata,
+    Column("incident_id", BigId, ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("invited_by", String(64), nullable=False),
+    Column("invited_at", UtcDateTime, nullable=False),
 )
 
 incident_timeline = Table(

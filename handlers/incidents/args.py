@@ -1,4 +1,4 @@
-"""The parsed `/minio incident` command: a diagnostic, `declare` or `resolve`, and the words after it."""
+"""The parsed `/minio incident` command: a diagnostic, `declare`, `invite` or `resolve`, and the words after it."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from bot.commands import member_id
 from handlers.incidents.model import INCIDENT_TYPES, IncidentType
 
 SEVERITIES = ("P1", "P2", "P3")
-ACTIONS = (*INCIDENT_TYPES, "declare", "resolve")
+ACTIONS = (*INCIDENT_TYPES, "declare", "invite", "resolve")
+MAX_INVITES = 20
 
 
 class IncidentArgs(BaseModel):
-    """The three shapes of `incident`: `<type> [tenant]`, `declare <tenant> <P1|P2|P3> <title>`, `resolve [summary]`."""
+    """The shapes of `incident`: `<type> [tenant]`, `declare <tenant> <P1|P2|P3> <title>`,
+    `invite <member id>...`, `resolve [summary]`."""
 
     model_config = ConfigDict(extra="forbid")
     action: str
@@ -22,6 +25,7 @@ class IncidentArgs(BaseModel):
     title: str | None = None
     summary: str | None = None
     type: IncidentType | None = None
+    people: list[str] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -40,6 +44,8 @@ class IncidentArgs(BaseModel):
             if severity not in SEVERITIES:
                 raise ValueError(f"severity is P1, P2 or P3, not {words[1][:10]}")
             data.update(tenant=words[0], severity=severity, title=" ".join(words[2:]))
+        elif action == "invite":
+            data["people"] = people(words)
         elif action == "resolve":
             if words:
                 data["summary"] = " ".join(words)
@@ -48,6 +54,23 @@ class IncidentArgs(BaseModel):
                 raise ValueError(f"incident {action} takes one tenant, not {' '.join(words)[:60]}")
             data["tenant"] = words[0]
         return data
+
+
+def people(words: list[str]) -> list[str]:
+    """Member ids from `U0123ABCD` or `<@U0123ABCD>` words; names are refused (they are not unique, and
+    whoever is named here will see the tenant)."""
+    if not words:
+        raise ValueError("invite needs the member id of each person (their profile, ⋯, Copy member ID)")
+    if len(words) > MAX_INVITES:
+        raise ValueError(f"invite at most {MAX_INVITES} people at once")
+    found = []
+    for word in words:
+        member = member_id(word)
+        if member is None:
+            raise ValueError(f"{word[:40]} is not a member id like U0123ABCD (names are ambiguous; in Slack: their "
+                             "profile, ⋯, Copy member ID)")
+        found.append(member)
+    return list(dict.fromkeys(found))
 
 
 def _check_type(data: dict[str, Any], action: object) -> None:

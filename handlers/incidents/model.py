@@ -51,6 +51,13 @@ class Gathered:
         return {key[len(start) :]: value for key, value in self.values.items() if key.startswith(start)}
 
 
+class Sensitive(StrEnum):
+    """Evidence posted only where the tenant's own channels could already see it (see `disclosure`)."""
+
+    IAM = "IAM users and their policies"
+    LOG_TAILS = "pod log tails"
+
+
 @dataclass(frozen=True)
 class RejectionSample:
     """MinIO's rejected-request counters at one moment (``time.monotonic()``): the start of a rate."""
@@ -80,3 +87,13 @@ class Diagnosis:
 
     sections: list[Section]
     next_actions: list[Text]
+    sensitive: Mapping[str, Sensitive] = field(default_factory=dict)  # section title -> what it holds
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Sensitive evidence left out of a report: what, why, and where it can be seen instead."""
+
+    kinds: tuple[Sensitive, ...]
+    why: Text
+    where: Text

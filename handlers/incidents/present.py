@@ -27,7 +27,7 @@ from bot.store import Incident, TimelineEntry
 from handlers.health import TenantHealth
 from handlers.incidents.diagnose.sections import numbered
 from handlers.incidents.evaluate import is_person, verdict
-from handlers.incidents.model import Diagnosis, IncidentType
+from handlers.incidents.model import Diagnosis, IncidentType, Withheld
 
 MAX_EVIDENCE_REASONS = 8
 MAX_TIMELINE_LINES = 200
@@ -49,18 +49,32 @@ def next_actions_section(actions: list[Text], title: str = "Recommended next act
     return Section(title=title, lines=numbered(actions))
 
 
-def diagnosis_report(tenant: str, kind: IncidentType, diagnosis: Diagnosis) -> Report:
+def left_out_section(withheld: Withheld) -> Section:
+    """What a report leaves out (sensitive evidence), why, and where it can be seen instead."""
+    return Section(
+        title="Left out",
+        status=Status.INFO,
+        lines=[
+            spans("Not posted here: ", ", ".join(k.value for k in withheld.kinds), "."),
+            spans("Why: ", withheld.why, "."),
+            spans("Where instead: ", withheld.where, "."),
+        ],
+    )
+
+
+def diagnosis_report(tenant: str, kind: IncidentType, diagnosis: Diagnosis, withheld: Withheld | None = None) -> Report:
     """The report for `/minio incident <type> <tenant>`: sections, overall verdict, next actions last."""
     status, findings, unknown = verdict(diagnosis)
     summary = f"{len(findings)} finding(s) need attention." if findings else "Nothing abnormal found by these checks."
     if unknown:
         summary += f" {unknown} check(s) could not run."
+    left_out = [left_out_section(withheld)] if withheld else []
     return Report(
         title=f"Incident diagnostics: {kind.value} on {tenant}",
         status=status,
         summary=summary,
         reasons=findings,
-        sections=[*diagnosis.sections, next_actions_section(diagnosis.next_actions)],
+        sections=[*left_out, *diagnosis.sections, next_actions_section(diagnosis.next_actions)],
     )
 
 
@@ -69,10 +83,11 @@ def _prefixed(prefix: str, sections: list[Section]) -> list[Section]:
 
 
 def evidence_report(
-    tenant: str, taken_at: datetime, health: TenantHealth | ClientError, diagnoses: dict[IncidentType, Diagnosis]
+    tenant: str, taken_at: datetime, health: TenantHealth | ClientError, diagnoses: dict[IncidentType, Diagnosis],
+    withheld: Withheld | None = None,
 ) -> Report:
     """Health and the matching diagnostics as one snapshot report (pinned in the incident channel)."""
-    sections: list[Section] = []
+    sections: list[Section] = [left_out_section(withheld)] if withheld else []
     reasons: list[Text] = []
     statuses: list[Status] = []
     if isinstance(health, ClientError):
@@ -95,10 +110,23 @@ def evidence_report(
     )
 
 
+def access_line(private: bool) -> Text:
+    """Who sees the tenant in an incident channel, and how someone else gets in."""
+    invite = code("/minio incident invite <member id>")
+    if private:
+        return spans("Private channel: only the people the bot invited are here and see tenant details. "
+                     "Responders bring in more with ", invite, "; someone added from Slack itself sees nothing "
+                     "until then, and while they are here nobody does.")
+    return spans("Public channel: anyone in the workspace can read it, and commands here work only for the "
+                 "people the bot invited (responders bring in more with ", invite, ").")
+
+
 def incident_card(
-    incident: Incident, tenant: str, origin: str, minutes: int, due: datetime, people: list[str]
+    incident: Incident, tenant: str, origin: str, minutes: int, due: datetime, people: list[str],
+    withheld: Withheld | None = None,
 ) -> Report:
-    """The first message in the incident channel: who declared what, when a response is due, who is in."""
+    """The first message in the incident channel: who declared what, when a response is due, who is in, and
+    what was left out of the channel."""
     return Report(
         title=f"{incident.severity} incident: {incident.title}",
         status=Status.UNHEALTHY if incident.severity == "P1" else Status.DEGRADED,
@@ -113,35 +141,70 @@ def incident_card(
                     KeyValue(label="Response due", value=spans(when(due))),
                     KeyValue(label="Responders", value=join([spans(mention(p)) for p in people])),
                 ],
-                lines=[spans("Every ", code("/minio"), " command and checklist tick here goes into the timeline. "
+                lines=[access_line(incident.is_private),
+                       spans("Every ", code("/minio"), " command and checklist tick here goes into the timeline. "
                              "Resolve with ", code("/minio incident resolve <summary>"), ".")],
-            )
+            ),
+            *([left_out_section(withheld)] if withheld else []),
         ],
+    )
+
+
+def sensitive_evidence_report(
+    incident: Incident, tenant: str, channel: str, taken_at: datetime, held: dict[IncidentType, Diagnosis]
+) -> Report:
+    """The evidence left out of a public incident channel, for the tenant's own channel."""
+    sections = [s for kind, d in held.items() for s in _prefixed(kind.value, d.sections)]
+    kinds = sorted({k.value for d in held.values() for k in d.sensitive.values()})
+    return Report(
+        title=f"Sensitive evidence: incident #{incident.id} on {tenant}",
+        status=worst([s.status for s in sections if s.status], Status.INFO),
+        summary=spans("Taken ", when(taken_at), ": ", ", ".join(kinds), ", left out of the public incident channel ",
+                      mention(channel), " (anyone in the workspace can read it)."),
+        sections=sections,
     )
 
 
 def declared_report(
     incident: Incident, channel: str, minutes: int, due: datetime, people: list[str], evidence: Status | None,
-    evidence_link: str | None, checklist: str, problems: list[Text],
+    evidence_link: str | None, checklist: str, problems: list[Text], withheld: Withheld | None = None,
 ) -> Report:
     """The answer to `/minio incident declare`: where the incident lives now, and what could not be done."""
     pinned = spans(" (", link(evidence_link, "pinned snapshot"), ")") if evidence_link else " (pinned in the channel)"
+    lines: list[Text] = [
+        spans("Invited: ", join([spans(mention(p)) for p in people])),
+        spans(f"Evidence: {evidence.value if evidence else 'n/a'}", pinned),
+        f"Emergency checklist: {checklist}",
+        "The channel is private." if incident.is_private else "The channel is public (incidents.private: false).",
+    ]
+    if withheld:
+        lines.append(spans("Left out of the channel: ", ", ".join(k.value for k in withheld.kinds), "; ",
+                           withheld.where, "."))
     return Report(
         title=f"{incident.severity} incident declared: {incident.title}",
         status=Status.UNHEALTHY if incident.severity == "P1" else Status.DEGRADED,
         summary=spans(mention(channel), " is open for tenant ", bold(incident.tenant or "-"),
                       "; first response due by ", when(due), f" ({minutes} min)."),
         reasons=problems,
-        sections=[
-            Section(
-                title=f"Incident #{incident.id}",
-                lines=[
-                    spans("Invited: ", join([spans(mention(p)) for p in people])),
-                    spans(f"Evidence: {evidence.value if evidence else 'n/a'}", pinned),
-                    f"Emergency checklist: {checklist}",
-                ],
-            )
-        ],
+        sections=[Section(title=f"Incident #{incident.id}", lines=lines)],
+    )
+
+
+def invited_report(tenant: str, added: list[str], already: list[str], refused: dict[str, str]) -> Report:
+    """The answer to `/minio incident invite`: who is in now (and sees the tenant here), who could not be added."""
+    lines: list[Text] = []
+    if added:
+        lines.append(spans("Added ", join([spans(mention(p)) for p in added]), ": they see tenant ", bold(tenant),
+                           " in this channel now."))
+    if already:
+        lines.append(spans("Already let in before: ", join([spans(mention(p)) for p in already]), "."))
+    for user, why in refused.items():
+        lines.append(spans("Could not add ", mention(user), f" to the channel: {why}."))
+    return Report(
+        title="",
+        status=Status.DEGRADED if refused else Status.HEALTHY,
+        summary=lines[0] if lines else "Nobody to invite.",
+        reasons=lines[1:],
     )
 
 

@@ -277,17 +277,58 @@ class SlackDriver:
             )
             return message.ts
 
+    def join(self, user_id: str, channel_id: str) -> None:
+        """`user_id` joins a public channel by themselves (Slack's "Join channel"); nobody invited them.
+
+        Slack offers no way into a private channel without an invitation, so that is a ValueError.
+        """
+        with self.ws.lock:
+            user, channel = self._find(user_id, channel_id, member=None)
+            if channel.is_private or channel.is_im:
+                raise ValueError(f"{channel.name} is private: only a member can add {user.name}")
+            if channel.is_archived:
+                raise ValueError(f"{channel.name} is archived")
+            if user.id not in channel.members:
+                self.ws.add_member(channel, user.id)
+
+    def add_members(self, user_id: str, channel_id: str, users: list[str]) -> None:
+        """A member adds people to a channel from Slack itself ("Add people"), not through any app.
+
+        Any member may do this in public and (by default) private channels.
+        """
+        with self.ws.lock:
+            inviter, channel = self._find(user_id, channel_id, member=True)
+            if channel.is_im or channel.is_archived:
+                raise ValueError(f"nobody can be added to {channel.name}")
+            for invited in users:
+                if invited not in self.ws.users:
+                    raise ValueError(f"unknown user {invited!r}: add it with SlackSim.add_user")
+            for invited in users:
+                if invited not in channel.members:
+                    self.ws.add_member(channel, invited, inviter=inviter.id)
+
     # -- plumbing ------------------------------------------------------------------------
 
-    def _actor(self, user_id: str, channel_id: str) -> tuple[User, Channel]:
-        with self.ws.lock:
-            user = self.ws.users.get(user_id)
-            channel = self.ws.find_channel(channel_id, allow_name=True)
+    def _find(self, user_id: str, channel_id: str, *, member: bool | None = False) -> tuple[User, Channel]:
+        """The user and channel (call with the lock held).
+
+        `member`: True, the user must be in the channel; False, only in a private one (which does not
+        exist for anyone else); None, no check.
+        """
+        user = self.ws.users.get(user_id)
+        channel = self.ws.find_channel(channel_id, allow_name=True)
         if user is None:
             raise ValueError(f"unknown user {user_id!r}: add it with SlackSim.add_user")
         if channel is None:
             raise ValueError(f"unknown channel {channel_id!r}: add it with SlackSim.add_channel")
+        if member is not None and (member or channel.is_private) and user.id not in channel.members:
+            # A private channel does not exist for non-members: nothing can be typed or clicked there.
+            raise ValueError(f"{user.name} is not a member of {channel.name}")
         return user, channel
+
+    def _actor(self, user_id: str, channel_id: str) -> tuple[User, Channel]:
+        with self.ws.lock:
+            return self._find(user_id, channel_id)
 
     def _issue_trigger(self, user_id: str) -> Trigger:
         with self.ws.lock:

@@ -13,7 +13,7 @@ from .driver import SlackDriver
 from .faults import Fault, FaultPlan, RateLimiter
 from .server import SimHTTPServer, SimRouter
 from .socket_mode import SocketModeServer
-from .state import CallRecord, Channel, Ephemeral, Message, SimFile, User, Usergroup, View, Workspace
+from .state import CallRecord, Channel, Ephemeral, MemberEvent, Message, SimFile, User, Usergroup, View, Workspace
 
 T = TypeVar("T")
 
@@ -280,6 +280,14 @@ class SlackSim:
         with self.ws.lock:
             channel = self.ws.find_channel(channel_id, allow_name=True)
             return copy.deepcopy(channel)
+
+    def member_events(self, channel_id: str | None = None) -> list[dict[str, object]]:
+        """`member_joined_channel` events (as Slack would send them) for one channel or all, oldest first."""
+        with self.ws.lock:
+            events: list[MemberEvent] = [
+                e for e in self.ws.member_events if channel_id is None or e.channel == channel_id
+            ]
+            return [e.to_api(self.ws.team_id) for e in events]
 
     def calls(self, method: str | None = None) -> list[CallRecord]:
         """Every request received, oldest first (optionally only one method)."""

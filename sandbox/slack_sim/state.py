@@ -255,6 +255,35 @@ class Usergroup:
 
 
 @dataclass
+class MemberEvent:
+    """Someone joined a channel, shaped like Slack's `member_joined_channel` event.
+
+    Recorded for every way in (invited by the bot or by a member, or joined by themselves) so tests
+    can see what Slack would report to an app subscribed to the event; the sim delivers no events.
+    """
+
+    user: str
+    channel: str
+    channel_type: str  # "C": public channel, "G": private channel (as in the event)
+    event_ts: str
+    inviter: str | None = None  # absent in Slack's event when the user joined by themselves
+
+    def to_api(self, team_id: str) -> dict[str, Any]:
+        """The event body Slack sends (inside an `event_callback`)."""
+        body: dict[str, Any] = {
+            "type": "member_joined_channel",
+            "user": self.user,
+            "channel": self.channel,
+            "channel_type": self.channel_type,
+            "team": team_id,
+            "event_ts": self.event_ts,
+        }
+        if self.inviter:
+            body["inviter"] = self.inviter
+        return body
+
+
+@dataclass
 class CallRecord:
     """One request the sim received (Web API, upload URL, response_url or Socket Mode ack)."""
 
@@ -343,6 +372,7 @@ class Workspace:
         self.triggers: dict[str, Trigger] = {}
         self.views: dict[str, View] = {}
         self.calls: list[CallRecord] = []
+        self.member_events: list[MemberEvent] = []
 
     # -- clock and ids ---------------------------------------------------------------
 
@@ -419,6 +449,19 @@ class Workspace:
         """Append a message to its channel."""
         self.messages.setdefault(message.channel, []).append(message)
         return message
+
+    def add_member(self, channel: Channel, user: str, inviter: str | None = None) -> None:
+        """Put `user` in `channel` (invited by `inviter`, or by themselves) and log the join event."""
+        channel.members.append(user)
+        self.member_events.append(
+            MemberEvent(
+                user=user,
+                channel=channel.id,
+                channel_type="G" if channel.is_private else "C",
+                event_ts=self.next_ts(),
+                inviter=inviter,
+            )
+        )
 
     def record(self, call: CallRecord) -> None:
         """Remember a request for `SlackSim.calls()`."""

@@ -17,7 +17,7 @@ from handlers.incidents.diagnose.sections import (
     rows_status,
     untrusted,
 )
-from handlers.incidents.model import Diagnosis, Fact, Gathered
+from handlers.incidents.model import Diagnosis, Fact, Gathered, Sensitive
 from handlers.incidents.pods import crashed_pods
 from handlers.incidents.remediation import pod_delete_action
 
@@ -149,10 +149,12 @@ def pod_crash_actions(pods: Fact[list[PodInfo]] | None, tenant: str) -> list[Tex
 
 def evaluate_pod_crash(facts: PodCrashFacts, tenant: TenantConfig) -> Diagnosis:
     """Crashed pods, why they ended, what Kubernetes said, their last log lines, and MinIO's view."""
+    logs = [log_section(pod, log) for pod, log in facts.logs.items()]
     sections = [
         *pods_sections(facts.pods, tenant.name),
         events_section(facts.events, tenant.tenant_name),
-        *(log_section(pod, log) for pod, log in facts.logs.items()),
+        *logs,
         minio_servers_section(facts.info),
     ]
-    return Diagnosis(sections, pod_crash_actions(facts.pods, tenant.name))
+    sensitive = {s.title: Sensitive.LOG_TAILS for s in logs}
+    return Diagnosis(sections, pod_crash_actions(facts.pods, tenant.name), sensitive=sensitive)

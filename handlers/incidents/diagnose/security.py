@@ -10,7 +10,7 @@ from bot.clients.kube_models import CertInfo
 from bot.clients.minio_models import UserInfo
 from bot.report import Row, Section, Status, Text, code, duration, join, spans, when
 from handlers.incidents.diagnose.sections import failed_section, not_on_kubernetes, rows_status
-from handlers.incidents.model import AuthRejectionRate, Diagnosis, Fact, Gathered
+from handlers.incidents.model import AuthRejectionRate, Diagnosis, Fact, Gathered, Sensitive
 
 NEEDS = ("default_credentials", "root_default", "auth_rate", "users", "public", "certificates")
 MAX_USERS = 25
@@ -200,5 +200,7 @@ def evaluate_security(facts: SecurityFacts, tenant: str) -> Diagnosis:
     auth, failures = auth_section(facts.auth)
     public, open_buckets = public_section(facts.public)
     certificates, expiring = certificates_section(facts.certificates)
-    sections = [credentials, auth, users_section(facts.users), public, certificates]
-    return Diagnosis(sections, security_actions(tenant, facts, defaults, expiring, open_buckets, failures))
+    users = users_section(facts.users)
+    sections = [credentials, auth, users, public, certificates]
+    actions = security_actions(tenant, facts, defaults, expiring, open_buckets, failures)
+    return Diagnosis(sections, actions, sensitive={users.title: Sensitive.IAM})

@@ -56,7 +56,7 @@ def invite(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     """Add users to a channel the bot is in; one bad user fails the whole call."""
     ws = ctx.ws
     channel = member_channel(ctx, req.text("channel"))
-    users = [u.strip() for u in req.require("users", "no_user").split(",") if u.strip()]
+    users = list(dict.fromkeys(u.strip() for u in req.require("users", "no_user").split(",") if u.strip()))
     if not users:
         raise ApiError("no_user")
     for user in users:
@@ -66,7 +66,8 @@ def invite(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
             raise ApiError("user_not_found", errors=[{"user": user, "ok": False, "error": "user_not_found"}])
         if user in channel.members:
             raise ApiError("already_in_channel", errors=[{"user": user, "ok": False, "error": "already_in_channel"}])
-    channel.members.extend(users)
+    for user in users:
+        ws.add_member(channel, user, inviter=ws.bot_user_id)
     return {"ok": True, "channel": channel.to_api(ws.bot_user_id)}
 
 
@@ -84,7 +85,7 @@ def join(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
         body["warning"] = "already_in_channel"
         body["response_metadata"] = {"warnings": ["already_in_channel"]}
     else:
-        channel.members.append(ws.bot_user_id)
+        ws.add_member(channel, ws.bot_user_id)
     body["channel"] = channel.to_api(ws.bot_user_id)
     return body
 
