@@ -82,6 +82,9 @@ API_CALLS: dict[str, list[ApiCall]] = {
     "list_services": [("", "services", "", "list")],
     "read_secret": [("", "secrets", "", "get")],
     "tls_certificate": [("", "secrets", "", "get")],
+    # The doctor asks the API server what the bot's own token may do (every
+    # authenticated user may by default; the chart grants it explicitly).
+    "access_review": [("authorization.k8s.io", "selfsubjectaccessreviews", "", "create")],
 }
 
 
@@ -109,6 +112,7 @@ class KubeClient:
         self._custom = client.CustomObjectsApi(api_client)
         self._networking = client.NetworkingV1Api(api_client)
         self._storage = client.StorageV1Api(api_client)
+        self._authorization = client.AuthorizationV1Api(api_client)
         _disable_blind_retries(api_client)
 
     @classmethod
@@ -563,6 +567,26 @@ class KubeClient:
             except (ValueError, UnicodeDecodeError):
                 continue  # binary values are never credentials we can use
         return out
+
+    def access_review(
+        self, verb: str, group: str, resource: str, subresource: str = "", namespace: str | None = None,
+        name: str | None = None,
+    ) -> bool:
+        """May this client's own identity make the call? (a SelfSubjectAccessReview; nothing else happens)."""
+        attributes: dict[str, Any] = {"verb": verb, "group": group, "resource": resource}
+        for key, value in (("subresource", subresource), ("namespace", namespace), ("name", name)):
+            if value:
+                attributes[key] = value
+        body: Any = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                     "spec": {"resourceAttributes": attributes}}
+        answer = self._call(
+            "create",
+            "selfsubjectaccessreviews.authorization.k8s.io",
+            lambda: self._authorization.create_self_subject_access_review(
+                body, _preload_content=False, _request_timeout=self._rt
+            ),
+        )
+        return bool((answer.get("status") or {}).get("allowed"))
 
     def tls_certificate(self, namespace: str, secret: str) -> CertInfo:
         """Subject, issuer and expiry of the certificate in a TLS Secret (``tls.crt`` or ``public.crt``).
