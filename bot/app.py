@@ -30,6 +30,7 @@ from bot.redact import register_secret
 from bot.render.inline import to_mrkdwn
 from bot.report import Report, code, emoji, notice, spans
 from bot.runtime import Runtime
+from bot.slack_probe import WebClientProbe
 from bot.store.errors import StoreError
 from bot.worker import WorkQueue
 
@@ -85,7 +86,7 @@ class Bot:
         metrics = BotMetrics()
         self.client = make_web_client(secrets.slack_bot_token.get_secret_value(), config.slack.api_url, metrics)
         groups = CachedGroups(SlackGroups(self.client), ttl=config.slack.usergroup_cache_seconds)
-        self.runtime = Runtime(config, groups=groups, metrics=metrics)
+        self.runtime = Runtime(config, groups=groups, metrics=metrics, slack=WebClientProbe(self.client))
         self.dispatcher = Dispatcher(self.runtime, self.application)
         self.delivery = Delivery(self.client, self.runtime.metrics)
         self.outbox = SlackOutbox(self.delivery)

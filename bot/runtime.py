@@ -40,7 +40,9 @@ from bot.redact import register_secret
 if TYPE_CHECKING:
     from bot.clients.kube import KubeClient
     from bot.clients.kube_models import TenantInfo
+    from bot.clients.lease import KubeLeaseStore
     from bot.clients.minio import MinioClient
+    from bot.slack_probe import SlackProbe
     from bot.store import Store
 
 log = logging.getLogger("minio_chatops.runtime")
@@ -91,8 +93,11 @@ class Runtime:
         clock: Callable[[], datetime] = utcnow,
         environ: dict[str, str] | None = None,
         metrics: BotMetrics | None = None,
+        slack: SlackProbe | None = None,
     ):
         self.config = config
+        # Read-only questions about the Slack installation (the doctor); None without a bot token.
+        self.slack = slack
         # An open incident's channel sees that incident's tenant (incident channels are not in the config).
         self.access = Access(config, groups, linked=self._incident_tenants)
         self.clock = clock
@@ -211,6 +216,16 @@ class Runtime:
         with self._lock:
             self._kube.setdefault(cluster, client)
             return self._kube[cluster]
+
+    def leader_lease(self) -> KubeLeaseStore:
+        """The leader-election Lease (config ``leader_election``, which must be set) on its cluster."""
+        from bot.clients.lease import KubeLeaseStore, lease_namespace
+
+        election = self.config.leader_election
+        assert election is not None, "no leader_election configured"
+        cluster = election.cluster or self.config.clusters[0].name
+        namespace = lease_namespace(election.namespace, self.environ)
+        return KubeLeaseStore(self.kube(cluster).api_client, namespace, election.name)
 
     def kube_for(self, tenant: TenantConfig) -> KubeClient | None:
         """The Kubernetes client of the tenant's cluster, or None for static-only tenants."""

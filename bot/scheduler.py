@@ -45,7 +45,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -382,22 +381,6 @@ def default_identity(environ: dict[str, str] | None = None) -> str:
     return env.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
 
 
-_SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-
-
-def lease_namespace(configured: str | None, environ: dict[str, str] | None = None) -> str:
-    """Where the Lease lives: configured, `$POD_NAMESPACE`, the service account's namespace, or default."""
-    env = os.environ if environ is None else environ
-    if configured:
-        return configured
-    if env.get("POD_NAMESPACE"):
-        return env["POD_NAMESPACE"]
-    try:
-        return _SA_NAMESPACE.read_text(encoding="utf-8").strip() or "default"
-    except OSError:
-        return "default"
-
-
 class Background:
     """The leader-only half of a bot process: leader election (when configured) driving the scheduler.
 
@@ -415,7 +398,6 @@ class Background:
         work: Work | None = None,
         lease_store: LeaseStore | None = None,
     ) -> None:
-        from bot.clients.lease import KubeLeaseStore
         from bot.leader import LeaderElector
 
         self.runtime = runtime
@@ -427,9 +409,7 @@ class Background:
         if election is None:
             return
         if lease_store is None:
-            cluster = election.cluster or runtime.config.clusters[0].name
-            namespace = lease_namespace(election.namespace, runtime.environ)
-            lease_store = KubeLeaseStore(runtime.kube(cluster).api_client, namespace, election.name)
+            lease_store = runtime.leader_lease()
         self.elector = LeaderElector(
             lease_store,
             self.identity,

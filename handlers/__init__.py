@@ -17,4 +17,5 @@ CAPABILITIES = (
     "handlers.updates",
     "handlers.approvals",
     "handlers.alerts",
+    "handlers.doctor",
 )

@@ -4,8 +4,8 @@ The Web API methods are found in the code itself (bot/ and handlers/):
 ``api_call("m")``, the bot's ``_call("m")`` / ``_api("m")`` wrappers, and
 ``client.<method>(`` for WebClient methods, which are expanded to the API
 methods slack_sdk sends (``files_upload_v2`` is two). Each method maps to its
-scope below; a method without a row, or a scope the manifest lacks or has in
-excess, fails.
+scope in ``bot/slack_scopes.py``; a method without a row, or a scope the
+manifest or ``REQUIRED_SCOPES`` (what the doctor checks) lacks or has in excess, fails.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import pytest
 import yaml
 from slack_sdk import WebClient
 
+from bot.slack_scopes import FEATURE_SCOPES, METHOD_SCOPES, REQUIRED_SCOPES
+
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = {
     "socket": ROOT / "deploy" / "slack-app-manifest.yaml",
@@ -27,47 +29,7 @@ MANIFESTS = {
 }
 CODE_DIRS = ("bot", "handlers")
 
-# Bot token scope(s) each Web API method needs (Slack's method reference). Empty: no scope.
-METHOD_SCOPES: dict[str, set[str]] = {
-    "chat.postMessage": {"chat:write"},
-    "chat.update": {"chat:write"},
-    "chat.postEphemeral": {"chat:write"},
-    "chat.delete": {"chat:write"},
-    "chat.getPermalink": set(),
-    "views.open": set(),
-    "views.update": set(),
-    "views.push": set(),
-    "files.getUploadURLExternal": {"files:write"},
-    "files.completeUploadExternal": {"files:write"},
-    "files.info": {"files:read"},
-    "conversations.create": {"channels:manage"},
-    "conversations.invite": {"channels:manage"},
-    "conversations.archive": {"channels:manage"},
-    "conversations.setTopic": {"channels:manage"},
-    "conversations.setPurpose": {"channels:manage"},
-    "conversations.rename": {"channels:manage"},
-    "conversations.join": {"channels:join"},
-    "conversations.info": {"channels:read"},
-    "conversations.members": {"channels:read"},
-    "conversations.list": {"channels:read"},
-    "conversations.history": {"channels:history"},
-    "conversations.replies": {"channels:history"},
-    "pins.add": {"pins:write"},
-    "pins.remove": {"pins:write"},
-    "reactions.add": {"reactions:write"},
-    "bookmarks.add": {"bookmarks:write"},
-    "usergroups.users.list": {"usergroups:read"},
-    "usergroups.list": {"usergroups:read"},
-    "users.info": {"users:read"},
-    "users.list": {"users:read"},
-    "users.lookupByEmail": {"users:read.email"},
-    "auth.test": set(),
-}
-# Not Web API calls: the slash command itself needs `commands`; Socket Mode's
-# apps.connections.open uses the app-level token (connections:write), not a bot scope.
-FEATURE_SCOPES = {"commands"}
-
-_LITERAL_CALL = re.compile(r"""(?:\bapi_call|\b_call|\b_api)\(\s*["']([a-z]+(?:\.[A-Za-z]+)+)["']""")
+_LITERAL_CALL = re.compile(r"""(?:\bapi_call|\b_?call|\b_api)\(\s*["']([a-z]+(?:\.[A-Za-z]+)+)["']""")
 _CLIENT_METHOD = re.compile(r"client\.([a-z][a-z0-9]*_[A-Za-z0-9_]+)\(")
 _SDK_API_CALL = re.compile(r"""self\.api_call\(\s*["']([a-z]+(?:\.[A-Za-z]+)+)["']""")
 _SDK_SELF_METHOD = re.compile(r"\bself\.([a-z][a-z0-9]*_[A-Za-z0-9_]+)\(")
@@ -126,6 +88,10 @@ def bot_scopes(kind: str) -> set[str]:
 def test_the_manifest_lists_exactly_the_scopes_the_code_calls(kind: str) -> None:
     used = methods_in_code()
     assert bot_scopes(kind) == needed_scopes(set(used)), f"methods in use: {sorted(used)}"
+
+
+def test_the_doctor_checks_exactly_the_scopes_the_code_calls() -> None:
+    assert set(REQUIRED_SCOPES) == needed_scopes(set(methods_in_code()))
 
 
 def test_a_new_call_without_its_scope_is_caught() -> None:

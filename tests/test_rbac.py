@@ -583,7 +583,9 @@ def test_every_command_runs_through_the_bot_with_its_own_token(deployed: Deploye
         cluster["kubeconfig"] = str(kubeconfig)
     raw["timeouts"] = {"connect": 1, "read": 5, "probe": 1, "report_deadline": 8}
     config = parse_config(yaml.safe_dump(raw))
-    runtime = Runtime(config, environ={"MINIO_CHATOPS_STORE_URL": f"sqlite:///{tmp_path / 'state.db'}"})
+    # As in the pod: POD_NAMESPACE places the leader-election Lease (the doctor checks it).
+    runtime = Runtime(config, environ={"MINIO_CHATOPS_STORE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+                                       "POD_NAMESPACE": deployed.bot_ns})
     # Credentials come from the named Secret, read with the bot's token.
     analytics = config.tenant("analytics")
     assert analytics is not None
@@ -690,3 +692,51 @@ def test_an_approved_maintenance_window_executes_with_the_bot_token(
             assert annotations().get(MODE) == mode and console_replicas() == replicas
     finally:
         bot.runtime.close()
+
+
+@pytest.mark.kube
+def test_the_doctor_names_the_one_rbac_rule_removed(deployed: Deployed, tmp_path: Path) -> None:
+    # The chart's own config, run with the bot's token: every call allowed; then one rule taken away.
+    from handlers.doctor.facts import gather
+    from handlers.doctor.present import doctor_report
+    from tests.reading import plain
+
+    raw = yaml.safe_load(rendered_config_text(deployed.manifests))
+    kubeconfig = deployed.kube.write_kubeconfig(tmp_path / "kubeconfig", token=deployed.token)
+    for cluster in raw["clusters"]:
+        cluster.pop("in_cluster")
+        cluster["kubeconfig"] = str(kubeconfig)
+    raw["timeouts"] = {"connect": 1, "read": 5, "probe": 1, "report_deadline": 10}
+    raw["store_url"] = f"sqlite:///{tmp_path / 'state.db'}"
+
+    def kubernetes_rows() -> list[tuple[str, str]]:
+        runtime = Runtime(parse_config(yaml.safe_dump(raw)), environ={"POD_NAMESPACE": deployed.bot_ns})
+        try:
+            report = doctor_report(gather(runtime))
+        finally:
+            runtime.close()
+        [section] = [s for s in report.sections if s.title.startswith("Kubernetes")]
+        return [(str(r.status), plain(r.text)) for r in section.rows]
+
+    [(status, text)] = kubernetes_rows()
+    assert status == "HEALTHY" and text.endswith("Kubernetes calls the bot makes are allowed"), text
+    rbac = client.RbacAuthorizationV1Api
+    [role] = [r for r in of_kind(deployed.manifests, "Role")
+              if r["metadata"]["name"] == f"{BOT}-tenant-named" and r["metadata"]["namespace"] == "minio-logs"]
+    original = role["rules"]
+    rules = [dict(r, verbs=["get"]) if r["resources"] == [TENANT_PLURAL] else r for r in original]
+    with deployed.kube.api_client() as admin:
+        rbac(admin).patch_namespaced_role(f"{BOT}-tenant-named", "minio-logs", {"rules": rules})
+    try:
+        deadline = time.monotonic() + 15
+        while deployed.can("patch", TENANT_PLURAL, TENANT_GROUP, "minio-logs", name="logs"):
+            assert time.monotonic() < deadline, "the changed Role never took effect"
+            time.sleep(0.1)
+        assert kubernetes_rows() == [(
+            "UNHEALTHY",
+            "cannot `patch` `tenants.minio.min.io` `logs` in `minio-logs`: grant it: the Helm chart renders exactly "
+            "these rules from this config (helm upgrade)",
+        )]
+    finally:
+        with deployed.kube.api_client() as admin:
+            rbac(admin).patch_namespaced_role(f"{BOT}-tenant-named", "minio-logs", {"rules": original})

@@ -49,6 +49,7 @@ METRICS_GROUP = "metrics.k8s.io"
 METRICS_VERSION = "v1beta1"
 
 MERGE_PATCH = "application/merge-patch+json"
+POOL_SIZE = 32  # connections kept per API server: the widest fan-out (the doctor's) runs 32 calls at once
 JSON_PATCH = "application/json-patch+json"
 
 Patch = dict[str, Any] | list[dict[str, Any]]
@@ -633,10 +634,13 @@ def _disable_blind_retries(api_client: client.ApiClient) -> None:
     # urllib3's default (3 retries) would multiply every read timeout by four
     # against a hung API server; the one policy is: fail fast, report, let the
     # caller decide. Existing pooled connections are dropped so the setting applies.
+    # The pool keeps as many connections as a fan-out runs calls at once (the
+    # client's default, 5 per CPU, would open and discard the rest every time).
     rest = getattr(api_client, "rest_client", None)
     pool = getattr(rest, "pool_manager", None)
     if isinstance(pool, urllib3.PoolManager):
         pool.connection_pool_kw["retries"] = False
+        pool.connection_pool_kw["maxsize"] = max(int(pool.connection_pool_kw.get("maxsize") or 1), POOL_SIZE)
         pool.clear()
 
 

@@ -171,6 +171,11 @@ class SlackSim:
         with self.ws.lock:
             self.ws.free_plan = free
 
+    def set_scopes(self, scopes: list[str]) -> None:
+        """The scopes the bot token holds (auth.test and every bot call report them in X-OAuth-Scopes)."""
+        with self.ws.lock:
+            self.ws.scopes = sorted(scopes)
+
     def set_rate_limits(self, enabled: bool = True) -> None:
         """Rate-limit like Slack: chat.postMessage ~1/s per channel (burst 3), tiers for the rest."""
         self.limiter.enabled = enabled
