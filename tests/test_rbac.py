@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -573,16 +574,20 @@ def test_kubeclient_with_the_bot_token_is_refused_what_it_must_not_do(deployed: 
         )
 
 
-@pytest.mark.kube
-def test_every_command_runs_through_the_bot_with_its_own_token(deployed: Deployed, tmp_path: Path) -> None:
-    # The chart's own config.yaml, pointed at this API server with the bot's token instead of in-cluster.
-    raw = yaml.safe_load(rendered_config_text(deployed.manifests))
+def config_with_bot_token(deployed: Deployed, tmp_path: Path) -> dict[str, Any]:
+    """The chart's own config.yaml, pointed at this API server with the bot's token instead of in-cluster."""
+    raw: dict[str, Any] = yaml.safe_load(rendered_config_text(deployed.manifests))
     kubeconfig = deployed.kube.write_kubeconfig(tmp_path / "kubeconfig", token=deployed.token)
     for cluster in raw["clusters"]:
         cluster.pop("in_cluster")
         cluster["kubeconfig"] = str(kubeconfig)
-    raw["timeouts"] = {"connect": 1, "read": 5, "probe": 1, "report_deadline": 8}
-    config = parse_config(yaml.safe_dump(raw))
+    raw["timeouts"] = {"connect": 1, "read": 5, "probe": 1, "report_deadline": 10}
+    return raw
+
+
+@pytest.mark.kube
+def test_every_command_runs_through_the_bot_with_its_own_token(deployed: Deployed, tmp_path: Path) -> None:
+    config = parse_config(yaml.safe_dump(config_with_bot_token(deployed, tmp_path)))
     # As in the pod: POD_NAMESPACE places the leader-election Lease (the doctor checks it).
     runtime = Runtime(config, environ={"MINIO_CHATOPS_STORE_URL": f"sqlite:///{tmp_path / 'state.db'}",
                                        "POD_NAMESPACE": deployed.bot_ns})
@@ -701,12 +706,7 @@ def test_the_doctor_names_the_one_rbac_rule_removed(deployed: Deployed, tmp_path
     from handlers.doctor.present import doctor_report
     from tests.reading import plain
 
-    raw = yaml.safe_load(rendered_config_text(deployed.manifests))
-    kubeconfig = deployed.kube.write_kubeconfig(tmp_path / "kubeconfig", token=deployed.token)
-    for cluster in raw["clusters"]:
-        cluster.pop("in_cluster")
-        cluster["kubeconfig"] = str(kubeconfig)
-    raw["timeouts"] = {"connect": 1, "read": 5, "probe": 1, "report_deadline": 10}
+    raw = config_with_bot_token(deployed, tmp_path)
     raw["store_url"] = f"sqlite:///{tmp_path / 'state.db'}"
 
     def kubernetes_rows() -> list[tuple[str, str]]:
