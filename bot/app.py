@@ -24,6 +24,7 @@ from bot.composition import load_application
 from bot.config import Config, Secrets
 from bot.delivery import PROMPT_BLOCK, Delivery, SlackOutbox, make_web_client, prompt_submission
 from bot.dispatch import Dispatcher, new_request_id
+from bot.home_tab import PAGE_ACTION, HomeTab
 from bot.interactions import Click
 from bot.metrics import BotMetrics
 from bot.redact import register_secret
@@ -93,6 +94,7 @@ class Bot:
         self.queue = WorkQueue(
             config.slack.workers, config.slack.queue, on_depth=self.runtime.metrics.queue_depth.set
         )
+        self.home = HomeTab(self.runtime, self.application, self.delivery)
         self.bolt = self._build_app()
 
     # ----- bolt ---------------------------------------------------------------------
@@ -112,6 +114,7 @@ class Bot:
         app.command(re.compile(r"^/minio"))(self._on_command)
         app.action(re.compile(r".*"))(self._on_click)
         app.view(re.compile(r".*"))(self._on_form)
+        app.event("app_home_opened")(self._on_home_opened)
         app.error(self._on_error)
         return app
 
@@ -126,6 +129,13 @@ class Bot:
             response_url=body.get("response_url"),
         )
         self.accept(request, ack, claim=context.get(REPLAY_CLAIM))
+
+    def _on_home_opened(self, ack: Ack, event: dict[str, Any]) -> None:
+        """Ack at once; publish the user's Home tab on the work queue (rate-limited per user)."""
+        ack()
+        user = str(event.get("user") or "")
+        if event.get("tab") == "home" and user:
+            self.queue.submit(lambda: self.home.opened(user))
 
     def first_time(self, claim: ReplayClaim | None, response_url: str | None) -> bool:
         """Worker side, before a request's work: True unless the store says another copy already ran.
@@ -166,6 +176,10 @@ class Bot:
         )
         response_url = body.get("response_url")
         ack()
+        if container.get("type") == "view" and click.action_id.startswith(PAGE_ACTION) and click.user:
+            page = int(click.value) if click.value.isdigit() else 1
+            self.queue.submit(lambda: self.home.turn_page(click.user, page))
+            return
         if not click.user or not click.channel or not click.action_id:
             return
         request_id = new_request_id()

@@ -42,7 +42,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -445,7 +445,28 @@ class Background:
         self.runtime.metrics.leader.set(0)
 
 
-def start_background(bot: Bot) -> Background:
-    """The scheduler (and leader election) of a running bot; call `.stop()` when the bot stops."""
-    return Background(bot.runtime, bot.outbox, app=bot.application).start()
+AlertCheck = Callable[["Runtime", Outbox, datetime], object]
 
+
+def alerts_refreshing_home(check: AlertCheck, refresh: Callable[[set[str]], object]) -> AlertCheck:
+    """The alert check, then ``refresh`` with the tenants whose state it found changed (``tenant`` of each change)."""
+
+    def run(runtime: Runtime, outbox: Outbox, now: datetime) -> object:
+        changes = check(runtime, outbox, now)
+        tenants = {str(getattr(c, "tenant", "")) for c in changes} if isinstance(changes, list) else set()
+        if tenants - {""}:
+            refresh(tenants - {""})
+        return changes
+
+    return run
+
+
+def start_background(bot: Bot) -> Background:
+    """The scheduler (and leader election) of a running bot; call `.stop()` when the bot stops.
+
+    The alert check's changes also refresh the App Home tabs that show those tenants.
+    """
+    work = Work.of(bot.application)
+    if work.alerts is not None:
+        work = replace(work, alerts=alerts_refreshing_home(work.alerts, bot.home.tenants_changed))
+    return Background(bot.runtime, bot.outbox, app=bot.application, work=work).start()

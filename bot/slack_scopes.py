@@ -20,6 +20,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "views.open": frozenset(),
     "views.update": frozenset(),
     "views.push": frozenset(),
+    "views.publish": frozenset(),  # the App Home tab
     "files.getUploadURLExternal": frozenset({"files:write"}),
     "files.completeUploadExternal": frozenset({"files:write"}),
     "files.info": frozenset({"files:read"}),

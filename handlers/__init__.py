@@ -18,4 +18,5 @@ CAPABILITIES = (
     "handlers.approvals",
     "handlers.alerts",
     "handlers.doctor",
+    "handlers.home",
 )

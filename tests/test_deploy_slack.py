@@ -131,14 +131,17 @@ def test_the_manifest_has_the_minio_command_and_interactivity(kind: str) -> None
     settings = app["settings"]
     assert settings["interactivity"]["is_enabled"] is True  # approval buttons and forms
     assert settings["token_rotation_enabled"] is False
-    assert "event_subscriptions" not in settings, "the bot subscribes to no events"
+    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"], "the Home tab, nothing else"
+    assert app["features"]["app_home"]["home_tab_enabled"] is True
     if kind == "socket":
         assert settings["socket_mode_enabled"] is True
         assert "url" not in command and "request_url" not in settings["interactivity"]
+        assert "request_url" not in settings["event_subscriptions"]
     else:
         assert settings["socket_mode_enabled"] is False
         assert command["url"].endswith("/slack/events")
         assert settings["interactivity"]["request_url"] == command["url"]
+        assert settings["event_subscriptions"]["request_url"] == command["url"]
 
 
 def test_both_manifests_describe_the_same_app() -> None:
@@ -146,6 +149,7 @@ def test_both_manifests_describe_the_same_app() -> None:
     for app in (socket, http):
         app["settings"].pop("socket_mode_enabled")
         app["settings"]["interactivity"].pop("request_url", None)
+        app["settings"]["event_subscriptions"].pop("request_url", None)
         app["features"]["slash_commands"][0].pop("url", None)
     assert socket == http
 
@@ -153,5 +157,7 @@ def test_both_manifests_describe_the_same_app() -> None:
 def test_the_bot_listens_only_for_what_the_manifest_enables() -> None:
     source = (ROOT / "bot" / "app.py").read_text(encoding="utf-8")
     listeners = set(re.findall(r"\bapp\.(\w+)\(", source))
-    # Commands need the slash command; actions and views need interactivity; events would need subscriptions.
-    assert listeners <= {"command", "action", "view", "error"}, listeners
+    # Commands need the slash command; actions and views need interactivity; events need subscriptions.
+    assert listeners <= {"command", "action", "view", "event", "error"}, listeners
+    events = set(re.findall(r"\bapp\.event\(\s*[\"']([a-z_]+)[\"']", source))
+    assert events == set(manifest("socket")["settings"]["event_subscriptions"]["bot_events"])

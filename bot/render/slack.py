@@ -210,3 +210,28 @@ def render_slack(report: Report) -> SlackPost:
     for index, blocks in enumerate(messages[1:], start=2):
         post.thread.append(SlackMessage(text=f"{report.title} (part {index})", blocks=blocks))
     return post
+
+
+def render_home(report: Report) -> dict[str, Any]:
+    """A report as an App Home view (``views.publish``): at most 100 blocks, the buttons and footer kept.
+
+    Capabilities page their own content (a Home has no thread to continue in);
+    anything past the limit is cut with a note rather than refused by Slack.
+    """
+    blocks: list[Block] = []
+    if report.title:
+        header = {"type": "plain_text", "text": _cut(report.title, limits.HEADER_TEXT)}
+        blocks.append({"type": "header", "text": header})
+    if report.summary:
+        summary = to_mrkdwn(report.summary)
+        blocks.append(_mrkdwn(f"{EMOJI[report.status]} {summary}" if report.status else summary))
+    for section in report.sections:
+        blocks += _section_blocks(section)
+    tail: list[Block] = _action_blocks(report.actions)
+    if report.footer:
+        elements = [{"type": "mrkdwn", "text": _cut(to_mrkdwn(f), limits.SECTION_TEXT)} for f in report.footer]
+        tail.append({"type": "context", "elements": elements[: limits.CONTEXT_ELEMENTS]})
+    room = limits.VIEW_BLOCKS - len(tail)
+    if len(blocks) > room:
+        blocks = [*blocks[: room - 1], {"type": "context", "elements": [{"type": "mrkdwn", "text": "(cut: too long)"}]}]
+    return {"type": "home", "blocks": blocks + tail}

@@ -267,6 +267,12 @@ class SlackSim:
         with self.ws.lock:
             return list(self.ws.pins.get(channel_id, []))
 
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The App Home tab last published for the user (views.publish), if any."""
+        with self.ws.lock:
+            view = self.ws.home_views.get(user_id)
+            return copy.deepcopy(view) if view is not None else None
+
     def views(self, user_id: str | None = None, include_closed: bool = False) -> list[View]:
         """Modals opened with views.open."""
         with self.ws.lock:

@@ -342,6 +342,7 @@ class Workspace:
         self.response_urls: dict[str, ResponseUrl] = {}
         self.triggers: dict[str, Trigger] = {}
         self.views: dict[str, View] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}  # user -> the Home tab published for them
         self.calls: list[CallRecord] = []
 
     # -- clock and ids ---------------------------------------------------------------
