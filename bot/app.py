@@ -24,7 +24,7 @@ from bot.composition import load_application
 from bot.config import Config, Secrets
 from bot.delivery import PROMPT_BLOCK, Delivery, SlackOutbox, make_web_client, prompt_submission
 from bot.dispatch import Dispatcher, new_request_id
-from bot.home_tab import PAGE_ACTION, HomeTab
+from bot.home_tab import PAGE_ACTION, RUN_ACTION, HomeTab
 from bot.interactions import Click
 from bot.metrics import BotMetrics
 from bot.redact import register_secret
@@ -137,6 +137,15 @@ class Bot:
         if event.get("tab") == "home" and user:
             self.queue.submit(lambda: self.home.opened(user))
 
+    def _on_home_click(self, click: Click) -> None:
+        """A button on the Home tab: turn its page, or open a tenant's report in a modal."""
+        if click.action_id.startswith(PAGE_ACTION):
+            page = int(click.value) if click.value.isdigit() else 1
+            self.queue.submit(lambda: self.home.turn_page(click.user, page))
+        elif click.action_id.startswith(RUN_ACTION) and click.trigger_id:
+            trigger = click.trigger_id
+            self.queue.submit(lambda: self.home.run_report(click.user, click.value, trigger))
+
     def first_time(self, claim: ReplayClaim | None, response_url: str | None) -> bool:
         """Worker side, before a request's work: True unless the store says another copy already ran.
 
@@ -176,9 +185,8 @@ class Bot:
         )
         response_url = body.get("response_url")
         ack()
-        if container.get("type") == "view" and click.action_id.startswith(PAGE_ACTION) and click.user:
-            page = int(click.value) if click.value.isdigit() else 1
-            self.queue.submit(lambda: self.home.turn_page(click.user, page))
+        if container.get("type") == "view" and click.user and (body.get("view") or {}).get("type") == "home":
+            self._on_home_click(click)
             return
         if not click.user or not click.channel or not click.action_id:
             return

@@ -25,6 +25,7 @@ from handlers.home import home_view
 from handlers.home.evaluate import days_to, trend
 from handlers.home.facts import HomeFacts, TenantState
 from handlers.home.present import PAGE_SIZE, home_report
+from sandbox.minio_sim import SimCluster
 from sandbox.slack_sim import SlackSim
 from sandbox.slack_sim.blockkit import validate_view
 from tests.fixtures.bot import ALICE, BOB, CAROL, OPS, BotFactory, base_config
@@ -215,3 +216,34 @@ def test_the_alert_check_refreshes_the_tabs_of_the_tenants_it_found_changed() ->
     assert refreshed == [{"logs", "analytics"}]
     alerts_refreshing_home(lambda *_: [], refreshed.append)(None, None, NOW)  # type: ignore[arg-type]
     assert len(refreshed) == 1, "no change, no refresh"
+
+
+def test_a_tenants_button_opens_its_full_health_report_in_a_modal(
+    bot_factory: BotFactory, slack_sim: SlackSim, minio_cluster: SimCluster, tmp_path: Path
+) -> None:
+    (tmp_path / "ak").write_text(minio_cluster.access_key)
+    (tmp_path / "sk").write_text(minio_cluster.secret_key)
+    demo = {"name": "demo", "endpoints": list(minio_cluster.endpoints), "channels": [OPS], "operators": [BOB],
+            "credentials": {"access_key_file": str(tmp_path / "ak"), "secret_key_file": str(tmp_path / "sk")}}
+    bot = bot_factory(base_config(slack_sim, tenants=[demo], timeouts={"report_deadline": 8}))
+    bot.bot.runtime.store.alerts.put("health:demo", "HEALTHY", since=datetime.now(UTC))
+    driver = bot.slack.driver(events_url=bot.events_url)
+    driver.open_home(BOB)
+    view = bot.slack.wait_for(lambda: bot.slack.home_view(BOB), timeout=10)
+    assert "demo HEALTHY" in str(view["blocks"]).replace("*", ""), "the demo tenant with its verdict"
+    driver.click_home(BOB, "home:run:0", "/minio health demo")
+
+    def report_shown() -> str | None:
+        modals = bot.slack.views(BOB)
+        text = str(modals[-1].view["blocks"]) if modals else ""
+        return text if "Working on" not in text and text else None
+
+    text = bot.slack.wait_for(report_shown, timeout=20)
+    assert "Health of demo: " in text, "the health report itself, live, in the modal"
+    # A command about a tenant that is not on the user's Home is not run.
+    driver.open_home(CAROL)
+    bot.slack.wait_for(lambda: bot.slack.home_view(CAROL), timeout=10)
+    driver.click_home(CAROL, "home:run:0", "/minio health demo")
+    refused = bot.slack.wait_for(lambda: [v for v in bot.slack.views(CAROL) if "not on your Home" in str(v.view)],
+                                 timeout=10)
+    assert refused

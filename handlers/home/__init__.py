@@ -3,8 +3,9 @@
 For the user opening it: each tenant's health verdict (from the last alert
 check), capacity used with its 24-hour trend and the days until 80 % (from the
 hourly snapshots), open incidents, and the approvals waiting for them to
-decide; worst first, 40 to a page. Nothing is asked of MinIO or Kubernetes on
-open: a Home is opened often and must come at once. Which tenants: all for
+decide; worst first, 40 to a page, and a button per tenant that opens its
+full health report (run live, on request) in a modal. Nothing is asked of
+MinIO or Kubernetes on open: a Home is opened often and must come at once. Which tenants: all for
 admins; else those the user operates or approves, and those of channels where
 they are a responder.
 """

@@ -8,6 +8,7 @@ from handlers.home.facts import HomeFacts, TenantState
 
 PAGE_SIZE = 40  # tenants per page: one line each keeps a page far below the Home's 100 blocks
 PAGE_ACTION = "home:page"  # bot.home_tab routes these buttons back to the Home
+RUN_ACTION = "home:run"  # bot.home_tab answers these with the command's report in a modal
 ARROWS = {"up": "↗", "down": "↘", "flat": "→"}  # plain characters: the same in Slack and in a terminal
 VERDICTS = {"HEALTHY": Status.HEALTHY, "DEGRADED": Status.DEGRADED, "UNHEALTHY": Status.UNHEALTHY}
 NOBODY = ("You see no tenants here. The Home tab lists the tenants you operate or approve, and those of "
@@ -68,7 +69,10 @@ def home_report(facts: HomeFacts, page: int = 1) -> Report:
     if waiting:
         summary += f"; {waiting} approval{'s' if waiting != 1 else ''} waiting for you"
     title = f"Page {page} of {pages}" if pages > 1 else "Tenants"
-    section = Section(title=title, rows=[tenant_row(s) for s in shown], error=(
+    # One button per tenant on the page: its full health report (live), in a modal.
+    reports = [Action(label=s.name, action_id=f"{RUN_ACTION}:{i}", value=f"/minio health {s.name}")
+               for i, s in enumerate(shown)]
+    section = Section(title=title, rows=[tenant_row(s) for s in shown], actions=reports, error=(
         spans("The state store is unreachable: ", facts.store_error) if facts.store_error else None))
     actions = []
     if page > 1:
@@ -82,5 +86,5 @@ def home_report(facts: HomeFacts, page: int = 1) -> Report:
         sections=[section],
         actions=actions,
         footer=[spans("From stored state: health from the last alert check, capacity from the hourly snapshots. ",
-                      "The full report: ", code("/minio health <tenant>"), " in a channel.")],
+                      "A tenant's button opens its full health report (", code("/minio health <tenant>"), ").")],
     )
