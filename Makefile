@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: system-deps setup testbin deploy-tools demo test lint bench clean
+.PHONY: system-deps setup testbin helm deploy-tools demo test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,9 +20,12 @@ system-deps:
 testbin:
 	sandbox/kube/build-testbin.sh
 
-# kustomize (renders deploy/), pinned in deploy/tools/go.mod, cached outside the work tree.
-deploy-tools:
-	deploy/build-kustomize.sh
+# Helm 4 (renders deploy/helm/minio-chatops), pinned in deploy/tools/go.mod, cached outside the work tree.
+helm:
+	deploy/build-helm.sh
+
+# Every tool that renders deploy/ (today: Helm).
+deploy-tools: helm
 
 demo: setup testbin
 	$(VENV)/bin/minio-chatops demo

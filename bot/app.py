@@ -24,12 +24,14 @@ from bot.composition import load_application
 from bot.config import Config, Secrets
 from bot.delivery import PROMPT_BLOCK, Delivery, SlackOutbox, make_web_client, prompt_submission
 from bot.dispatch import Dispatcher, new_request_id
+from bot.home_tab import PAGE_ACTION, RUN_ACTION, HomeTab
 from bot.interactions import Click
 from bot.metrics import BotMetrics
 from bot.redact import register_secret
 from bot.render.inline import to_mrkdwn
 from bot.report import Report, code, emoji, mention, notice, spans
 from bot.runtime import Runtime
+from bot.slack_probe import WebClientProbe
 from bot.store.errors import StoreError
 from bot.worker import WorkQueue
 
@@ -118,13 +120,15 @@ class Bot:
         groups = CachedGroups(SlackGroups(self.client), ttl=config.slack.usergroup_cache_seconds)
         # The same cache for channel members, held just long enough for one command's several access checks.
         members = CachedGroups(SlackChannelMembers(self.client), ttl=CHANNEL_MEMBERS_TTL_S)
-        self.runtime = Runtime(config, groups=groups, metrics=metrics, channel_members=members)
+        self.runtime = Runtime(config, groups=groups, metrics=metrics, channel_members=members,
+                               slack=WebClientProbe(self.client))
         self.dispatcher = Dispatcher(self.runtime, self.application)
         self.delivery = Delivery(self.client, self.runtime.metrics)
         self.outbox = SlackOutbox(self.delivery)
         self.queue = WorkQueue(
             config.slack.workers, config.slack.queue, on_depth=self.runtime.metrics.queue_depth.set
         )
+        self.home = HomeTab(self.runtime, self.application, self.delivery)
         self.bolt = self._build_app()
 
     # ----- bolt ---------------------------------------------------------------------
@@ -144,6 +148,7 @@ class Bot:
         app.command(re.compile(r"^/minio"))(self._on_command)
         app.action(re.compile(r".*"))(self._on_click)
         app.view(re.compile(r".*"))(self._on_form)
+        app.event("app_home_opened")(self._on_home_opened)
         app.error(self._on_error)
         return app
 
@@ -158,6 +163,22 @@ class Bot:
             response_url=body.get("response_url"),
         )
         self.accept(request, ack, claim=context.get(REPLAY_CLAIM))
+
+    def _on_home_opened(self, ack: Ack, event: dict[str, Any]) -> None:
+        """Ack at once; publish the user's Home tab on the work queue (rate-limited per user)."""
+        ack()
+        user = str(event.get("user") or "")
+        if event.get("tab") == "home" and user:
+            self.queue.submit(lambda: self.home.opened(user))
+
+    def _on_home_click(self, click: Click) -> None:
+        """A button on the Home tab: turn its page, or open a tenant's report in a modal."""
+        if click.action_id.startswith(PAGE_ACTION):
+            page = int(click.value) if click.value.isdigit() else 1
+            self.queue.submit(lambda: self.home.turn_page(click.user, page))
+        elif click.action_id.startswith(RUN_ACTION) and click.trigger_id:
+            trigger = click.trigger_id
+            self.queue.submit(lambda: self.home.run_report(click.user, click.value, trigger))
 
     def first_time(self, claim: ReplayClaim | None, response_url: str | None) -> bool:
         """Worker side, before a request's work: True unless the store says another copy already ran.
@@ -198,6 +219,9 @@ class Bot:
         )
         response_url = body.get("response_url")
         ack()
+        if container.get("type") == "view" and click.user and (body.get("view") or {}).get("type") == "home":
+            self._on_home_click(click)
+            return
         if not click.user or not click.channel or not click.action_id:
             return
         request_id = new_request_id()

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from bot.changes import ChangeKind
     from bot.interactions import Click, ClickResult
     from bot.invocation import Invocation
+    from bot.report import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("minio_chatops.application")
@@ -55,7 +56,8 @@ class Job(StrEnum):
       (``bot.slot_delivery.KeyedOutbox``): it keys that post for exactly-once delivery; the job never retries.
     - DAILY_CHECKLIST: ``(runtime, channel_id, outbox) -> object``
     - SNAPSHOT: ``(runtime, tenant) -> object`` (one tenant; the scheduler fans out)
-    - ALERTS: ``(runtime, outbox, now) -> object``
+    - ALERTS: ``(runtime, outbox, now) -> list`` of the changes found, each with a ``tenant`` attribute
+      (the framework refreshes the App Home tabs that show those tenants)
     - EXPIRE: ``(runtime, outbox, now) -> object``
     - EXECUTIONS: ``(runtime, outbox, now, kinds) -> object``, every few seconds on the leader: what stopped
       processes left half-way (``kinds`` is :meth:`Application.change_kind`, to resume them)
@@ -87,6 +89,8 @@ class Hook(StrEnum):
 
 
 TenantOf = Callable[["Invocation", "Click"], "str | None"]
+# The App Home tab: ``(runtime, user, page) -> Report``, from stored state only (it runs on every open).
+HomeView = Callable[..., "Report"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,14 @@ class Capability:
     change_kinds: list[ChangeKind] = field(default_factory=list)
     jobs: dict[Job, Callable[..., object]] = field(default_factory=dict)
     hooks: dict[Hook, list[Callable[..., None]]] = field(default_factory=dict)
+    home_view: HomeView | None = None
+
+    def home(self, func: HomeView) -> HomeView:
+        """Declare the function that builds a user's App Home tab ``(runtime, user, page) -> Report``."""
+        if self.home_view is not None:
+            raise ValueError(f"{self.name}: home declared twice")
+        self.home_view = func
+        return func
 
     def verb(
         self,
@@ -196,6 +208,7 @@ class Application:
     change_kinds: dict[str, ChangeKind] = field(default_factory=dict)
     jobs: dict[Job, Callable[..., object]] = field(default_factory=dict)
     hooks: dict[Hook, list[Callable[..., None]]] = field(default_factory=dict)
+    home: HomeView | None = None
 
     def include(self, capability: Capability) -> Capability:
         """Add a capability's declarations; a name declared twice (verb, button, kind, job) is an error."""
@@ -215,6 +228,10 @@ class Application:
             self.jobs[job] = func
         for hook, funcs in capability.hooks.items():
             self.hooks.setdefault(hook, []).extend(funcs)
+        if capability.home_view is not None:
+            if self.home is not None:
+                raise ValueError("the App Home declared twice")
+            self.home = capability.home_view
         self.capabilities.append(capability)
         return capability
 

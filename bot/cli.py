@@ -297,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minio-chatops", description="Slack bot for day-2 operations of MinIO tenants on Kubernetes."
     )
-    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{run,shell,demo,check-config}")
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{run,shell,demo,check-config,doctor}")
     run = sub.add_parser("run", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
     run.add_argument("--config", help="YAML file (default: $MINIO_CHATOPS_CONFIG)")
     run.set_defaults(func=cmd_run)
@@ -320,7 +320,47 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file")
     check.set_defaults(func=cmd_check_config)
+    doctor = sub.add_parser("doctor", help="check the installation end to end; one line per problem, with the fix")
+    doctor.add_argument("--config", help="YAML file (default: $MINIO_CHATOPS_CONFIG)")
+    doctor.set_defaults(func=cmd_doctor)
     return parser
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the installation as the bot would run it (same config and environment); exit 0, 1 or 2."""
+    from bot.commands import NoArgs
+    from bot.composition import load_application
+    from bot.delivery import make_web_client
+    from bot.invocation import Invocation
+    from bot.logs import setup_logging
+    from bot.metrics import BotMetrics
+    from bot.redact import register_secret
+    from bot.render import render_text
+    from bot.render.inline import to_plain
+    from bot.runtime import Runtime
+    from bot.slack_probe import WebClientProbe
+
+    setup_logging(os.environ.get("LOG_LEVEL", "ERROR"))  # redacted JSON on stderr; stdout stays the report
+    config = _load(_config_path(args.config))
+    secrets = Secrets()
+    slack = None
+    if secrets.slack_bot_token is not None:
+        token = secrets.slack_bot_token.get_secret_value()
+        register_secret(token)
+        slack = WebClientProbe(make_web_client(token, config.slack.api_url, BotMetrics()))
+    runtime = Runtime(config, slack=slack)
+    app = load_application()
+    verb = app.registry.get("doctor")
+    if verb is None:
+        print("error: this build has no doctor capability", file=sys.stderr)
+        return 3
+    try:
+        report = verb.handler(Invocation(user="cli", channel="", runtime=runtime, app=app), NoArgs())
+    finally:
+        runtime.close()
+    sys.stdout.write(render_text(report))
+    print(to_plain(report.summary))  # the last line, for scripts
+    return report.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,7 +36,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.metrics import BotMetrics
 from bot.outbox import OutboxError, Prompt
 from bot.redact import redact
-from bot.render import SlackMessage, render_slack
+from bot.render import SlackMessage, render_home, render_slack
 from bot.report import Report
 
 log = logging.getLogger("minio_chatops.delivery")
@@ -214,6 +214,10 @@ class Delivery:
     def post_ephemeral(self, channel: str, user: str, report: Report) -> None:
         """Show a report to one user in a channel (for answers that have no response_url, e.g. forms)."""
         self.call("chat.postEphemeral", channel=channel, user=user, **_clean(render_slack(report).head))
+
+    def publish_home(self, user: str, report: Report) -> None:
+        """Show ``report`` as ``user``'s App Home tab (``views.publish``)."""
+        self.call("views.publish", user_id=user, view=render_home(report))
 
     def respond(self, response_url: str, report: Report, replace_original: bool = False) -> None:
         """Answer through a response_url (the only way to reach a user ephemerally after the ack)."""

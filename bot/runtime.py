@@ -43,7 +43,9 @@ if TYPE_CHECKING:
     from bot.clients.alertmanager import AlertmanagerClient
     from bot.clients.kube import KubeClient
     from bot.clients.kube_models import TenantInfo
+    from bot.clients.lease import KubeLeaseStore
     from bot.clients.minio import MinioClient
+    from bot.slack_probe import SlackProbe
     from bot.store import Store
 
 log = logging.getLogger("minio_chatops.runtime")
@@ -95,10 +97,13 @@ class Runtime:
         environ: dict[str, str] | None = None,
         metrics: BotMetrics | None = None,
         channel_members: ChannelMembers | None = None,
+        slack: SlackProbe | None = None,
         *,
         recovers: bool = True,
     ):
         self.config = config
+        # Read-only questions about the Slack installation (the doctor); None without a bot token.
+        self.slack = slack
         # False in the shell: it never closes or resumes executions that another process may still be running.
         self.recovers = recovers
         # An open incident's channel shows that incident's tenant to the people the bot let in (incident
@@ -271,6 +276,16 @@ class Runtime:
                 token = self.environ.get(settings.token_env) if settings.token_env else None
                 self._alertmanager = AlertmanagerClient(settings.url, self.timeouts, token=token or None)
             return self._alertmanager
+
+    def leader_lease(self) -> KubeLeaseStore:
+        """The leader-election Lease (config ``leader_election``, which must be set) on its cluster."""
+        from bot.clients.lease import KubeLeaseStore, lease_namespace
+
+        election = self.config.leader_election
+        assert election is not None, "no leader_election configured"
+        cluster = election.cluster or self.config.clusters[0].name
+        namespace = lease_namespace(election.namespace, self.environ)
+        return KubeLeaseStore(self.kube(cluster).api_client, namespace, election.name)
 
     def kube_for(self, tenant: TenantConfig) -> KubeClient | None:
         """The Kubernetes client of the tenant's cluster, or None for static-only tenants."""

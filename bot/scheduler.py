@@ -50,10 +50,9 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -419,22 +418,6 @@ def default_identity(environ: dict[str, str] | None = None) -> str:
     return env.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
 
 
-_SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-
-
-def lease_namespace(configured: str | None, environ: dict[str, str] | None = None) -> str:
-    """Where the Lease lives: configured, `$POD_NAMESPACE`, the service account's namespace, or default."""
-    env = os.environ if environ is None else environ
-    if configured:
-        return configured
-    if env.get("POD_NAMESPACE"):
-        return env["POD_NAMESPACE"]
-    try:
-        return _SA_NAMESPACE.read_text(encoding="utf-8").strip() or "default"
-    except OSError:
-        return "default"
-
-
 class Background:
     """The leader-only half of a bot process: leader election (when configured) driving the scheduler.
 
@@ -452,7 +435,6 @@ class Background:
         work: Work | None = None,
         lease_store: LeaseStore | None = None,
     ) -> None:
-        from bot.clients.lease import KubeLeaseStore
         from bot.leader import LeaderElector
 
         self.runtime = runtime
@@ -464,9 +446,7 @@ class Background:
         if election is None:
             return
         if lease_store is None:
-            cluster = election.cluster or runtime.config.clusters[0].name
-            namespace = lease_namespace(election.namespace, runtime.environ)
-            lease_store = KubeLeaseStore(runtime.kube(cluster).api_client, namespace, election.name)
+            lease_store = runtime.leader_lease()
         self.elector = LeaderElector(
             lease_store,
             self.identity,
@@ -502,7 +482,28 @@ class Background:
         self.runtime.metrics.leader.set(0)
 
 
-def start_background(bot: Bot) -> Background:
-    """The scheduler (and leader election) of a running bot; call `.stop()` when the bot stops."""
-    return Background(bot.runtime, bot.outbox, app=bot.application).start()
+AlertCheck = Callable[["Runtime", Outbox, datetime], object]
 
+
+def alerts_refreshing_home(check: AlertCheck, refresh: Callable[[set[str]], object]) -> AlertCheck:
+    """The alert check, then ``refresh`` with the tenants whose state it found changed (``tenant`` of each change)."""
+
+    def run(runtime: Runtime, outbox: Outbox, now: datetime) -> object:
+        changes = check(runtime, outbox, now)
+        tenants = {str(getattr(c, "tenant", "")) for c in changes} if isinstance(changes, list) else set()
+        if tenants - {""}:
+            refresh(tenants - {""})
+        return changes
+
+    return run
+
+
+def start_background(bot: Bot) -> Background:
+    """The scheduler (and leader election) of a running bot; call `.stop()` when the bot stops.
+
+    The alert check's changes also refresh the App Home tabs that show those tenants.
+    """
+    work = Work.of(bot.application)
+    if work.alerts is not None:
+        work = replace(work, alerts=alerts_refreshing_home(work.alerts, bot.home.tenants_changed))
+    return Background(bot.runtime, bot.outbox, app=bot.application, work=work).start()

@@ -21,4 +21,6 @@ CAPABILITIES = (
     "handlers.data",
     "handlers.backup",
     "handlers.security",
+    "handlers.doctor",
+    "handlers.home",
 )

@@ -1,9 +1,11 @@
-"""deploy/: rendered by the real renderer (kustomize), checked as data, and validated by the real API server.
+"""deploy/helm/minio-chatops: rendered by the real Helm, checked as data, and validated by the real API server.
 
-The renderer is kustomize (Apache-2.0), built from the Go module proxy by
-``deploy/build-kustomize.sh`` into ``~/.cache/minio-chatops/tools/`` (quick
-when already built). A missing Go toolchain FAILS these tests, never skips.
-The helpers at the top are shared with tests/test_rbac.py.
+The chart is the one deployment path (the kustomize overlays were retired).
+Helm 4 (Apache-2.0) is built from the Go module proxy by
+``deploy/build-helm.sh`` into ``~/.cache/minio-chatops/tools/`` (quick when
+already built). A missing Go toolchain FAILS these tests, never skips. The
+examples in ``examples/`` are the deployments these tests and tests/test_rbac.py
+prove; the helpers at the top are shared with tests/test_rbac.py.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import functools
 import json
 import re
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +30,14 @@ from sandbox.kube.controlplane import ControlPlane
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
-BUILD_SCRIPT = DEPLOY / "build-kustomize.sh"
-BASE = "base"
-SINGLE = "overlays/single-namespace"
-MULTI = "overlays/multi-tenant"
-OVERLAYS = (SINGLE, MULTI)
-BOT = "minio-chatops"  # the ServiceAccount, Deployment and Secret prefix
+BUILD_SCRIPT = DEPLOY / "build-helm.sh"
+CHART = DEPLOY / "helm" / "minio-chatops"
+SINGLE = "single-namespace"
+MULTI = "multi-tenant"
+EXAMPLES = (SINGLE, MULTI)
+# Where each example is installed (`helm install -n`).
+RELEASE_NAMESPACE = {SINGLE: "minio-tenant", MULTI: "minio-chatops"}
+BOT = "minio-chatops"  # the release name: the ServiceAccount, Deployment and Secret prefix
 CONFIG_MAP = "minio-chatops-config"
 BOT_UID = 10001
 
@@ -41,42 +47,82 @@ Manifest = dict[str, Any]
 # ---------------------------------------------------------------- rendering (shared helpers)
 
 
-def pinned_kustomize_version() -> str:
-    """The kustomize version pinned in deploy/tools/go.mod."""
-    match = re.search(r"sigs\.k8s\.io/kustomize/kustomize/v5 (v[0-9.]+)", (DEPLOY / "tools" / "go.mod").read_text())
-    assert match, "deploy/tools/go.mod pins no kustomize version"
+def pinned_helm_version() -> str:
+    """The Helm version pinned in deploy/tools/go.mod."""
+    match = re.search(r"helm\.sh/helm/v4 (v[0-9.]+)", (DEPLOY / "tools" / "go.mod").read_text())
+    assert match, "deploy/tools/go.mod pins no helm version"
     return match.group(1)
 
 
 @functools.cache
-def kustomize_binary() -> Path:
-    """Path of the pinned kustomize, built by deploy/build-kustomize.sh when missing."""
-    done = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=1800, check=False)
+def helm_binary() -> Path:
+    """Path of the pinned helm, built by deploy/build-helm.sh when missing."""
+    done = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=3000, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{BUILD_SCRIPT} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def kustomize() -> Path:
+def helm() -> Path:
     """The renderer, or a test failure naming how to build it."""
     try:
-        return kustomize_binary()
+        return helm_binary()
     except RuntimeError as exc:
-        pytest.fail(f"cannot build kustomize: {exc}", pytrace=False)
+        pytest.fail(f"cannot build helm: {exc}", pytrace=False)
+
+
+def run_helm(*args: str) -> subprocess.CompletedProcess[str]:
+    """One helm command with a private home (no repositories, no plugins, no cache of the user's)."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {"HOME": home, "HELM_CACHE_HOME": f"{home}/cache", "HELM_CONFIG_HOME": f"{home}/config",
+               "HELM_DATA_HOME": f"{home}/data", "PATH": "/usr/bin:/bin"}
+        return subprocess.run([str(helm()), *args], capture_output=True, text=True, timeout=120, check=False, env=env)
+
+
+def example_file(example: str) -> Path:
+    """The example values file called ``example``."""
+    return CHART / "examples" / f"{example}.yaml"
+
+
+def template(example: str | None, overrides: dict[str, Any] | None = None,
+             namespace: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`helm template minio-chatops <chart> -n <ns> [-f example] [-f overrides]`, not checked."""
+    ns = namespace or RELEASE_NAMESPACE.get(example or "", "minio-chatops")
+    args = ["template", BOT, str(CHART), "--namespace", ns]
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as extra:
+        if example:
+            args += ["--values", str(example_file(example))]
+        if overrides is not None:
+            yaml.safe_dump(overrides, extra)
+            extra.flush()
+            args += ["--values", extra.name]
+        return run_helm(*args)
 
 
 @functools.cache
-def _render(overlay: str) -> str:
-    done = subprocess.run(
-        [str(kustomize()), "build", str(DEPLOY / overlay)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, f"kustomize build {overlay} failed:\n{done.stderr}"
+def _render(example: str) -> str:
+    done = template(example)
+    assert done.returncode == 0, f"helm template -f examples/{example}.yaml failed:\n{done.stderr}"
     return done.stdout
 
 
-def render(overlay: str) -> list[Manifest]:
-    """The objects `kustomize build deploy/<overlay>` produces (a fresh copy each call)."""
-    return [doc for doc in yaml.safe_load_all(_render(overlay)) if doc]
+def render(example: str) -> list[Manifest]:
+    """The objects `helm template` produces for an example (a fresh copy each call)."""
+    return [doc for doc in yaml.safe_load_all(_render(example)) if doc]
+
+
+def render_with(overrides: dict[str, Any], example: str = MULTI) -> list[Manifest]:
+    """An example with more values on top; fails the test when Helm refuses them."""
+    done = template(example, overrides)
+    assert done.returncode == 0, f"helm template refused {overrides}:\n{done.stderr}"
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def refusal(overrides: dict[str, Any], example: str | None = MULTI) -> str:
+    """Helm's error for values it must refuse (the test fails if it renders them)."""
+    done = template(example, overrides)
+    assert done.returncode != 0, f"helm rendered {overrides}, which it must refuse"
+    return done.stderr
 
 
 def of_kind(manifests: list[Manifest], *kinds: str) -> list[Manifest]:
@@ -96,7 +142,7 @@ def bot_namespace(manifests: list[Manifest]) -> str:
     return str(the(manifests, "Deployment")["metadata"]["namespace"])
 
 
-def overlay_config(manifests: list[Manifest]) -> Config:
+def rendered_config(manifests: list[Manifest]) -> Config:
     """The bot's config.yaml from the rendered ConfigMap, validated like the bot does at start."""
     config_map = the(manifests, "ConfigMap", CONFIG_MAP)
     return parse_config(config_map["data"]["config.yaml"], source=f"ConfigMap {config_map['metadata']['name']}")
@@ -209,35 +255,103 @@ def ensure_namespace(api: client.ApiClient, name: str, labels: dict[str, str] | 
 # ---------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(params=OVERLAYS)
-def overlay(request: pytest.FixtureRequest) -> str:
-    """Each deployable overlay."""
+@pytest.fixture(params=EXAMPLES)
+def example(request: pytest.FixtureRequest) -> str:
+    """Each example deployment."""
     return str(request.param)
 
 
 @pytest.fixture
-def manifests(overlay: str) -> list[Manifest]:
-    """The overlay, rendered."""
-    return render(overlay)
+def manifests(example: str) -> list[Manifest]:
+    """The example, rendered."""
+    return render(example)
 
 
-# ---------------------------------------------------------------- the renderer
+def expected_secrets(config: Config) -> set[tuple[str | None, str]]:
+    """(namespace, Secret) the bot must be able to read: each tenant's credentials and its TLS Secret."""
+    wanted: set[tuple[str | None, str]] = set()
+    for tenant in config.tenants:
+        assert tenant.kubernetes is not None
+        ns = tenant.kubernetes.namespace
+        wanted.add((ns, f"{tenant.tenant_name}-tls"))
+        if isinstance(tenant.credentials, SecretCredentials):
+            wanted.add((tenant.credentials.namespace or ns, tenant.credentials.secret))
+        elif tenant.credentials is None:  # the operator's own Secret, spec.configuration
+            wanted.add((ns, f"{tenant.tenant_name}-env-configuration"))
+    return wanted
 
 
-def test_the_renderer_is_the_pinned_kustomize_built_outside_the_work_tree() -> None:
-    binary = kustomize()
+# ---------------------------------------------------------------- the renderer and the chart's own checks
+
+
+def test_the_renderer_is_the_pinned_helm_built_outside_the_work_tree() -> None:
+    binary = helm()
     assert ROOT not in binary.parents, "tool binaries live in the cache folder, never in the work tree"
-    assert binary.parent.name == f"kustomize-{pinned_kustomize_version()}"
-    version = subprocess.run([str(binary), "version"], capture_output=True, text=True, check=True, timeout=30)
-    assert version.stdout.strip() == pinned_kustomize_version()
+    assert binary.parent.name == f"helm-{pinned_helm_version()}"
+    version = run_helm("version", "--template", "{{.Version}}")
+    assert version.returncode == 0 and version.stdout.strip() == pinned_helm_version()
 
 
-@pytest.mark.parametrize("target", [BASE, *OVERLAYS])
-def test_base_and_every_overlay_render(target: str) -> None:
-    kinds = {m["kind"] for m in render(target)}
-    assert {"Deployment", "ServiceAccount", "ConfigMap", "PodDisruptionBudget", "NetworkPolicy", "Service"} <= kinds
+@pytest.mark.parametrize("example", [None, *EXAMPLES])
+def test_helm_lint_passes_with_the_defaults_and_every_example(example: str | None) -> None:
+    args = ["lint", "--strict", str(CHART)] + (["--values", str(example_file(example))] if example else [])
+    done = run_helm(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 chart(s) failed" in done.stdout
+
+
+@pytest.mark.parametrize("example", [None, *EXAMPLES])
+def test_the_defaults_and_every_example_render(example: str | None) -> None:
+    done = template(example)
+    assert done.returncode == 0, done.stderr
+    kinds = {m["kind"] for m in yaml.safe_load_all(done.stdout) if m}
+    assert {"Deployment", "ServiceAccount", "ConfigMap", "NetworkPolicy", "Service"} <= kinds
     assert {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"} <= kinds
     assert "Secret" not in kinds, "tokens are referenced from a Secret the operator creates, never rendered"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"replicaCount": "two"}, "/replicaCount"),
+        ({"slack": {"mode": "websocket"}}, "/slack/mode"),
+        ({"store": {"type": "mysql"}}, "/store/type"),
+        ({"image": {"tag": "latest"}}, "/image/tag"),
+        ({"metrics": {"port": 70000}}, "/metrics/port"),
+        ({"config": {"clusters": [{"name": "default", "namespaces": []}]}}, "/config/clusters/0/namespaces"),
+        ({"config": {"clusters": [{"namespaces": ["Not_A_Namespace"]}]}}, "/config/clusters/0/namespaces/0"),
+        ({"config": {"clusters": [{"namespaces": ["a"]}], "store_url": "sqlite:///x"}}, "/config/store_url"),
+        ({"config": {"clusters": [{"namespaces": ["a"], "kubeconfig": "/k"}]}}, "'kubeconfig' not allowed"),
+        ({"networkPolicy": {"slackFrom": []}}, "/networkPolicy/slackFrom"),
+        ({"replicas": 2}, "replicas"),
+    ],
+    ids=["replicaCount", "slack.mode", "store.type", "image.tag", "metrics.port", "no-namespaces", "bad-namespace",
+         "chart-owned-key", "kubeconfig", "slackFrom", "unknown-key"],
+)
+def test_a_value_that_violates_the_schema_is_refused_naming_it(overrides: dict[str, Any], named: str) -> None:
+    error = refusal(overrides)
+    assert "values don't meet the specifications of the schema" in error, error
+    assert f"'{named}'" in error or f"{named}:" in error or named in error.split("schema")[-1], error
+    assert "Traceback" not in error
+
+
+def test_more_than_one_replica_without_postgresql_is_refused() -> None:
+    error = refusal({"replicaCount": 3}, SINGLE)
+    assert "replicaCount is 3 but store.type is \"sqlite\"" in error, error
+    assert "store.type=postgresql" in error
+    # The same replicas with PostgreSQL render, with leader election in the config.
+    config = rendered_config(render_with({"replicaCount": 3, "store": {"type": "postgresql"}}, SINGLE))
+    assert config.leader_election is not None and config.leader_election.name == "minio-chatops-leader"
+
+
+def test_other_refusals_name_the_value_and_the_fix() -> None:
+    assert "podDisruptionBudget.minAvailable is 2 with replicaCount 2" in refusal(
+        {"podDisruptionBudget": {"enabled": True, "minAvailable": 2}})
+    outside = refusal({"config": {"clusters": [{"namespaces": ["minio-logs"]}], "tenants": [
+        {"name": "analytics", "kubernetes": {"namespace": "minio-analytics"}}]}})
+    assert 'config.tenants[0] (analytics): namespace "minio-analytics" is not in any config.clusters[].namespaces' \
+        in outside
+    assert "both 9102" in refusal({"slack": {"httpPort": 9102}})
 
 
 # ---------------------------------------------------------------- RBAC, as data
@@ -266,24 +380,35 @@ def test_rendered_rbac_has_no_wildcards_no_cluster_admin_and_no_escalation(manif
 
 
 def test_secrets_are_readable_only_by_name_and_only_the_configured_ones(manifests: list[Manifest]) -> None:
-    config = overlay_config(manifests)
+    config = rendered_config(manifests)
     secret_grants = [g for g in bot_grants(manifests) if g.group == "" and g.resource == "secrets"]
     assert secret_grants, "the bot reads its tenants' credentials and TLS Secrets"
     for grant in secret_grants:
         assert grant.verb == "get" and grant.names, f"secrets must be `get` with resourceNames, not {grant}"
     granted = {(g.namespace, name) for g in secret_grants for name in g.names or ()}
-    wanted: set[tuple[str | None, str]] = set()
-    for tenant in config.tenants:
-        assert tenant.kubernetes is not None
-        ns = tenant.kubernetes.namespace
-        wanted.add((ns, f"{tenant.tenant_name}-tls"))
-        if isinstance(tenant.credentials, SecretCredentials):
-            wanted.add((tenant.credentials.namespace or ns, tenant.credentials.secret))
-    assert granted == wanted, "each tenant's credentials Secret and <tenant>-tls, nothing else"
+    assert granted == expected_secrets(config), "each tenant's credentials Secret and <tenant>-tls, nothing else"
 
 
-def test_overlay_config_is_valid_and_every_namespace_it_names_is_granted(manifests: list[Manifest]) -> None:
-    config = overlay_config(manifests)
+def test_a_tenant_without_credentials_gets_the_operators_secret_and_extra_secrets_are_added() -> None:
+    manifests = render_with({
+        "config": {"clusters": [{"namespaces": ["minio-logs"], "discover": False}],
+                   "tenants": [{"name": "logs", "kubernetes": {"namespace": "minio-logs"}}]},
+        "rbac": {"extraSecrets": {"minio-logs": ["logs-external-cert"]}},
+    })
+    granted = {(g.namespace, n) for g in bot_grants(manifests) if g.resource == "secrets" for n in g.names or ()}
+    assert granted == {("minio-logs", "logs-env-configuration"), ("minio-logs", "logs-tls"),
+                       ("minio-logs", "logs-external-cert")}
+
+
+def test_a_discovering_namespace_grants_tenants_without_names() -> None:
+    manifests = render_with({"config": {"clusters": [{"namespaces": ["minio-logs"], "discover": True}],
+                                        "tenants": []}})
+    tenants = {(g.verb, g.names) for g in bot_grants(manifests) if g.resource == "tenants"}
+    assert tenants == {("list", None), ("get", None), ("patch", None)}
+
+
+def test_config_is_valid_and_every_namespace_it_names_is_granted(manifests: list[Manifest]) -> None:
+    config = rendered_config(manifests)
     assert all(c.in_cluster for c in config.clusters), "in the cluster the bot uses its ServiceAccount token"
     # MinIO's `admin info` waits 10 s for a hung peer: a shorter report deadline turns one hung node
     # into "no node answered".
@@ -301,10 +426,13 @@ def test_overlay_config_is_valid_and_every_namespace_it_names_is_granted(manifes
 # ---------------------------------------------------------------- the workload
 
 
-def test_the_deployment_runs_two_hardened_replicas_with_probes_and_limits(manifests: list[Manifest]) -> None:
+def test_the_deployment_runs_hardened_replicas_with_probes_and_limits(manifests: list[Manifest]) -> None:
     deployment = the(manifests, "Deployment")
     spec = deployment["spec"]
-    assert spec["replicas"] == 2
+    config = rendered_config(manifests)
+    ha = config.leader_election is not None
+    assert spec["replicas"] == (2 if ha else 1)
+    assert spec["strategy"]["type"] == ("RollingUpdate" if ha else "Recreate"), "SQLite: one writer at a time"
     pod = spec["template"]["spec"]
     assert pod["serviceAccountName"] == BOT
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -319,20 +447,40 @@ def test_the_deployment_runs_two_hardened_replicas_with_probes_and_limits(manife
     assert security["runAsUser"] == BOT_UID and security["runAsNonRoot"] is True
     resources = container["resources"]
     assert {"cpu", "memory"} <= set(resources["requests"]) and {"cpu", "memory"} <= set(resources["limits"])
-    config = overlay_config(manifests)
     assert container["ports"] == [
         {"name": "http", "containerPort": config.slack.http_port, "protocol": "TCP"},
         {"name": "metrics", "containerPort": config.metrics_port, "protocol": "TCP"},
     ]
+    assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert not container["image"].endswith(":latest") and ":" in container["image"]
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert "emptyDir" in volumes[mounts["/tmp"]["name"]], "the only writable path is an emptyDir at /tmp"
+    assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
     config_volume = volumes[mounts["/etc/minio-chatops"]["name"]]
     assert config_volume["configMap"]["name"] == the(manifests, "ConfigMap", CONFIG_MAP)["metadata"]["name"]
     assert mounts["/etc/minio-chatops"]["readOnly"] is True
+    writable = set(mounts) - {"/etc/minio-chatops"}
+    if ha:
+        assert writable == {"/tmp"}, "with PostgreSQL the only writable path is an emptyDir at /tmp"
+    else:
+        assert writable == {"/tmp", "/var/lib/minio-chatops"}, "SQLite lives on its own volume"
+        claim = volumes[mounts["/var/lib/minio-chatops"]["name"]]["persistentVolumeClaim"]["claimName"]
+        assert the(manifests, "PersistentVolumeClaim")["metadata"]["name"] == claim
+
+
+def test_a_config_change_rolls_the_pods() -> None:
+    before = the(render(MULTI), "Deployment")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    changed = render_with({"config": {**yaml.safe_load(example_file(MULTI).read_text())["config"], "admins": ["U1"]}})
+    after = the(changed, "Deployment")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    assert before != after
+
+
+def secret_env(container: Manifest) -> dict[str, Manifest]:
+    """Env name -> its secretKeyRef."""
+    return {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]
+            if "secretKeyRef" in (e.get("valueFrom") or {})}
 
 
 def test_tokens_come_from_a_secret_and_the_config_from_the_configmap(manifests: list[Manifest]) -> None:
@@ -342,39 +490,58 @@ def test_tokens_come_from_a_secret_and_the_config_from_the_configmap(manifests: 
     # Leader election: this replica's identity and the Lease's namespace (bot/scheduler.py).
     assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
-    secret_refs = {name: e["valueFrom"]["secretKeyRef"] for name, e in env.items() if "secretKeyRef" in
-                   (e.get("valueFrom") or {})}
-    assert set(secret_refs) == {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "MINIO_CHATOPS_STORE_URL",
-                                "ALERTMANAGER_WEBHOOK_TOKEN"}
-    assert secret_refs["ALERTMANAGER_WEBHOOK_TOKEN"].get("optional"), "alerts from Alertmanager are optional"
-    assert {ref["name"] for ref in secret_refs.values()} == {f"{BOT}-secrets"}
-    # Socket Mode (app token) or HTTP mode (signing secret): either may be absent, the bot token may not.
-    assert secret_refs["SLACK_APP_TOKEN"].get("optional") and secret_refs["SLACK_SIGNING_SECRET"].get("optional")
-    assert not secret_refs["SLACK_BOT_TOKEN"].get("optional")
+    refs = secret_env(container)
+    slack = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "ALERTMANAGER_WEBHOOK_TOKEN"}
+    if rendered_config(manifests).leader_election is not None:
+        assert set(refs) == slack | {"MINIO_CHATOPS_STORE_URL"}
+    else:
+        assert set(refs) == slack
+        assert env["MINIO_CHATOPS_STORE_URL"]["value"] == "sqlite:////var/lib/minio-chatops/state.db"
+    assert {ref["name"] for ref in refs.values()} == {f"{BOT}-secrets"}
+    # mode auto: Socket Mode (app token) or HTTP mode (signing secret); the bot token is never optional.
+    assert refs["SLACK_APP_TOKEN"].get("optional") and refs["SLACK_SIGNING_SECRET"].get("optional")
+    assert not refs["SLACK_BOT_TOKEN"].get("optional")
+    assert refs["ALERTMANAGER_WEBHOOK_TOKEN"].get("optional"), "alerts from Alertmanager are optional"
     literal = " ".join(str(e.get("value", "")) for e in container["env"])
     assert not re.search(r"xox[abp]-|xapp-|postgres(ql)?(\+\w+)?://\S+:\S+@", literal), "no secret values inline"
     assert not re.search(r"xox[abp]-|xapp-", the(manifests, "ConfigMap", CONFIG_MAP)["data"]["config.yaml"])
 
 
+@pytest.mark.parametrize(("mode", "required", "absent"), [
+    ("socket", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"), ("http", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")])
+def test_the_slack_mode_requires_its_secret_and_drops_the_other(mode: str, required: str, absent: str) -> None:
+    manifests = render_with({"slack": {"mode": mode, "existingSecret": "slack-tokens", "appTokenKey": "app"}})
+    [container] = the(manifests, "Deployment")["spec"]["template"]["spec"]["containers"]
+    refs = secret_env(container)
+    assert absent not in refs and not refs[required].get("optional")
+    assert refs[required]["name"] == refs["SLACK_BOT_TOKEN"]["name"] == "slack-tokens"
+    assert refs["MINIO_CHATOPS_STORE_URL"]["name"] == f"{BOT}-secrets", "the store's Secret is its own setting"
+    assert rendered_config(manifests).slack.mode == mode
+
+
 def test_disruption_budget_and_network_policy_select_the_bot(manifests: list[Manifest]) -> None:
     labels = the(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
-    budget = the(manifests, "PodDisruptionBudget")["spec"]
-    assert budget["minAvailable"] == 1
-    assert budget["selector"]["matchLabels"].items() <= labels.items()
+    ha = rendered_config(manifests).leader_election is not None
+    budgets = of_kind(manifests, "PodDisruptionBudget")
+    if ha:
+        [budget] = budgets
+        assert budget["spec"]["minAvailable"] == 1
+        assert budget["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    else:
+        assert budgets == [], "one replica: a budget would block every node drain"
     policy = the(manifests, "NetworkPolicy")["spec"]
     assert policy["podSelector"]["matchLabels"].items() <= labels.items()
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
     egress_ports = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
-    assert {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP"), (9000, "TCP"), (5432, "TCP"),
-            (9093, "TCP")} == egress_ports
+    base = {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP"), (9000, "TCP"), (9093, "TCP")}
+    assert egress_ports == (base | {(5432, "TCP")} if ha else base), "PostgreSQL only when it is the store"
     service = the(manifests, "Service")["spec"]
     assert service["selector"].items() <= labels.items()
     assert [(p["name"], p["targetPort"]) for p in service["ports"]] == [("http", "http"), ("metrics", "metrics")]
 
 
 def test_network_policy_admits_slack_and_prometheus_separately(manifests: list[Manifest]) -> None:
-    # Issue 14, item 5: the HTTP port was open to every source, and /metrics shared it with Slack.
-    config = overlay_config(manifests)
+    config = rendered_config(manifests)
     policy = the(manifests, "NetworkPolicy")["spec"]
     rules = {}
     for rule in policy["ingress"]:
@@ -388,11 +555,43 @@ def test_network_policy_admits_slack_and_prometheus_separately(manifests: list[M
     assert named == {"http": config.slack.http_port, "metrics": config.metrics_port}
     service = {p["name"]: p["port"] for p in the(manifests, "Service")["spec"]["ports"]}
     assert service == named
-    assert config.metrics_port != config.slack.http_port
+
+
+def test_ports_are_set_once_and_followed_everywhere() -> None:
+    manifests = render_with({"slack": {"httpPort": 8080}, "metrics": {"port": 9200},
+                             "networkPolicy": {"metricsFrom": [{"ipBlock": {"cidr": "10.1.0.0/16"}}]}})
+    config = rendered_config(manifests)
+    assert (config.slack.http_port, config.metrics_port) == (8080, 9200)
+    ingress = {r["ports"][0]["port"]: r["from"] for r in the(manifests, "NetworkPolicy")["spec"]["ingress"]}
+    assert ingress[9200] == [{"ipBlock": {"cidr": "10.1.0.0/16"}}] and 8080 in ingress
+    assert [p["port"] for p in the(manifests, "Service")["spec"]["ports"]] == [8080, 9200]
+
+
+def test_a_service_monitor_scrapes_the_metrics_port_when_enabled() -> None:
+    assert of_kind(render(MULTI), "ServiceMonitor") == []
+    manifests = render_with({"metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "kps"}}}})
+    monitor = the(manifests, "ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "kps"
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= the(manifests, "Service")["metadata"]["labels"].items()
+    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
+
+
+def test_the_doctor_runs_as_a_helm_test_with_the_bots_identity(manifests: list[Manifest]) -> None:
+    [pod] = of_kind(manifests, "Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    [doctor] = pod["spec"]["containers"]
+    [bot] = the(manifests, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert doctor["args"] == ["doctor"] and doctor["image"] == bot["image"]
+    assert doctor["env"] == bot["env"] and doctor["volumeMounts"] == bot["volumeMounts"]
+    assert doctor["securityContext"] == bot["securityContext"]
+    assert pod["spec"]["serviceAccountName"] == BOT and pod["spec"]["restartPolicy"] == "Never"
+    after = render_with({"doctor": {"afterInstall": True}})
+    assert the(after, "Pod")["metadata"]["annotations"]["helm.sh/hook"] == "test,post-install,post-upgrade"
+    assert of_kind(render_with({"doctor": {"enabled": False}}), "Pod") == []
 
 
 def test_network_policy_admits_alertmanager_to_the_app_port_only(manifests: list[Manifest]) -> None:
-    config = overlay_config(manifests)
+    config = rendered_config(manifests)
     policy = the(manifests, "NetworkPolicy")["spec"]
     [rule] = [r for r in policy["ingress"]
               if any(f.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "alertmanager"
@@ -402,37 +601,67 @@ def test_network_policy_admits_alertmanager_to_the_app_port_only(manifests: list
 
 # ---------------------------------------------------------------- the real API server
 
+SERVICE_MONITOR_CRD = {
+    # A stand-in for the Prometheus Operator's CRD: the kind and scope only, any fields.
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "servicemonitors.monitoring.coreos.com"},
+    "spec": {
+        "group": "monitoring.coreos.com",
+        "scope": "Namespaced",
+        "names": {"plural": "servicemonitors", "singular": "servicemonitor", "kind": "ServiceMonitor"},
+        "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+            "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
+    },
+}
 
-@pytest.mark.kube
-def test_every_rendered_object_passes_server_side_dry_run(kube: ControlPlane, overlay: str) -> None:
-    manifests = render(overlay)
+
+def dry_run_all(kube: ControlPlane, manifests: list[Manifest]) -> None:
+    """Server-side dry run of every object (namespaces created for real, removed after)."""
     created: list[str] = []
     with kube.api_client() as admin:
         try:
-            for namespace in of_kind(manifests, "Namespace"):
-                status, body, warnings = create(admin, namespace, dry_run=True)
-                assert status == 201 and not warnings, (status, body, warnings)
-                if ensure_namespace(admin, namespace["metadata"]["name"], namespace["metadata"].get("labels")):
-                    created.append(namespace["metadata"]["name"])
             for name in sorted({m["metadata"].get("namespace") for m in manifests} - {None}):
                 if ensure_namespace(admin, str(name)):
                     created.append(str(name))
             for manifest in manifests:
-                if manifest["kind"] == "Namespace":
-                    continue
                 status, body, warnings = create(admin, manifest, dry_run=True)
                 where = f"{manifest['kind']} {manifest['metadata']['name']}"
                 assert status == 201, f"{where}: HTTP {status} {(body or {}).get('message')}"
                 # e.g. PodSecurity "restricted" violations arrive as warnings on the Deployment.
                 assert not warnings, f"{where}: {warnings}"
             # Dry-run persisted nothing.
-            status, _, _ = api_request(
-                admin, "GET", f"/apis/apps/v1/namespaces/{bot_namespace(manifests)}/deployments/{BOT}"
-            )
-            assert status == 404
+            for manifest in manifests:
+                path = f"{collection_path(admin, manifest)}/{manifest['metadata']['name']}"
+                assert api_request(admin, "GET", path)[0] == 404, f"{path} was created"
         finally:
             for name in created:
                 kube.delete_namespace(name)
+
+
+@pytest.mark.kube
+def test_every_rendered_object_passes_server_side_dry_run(kube: ControlPlane, example: str) -> None:
+    manifests = render(example)
+    assert {m["kind"] for m in manifests} >= {"Deployment", "Pod", "Role"}
+    dry_run_all(kube, manifests)
+
+
+@pytest.mark.kube
+def test_the_service_monitor_passes_server_side_dry_run_where_its_crd_exists(kube: ControlPlane) -> None:
+    manifests = of_kind(render_with({"metrics": {"serviceMonitor": {"enabled": True}}}), "ServiceMonitor")
+    with kube.api_client() as admin:
+        status, body, _ = api_request(admin, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                                      SERVICE_MONITOR_CRD)
+        assert status in (201, 409), body
+        try:
+            deadline = time.monotonic() + 20
+            while api_request(admin, "GET", "/apis/monitoring.coreos.com/v1")[0] != 200:
+                assert time.monotonic() < deadline, "the ServiceMonitor CRD never got served"
+                time.sleep(0.2)
+            dry_run_all(kube, manifests)
+        finally:
+            api_request(admin, "DELETE",
+                        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/servicemonitors.monitoring.coreos.com")
 
 
 @pytest.mark.kube
@@ -446,22 +675,25 @@ def test_a_typo_in_a_manifest_is_refused_by_strict_validation(kube: ControlPlane
     assert status == 400 and "readinesProbe" in body["message"]
 
 
-
 @pytest.mark.kube
-def test_the_pod_meets_the_restricted_pod_security_standard_which_would_warn_otherwise(kube: ControlPlane) -> None:
-    manifests = render(MULTI)
-    namespace = the(manifests, "Namespace")
-    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    deployment = the(manifests, "Deployment")
-    deployment["metadata"]["namespace"] = "pss-probe"
+@pytest.mark.parametrize("kind", ["Deployment", "Pod"])
+def test_the_pods_meet_the_restricted_pod_security_standard_which_would_warn_otherwise(
+    kube: ControlPlane, kind: str
+) -> None:
+    workload_object = the(render(MULTI), kind)
+    workload_object["metadata"]["namespace"] = "pss-probe"
     with kube.api_client() as admin:
         ensure_namespace(admin, "pss-probe", {"pod-security.kubernetes.io/enforce": "restricted"})
         try:
-            status, _, warnings = create(admin, deployment, dry_run=True)
+            status, _, warnings = create(admin, workload_object, dry_run=True)
             assert status == 201 and warnings == []
-            [container] = deployment["spec"]["template"]["spec"]["containers"]
+            spec = workload_object["spec"]["template"]["spec"] if kind == "Deployment" else workload_object["spec"]
+            [container] = spec["containers"]
             del container["securityContext"]["capabilities"]
-            status, _, warnings = create(admin, deployment, dry_run=True)
-            assert status == 201 and any("restricted" in w and "capabilities" in w for w in warnings), warnings
+            status, body, warnings = create(admin, workload_object, dry_run=True)
+            if kind == "Deployment":
+                assert status == 201 and any("restricted" in w and "capabilities" in w for w in warnings), warnings
+            else:  # a bare Pod is refused outright by "enforce"
+                assert status == 403 and "capabilities" in body["message"], body
         finally:
             kube.delete_namespace("pss-probe")

@@ -4,8 +4,8 @@ The Web API methods are found in the code itself (bot/ and handlers/):
 ``api_call("m")``, the bot's ``_call("m")`` / ``_api("m")`` / ``Delivery.call("m")`` wrappers, and
 ``client.<method>(`` for WebClient methods, which are expanded to the API
 methods slack_sdk sends (``files_upload_v2`` is two). Each method maps to its
-scope below; a method without a row, or a scope the manifest lacks or has in
-excess, fails.
+scope in ``bot/slack_scopes.py``; a method without a row, or a scope the
+manifest or ``REQUIRED_SCOPES`` (what the doctor checks) lacks or has in excess, fails.
 """
 
 from __future__ import annotations
@@ -20,70 +20,14 @@ import pytest
 import yaml
 from slack_sdk import WebClient
 
+from bot.slack_scopes import FEATURE_SCOPES, METHOD_SCOPES, PRIVATE_CHANNEL_SCOPES, REQUIRED_SCOPES
+
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = {
     "socket": ROOT / "deploy" / "slack-app-manifest.yaml",
     "http": ROOT / "deploy" / "slack-app-manifest-http.yaml",
 }
 CODE_DIRS = ("bot", "handlers")
-
-# Bot token scope(s) each Web API method needs (Slack's method reference). Empty: no scope.
-METHOD_SCOPES: dict[str, set[str]] = {
-    "chat.postMessage": {"chat:write"},
-    "chat.update": {"chat:write"},
-    "chat.postEphemeral": {"chat:write"},
-    "chat.delete": {"chat:write"},
-    "chat.getPermalink": set(),
-    "views.open": set(),
-    "views.update": set(),
-    "views.push": set(),
-    "files.getUploadURLExternal": {"files:write"},
-    "files.completeUploadExternal": {"files:write"},
-    "files.info": {"files:read"},
-    "conversations.create": {"channels:manage"},
-    "conversations.invite": {"channels:manage"},
-    "conversations.archive": {"channels:manage"},
-    "conversations.setTopic": {"channels:manage"},
-    "conversations.setPurpose": {"channels:manage"},
-    "conversations.rename": {"channels:manage"},
-    "conversations.join": {"channels:join"},
-    "conversations.info": {"channels:read"},
-    "conversations.members": {"channels:read"},
-    "conversations.list": {"channels:read"},
-    # Both kinds of channel: a daily report may go to a private channel, and its retry reads the history.
-    "conversations.history": {"channels:history", "groups:history"},
-    "conversations.replies": {"channels:history"},
-    "pins.add": {"pins:write"},
-    "pins.remove": {"pins:write"},
-    "reactions.add": {"reactions:write"},
-    "bookmarks.add": {"bookmarks:write"},
-    "usergroups.users.list": {"usergroups:read"},
-    "usergroups.list": {"usergroups:read"},
-    "users.info": {"users:read"},
-    "users.list": {"users:read"},
-    "users.lookupByEmail": {"users:read.email"},
-    "auth.test": set(),
-}
-# A conversations method used on a private channel needs the groups:* scope instead of channels:* (Slack's
-# Conversations API: the scope follows the channel type). The bot works in private channels it creates
-# itself (incident channels: `conversations.create(..., is_private=...)`), so when the code creates them,
-# every conversations method it calls needs the private-channel scope as well.
-PRIVATE_CHANNEL_SCOPES: dict[str, set[str]] = {
-    "conversations.create": {"groups:write"},
-    "conversations.invite": {"groups:write"},
-    "conversations.archive": {"groups:write"},
-    "conversations.setTopic": {"groups:write"},
-    "conversations.setPurpose": {"groups:write"},
-    "conversations.rename": {"groups:write"},
-    "conversations.info": {"groups:read"},
-    "conversations.members": {"groups:read"},
-    "conversations.list": {"groups:read"},
-    "conversations.history": {"groups:history"},
-    "conversations.replies": {"groups:history"},
-}
-# Not Web API calls: the slash command itself needs `commands`; Socket Mode's
-# apps.connections.open uses the app-level token (connections:write), not a bot scope.
-FEATURE_SCOPES = {"commands"}
 
 _LITERAL_CALL = re.compile(r"""(?:\bapi_call|\b_?call|\b_api)\(\s*["']([a-z]+(?:\.[A-Za-z]+)+)["']""")
 _CLIENT_METHOD = re.compile(r"client\.([a-z][a-z0-9]*_[A-Za-z0-9_]+)\(")
@@ -161,6 +105,10 @@ def test_the_manifest_lists_exactly_the_scopes_the_code_calls(kind: str) -> None
     assert bot_scopes(kind) == needed_scopes(set(used)), f"methods in use: {sorted(used)}"
 
 
+def test_the_doctor_checks_exactly_the_scopes_the_code_calls() -> None:
+    assert set(REQUIRED_SCOPES) == needed_scopes(set(methods_in_code()))
+
+
 def test_a_new_call_without_its_scope_is_caught() -> None:
     used = set(methods_in_code())
     assert needed_scopes(used | {"reactions.add"}) - bot_scopes("socket") == {"reactions:write"}
@@ -172,7 +120,8 @@ def test_private_incident_channels_need_the_private_channel_scopes() -> None:
     used = set(methods_in_code())
     assert creates_private_channels(), "incident channels are created private (conversations.create is_private)"
     assert {"groups:write", "groups:read"} <= bot_scopes("socket")
-    assert needed_scopes(used, private_channels=False) == bot_scopes("socket") - {"groups:write", "groups:read"}
+    # groups:read stays without private incident channels: the doctor asks conversations.info of private ones.
+    assert needed_scopes(used, private_channels=False) == bot_scopes("socket") - {"groups:write"}
     assert _PRIVATE_CREATE.search('self._api("conversations.create", name=name, is_private=private)')
     assert not _PRIVATE_CREATE.search('self._api("conversations.create", name=name)')
 
@@ -208,14 +157,17 @@ def test_the_manifest_has_the_minio_command_and_interactivity(kind: str) -> None
     settings = app["settings"]
     assert settings["interactivity"]["is_enabled"] is True  # approval buttons and forms
     assert settings["token_rotation_enabled"] is False
-    assert "event_subscriptions" not in settings, "the bot subscribes to no events"
+    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"], "the Home tab, nothing else"
+    assert app["features"]["app_home"]["home_tab_enabled"] is True
     if kind == "socket":
         assert settings["socket_mode_enabled"] is True
         assert "url" not in command and "request_url" not in settings["interactivity"]
+        assert "request_url" not in settings["event_subscriptions"]
     else:
         assert settings["socket_mode_enabled"] is False
         assert command["url"].endswith("/slack/events")
         assert settings["interactivity"]["request_url"] == command["url"]
+        assert settings["event_subscriptions"]["request_url"] == command["url"]
 
 
 def test_both_manifests_describe_the_same_app() -> None:
@@ -223,6 +175,7 @@ def test_both_manifests_describe_the_same_app() -> None:
     for app in (socket, http):
         app["settings"].pop("socket_mode_enabled")
         app["settings"]["interactivity"].pop("request_url", None)
+        app["settings"]["event_subscriptions"].pop("request_url", None)
         app["features"]["slash_commands"][0].pop("url", None)
     assert socket == http
 
@@ -230,5 +183,7 @@ def test_both_manifests_describe_the_same_app() -> None:
 def test_the_bot_listens_only_for_what_the_manifest_enables() -> None:
     source = (ROOT / "bot" / "app.py").read_text(encoding="utf-8")
     listeners = set(re.findall(r"\bapp\.(\w+)\(", source))
-    # Commands need the slash command; actions and views need interactivity; events would need subscriptions.
-    assert listeners <= {"command", "action", "view", "error"}, listeners
+    # Commands need the slash command; actions and views need interactivity; events need subscriptions.
+    assert listeners <= {"command", "action", "view", "event", "error"}, listeners
+    events = set(re.findall(r"\bapp\.event\(\s*[\"']([a-z_]+)[\"']", source))
+    assert events == set(manifest("socket")["settings"]["event_subscriptions"]["bot_events"])

@@ -2,7 +2,8 @@
 
 ``bot.clients.kube.API_CALLS`` lists the (group, resource, subresource, verb)
 of every public ``KubeClient`` method. These tests keep three things equal:
-the methods of KubeClient, the rows of API_CALLS, and the rules deploy/ renders.
+the methods of KubeClient, the rows of API_CALLS, and the rules the Helm chart
+(deploy/helm/minio-chatops) renders for its examples.
 Adding an API call without its row, or a row without its rule, fails here.
 """
 
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -40,8 +42,8 @@ from sandbox.minio_sim import SimCluster
 from tests.test_approvals import ALICE, BOB, OPS, text_of, world_from
 from tests.test_deploy import (
     BOT,
+    EXAMPLES,
     MULTI,
-    OVERLAYS,
     ROOT,
     Manifest,
     api_request,
@@ -51,13 +53,13 @@ from tests.test_deploy import (
     ensure_namespace,
     managed_namespaces,
     of_kind,
-    overlay_config,
     render,
+    rendered_config,
 )
 from tests.test_maintenance import LiveClock
 
 # Where a call is made, when not in every tenant namespace.
-CLUSTER_WIDE = {("storage.k8s.io", "storageclasses")}
+CLUSTER_WIDE = {("storage.k8s.io", "storageclasses"), ("authorization.k8s.io", "selfsubjectaccessreviews")}
 BOT_ONLY = {("coordination.k8s.io", "leases")}  # the leader-election Lease, next to the bot
 # Calls also made in the MinIO Operator's namespace: health lists its pods; updates read and patch its Deployment.
 ALSO_IN_OPERATOR_NAMESPACE: set[ApiCall] = {
@@ -83,19 +85,21 @@ def all_calls() -> list[ApiCall]:
 
 @dataclass(frozen=True)
 class Places:
-    """The namespaces an overlay's config points the bot at."""
+    """The namespaces a rendered config points the bot at."""
 
     bot: str
     tenants: frozenset[str]
     operators: frozenset[str]
+    elects_leader: bool
 
     @classmethod
     def of(cls, manifests: list[Manifest]) -> Places:
-        config = overlay_config(manifests)
+        config = rendered_config(manifests)
         return cls(
             bot=bot_namespace(manifests),
             tenants=frozenset(managed_namespaces(config)),
             operators=frozenset(c.operator.namespace for c in config.clusters),
+            elects_leader=config.leader_election is not None,
         )
 
     def where(self, call: ApiCall) -> set[str | None]:
@@ -104,7 +108,8 @@ class Places:
         if key in CLUSTER_WIDE:
             return {None}
         if key in BOT_ONLY:
-            return {self.bot}
+            # One replica (SQLite) elects no leader: no Lease call, so no Lease rule.
+            return {self.bot} if self.elects_leader else set()
         found: set[str | None] = set(self.tenants)
         if call in ALSO_IN_OPERATOR_NAMESPACE:
             found |= self.operators
@@ -113,7 +118,7 @@ class Places:
 
 def name_limits(manifests: list[Manifest]) -> dict[tuple[str | None, str, str], frozenset[str]]:
     """(namespace, group, resource) -> the only object names the bot may get/patch/update there."""
-    config = overlay_config(manifests)
+    config = rendered_config(manifests)
     # Where the config discovers Tenants, their names are not known in advance.
     discovering = {ns for c in config.clusters if c.discover for ns in c.namespaces or []}
     limits: dict[tuple[str | None, str, str], set[str]] = {}
@@ -124,13 +129,15 @@ def name_limits(manifests: list[Manifest]) -> dict[tuple[str | None, str, str], 
         names.add(f"{tenant.tenant_name}-tls")
         if isinstance(tenant.credentials, SecretCredentials):
             names.add(tenant.credentials.secret)
+        elif tenant.credentials is None:
+            names.add(f"{tenant.tenant_name}-env-configuration")
         limits.setdefault((ns, "apps", "deployments"), set()).add(f"{tenant.tenant_name}-console")
         if ns not in discovering:
             limits.setdefault((ns, TENANT_GROUP, TENANT_PLURAL), set()).add(tenant.tenant_name)
     for cluster in config.clusters:
         limits.setdefault((cluster.operator.namespace, "apps", "deployments"), set()).add(cluster.operator.deployment)
-    assert config.leader_election is not None, "two replicas need leader election, or both would run the scheduler"
-    limits[(bot_namespace(manifests), "coordination.k8s.io", "leases")] = {config.leader_election.name}
+    if config.leader_election is not None:
+        limits[(bot_namespace(manifests), "coordination.k8s.io", "leases")] = {config.leader_election.name}
     return {key: frozenset(names) for key, names in limits.items()}
 
 
@@ -172,7 +179,7 @@ def test_the_table_matches_what_the_methods_call() -> None:
     words = {"tenants": "TENANT_", "pods": "pod", "persistentvolumeclaims": "persistent_volume_claim",
              "statefulsets": "stateful_set", "deployments": "deployment", "events": "event",
              "networkpolicies": "network_polic", "storageclasses": "storage_class", "services": "service",
-             "secrets": "secret"}
+             "secrets": "secret", "selfsubjectaccessreviews": "self_subject_access_review"}
     for method, calls in API_CALLS.items():
         source = inspect.getsource(getattr(KubeClient, method))
         # A method that delegates to another listed method makes that method's calls.
@@ -240,9 +247,9 @@ def rbac_mismatches(manifests: list[Manifest], calls: list[ApiCall]) -> tuple[li
     return sorted(expected - actual, key=str), sorted(actual - expected, key=str)
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_rendered_rules_grant_exactly_the_calls_in_api_calls(overlay: str) -> None:
-    manifests = render(overlay)
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_rendered_rules_grant_exactly_the_calls_in_api_calls(example: str) -> None:
+    manifests = render(example)
     missing, extra = rbac_mismatches(manifests, all_calls())
     assert missing == [], "API calls without an RBAC rule"
     assert extra == [], "RBAC rules no API call needs"
@@ -268,11 +275,11 @@ def test_a_new_api_call_without_its_rule_is_caught() -> None:
     assert missing == [] and extra == [(ns, "", "pods", "delete") for ns in ("minio-analytics", "minio-logs")]
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_the_bot_may_get_and_patch_only_the_tenants_it_is_configured_for(overlay: str) -> None:
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_the_bot_may_get_and_patch_only_the_tenants_it_is_configured_for(example: str) -> None:
     # Issue 14, item 11: names known from the config narrow the grant (resourceNames).
-    manifests = render(overlay)
-    config = overlay_config(manifests)
+    manifests = render(example)
+    config = rendered_config(manifests)
     configured: dict[str, set[str]] = {}
     for tenant in config.tenants:
         assert tenant.kubernetes is not None
@@ -302,7 +309,7 @@ def test_in_the_operator_namespace_the_bot_may_list_pods_and_upgrade_the_operato
 
 @dataclass
 class Deployed:
-    """The multi-tenant overlay's RBAC applied to the API server, tenants around it, and the bot's token."""
+    """The multi-tenant example's RBAC applied to the API server, tenants around it, and the bot's token."""
 
     kube: ControlPlane
     manifests: list[Manifest]
@@ -361,7 +368,7 @@ def remove_rbac(kube: ControlPlane, manifests: list[Manifest]) -> None:
 
 @pytest.fixture(scope="module")
 def deployed(kube: ControlPlane) -> Iterator[Deployed]:
-    """Tenants "analytics" and "logs" where the overlay expects them, the overlay's RBAC, and the bot's token."""
+    """Tenants "analytics" and "logs" where the example expects them, the chart's RBAC, and the bot's token."""
     manifests = render(MULTI)
     analytics = TenantWorld(namespace="minio-analytics", name="analytics")
     logs = TenantWorld(namespace="minio-logs", name="logs", pools=[PoolSpec("pool-0", servers=4, volumes_per_server=1)])
@@ -567,17 +574,23 @@ def test_kubeclient_with_the_bot_token_is_refused_what_it_must_not_do(deployed: 
         )
 
 
-@pytest.mark.kube
-def test_every_command_runs_through_the_bot_with_its_own_token(deployed: Deployed, tmp_path: Path) -> None:
-    # The overlay's own config.yaml, pointed at this API server with the bot's token instead of in-cluster.
-    raw = yaml.safe_load(overlay_config_text(deployed.manifests))
+def config_with_bot_token(deployed: Deployed, tmp_path: Path) -> dict[str, Any]:
+    """The chart's own config.yaml, pointed at this API server with the bot's token instead of in-cluster."""
+    raw: dict[str, Any] = yaml.safe_load(rendered_config_text(deployed.manifests))
     kubeconfig = deployed.kube.write_kubeconfig(tmp_path / "kubeconfig", token=deployed.token)
     for cluster in raw["clusters"]:
         cluster.pop("in_cluster")
         cluster["kubeconfig"] = str(kubeconfig)
-    raw["timeouts"] = {"connect": 1, "read": 5, "probe": 1, "report_deadline": 8}
-    config = parse_config(yaml.safe_dump(raw))
-    runtime = Runtime(config, environ={"MINIO_CHATOPS_STORE_URL": f"sqlite:///{tmp_path / 'state.db'}"})
+    raw["timeouts"] = {"connect": 1, "read": 5, "probe": 1, "report_deadline": 10}
+    return raw
+
+
+@pytest.mark.kube
+def test_every_command_runs_through_the_bot_with_its_own_token(deployed: Deployed, tmp_path: Path) -> None:
+    config = parse_config(yaml.safe_dump(config_with_bot_token(deployed, tmp_path)))
+    # As in the pod: POD_NAMESPACE places the leader-election Lease (the doctor checks it).
+    runtime = Runtime(config, environ={"MINIO_CHATOPS_STORE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+                                       "POD_NAMESPACE": deployed.bot_ns})
     # Credentials come from the named Secret, read with the bot's token.
     analytics = config.tenant("analytics")
     assert analytics is not None
@@ -601,16 +614,16 @@ def test_every_command_runs_through_the_bot_with_its_own_token(deployed: Deploye
     assert not re.search(r"denied access|forbidden|cannot (get|list|patch|delete)", text, re.I), text
 
 
-def overlay_config_text(manifests: list[Manifest]) -> str:
-    """config.yaml as rendered into the overlay's ConfigMap."""
-    overlay_config(manifests)  # valid as shipped
+def rendered_config_text(manifests: list[Manifest]) -> str:
+    """config.yaml as rendered into the chart's ConfigMap."""
+    rendered_config(manifests)  # valid as shipped
     [config_map] = [m for m in of_kind(manifests, "ConfigMap") if m["metadata"]["name"].startswith(f"{BOT}-config")]
     return str(config_map["data"]["config.yaml"])
 
 
 @pytest.mark.kube
 def test_leader_election_with_the_bot_token_creates_renews_and_releases_its_lease(deployed: Deployed) -> None:
-    election = overlay_config(deployed.manifests).leader_election
+    election = rendered_config(deployed.manifests).leader_election
     assert election is not None
     with deployed.bot_api() as api:
         store = KubeLeaseStore(api, deployed.bot_ns, election.name)
@@ -684,3 +697,46 @@ def test_an_approved_maintenance_window_executes_with_the_bot_token(
             assert annotations().get(MODE) == mode and console_replicas() == replicas
     finally:
         bot.runtime.close()
+
+
+@pytest.mark.kube
+def test_the_doctor_names_the_one_rbac_rule_removed(deployed: Deployed, tmp_path: Path) -> None:
+    # The chart's own config, run with the bot's token: every call allowed; then one rule taken away.
+    from handlers.doctor.facts import gather
+    from handlers.doctor.present import doctor_report
+    from tests.reading import plain
+
+    raw = config_with_bot_token(deployed, tmp_path)
+    raw["store_url"] = f"sqlite:///{tmp_path / 'state.db'}"
+
+    def kubernetes_rows() -> list[tuple[str, str]]:
+        runtime = Runtime(parse_config(yaml.safe_dump(raw)), environ={"POD_NAMESPACE": deployed.bot_ns})
+        try:
+            report = doctor_report(gather(runtime))
+        finally:
+            runtime.close()
+        [section] = [s for s in report.sections if s.title.startswith("Kubernetes")]
+        return [(str(r.status), plain(r.text)) for r in section.rows]
+
+    [(status, text)] = kubernetes_rows()
+    assert status == "HEALTHY" and text.endswith("Kubernetes calls the bot makes are allowed"), text
+    rbac = client.RbacAuthorizationV1Api
+    [role] = [r for r in of_kind(deployed.manifests, "Role")
+              if r["metadata"]["name"] == f"{BOT}-tenant-named" and r["metadata"]["namespace"] == "minio-logs"]
+    original = role["rules"]
+    rules = [dict(r, verbs=["get"]) if r["resources"] == [TENANT_PLURAL] else r for r in original]
+    with deployed.kube.api_client() as admin:
+        rbac(admin).patch_namespaced_role(f"{BOT}-tenant-named", "minio-logs", {"rules": rules})
+    try:
+        deadline = time.monotonic() + 15
+        while deployed.can("patch", TENANT_PLURAL, TENANT_GROUP, "minio-logs", name="logs"):
+            assert time.monotonic() < deadline, "the changed Role never took effect"
+            time.sleep(0.1)
+        assert kubernetes_rows() == [(
+            "UNHEALTHY",
+            "cannot `patch` `tenants.minio.min.io` `logs` in `minio-logs`: grant it: the Helm chart renders exactly "
+            "these rules from this config (helm upgrade)",
+        )]
+    finally:
+        with deployed.kube.api_client() as admin:
+            rbac(admin).patch_namespaced_role(f"{BOT}-tenant-named", "minio-logs", {"rules": original})

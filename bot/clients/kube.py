@@ -49,6 +49,7 @@ METRICS_GROUP = "metrics.k8s.io"
 METRICS_VERSION = "v1beta1"
 
 MERGE_PATCH = "application/merge-patch+json"
+POOL_SIZE = 32  # connections kept per API server: the widest fan-out (the doctor's) runs 32 calls at once
 JSON_PATCH = "application/json-patch+json"
 
 Patch = dict[str, Any] | list[dict[str, Any]]
@@ -82,6 +83,9 @@ API_CALLS: dict[str, list[ApiCall]] = {
     "list_services": [("", "services", "", "list")],
     "read_secret": [("", "secrets", "", "get")],
     "tls_certificate": [("", "secrets", "", "get")],
+    # The doctor asks the API server what the bot's own token may do (every
+    # authenticated user may by default; the chart grants it explicitly).
+    "access_review": [("authorization.k8s.io", "selfsubjectaccessreviews", "", "create")],
 }
 
 
@@ -109,6 +113,7 @@ class KubeClient:
         self._custom = client.CustomObjectsApi(api_client)
         self._networking = client.NetworkingV1Api(api_client)
         self._storage = client.StorageV1Api(api_client)
+        self._authorization = client.AuthorizationV1Api(api_client)
         _disable_blind_retries(api_client)
 
     @classmethod
@@ -564,6 +569,26 @@ class KubeClient:
                 continue  # binary values are never credentials we can use
         return out
 
+    def access_review(
+        self, verb: str, group: str, resource: str, subresource: str = "", namespace: str | None = None,
+        name: str | None = None,
+    ) -> bool:
+        """May this client's own identity make the call? (a SelfSubjectAccessReview; nothing else happens)."""
+        attributes: dict[str, Any] = {"verb": verb, "group": group, "resource": resource}
+        for key, value in (("subresource", subresource), ("namespace", namespace), ("name", name)):
+            if value:
+                attributes[key] = value
+        body: Any = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                     "spec": {"resourceAttributes": attributes}}
+        answer = self._call(
+            "create",
+            "selfsubjectaccessreviews.authorization.k8s.io",
+            lambda: self._authorization.create_self_subject_access_review(
+                body, _preload_content=False, _request_timeout=self._rt
+            ),
+        )
+        return bool((answer.get("status") or {}).get("allowed"))
+
     def tls_certificate(self, namespace: str, secret: str) -> CertInfo:
         """Subject, issuer and expiry of the certificate in a TLS Secret (``tls.crt`` or ``public.crt``).
 
@@ -609,10 +634,13 @@ def _disable_blind_retries(api_client: client.ApiClient) -> None:
     # urllib3's default (3 retries) would multiply every read timeout by four
     # against a hung API server; the one policy is: fail fast, report, let the
     # caller decide. Existing pooled connections are dropped so the setting applies.
+    # The pool keeps as many connections as a fan-out runs calls at once (the
+    # client's default, 5 per CPU, would open and discard the rest every time).
     rest = getattr(api_client, "rest_client", None)
     pool = getattr(rest, "pool_manager", None)
     if isinstance(pool, urllib3.PoolManager):
         pool.connection_pool_kw["retries"] = False
+        pool.connection_pool_kw["maxsize"] = max(int(pool.connection_pool_kw.get("maxsize") or 1), POOL_SIZE)
         pool.clear()
 
 

@@ -11,8 +11,10 @@ The election itself lives in `bot/leader.py`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import urllib3
@@ -21,6 +23,22 @@ from kubernetes.client.exceptions import ApiException
 
 LEASE_API_CALLS = [("coordination.k8s.io", "leases", "", verb) for verb in ("get", "create", "update")]
 """What the bot's service account needs on Leases in its namespace (for the deployment's RBAC)."""
+
+
+_SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+def lease_namespace(configured: str | None, environ: dict[str, str] | None = None) -> str:
+    """Where the Lease lives: configured, `$POD_NAMESPACE`, the service account's namespace, or default."""
+    env = os.environ if environ is None else environ
+    if configured:
+        return configured
+    if env.get("POD_NAMESPACE"):
+        return env["POD_NAMESPACE"]
+    try:
+        return _SA_NAMESPACE.read_text(encoding="utf-8").strip() or "default"
+    except OSError:
+        return "default"
+
 
 
 class LeaseConflict(Exception):
@@ -40,6 +58,8 @@ class LeaseRecord:
     transitions: int
     acquire_time: str | None
     resource_version: str
+    # RFC 3339 with microseconds, as the holder last wrote it; informational (the doctor), not part of equality.
+    renew_time: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> LeaseRecord:
@@ -52,6 +72,7 @@ class LeaseRecord:
             transitions=int(spec.get("leaseTransitions") or 0),
             acquire_time=spec.get("acquireTime"),
             resource_version=str((body.get("metadata") or {}).get("resourceVersion", "")),
+            renew_time=spec.get("renewTime"),
         )
 
 

@@ -1,6 +1,8 @@
 """Slack's Block Kit limits: the one place that knows them (see slack-facts.md)."""
 
 MAX_BLOCKS = 50
+VIEW_BLOCKS = 100  # a Home tab or modal
+MODAL_TITLE = 24
 SECTION_TEXT = 3000
 FIELD_TEXT = 2000
 MAX_FIELDS = 10

@@ -210,3 +210,46 @@ def render_slack(report: Report) -> SlackPost:
     for index, blocks in enumerate(messages[1:], start=2):
         post.thread.append(SlackMessage(text=f"{report.title} (part {index})", blocks=blocks))
     return post
+
+
+def _view_blocks(report: Report, *, with_actions: bool) -> list[Block]:
+    """A report as the blocks of a view (Home tab or modal): at most 100, footer (and buttons) kept."""
+    blocks: list[Block] = []
+    if report.title:
+        title = f"{report.title}: {report.status.value}" if report.status else report.title
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": _cut(title, limits.HEADER_TEXT)}})
+    if report.summary:
+        summary = to_mrkdwn(report.summary)
+        blocks.append(_mrkdwn(f"{EMOJI[report.status]} {summary}" if report.status else summary))
+    reasons = [f"• {to_mrkdwn(reason)}" for reason in report.reasons]
+    blocks += [_mrkdwn(chunk) for chunk in _chunks(reasons, limits.SECTION_TEXT)]
+    for section in report.sections:
+        section_blocks = _section_blocks(section)
+        if not with_actions:
+            section_blocks = [b for b in section_blocks if b.get("type") != "actions"]
+        blocks += section_blocks
+    tail: list[Block] = _action_blocks(report.actions) if with_actions else []
+    if report.footer:
+        elements = [{"type": "mrkdwn", "text": _cut(to_mrkdwn(f), limits.SECTION_TEXT)} for f in report.footer]
+        tail.append({"type": "context", "elements": elements[: limits.CONTEXT_ELEMENTS]})
+    room = limits.VIEW_BLOCKS - len(tail)
+    if len(blocks) > room:
+        cut = {"type": "context", "elements": [{"type": "mrkdwn", "text": "(cut: too long)"}]}
+        blocks = [*blocks[: room - 1], cut]
+    return blocks + tail
+
+
+def render_home(report: Report) -> dict[str, Any]:
+    """A report as an App Home view (``views.publish``): at most 100 blocks, the buttons and footer kept.
+
+    Capabilities page their own content (a Home has no thread to continue in);
+    anything past the limit is cut with a note rather than refused by Slack.
+    """
+    return {"type": "home", "blocks": _view_blocks(report, with_actions=True)}
+
+
+def render_modal(report: Report) -> dict[str, Any]:
+    """A report as a read-only modal (a Home button's full report): no buttons, they act in channels."""
+    title = _cut(report.title or "minio-chatops", limits.MODAL_TITLE)
+    return {"type": "modal", "title": {"type": "plain_text", "text": title},
+            "close": {"type": "plain_text", "text": "Close"}, "blocks": _view_blocks(report, with_actions=False)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 
 from bot.store.db import Database
 from bot.store.models import BucketSize, CapacitySnapshot
@@ -77,6 +77,35 @@ class CapacityHistory:
         stmt = stmt.order_by(capacity_snapshots.c.taken_at, capacity_snapshots.c.id)
         with self._db.read() as conn:
             return [CapacitySnapshot.model_validate(dict(r)) for r in conn.execute(stmt).mappings()]
+
+    def usage_points(self, since: datetime, day_ago: datetime) -> dict[str, list[tuple[datetime, int, int]]]:
+        """Per tenant, (taken_at, usable_used, usable_total) of three successful snapshots, oldest first:
+        the oldest since ``since``, the newest at or before ``day_ago`` and the newest.
+
+        Enough for a 24-hour trend and a straight-line forecast over the period without reading every
+        point: the App Home asks this for all tenants on every open (three small queries).
+        """
+        c = capacity_snapshots.c
+        ok = and_(c.ok.is_(True), c.usable_used.is_not(None), c.usable_total.is_not(None), c.taken_at >= since)
+        wanted: set[tuple[str, datetime]] = set()
+        with self._db.read() as conn:
+            for tenant, oldest, newest in conn.execute(
+                select(c.tenant, func.min(c.taken_at), func.max(c.taken_at)).where(ok).group_by(c.tenant)
+            ):
+                wanted.update({(tenant, oldest), (tenant, newest)})
+            for tenant, before in conn.execute(
+                select(c.tenant, func.max(c.taken_at)).where(ok, c.taken_at <= day_ago).group_by(c.tenant)
+            ):
+                wanted.add((tenant, before))
+            times = sorted({at for _, at in wanted})
+            rows = conn.execute(
+                select(c.tenant, c.taken_at, c.usable_used, c.usable_total).where(ok, c.taken_at.in_(times))
+            ).all() if times else []
+        points: dict[str, dict[datetime, tuple[datetime, int, int]]] = {}
+        for tenant, taken_at, used, total in rows:
+            if (tenant, taken_at) in wanted:
+                points.setdefault(tenant, {})[taken_at] = (taken_at, int(used), int(total))
+        return {tenant: [by_time[at] for at in sorted(by_time)] for tenant, by_time in points.items()}
 
     def latest(self, tenant: str, *, include_gaps: bool = False) -> CapacitySnapshot | None:
         """The newest successful snapshot (or the newest of any kind with `include_gaps`)."""

@@ -15,7 +15,7 @@ from bot.store.db import Database
 from bot.store.incidents import Incidents
 from bot.store.job_runs import JobRuns
 from bot.store.maintenance import MaintenanceWindows
-from bot.store.migrations import migrate
+from bot.store.migrations import MIGRATIONS, applied_versions, migrate
 from bot.store.replays import ReplayKeys
 from bot.store.report_deliveries import ReportDeliveries
 from bot.store.runbooks import RunbookRuns
@@ -52,6 +52,10 @@ class Store:
     def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now (empty when up to date)."""
         return migrate(self._db)
+
+    def schema_versions(self) -> tuple[list[int], list[int]]:
+        """(versions recorded in the database, versions this code knows), without migrating anything."""
+        return applied_versions(self._db), [m.version for m in MIGRATIONS]
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers (for readiness probes)."""

@@ -312,7 +312,7 @@ def _account_info(ctx: NodeContext, request: Request) -> Response:
     doc = {
         "AccountName": model.access_key,
         "Server": {"Type": "Erasure", "StandardSCParity": model.standard_parity(), "RRSCParity": model.rr_parity()},
-        "Policy": BUILTIN_POLICIES["consoleAdmin"],
+        "Policy": model.account_policy or BUILTIN_POLICIES["consoleAdmin"],
         "Buckets": buckets,
     }
     return json_response(doc)

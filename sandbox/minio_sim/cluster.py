@@ -253,6 +253,15 @@ class SimCluster:
             self.model.access_key, self.model.secret_key = access_key, secret_key
             self.model.iam.root_access_key = access_key
 
+    def set_account_policy(self, policy: dict[str, object] | None) -> None:
+        """Make accountinfo report ``policy`` as the signing account's effective policy (None: root's).
+
+        The simulator signs only the root user, so this stands in for "the bot runs as its own
+        user with this policy"; the policy is reported, not enforced (DIFFERENCES.md).
+        """
+        with self.model.lock:
+            self.model.account_policy = policy
+
     def prometheus_token(self, expiry_seconds: float = 3600.0) -> str:
         """A bearer token for the metrics endpoints (`mc admin prometheus generate`)."""
         return make_prometheus_token(self.model.access_key, self.model.secret_key, expiry_seconds=expiry_seconds)

@@ -126,6 +126,8 @@ class ClusterModel:
         self.heal_errors = 0
         self.generation = 0
         self.iam = Identities(access_key)
+        # The signing account's effective policy as accountinfo reports it (None: root's, consoleAdmin).
+        self.account_policy: dict[str, object] | None = None
         # Per node: requests refused before running, counted from the node's process start.
         self.rejections: dict[int, dict[str, int]] = {n: dict.fromkeys(REJECTION_KINDS, 0) for n in self.nodes}
 

@@ -9,6 +9,7 @@ body of a slash command becomes a message, a late or failed ack becomes Slackbot
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -134,6 +135,50 @@ class SlackDriver:
         result.response_url, result.trigger_id = payload["response_url"], trigger.id
         self._after_slash_ack(result, record, command)
         return result
+
+    def open_home(self, user_id: str, *, events_url: str | None = None, via: str | None = None,
+                  timeout: float = 10.0) -> AckResult:
+        """Open the app's Home tab as `user_id`: an `app_home_opened` event (Events API)."""
+        with self.ws.lock:
+            user = self.ws.users[user_id]
+        now = time.time()
+        payload: dict[str, Any] = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.ws.team_id,
+            "api_app_id": self.ws.app_id,
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(now),
+            "event": {"type": "app_home_opened", "user": user.id, "channel": f"D{user.id[1:]}", "tab": "home",
+                      "event_ts": f"{now:.6f}"},
+        }
+        transport, url = self._transport(via, events_url)
+        if transport == "http":
+            return self._post_http(url, payload, payload, None, timeout, as_json=True)
+        return self._send_socket("events_api", payload, False, timeout)
+
+    def click_home(self, user_id: str, action_id: str, value: str, *, events_url: str | None = None,
+                   via: str | None = None, timeout: float = 10.0) -> AckResult:
+        """Press a button on the user's Home tab (container type "view", no channel)."""
+        with self.ws.lock:
+            user = self.ws.users[user_id]
+            view = copy.deepcopy(self.ws.home_views.get(user_id) or {"blocks": []})
+        block_id, element = find_element(view["blocks"], action_id, None)
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": self.ws.team_id},
+            "api_app_id": self.ws.app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": "VHOME"},
+            "trigger_id": self._issue_trigger(user.id).id,
+            "team": {"id": self.ws.team_id, "domain": self.ws.team_domain},
+            "view": {"id": "VHOME", "type": "home"},
+            "actions": [self._action(element, action_id, block_id, value)],
+        }
+        transport, url = self._transport(via, events_url)
+        if transport == "http":
+            return self._post_http(url, {"payload": json.dumps(payload)}, payload, None, timeout)
+        return self._send_socket("interactive", payload, False, timeout)
 
     def click(
         self,
@@ -371,12 +416,15 @@ class SlackDriver:
         return action
 
     def _post_http(
-        self, url: str, form: dict[str, str], payload: dict[str, Any], forge: Forgery | None, timeout: float
+        self, url: str, form: dict[str, Any], payload: dict[str, Any], forge: Forgery | None, timeout: float,
+        as_json: bool = False,
     ) -> AckResult:
         forge = forge or Forgery()
-        body = forge.raw_body if forge.raw_body is not None else urlencode(form).encode()
+        encoded = json.dumps(form).encode() if as_json else urlencode(form).encode()
+        body = forge.raw_body if forge.raw_body is not None else encoded
         timestamp = int(time.time()) + forge.timestamp_offset_s
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": SLACK_USER_AGENT}
+        content_type = "application/json" if as_json else "application/x-www-form-urlencoded"
+        headers = {"Content-Type": content_type, "User-Agent": SLACK_USER_AGENT}
         if not forge.omit_signature:
             headers["X-Slack-Request-Timestamp"] = str(timestamp)
             headers["X-Slack-Signature"] = sign(forge.signing_secret or self.sim.signing_secret, timestamp, body)

@@ -142,7 +142,10 @@ class SimRouter:
             retry_after = self.limiter.check(method, str(params.get("channel", "")), time.monotonic())
             if retry_after is not None:
                 return HttpReply.json(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
-            return HttpReply.json(200, self.api.handle(method, params, token))
+            body = self.api.handle(method, params, token)
+            # Like Slack: every bot-token answer names the token's scopes.
+            headers = {"X-OAuth-Scopes": ",".join(self.ws.scopes)} if self.api.is_bot_token(token) else {}
+            return HttpReply.json(200, body, headers)
 
         return self._recorded(method, params, token, answer)
 

@@ -171,6 +171,11 @@ class SlackSim:
         with self.ws.lock:
             self.ws.free_plan = free
 
+    def set_scopes(self, scopes: list[str]) -> None:
+        """The scopes the bot token holds (auth.test and every bot call report them in X-OAuth-Scopes)."""
+        with self.ws.lock:
+            self.ws.scopes = sorted(scopes)
+
     def set_rate_limits(self, enabled: bool = True) -> None:
         """Rate-limit like Slack: chat.postMessage ~1/s per channel (burst 3), tiers for the rest."""
         self.limiter.enabled = enabled
@@ -265,6 +270,12 @@ class SlackSim:
         """Timestamps of pinned messages."""
         with self.ws.lock:
             return list(self.ws.pins.get(channel_id, []))
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The App Home tab last published for the user (views.publish), if any."""
+        with self.ws.lock:
+            view = self.ws.home_views.get(user_id)
+            return copy.deepcopy(view) if view is not None else None
 
     def views(self, user_id: str | None = None, include_closed: bool = False) -> list[View]:
         """Modals opened with views.open."""

@@ -14,6 +14,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The sandbox installs the app as deploy/slack-app-manifest.yaml asks (the doctor's tests keep them equal).
+DEFAULT_BOT_SCOPES = frozenset({
+    "channels:history", "channels:manage", "channels:read", "chat:write", "commands", "files:write",
+    "groups:history", "groups:read", "groups:write", "pins:write", "usergroups:read",
+})
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -361,6 +366,8 @@ class Workspace:
         self._last_ts_us = 0
         self._ids = itertools.count(1)
         self.free_plan = False
+        # The bot token's scopes, as Slack reports them in X-OAuth-Scopes (default: the app manifest's).
+        self.scopes: list[str] = sorted(DEFAULT_BOT_SCOPES)
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.usergroups: dict[str, Usergroup] = {}
@@ -371,6 +378,7 @@ class Workspace:
         self.response_urls: dict[str, ResponseUrl] = {}
         self.triggers: dict[str, Trigger] = {}
         self.views: dict[str, View] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}  # user -> the Home tab published for them
         self.calls: list[CallRecord] = []
         self.member_events: list[MemberEvent] = []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import chat, conversations, files  # noqa: F401  (importing registers the methods)
+from . import auth, chat, conversations, files  # noqa: F401  (importing registers the methods)
 from .core import APP, BOT, REGISTRY, ApiContext, ApiError, ApiRequest
 from .files import receive_upload
 
@@ -17,6 +17,10 @@ class WebApi:
     def __init__(self, ctx: ApiContext, *, bot_token: str, app_token: str) -> None:
         self.ctx = ctx
         self.tokens = {bot_token: BOT, app_token: APP}
+
+    def is_bot_token(self, token: str | None) -> bool:
+        """True for the bot token (its answers carry X-OAuth-Scopes)."""
+        return token is not None and self.tokens.get(token) == BOT
 
     @staticmethod
     def methods() -> list[str]:

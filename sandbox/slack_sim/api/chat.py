@@ -251,6 +251,21 @@ def checked_view(req: ApiRequest) -> dict[str, Any]:
     return view
 
 
+@api_method("views.publish")
+def publish_view(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+    """Set a user's App Home tab (a `home` view of at most 100 blocks)."""
+    ws = ctx.ws
+    user = req.require("user_id", "invalid_arguments")
+    if user not in ws.users:
+        raise ApiError("user_not_found")
+    view = checked_view(req)
+    if view.get("type") != "home":
+        problem = "must be a home view [json-pointer:/view/type]"
+        raise ApiError("invalid_arguments", response_metadata={"messages": [problem]})
+    ws.home_views[user] = view
+    return {"ok": True, "view": {"id": ws.new_id("V"), "type": "home", "blocks": view.get("blocks", [])}}
+
+
 @api_method("views.open")
 def open_view(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
     """Open a modal for the user whose action issued `trigger_id` (valid 3 s, once)."""
