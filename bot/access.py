@@ -173,11 +173,10 @@ class Access:
 
     def home_tenants(self, user: str, tenants: list[TenantConfig]) -> list[TenantConfig]:
         """Tenants ``user`` sees on the App Home tab, which belongs to no channel: all of them for admins;
-        else those they operate or approve, and those of channels where they are a responder."""
+        else those they respond to, operate or approve."""
         if self.is_admin(user):
             return list(tenants)
-        responding = {c.id for c in self.config.channels if self._matches(user, c.responders)}
-        return [t for t in tenants if self.can_request(user, t) or responding & set(t.channels)]
+        return [t for t in tenants if self.can_respond(user, t)]
 
     def can_request(self, user: str, tenant: TenantConfig) -> bool:
         if self.is_admin(user) or self._matches(user, tenant.operators):

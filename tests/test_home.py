@@ -97,9 +97,10 @@ def stored_runtime(tmp_path: Path) -> Runtime:
     raw = {
         "admins": [ALICE],
         "store_url": f"sqlite:///{tmp_path / 'state.db'}",
-        "channels": [{"id": OPS, "responders": [CAROL]}, {"id": "C0OTHER"}],
+        "channels": [{"id": OPS}, {"id": "C0OTHER"}],
         "tenants": [
             {"name": "analytics", "endpoints": ["http://127.0.0.1:1"], "channels": [OPS], "operators": [BOB],
+             "responders": [CAROL],
              "credentials": {"access_key_env": "AK", "secret_key_env": "SK"}},
             {"name": "hidden", "endpoints": ["http://127.0.0.1:1"], "channels": ["C0OTHER"],
              "credentials": {"access_key_env": "AK", "secret_key_env": "SK"}},

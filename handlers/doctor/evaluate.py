@@ -149,11 +149,11 @@ def groups_to_check(config: Config) -> list[str]:
     """Every Slack user-group id (``S...``) the configuration names for access or approval."""
     found: list[str] = list(config.admins)
     for tenant in config.tenants:
-        found += tenant.operators
+        found += tenant.operators + tenant.responders
         for rule in tenant.approvals.values():
             found += rule.approvers
-    for channel in config.channels:
-        found += channel.responders
+    for cluster in config.clusters:
+        found += cluster.operators + (cluster.approvals.approvers if cluster.approvals else [])
     return [g for g in dict.fromkeys(found) if g.startswith("S")]
 
 
