@@ -57,8 +57,8 @@ class IncidentArgs(BaseModel):
 
 
 def people(words: list[str]) -> list[str]:
-    """Member ids from `U0123ABCD` or `<@U0123ABCD>` words; names are refused (they are not unique, and
-    whoever is named here will see the tenant)."""
+    """Member ids, typed or as mentions (``bot.commands.member_id`` reads both); names are refused (they are
+    not unique, and whoever is named here will see the tenant)."""
     if not words:
         raise ValueError("invite needs the member id of each person (their profile, ⋯, Copy member ID)")
     if len(words) > MAX_INVITES:
