@@ -212,7 +212,7 @@ def _blocks_text(blocks: list[dict[str, Any]]) -> str:
 
 def _tour(sandbox: Any, events_url: str, user: str) -> None:
     """Send a few commands as alice in #ops through the Slack simulator and show what she sees."""
-    from bot.render.text import plain
+    from bot.render.inline import mrkdwn_as_terminal_text
 
     slack, channel = sandbox.slack, sandbox.channel
     driver = slack.driver(events_url=events_url)
@@ -227,7 +227,7 @@ def _tour(sandbox: Any, events_url: str, user: str) -> None:
         new = [("only alice sees", _blocks_text(e.blocks) or e.text) for e in slack.ephemerals(channel, user)[seen[1]:]]
         new += [("#ops sees", _blocks_text(m.blocks) or m.text) for m in slack.messages(channel)[seen[0]:]]
         for who, body in new:
-            print(f"  {who}: " + plain(body).replace("\n", "\n      "))
+            print(f"  {who}: " + mrkdwn_as_terminal_text(body).replace("\n", "\n      "))
     print()
 
 

@@ -128,3 +128,11 @@ def test_a_section_too_long_for_any_message_starts_in_the_head_message() -> None
     )
     for message in [post.head, *post.thread]:
         check_message(message.blocks, message.text)
+
+
+def test_the_demo_shows_received_mrkdwn_as_readable_terminal_text() -> None:
+    from bot.render.inline import mrkdwn_as_terminal_text
+
+    received = ":large_green_circle: *Security* by <@U0ALICE>, <https://x.example|docs> &lt;b&gt; 12:30:00"
+    shown = mrkdwn_as_terminal_text(received)
+    assert shown == "Security by @U0ALICE, docs (https://x.example) <b> 12:30:00"

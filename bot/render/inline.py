@@ -81,3 +81,17 @@ def to_plain(text: Text) -> str:
     if text and isinstance(text[0], Emoji):
         return "".join(_plain_span(span) for span in text[1:]).lstrip()
     return "".join(_plain_span(span) for span in text)
+
+
+_EMOJI_CODE = re.compile(r"(?<![\w:]):[a-z0-9_+-]+: ?")
+
+
+def mrkdwn_as_terminal_text(text: str) -> str:
+    """Slack mrkdwn someone received, readable in a terminal (the demo shows what Slack got):
+    links as ``label (url)``, mentions as ``@U…``, no bold stars, no emoji codes, entities decoded."""
+    text = re.sub(r"<([^|>@#!][^|>]*)\|([^>]+)>", r"\2 (\1)", text)
+    text = re.sub(r"<@([A-Z0-9]+)>", r"@\1", text)
+    text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
+    text = _EMOJI_CODE.sub("", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("\u2060", "")
+
