@@ -52,6 +52,7 @@ SDK_ACTIONS: dict[str, str | tuple[str, ...]] = {
     "get_bucket_versioning": "s3:GetBucketVersioning",
     "get_object_lock_config": "s3:GetBucketObjectLockConfiguration",
     "get_bucket_replication": "s3:GetReplicationConfiguration",
+    "get_bucket_lifecycle": "s3:GetLifecycleConfiguration",
     "put_object": "s3:PutObject",
     "get_object": "s3:GetObject",
     "remove_object": "s3:DeleteObject",
@@ -60,7 +61,9 @@ SDK_ACTIONS: dict[str, str | tuple[str, ...]] = {
     "set_bucket_versioning": "s3:PutBucketVersioning",
 }
 # S3 calls the client signs itself (no SDK method): a query that names the API -> its action.
-RAW_S3_ACTIONS = {'"versions": ""': "s3:ListBucketVersions"}
+RAW_S3_ACTIONS = {'"versions": ""': "s3:ListBucketVersions",
+                  # GetBucketReplicationMetricsV2: the server checks GetReplicationConfigurationAction.
+                  '"replication-metrics": "2"': "s3:GetReplicationConfiguration"}
 OBJECT_ACTIONS = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
 
 _ADMIN_CALL = re.compile(r"self\._admin\(\s*\w+,\s*\"[A-Z]+\",\s*\"([^\"]+)\"")

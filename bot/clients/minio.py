@@ -49,6 +49,7 @@ from bot.clients.minio_models import (
     CopyResult,
     DataUsage,
     HealStatus,
+    LifecycleInfo,
     ListedObject,
     LockEntry,
     NewestObjects,
@@ -58,6 +59,7 @@ from bot.clients.minio_models import (
     Probe,
     ReadBack,
     ReplicationInfo,
+    ReplicationMetrics,
     ReplicationRuleInfo,
     RequestRejections,
     ServerInfo,
@@ -111,6 +113,8 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "bucket_versioning": ("s3:GetBucketVersioning",),
     "object_lock": ("s3:GetBucketObjectLockConfiguration",),
     "bucket_replication": ("s3:GetReplicationConfiguration",),
+    "bucket_replication_metrics": ("s3:GetReplicationConfiguration",),
+    "bucket_lifecycle": ("s3:GetLifecycleConfiguration",),
     "canary": ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
     "backup_freshness": ("s3:ListBucket",),
     "newest_object_age": ("s3:ListBucket",),
@@ -1004,6 +1008,60 @@ class MinioClient:
 
         return self._on_nodes(call, node)[0]
 
+    def bucket_replication_metrics(self, bucket: str, node: int | None = None) -> ReplicationMetrics | None:
+        """Replication backlog and failures of a bucket (``GET /<bucket>?replication-metrics=2``; the v1
+        shape is read too); None when the bucket has no replication configuration.
+
+        The server gathers every peer's figures before it answers (as admin ``info`` does), so the
+        call uses the admin read timeout; it needs ``s3:GetReplicationConfiguration``.
+        """
+        path = "/" + quote(bucket, safe="")
+
+        def call(target: _Node) -> ReplicationMetrics | None:
+            def once() -> _Answer:
+                answer = self._send(target, "GET", path, query={"replication-metrics": "2"},
+                                    timeouts=self.timeouts.for_admin())
+                if answer.status != 200:
+                    raise self._http_error(target, answer, f"replication metrics of {bucket}")
+                return answer
+
+            try:
+                answer = self._with_fresh_keys(once)
+            except MinioError as exc:
+                if exc.kind == "not_found" and "ReplicationConfigurationNotFoundError" in exc.detail:
+                    return None
+                raise
+            try:
+                return ReplicationMetrics.from_answer(bucket, json.loads(answer.data))
+            except (ValueError, ValidationError) as exc:
+                raise self._error("bad_response", target, f"replication metrics of {bucket}: {exc}",
+                                  status=answer.status) from None
+
+        return self._on_nodes(call, node)[0]
+
+    def bucket_lifecycle(self, bucket: str, node: int | None = None) -> LifecycleInfo | None:
+        """A bucket's lifecycle rules (S3 GetBucketLifecycleConfiguration, ``GET /<bucket>?lifecycle``):
+        how many are enabled and the soonest expiry; None when it has none (NoSuchLifecycleConfiguration)."""
+
+        def call(target: _Node) -> LifecycleInfo | None:
+            config = self._s3_call(target, f"lifecycle of {bucket}", lambda c: c.get_bucket_lifecycle(bucket))
+            if config is None:  # the SDK maps NoSuchLifecycleConfiguration to None
+                return None
+            enabled = [r for r in config.rules if r.status == "Enabled"]
+            days = [r.expiration.days for r in enabled if r.expiration and r.expiration.days is not None]
+            dates = [r.expiration.date for r in enabled if r.expiration and r.expiration.date is not None]
+            noncurrent = [r.noncurrent_version_expiration.noncurrent_days for r in enabled
+                          if r.noncurrent_version_expiration
+                          and r.noncurrent_version_expiration.noncurrent_days is not None]
+            return LifecycleInfo(
+                bucket=bucket, rules=len(config.rules), enabled=len(enabled),
+                expire_days=min(days) if days else None,
+                expire_date=min(dates) if dates else None,
+                noncurrent_days=min(noncurrent) if noncurrent else None,
+            )
+
+        return self._on_nodes(call, node)[0]
+
     def canary(self, bucket: str, size: int = 4096, node: int | None = None) -> CanaryResult:
         """PUT, GET and DELETE one small object and time each step.
 
@@ -1096,14 +1154,18 @@ class MinioClient:
             raise MinioError("bad_response", "MinIO cluster", f"versions of {bucket}/{prefix}: not S3 XML",
                              secrets=self._secrets()) from None
 
-    def copy_object_version(self, bucket: str, key: str, version_id: str, node: int | None = None) -> CopyResult:
-        """Server-side copy of one version of ``key`` onto ``key`` itself: it becomes the current version
-        (nothing is deleted; the versions above it stay in the history)."""
+    def copy_object_version(self, bucket: str, key: str, version_id: str, node: int | None = None,
+                            to: str | None = None) -> CopyResult:
+        """Server-side copy of one version of ``key`` onto ``key`` itself (or onto ``to`` in the same bucket):
+        it becomes the destination's current version (nothing is deleted; older versions stay in the history)."""
+        destination = to or key
 
         def call(target: _Node) -> CopyResult:
             source = CopySource(bucket, key, version_id=version_id)
-            result = self._s3_call(target, f"copy {bucket}/{key}", lambda c: c.copy_object(bucket, key, source))
-            return CopyResult(bucket=bucket, key=key, version_id=result.version_id, source_version_id=version_id)
+            result = self._s3_call(target, f"copy {bucket}/{key}",
+                                   lambda c: c.copy_object(bucket, destination, source))
+            return CopyResult(bucket=bucket, key=destination, version_id=result.version_id,
+                              source_version_id=version_id)
 
         return self._on_nodes(call, node, changes_state=True)[0]
 

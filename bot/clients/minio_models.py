@@ -760,3 +760,103 @@ class ReadBack(_Wire):
     key: str
     size: int
     md5: str
+
+
+class LifecycleInfo(_Wire):
+    """A bucket's lifecycle rules (S3 GetBucketLifecycleConfiguration), reduced to what protection needs.
+
+    Only enabled rules count. ``expire_days``/``expire_date``: the soonest expiry of current versions
+    (``Expiration`` Days or Date); ``noncurrent_days``: the soonest expiry of noncurrent versions
+    (``NoncurrentVersionExpiration`` NoncurrentDays). None where no enabled rule says so.
+    """
+
+    bucket: str
+    rules: int = 0
+    enabled: int = 0
+    expire_days: int | None = None
+    expire_date: datetime | None = None
+    noncurrent_days: int | None = None
+
+
+class ReplicationBacklog(_Wire):
+    """Replication figures of one bucket, one target or the bucket's total (``?replication-metrics``).
+
+    Counts are operations (object writes and metadata updates), sizes are bytes. ``queued_*``: what
+    waits in the replication queue now (``queued.curr``), with its running average (``queued.avg``);
+    older servers report only the deprecated ``pendingReplication*`` figures, used when no queue is
+    reported. ``failed_hour_*``: failures in the last hour (``failed.lastHour``); ``failed_*``: since
+    the server started (``failed.totals``, or the deprecated ``failedReplication*``).
+    """
+
+    queued_count: float = 0
+    queued_bytes: float = 0
+    queued_avg_count: float = 0
+    failed_hour_count: float = 0
+    failed_hour_bytes: float = 0
+    failed_count: float = 0
+    failed_bytes: float = 0
+    replicated_count: float = 0
+    replicated_bytes: float = 0
+
+    @classmethod
+    def from_stats(cls, doc: dict[str, Any]) -> ReplicationBacklog:
+        """Read MinIO's ``BucketReplicationStats`` (bucket total) or ``BucketReplicationStat`` (one target)."""
+        queued = doc.get("queued") if isinstance(doc.get("queued"), dict) else None
+        failed = doc.get("failed") if isinstance(doc.get("failed"), dict) else {}
+
+        def pair(section: Any, name: str) -> tuple[float, float]:
+            part = section.get(name) if isinstance(section, dict) else None
+            if not isinstance(part, dict):
+                return 0.0, 0.0
+            return float(part.get("count") or 0), float(part.get("bytes") or 0)
+
+        if queued is not None:
+            queued_count, queued_bytes = pair(queued, "curr")
+            queued_avg = pair(queued, "avg")[0]
+        else:
+            queued_count = float(doc.get("pendingReplicationCount") or 0)
+            queued_bytes = float(doc.get("pendingReplicationSize") or 0)
+            queued_avg = queued_count
+        hour_count, hour_bytes = pair(failed, "lastHour")
+        total_count, total_bytes = pair(failed, "totals")
+        return cls(
+            queued_count=queued_count, queued_bytes=queued_bytes, queued_avg_count=queued_avg,
+            failed_hour_count=hour_count, failed_hour_bytes=hour_bytes,
+            failed_count=max(total_count, float(doc.get("failedReplicationCount") or 0)),
+            failed_bytes=max(total_bytes, float(doc.get("failedReplicationSize") or 0)),
+            replicated_count=float(doc.get("replicationCount") or 0),
+            replicated_bytes=float(doc.get("completedReplicationSize") or 0),
+        )
+
+
+class ReplicationMetrics(_Wire):
+    """Bucket replication metrics (``GET /<bucket>?replication-metrics=2``, or v1 without ``=2``).
+
+    v2 wraps the v1 answer (``BucketReplicationStats``) in ``currStats`` beside ``uptime`` (seconds)
+    and per-node ``queueStats``; v1 is that object alone. ``targets`` maps each target ARN (the
+    ``Stats`` map) to its figures.
+    """
+
+    bucket: str
+    total: ReplicationBacklog
+    targets: dict[str, ReplicationBacklog] = Field(default_factory=dict)
+    uptime_s: int | None = None
+
+    @classmethod
+    def from_answer(cls, bucket: str, doc: Any) -> ReplicationMetrics:
+        """Either shape; ValueError when it is neither."""
+        if not isinstance(doc, dict):
+            raise ValueError("replication metrics: not a JSON object")
+        current = doc.get("currStats") if "currStats" in doc else doc
+        if not isinstance(current, dict):
+            raise ValueError("replication metrics: currStats is not an object")
+        stats = current.get("Stats") or {}
+        if not isinstance(stats, dict):
+            raise ValueError("replication metrics: Stats is not an object")
+        uptime = doc.get("uptime")
+        return cls(
+            bucket=bucket,
+            total=ReplicationBacklog.from_stats(current),
+            targets={arn: ReplicationBacklog.from_stats(st) for arn, st in stats.items() if isinstance(st, dict)},
+            uptime_s=int(uptime) if isinstance(uptime, int | float) and not isinstance(uptime, bool) else None,
+        )

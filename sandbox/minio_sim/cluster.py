@@ -229,6 +229,21 @@ class SimCluster:
             self.model.buckets[bucket].replication = list(rules)
             self.model.touch()
 
+    def set_replication_backlog(self, bucket: str, **figures: float) -> None:
+        """What the bucket's replication metrics report: ``queued_count``/``queued_bytes`` (waiting now),
+        ``queued_avg_count`` (the queue's running average), ``failed_hour_count``/``failed_hour_bytes`` and
+        ``failed_count``/``failed_bytes`` (since start). Unnamed figures are 0."""
+        known = {"queued_count", "queued_bytes", "queued_avg_count", "queued_avg_bytes", "queued_peak_count",
+                 "queued_peak_bytes", "failed_hour_count", "failed_hour_bytes", "failed_count", "failed_bytes"}
+        unknown = set(figures) - known
+        if unknown:
+            raise ValueError(f"unknown replication figures: {sorted(unknown)}")
+        with self.model.lock:
+            if bucket not in self.model.buckets:
+                raise UnknownTargetError(f"no bucket {bucket!r}")
+            self.model.buckets[bucket].replication_stats = {k: float(v) for k, v in figures.items()}
+            self.model.touch()
+
     def fail_decommission(self, pool: int | str) -> None:
         """Make the pool's decommission fail half-way (now, or when the next one starts)."""
         with self.model.lock:

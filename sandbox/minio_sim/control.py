@@ -97,6 +97,11 @@ ROUTES: list[tuple[str, re.Pattern[str], Action]] = [
     ("POST", re.compile(r"^/bucket/([^/]+)/replication$"), _replication),
     (
         "POST",
+        re.compile(r"^/bucket/([^/]+)/replication-backlog$"),
+        lambda c, r, m: c.set_replication_backlog(m[1], **{k: float(v) for k, v in r.query.items()}),
+    ),
+    (
+        "POST",
         re.compile(r"^/locks$"),
         lambda c, r, m: c.add_lock(r.query["resource"], age_seconds=float(r.query.get("age", "60"))),
     ),

@@ -172,6 +172,10 @@ class Bucket:
     versioning: str | None = None
     object_lock: bool = False
     replication: list[ReplicationRule] = field(default_factory=list)  # empty: no replication configured
+    # Replication figures the control port set (queued_count/bytes, queued_avg_count, failed_hour_count/bytes,
+    # failed_count/bytes): served by ?replication-metrics; nothing replicates for real.
+    replication_stats: dict[str, float] = field(default_factory=dict)
+    lifecycle: str | None = None  # the stored LifecycleConfiguration XML; None: none configured
     real_bytes: int = 0
     synthetic_size: int = 0
     synthetic_objects: int = 0

@@ -12,6 +12,7 @@ from urllib.parse import quote_plus, unquote
 from xml.sax.saxutils import escape
 
 from sandbox.minio_sim import versions
+from sandbox.minio_sim.bucket_config import handle_lifecycle, handle_replication_metrics
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.entities import Bucket, QuorumError, ReplicationRule, StorageFullError, StoredObject
 from sandbox.minio_sim.errors import SLOW_DOWN_READ, SLOW_DOWN_WRITE, STORAGE_FULL, XML, request_id, s3_error
@@ -240,6 +241,10 @@ def _bucket_op(ctx: NodeContext, request: Request, name: str) -> Response:
             f'<ObjectLockConfiguration xmlns="{NS}"><ObjectLockEnabled>Enabled</ObjectLockEnabled>'
             "</ObjectLockConfiguration>"
         )
+    if "lifecycle" in query:
+        return handle_lifecycle(ctx, request, bucket)
+    if "replication-metrics" in query:
+        return handle_replication_metrics(ctx, request, bucket)
     if "replication" in query and method == "GET" and bucket.replication:
         return _xml(replication_xml(bucket.replication))
     for sub, (code, message) in _NOT_CONFIGURED.items():

@@ -1,0 +1,166 @@
+"""Bucket lifecycle configuration (PUT/GET/DELETE ``?lifecycle``) and replication metrics (``?replication-metrics``).
+
+Lifecycle: the S3 XML (``LifecycleConfiguration`` of ``Rule``s with ``ID``, ``Status``, ``Filter``/``Prefix``
+and at least one action), kept as the server would give it back. PUT needs ``Content-MD5`` (MinIO answers
+400 MissingContentMD5 without it), an unreadable body or a rule without an action is 400 MalformedXML, a
+bucket without one answers 404 NoSuchLifecycleConfiguration. Replication metrics: MinIO's JSON, v1
+(``BucketReplicationStats``) or v2 (``?replication-metrics=2``: ``{"uptime", "currStats", "queueStats"}``),
+404 ReplicationConfigurationNotFoundError when the bucket replicates nowhere. The figures are whatever the
+control port set (``SimCluster.set_replication_backlog``); nothing replicates for real.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape
+
+from sandbox.minio_sim.context import NodeContext
+from sandbox.minio_sim.entities import Bucket
+from sandbox.minio_sim.errors import request_id, s3_error
+from sandbox.minio_sim.server import Request, Response
+
+NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+_ACTIONS = ("Expiration", "NoncurrentVersionExpiration", "Transition", "NoncurrentVersionTransition",
+            "AbortIncompleteMultipartUpload", "DelMarkerExpiration")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    return next((c for c in element if _local(c.tag) == name), None)
+
+
+def _text(element: ET.Element | None, name: str) -> str | None:
+    found = _child(element, name) if element is not None else None
+    return (found.text or "").strip() if found is not None else None
+
+
+def _rule_xml(rule: ET.Element) -> str:
+    """One rule written back in the order S3 documents (ID, Status, Filter, actions)."""
+    parts = [f"<ID>{escape(_text(rule, 'ID') or '')}</ID>", f"<Status>{escape(_text(rule, 'Status') or '')}</Status>"]
+    flt = _child(rule, "Filter")
+    prefix = _text(flt, "Prefix") if flt is not None else _text(rule, "Prefix")
+    parts.append(f"<Filter><Prefix>{escape(prefix or '')}</Prefix></Filter>")
+    expiration = _child(rule, "Expiration")
+    if expiration is not None:
+        inner = "".join(f"<{n}>{escape(v)}</{n}>" for n in ("Days", "Date", "ExpiredObjectDeleteMarker")
+                        if (v := _text(expiration, n)) is not None)
+        parts.append(f"<Expiration>{inner}</Expiration>")
+    noncurrent = _child(rule, "NoncurrentVersionExpiration")
+    if noncurrent is not None:
+        inner = "".join(f"<{n}>{escape(v)}</{n}>" for n in ("NoncurrentDays", "NewerNoncurrentVersions")
+                        if (v := _text(noncurrent, n)) is not None)
+        parts.append(f"<NoncurrentVersionExpiration>{inner}</NoncurrentVersionExpiration>")
+    return "<Rule>" + "".join(parts) + "</Rule>"
+
+
+def parse_lifecycle(body: bytes) -> str:
+    """The configuration as the server stores and returns it; ValueError when MinIO would refuse it."""
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - loopback test clients; expat fetches no external entities
+    except ET.ParseError as exc:
+        raise ValueError("not XML") from exc
+    if _local(root.tag) != "LifecycleConfiguration":
+        raise ValueError("not a LifecycleConfiguration")
+    rules = [c for c in root if _local(c.tag) == "Rule"]
+    if not rules:
+        raise ValueError("no rule")
+    for rule in rules:
+        if _text(rule, "Status") not in ("Enabled", "Disabled"):
+            raise ValueError("a rule's Status must be Enabled or Disabled")
+        if not any(_child(rule, action) is not None for action in _ACTIONS):
+            raise ValueError("a rule without an action")
+        for holder, field in (("Expiration", "Days"), ("NoncurrentVersionExpiration", "NoncurrentDays")):
+            value = _text(_child(rule, holder), field) if _child(rule, holder) is not None else None
+            if value is not None and (not value.isdigit() or int(value) <= 0):
+                raise ValueError(f"{holder}/{field} must be a positive number of days")
+    return f'<LifecycleConfiguration xmlns="{NS}">' + "".join(_rule_xml(r) for r in rules) + "</LifecycleConfiguration>"
+
+
+def handle_lifecycle(ctx: NodeContext, request: Request, bucket: Bucket) -> Response:
+    """GET, PUT or DELETE ``/<bucket>?lifecycle``."""
+    refuse = {"resource": request.path, "bucket": bucket.name}
+    if request.method == "GET":
+        if bucket.lifecycle is None:
+            return s3_error(404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist",
+                            **refuse)
+        return Response(200, ('<?xml version="1.0" encoding="UTF-8"?>\n' + bucket.lifecycle).encode(),
+                        "application/xml", [("x-amz-request-id", request_id())])
+    if request.method == "PUT":
+        if not request.headers.get("Content-MD5"):
+            return s3_error(400, "MissingContentMD5", "Missing required header for this request: Content-Md5.",
+                            **refuse)
+        try:
+            stored = parse_lifecycle(request.body)
+        except ValueError:
+            return s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate "
+                            "against our published schema.", **refuse)
+        with ctx.model.lock:
+            bucket.lifecycle = stored
+            ctx.model.touch()
+        return Response(200, headers=[("x-amz-request-id", request_id())])
+    if request.method == "DELETE":
+        with ctx.model.lock:
+            bucket.lifecycle = None
+            ctx.model.touch()
+        return Response(204)
+    return s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.", **refuse)
+
+
+def _rstat(count: float, size: float) -> dict[str, float]:
+    return {"count": count, "bytes": size}
+
+
+def _current_stats(bucket: Bucket) -> dict[str, object]:
+    """MinIO's ``BucketReplicationStats`` for the bucket, one ``Stats`` entry per enabled rule's target."""
+    figures = bucket.replication_stats
+    queued = {"curr": _rstat(figures.get("queued_count", 0), figures.get("queued_bytes", 0)),
+              "avg": _rstat(figures.get("queued_avg_count", 0), figures.get("queued_avg_bytes", 0)),
+              "peak": _rstat(figures.get("queued_peak_count", 0), figures.get("queued_peak_bytes", 0))}
+    failed = {"lastMinute": _rstat(0, 0),
+              "lastHour": _rstat(figures.get("failed_hour_count", 0), figures.get("failed_hour_bytes", 0)),
+              "totals": _rstat(figures.get("failed_count", 0), figures.get("failed_bytes", 0))}
+    targets = [r for r in bucket.replication if r.enabled]
+    share = max(1, len(targets))
+    per_target = {
+        r.target_arn: {
+            "completedReplicationSize": 0, "replicaSize": 0,
+            "failed": {k: _rstat(v["count"] / share, v["bytes"] / share) for k, v in failed.items()},
+            "replicationCount": 0, "replicationLatency": {"UploadHistogram": None},
+            "limitInBits": 0, "currentBandwidth": 0,
+            "pendingReplicationSize": 0, "failedReplicationSize": 0,
+            "pendingReplicationCount": 0, "failedReplicationCount": 0,
+        }
+        for r in targets
+    }
+    return {
+        **({"Stats": per_target} if per_target else {}),
+        "completedReplicationSize": 0, "replicaSize": 0, "failed": failed,
+        "replicationCount": 0, "replicaCount": 0, "queued": queued,
+        "pendingReplicationSize": 0, "failedReplicationSize": 0,
+        "pendingReplicationCount": 0, "failedReplicationCount": 0,
+    }
+
+
+def handle_replication_metrics(ctx: NodeContext, request: Request, bucket: Bucket) -> Response:
+    """GET ``/<bucket>?replication-metrics`` (v1) or ``?replication-metrics=2`` (v2)."""
+    if request.method != "GET":
+        return s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.",
+                        resource=request.path, bucket=bucket.name)
+    if not bucket.replication:
+        return s3_error(404, "ReplicationConfigurationNotFoundError", "The replication configuration was not found",
+                        resource=request.path, bucket=bucket.name)
+    with ctx.model.lock:
+        current = _current_stats(bucket)
+    if request.query.get("replication-metrics") != "2":
+        doc: object = current
+    else:
+        node = ctx.model.nodes.get(ctx.node)
+        uptime = int(time.time() - node.started_at) if node is not None else 0
+        doc = {"uptime": uptime, "currStats": current, "queueStats": {"nodes": [], "uptime": uptime},
+               "proxyStats": {}}
+    return Response(200, json.dumps(doc).encode(), "application/json", [("x-amz-request-id", request_id())])
