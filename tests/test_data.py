@@ -341,3 +341,81 @@ def test_a_prefix_restore_that_fails_half_way_says_how_far_it_got() -> None:
     assert not outcome.ok
     assert "Restored 2 of 5 key(s); k2 failed" in outcome.summary
     assert "The 2 key(s) after it were not touched" in outcome.summary
+
+
+# ------------------------------------------------------------------ lifecycle and replication in the status
+
+
+def _lifecycle(cluster: SimCluster, bucket: str) -> None:
+    from minio.commonconfig import DISABLED, ENABLED, Filter
+    from minio.lifecycleconfig import Expiration, LifecycleConfig, NoncurrentVersionExpiration, Rule
+
+    s3_client(cluster).set_bucket_lifecycle(bucket, LifecycleConfig([
+        Rule(ENABLED, rule_filter=Filter(prefix="tmp/"), rule_id="tmp", expiration=Expiration(days=30)),
+        Rule(ENABLED, rule_filter=Filter(prefix="old/"), rule_id="old", expiration=Expiration(days=90)),
+        Rule(ENABLED, rule_filter=Filter(prefix=""), rule_id="versions",
+             noncurrent_version_expiration=NoncurrentVersionExpiration(7)),
+        Rule(DISABLED, rule_filter=Filter(prefix=""), rule_id="off", expiration=Expiration(days=1)),
+    ]))
+
+
+def _row(report: Report, bucket: str) -> str:
+    rows = [plain(r.text) for r in report.sections[0].rows]
+    return next((row for row in rows if row.split(":")[0].strip("'` ") == bucket), f"no row for {bucket} in {rows}")
+
+
+def test_a_bucket_with_lifecycle_rules_shows_how_many_and_the_next_expiry(site: World,
+                                                                           minio_cluster: SimCluster) -> None:
+    _lifecycle(minio_cluster, "documents")
+    report = run(site, "/minio data demo")
+    row = _row(report, "documents")
+    assert "lifecycle 3 rule(s) on" in row
+    assert "next expiry: objects after 30 days, old versions after 7 days" in row
+    # A versioned bucket without a noncurrent-version expiry is fine: nothing flags it.
+    assert "lifecycle" not in _row(report, "backups") and "documents" not in " ".join(plain(r) for r in report.reasons)
+
+
+def test_a_bucket_whose_replication_fails_or_falls_behind_is_flagged(site: World, minio_cluster: SimCluster) -> None:
+    from sandbox.minio_sim.entities import ReplicationRule
+
+    minio_cluster.set_bucket_replication("documents", [ReplicationRule("dr", "dr-documents")])
+    minio_cluster.set_bucket_replication("backups", [ReplicationRule("dr", "dr-backups")])
+    minio_cluster.set_replication_backlog("documents", failed_hour_count=12, failed_hour_bytes=3 << 20,
+                                          queued_count=40, queued_bytes=1 << 20, queued_avg_count=40)
+    minio_cluster.set_replication_backlog("backups", queued_count=500, queued_bytes=2 << 30, queued_avg_count=20)
+    report = run(site, "/minio data demo")
+    reasons = " ".join(plain(r) for r in report.reasons)
+    assert "`documents`: replication failing: 12 operation(s) (3.00 MiB) failed in the last hour" in reasons
+    assert "`backups`: replication backlog growing: 500 waiting (2.00 GiB), above its average of 20" in reasons
+    assert "replicates to `dr-documents`" in _row(report, "documents")
+    assert "40 waiting" in _row(report, "documents")
+    assert "2 bucket(s) with replication trouble" in plain(report.summary)
+
+
+def test_an_empty_bucket_is_not_flagged_for_replication(site: World, minio_cluster: SimCluster) -> None:
+    from sandbox.minio_sim.entities import ReplicationRule
+
+    minio_cluster.model.create_bucket("fresh")
+    minio_cluster.set_bucket_replication("fresh", [ReplicationRule("dr", "dr-fresh")])
+    minio_cluster.set_replication_backlog("fresh", failed_hour_count=3, queued_count=9, queued_avg_count=1)
+    report = run(site, "/minio data demo fresh")
+    assert report.reasons == [] and "replication failing" not in report_text(report)
+
+
+def test_a_bucket_whose_lifecycle_could_not_be_read_says_so_and_the_rest_still_arrives(
+    site: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.clients import MinioClient
+
+    real = MinioClient.bucket_lifecycle
+
+    def flaky(self: MinioClient, bucket: str, node: int | None = None) -> Any:
+        if bucket == "documents":
+            raise ClientError("unreachable", "MinIO node 2", "connection refused")
+        return real(self, bucket, node)
+
+    monkeypatch.setattr(MinioClient, "bucket_lifecycle", flaky)
+    report = run(site, "/minio data demo")
+    assert "could not read lifecycle" in _row(report, "documents")
+    assert "could not read" not in _row(report, "backups")
+    assert report.status is not None and report.status.name == "DEGRADED"

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
+from bot import humanize
 from bot.clients.errors import ClientError
 from bot.clients.minio_models import ObjectVersion
 from bot.report import Status
@@ -50,18 +51,42 @@ def judge_bucket(bucket: BucketProtection) -> BucketVerdict:
     if replication is not None and not isinstance(replication, ClientError) and replication.disabled_rules:
         problems.append(f"{len(replication.disabled_rules)} replication rule(s) switched off")
         status = max(status, Status.DEGRADED, key=lambda s: s.severity)
+    replication_problems = judge_replication(bucket)
+    if replication_problems:
+        problems += replication_problems
+        status = max(status, Status.DEGRADED, key=lambda s: s.severity)
     quota = bucket.quota
     if quota is not None and not isinstance(quota, ClientError) and quota.limit:
         if bucket.size >= quota.limit * QUOTA_WARN_RATIO:
             problems.append(f"uses {100 * bucket.size / quota.limit:.0f} % of its quota")
             status = max(status, Status.DEGRADED, key=lambda s: s.severity)
     unread = [part for part, value in (("versioning", bucket.versioning), ("object lock", bucket.lock),
-                                       ("replication", bucket.replication), ("quota", bucket.quota))
+                                       ("replication", bucket.replication), ("quota", bucket.quota),
+                                       ("lifecycle", bucket.lifecycle),
+                                       ("replication metrics", bucket.replication_metrics))
               if isinstance(value, ClientError)]
     if unread:
         problems.append("could not read " + ", ".join(unread))
         status = max(status, Status.UNKNOWN, key=lambda s: s.severity)
     return BucketVerdict(bucket.name, status, state, unprotected, tuple(problems))
+
+
+def judge_replication(bucket: BucketProtection) -> list[str]:
+    """Replication failing (failures in the last hour) or its backlog growing (more waiting now than the
+    queue's running average), from the bucket's replication metrics. An empty bucket is never flagged."""
+    metrics = bucket.replication_metrics
+    if bucket.size <= 0 or metrics is None or isinstance(metrics, ClientError):
+        return []
+    total = metrics.total
+    problems = []
+    if total.failed_hour_count > 0:
+        problems.append(f"replication failing: {total.failed_hour_count:,.0f} operation(s) "
+                        f"({humanize.size(int(total.failed_hour_bytes))}) failed in the last hour")
+    if total.queued_count > 0 and total.queued_count > total.queued_avg_count:
+        problems.append(f"replication backlog growing: {total.queued_count:,.0f} waiting "
+                        f"({humanize.size(int(total.queued_bytes))}), above its average of "
+                        f"{total.queued_avg_count:,.0f}")
+    return problems
 
 
 # ------------------------------------------------------------------------- restore

@@ -1,8 +1,9 @@
 """What `/minio data` asks MinIO: the scanner's usage, each shown bucket's protection, and one key's versions.
 
 Status is one fan-out under the report deadline: the scanner's data usage first (O(buckets), never a
-listing), then versioning, object lock, replication and quota of the largest buckets only, at most
-``MAX_IN_FLIGHT_PER_ENDPOINT`` calls in flight (the client also enforces that per endpoint). Versions
+listing), then versioning, object lock, replication (and, for a bucket that replicates, its replication
+metrics, asked right after its rules in the same worker), lifecycle and quota of the largest buckets only,
+at most ``MAX_IN_FLIGHT_PER_ENDPOINT`` calls in flight (the client also enforces that per endpoint). Versions
 are read one page at a time and always under a prefix: never a whole-bucket listing.
 """
 
@@ -19,9 +20,11 @@ from bot.clients.fanout import fan_out, required
 from bot.clients.minio_models import (
     BucketQuota,
     DataUsage,
+    LifecycleInfo,
     ObjectLockInfo,
     ObjectVersion,
     ReplicationInfo,
+    ReplicationMetrics,
     VersioningInfo,
     VersionPage,
 )
@@ -47,6 +50,9 @@ class BucketProtection:
     lock: ObjectLockInfo | ClientError
     replication: ReplicationInfo | ClientError | None
     quota: BucketQuota | ClientError | None
+    lifecycle: LifecycleInfo | ClientError | None = None
+    # Read only when the bucket replicates (the server refuses it otherwise); None: not replicating.
+    replication_metrics: ReplicationMetrics | ClientError | None = None
 
 
 @dataclass(frozen=True)
@@ -73,12 +79,15 @@ def status_facts(runtime: Runtime, tenant: TenantConfig, bucket: str | None,
     for name in names:
         calls[f"versioning:{name}"] = partial(client.bucket_versioning, name)
         calls[f"lock:{name}"] = partial(client.object_lock, name)
-        calls[f"replication:{name}"] = partial(client.bucket_replication, name)
+        calls[f"replication:{name}"] = partial(_replication, client, name)
         calls[f"quota:{name}"] = partial(client.bucket_quota, name)
+        calls[f"lifecycle:{name}"] = partial(client.bucket_lifecycle, name)
     results = fan_out(calls, deadline_s=deadline, max_workers=MAX_IN_FLIGHT_PER_ENDPOINT)
     buckets = []
     for name in names:
         figures = usage.buckets.get(name)
+        replication = results[f"replication:{name}"]
+        rules, metrics = (replication, None) if isinstance(replication, ClientError) else replication
         buckets.append(BucketProtection(
             name=name,
             size=figures.size if figures else 0,
@@ -86,10 +95,25 @@ def status_facts(runtime: Runtime, tenant: TenantConfig, bucket: str | None,
             versions=figures.versions if figures else 0,
             versioning=results[f"versioning:{name}"],
             lock=results[f"lock:{name}"],
-            replication=results[f"replication:{name}"],
+            replication=rules,
             quota=results[f"quota:{name}"],
+            lifecycle=results[f"lifecycle:{name}"],
+            replication_metrics=metrics,
         ))
     return StatusFacts(usage=usage, buckets=buckets, named=bucket)
+
+
+def _replication(client: MinioClient, bucket: str
+                 ) -> tuple[ReplicationInfo | None, ReplicationMetrics | ClientError | None]:
+    """The bucket's replication rules, then (only when it has some) its replication metrics; a failed
+    metrics read is kept as its error so the rules still show."""
+    rules = client.bucket_replication(bucket)
+    if rules is None or not rules.rules:
+        return rules, None
+    try:
+        return rules, client.bucket_replication_metrics(bucket)
+    except ClientError as exc:
+        return rules, exc
 
 
 @dataclass(frozen=True)

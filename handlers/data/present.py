@@ -18,7 +18,7 @@ from bot.report import (
     when,
     worst,
 )
-from handlers.data.evaluate import BucketVerdict, judge_bucket, page_token
+from handlers.data.evaluate import BucketVerdict, judge_bucket, judge_replication, page_token
 from handlers.data.facts import BucketProtection, StatusFacts, VersionFacts
 
 
@@ -41,6 +41,33 @@ def _replication_text(bucket: BucketProtection) -> Text | None:
     return spans("replicates to ", join(targets))
 
 
+def _lifecycle_text(bucket: BucketProtection) -> Text | None:
+    """``lifecycle 2 rule(s) on, next expiry: objects after 30 days, old versions after 7 days``."""
+    lifecycle = bucket.lifecycle
+    if lifecycle is None or isinstance(lifecycle, ClientError):
+        return None
+    if not lifecycle.enabled:
+        return f"lifecycle: {lifecycle.rules} rule(s), all switched off"
+    soonest: list[Text] = []
+    if lifecycle.expire_days is not None:
+        soonest.append(f"objects after {lifecycle.expire_days} days")
+    if lifecycle.expire_date is not None:
+        soonest.append(spans("objects on ", when(lifecycle.expire_date, "date")))
+    if lifecycle.noncurrent_days is not None:
+        soonest.append(f"old versions after {lifecycle.noncurrent_days} days")
+    expiry: Text = spans(", next expiry: ", join(soonest, ", ")) if soonest else ", nothing expires"
+    return spans(f"lifecycle {lifecycle.enabled} rule(s) on", expiry)
+
+
+def _backlog_text(bucket: BucketProtection) -> Text | None:
+    metrics = bucket.replication_metrics
+    if metrics is None or isinstance(metrics, ClientError):
+        return None
+    total = metrics.total
+    return spans(f"{total.queued_count:,.0f} waiting (", size(int(total.queued_bytes)),
+                 f"), {total.failed_hour_count:,.0f} failed in the last hour")
+
+
 def _quota_text(bucket: BucketProtection) -> Text | None:
     quota = bucket.quota
     if quota is None or isinstance(quota, ClientError) or not quota.limit:
@@ -52,7 +79,8 @@ def bucket_row(bucket: BucketProtection, verdict: BucketVerdict) -> Row:
     """``docs: 1.2 GiB, 3,400 objects · versioning Enabled · object lock · replicates to dr · quota ...``"""
     parts: list[Text] = [spans(size(bucket.size), f", {bucket.objects:,} objects"),
                          f"versioning {verdict.versioning}"]
-    parts += [t for t in (_lock_text(bucket), _replication_text(bucket), _quota_text(bucket)) if t is not None]
+    parts += [t for t in (_lock_text(bucket), _replication_text(bucket), _backlog_text(bucket),
+                          _lifecycle_text(bucket), _quota_text(bucket)) if t is not None]
     parts += list(verdict.problems)
     return Row(status=verdict.status, text=spans(code(bucket.name), ": ", join(parts, " · ")))
 
@@ -68,6 +96,8 @@ def status_report(tenant: str, facts: StatusFacts) -> Report:
     ]
     reasons += [spans(code(v.name), ": versioning is suspended") for v in verdicts
                 if v.unprotected and v.versioning == "Suspended"]
+    replication = [(b.name, problem) for b in facts.buckets for problem in judge_replication(b)]
+    reasons += [spans(code(name), ": ", problem) for name, problem in replication]
     usage = facts.usage
     footer: list[Text] = []
     if facts.named is None:
@@ -78,12 +108,18 @@ def status_report(tenant: str, facts: StatusFacts) -> Report:
                                 "); name one: ", code(f"/minio data {tenant} <bucket>"), "."))
     elif facts.named not in usage.buckets:
         footer.append("The scanner has no figures for this bucket yet (new, or its cycle has not reached it).")
+    footer.append("Lifecycle: enabled rules are counted; the next expiry is the shortest Expiration (days or "
+                  "date) and NoncurrentVersionExpiration among them. Replication: waiting and failed operations "
+                  "from each bucket's replication metrics (failed: last hour; a backlog above its running "
+                  "average is growing).")
     footer.append(spans("Sizes from the scanner, as of ", when(usage.last_update), ".") if usage.last_update
                   else "The scanner has not finished a cycle yet: sizes are not known.")
     title = f"Data protection: {tenant}" + (f" / {facts.named}" if facts.named else "")
     status = worst([v.status for v in verdicts]) if verdicts else Status.INFO
-    summary: Text = (f"{len(reasons)} bucket(s) hold data without versioning." if reasons
-                     else f"{len(verdicts)} bucket(s) inspected.")
+    unversioned = sum(1 for v in verdicts if v.unprotected)
+    said = [f"{unversioned} bucket(s) hold data without versioning"] if unversioned else []
+    said += [f"{len({name for name, _ in replication})} bucket(s) with replication trouble"] if replication else []
+    summary: Text = ("; ".join(said) + ".") if said else f"{len(verdicts)} bucket(s) inspected."
     return Report(title=title, status=status, summary=summary, reasons=reasons,
                   sections=[Section(title=f"Buckets (largest first, {len(rows)} shown)", rows=rows)], footer=footer)
 

@@ -83,22 +83,22 @@ def parse_lifecycle(body: bytes) -> str:
 
 def handle_lifecycle(ctx: NodeContext, request: Request, bucket: Bucket) -> Response:
     """GET, PUT or DELETE ``/<bucket>?lifecycle``."""
-    refuse = {"resource": request.path, "bucket": bucket.name}
+    def refuse(status: int, code: str, message: str) -> Response:
+        return s3_error(status, code, message, resource=request.path, bucket=bucket.name)
+
     if request.method == "GET":
         if bucket.lifecycle is None:
-            return s3_error(404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist",
-                            **refuse)
+            return refuse(404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")
         return Response(200, ('<?xml version="1.0" encoding="UTF-8"?>\n' + bucket.lifecycle).encode(),
                         "application/xml", [("x-amz-request-id", request_id())])
     if request.method == "PUT":
         if not request.headers.get("Content-MD5"):
-            return s3_error(400, "MissingContentMD5", "Missing required header for this request: Content-Md5.",
-                            **refuse)
+            return refuse(400, "MissingContentMD5", "Missing required header for this request: Content-Md5.")
         try:
             stored = parse_lifecycle(request.body)
         except ValueError:
-            return s3_error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate "
-                            "against our published schema.", **refuse)
+            return refuse(400, "MalformedXML", "The XML you provided was not well-formed or did not validate "
+                          "against our published schema.")
         with ctx.model.lock:
             bucket.lifecycle = stored
             ctx.model.touch()
@@ -108,7 +108,7 @@ def handle_lifecycle(ctx: NodeContext, request: Request, bucket: Bucket) -> Resp
             bucket.lifecycle = None
             ctx.model.touch()
         return Response(204)
-    return s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.", **refuse)
+    return refuse(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
 
 
 def _rstat(count: float, size: float) -> dict[str, float]:
