@@ -111,8 +111,9 @@ def handle_lifecycle(ctx: NodeContext, request: Request, bucket: Bucket) -> Resp
     return refuse(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
 
 
-def _rstat(count: float, size: float) -> dict[str, float]:
-    return {"count": count, "bytes": size}
+def _rstat(count: float, size: float) -> dict[str, int]:
+    # Go writes a float64 count without a fraction as an integer; bytes are int64.
+    return {"count": int(count), "bytes": int(size)}
 
 
 def _current_stats(bucket: Bucket) -> dict[str, object]:
@@ -129,7 +130,7 @@ def _current_stats(bucket: Bucket) -> dict[str, object]:
     per_target = {
         r.target_arn: {
             "completedReplicationSize": 0, "replicaSize": 0,
-            "failed": {k: _rstat(v["count"] / share, v["bytes"] / share) for k, v in failed.items()},
+            "failed": {k: _rstat(v["count"] // share, v["bytes"] // share) for k, v in failed.items()},
             "replicationCount": 0, "replicationLatency": {"UploadHistogram": None},
             "limitInBits": 0, "currentBandwidth": 0,
             "pendingReplicationSize": 0, "failedReplicationSize": 0,

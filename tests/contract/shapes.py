@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -29,11 +30,14 @@ class Fixture:
     headers: dict[str, str]
     body: Any  # parsed JSON, or None for an empty body
     text: str | None  # non-JSON body (metrics exposition)
+    xml: str | None = None  # an S3 XML body
     contract: dict[str, Any] = field(default_factory=dict)
 
     @property
     def raw_body(self) -> bytes:
         """The body bytes as the server sends them."""
+        if self.xml is not None:
+            return self.xml.encode()
         if self.text is not None:
             return self.text.encode()
         return b"" if self.body is None else json.dumps(self.body).encode()
@@ -53,6 +57,7 @@ def load(name: str) -> Fixture:
         headers=dict(response.get("headers") or {}),
         body=response.get("body"),
         text=response.get("text"),
+        xml=response.get("xml"),
         contract=dict(doc.get("contract") or {}),
     )
 
@@ -216,7 +221,9 @@ def answer_problems(fixture: Fixture, status: int, headers: Mapping[str, str], b
         value = header(headers, name)
         if value is not None and value not in allowed:
             problems.append(f"header {name}: {value!r} not one of {allowed}")
-    if fixture.text is not None:
+    if fixture.xml is not None:
+        problems += xml_problems(fixture, body)
+    elif fixture.text is not None:
         problems += _metrics_problems(fixture, body.decode())
     elif fixture.body is None:
         if body.strip():
@@ -244,3 +251,35 @@ def _metrics_problems(fixture: Fixture, text: str) -> list[str]:
             problems.append(f"metric {metric} with label {label} missing")
         problems += [f"{spec}: {v!r} is not {fmt}" for v in values if not _format_ok(fmt, v)]
     return problems
+
+
+def xml_problems(fixture: Fixture, body: bytes) -> list[str]:
+    """S3 XML: the root element, element paths that must be present (``Rule/Expiration/Days``, namespace
+    ignored) and exact texts (``Code``: ``NoSuchLifecycleConfiguration``)."""
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 - the answer of a local test server
+    except ElementTree.ParseError:
+        return ["body is not XML"]
+    problems = []
+    want_root = fixture.contract.get("xml_root")
+    if want_root and _local(root.tag) != want_root:
+        problems.append(f"root element {_local(root.tag)}, contract {want_root}")
+    for path in fixture.contract.get("xml_present", []):
+        if not _xml_find(root, path):
+            problems.append(f"element {path} missing")
+    for path, value in fixture.contract.get("xml_values", {}).items():
+        found = [(e.text or "").strip() for e in _xml_find(root, path)]
+        if value not in found:
+            problems.append(f"{path}: {found!r}, contract {value!r}")
+    return problems
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _xml_find(root: ElementTree.Element, path: str) -> list[ElementTree.Element]:
+    current = [root]
+    for name in path.split("/"):
+        current = [child for element in current for child in element if _local(child.tag) == name]
+    return current

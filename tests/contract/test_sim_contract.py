@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.minio_sim import SimCluster
 from tests.contract.shapes import Fixture, all_names, answer_problems, load
-from tests.fixtures.minio import ClusterFactory, admin_call, sim_http
+from tests.fixtures.minio import ClusterFactory, admin_call, s3_client, sim_http
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -135,6 +135,65 @@ def scenario_metrics_cluster_rejections(make: ClusterFactory, fx: Fixture) -> An
     http.request("GET", f"{cluster.node_url(1)}/", headers={"Authorization": "Basic c29tZW9uZTpzb21ldGhpbmc="})
     http.request("POST", f"{cluster.node_url(2)}/some-bucket/some-key")  # no route: an invalid call
     return _http(cluster, fx, headers={"Authorization": f"Bearer {cluster.prometheus_token()}"})
+
+
+def _s3(cluster: SimCluster, fixture: Fixture) -> Answer:
+    """The fixture's S3 request, SigV4-signed with the cluster's root keys."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from bot.clients.minio_auth import canonical_query, signed_headers
+
+    url = urlsplit(cluster.node_url(1) + fixture.path)._replace(query=canonical_query(fixture.query))
+    headers = signed_headers(method=fixture.method, url=url, access_key=cluster.access_key,
+                             secret_key=cluster.secret_key, region=cluster.region)
+    resp = sim_http(timeout=5.0).request(fixture.method, urlunsplit(url), headers=headers)
+    return resp.status, dict(resp.headers), resp.data
+
+
+def _replicating_documents(make: ClusterFactory) -> SimCluster:
+    from sandbox.minio_sim.entities import ReplicationRule
+
+    cluster = make([(4, 2)])
+    cluster.model.create_bucket("documents")
+    cluster.set_bucket_replication("documents", [ReplicationRule("dr", "dr-documents")])
+    cluster.set_replication_backlog("documents", queued_count=40, queued_bytes=1 << 20, queued_avg_count=25,
+                                    failed_hour_count=12, failed_hour_bytes=3 << 20, failed_count=30)
+    return cluster
+
+
+def scenario_s3_lifecycle_rules(make: ClusterFactory, fx: Fixture) -> Answer:
+    from minio.commonconfig import DISABLED, ENABLED, Filter
+    from minio.lifecycleconfig import Expiration, LifecycleConfig, NoncurrentVersionExpiration, Rule
+
+    cluster = make([(4, 2)])
+    cluster.model.create_bucket("documents")
+    s3_client(cluster).set_bucket_lifecycle("documents", LifecycleConfig([
+        Rule(ENABLED, rule_filter=Filter(prefix="tmp/"), rule_id="tmp", expiration=Expiration(days=30)),
+        Rule(ENABLED, rule_filter=Filter(prefix=""), rule_id="versions",
+             noncurrent_version_expiration=NoncurrentVersionExpiration(7)),
+        Rule(DISABLED, rule_filter=Filter(prefix=""), rule_id="off", expiration=Expiration(days=1)),
+    ]))
+    return _s3(cluster, fx)
+
+
+def scenario_s3_lifecycle_none(make: ClusterFactory, fx: Fixture) -> Answer:
+    cluster = make([(4, 2)])
+    cluster.model.create_bucket("logs")
+    return _s3(cluster, fx)
+
+
+def scenario_s3_replication_metrics_v2(make: ClusterFactory, fx: Fixture) -> Answer:
+    return _s3(_replicating_documents(make), fx)
+
+
+def scenario_s3_replication_metrics_v1(make: ClusterFactory, fx: Fixture) -> Answer:
+    return _s3(_replicating_documents(make), fx)
+
+
+def scenario_s3_replication_metrics_not_configured(make: ClusterFactory, fx: Fixture) -> Answer:
+    cluster = make([(4, 2)])
+    cluster.model.create_bucket("logs")
+    return _s3(cluster, fx)
 
 
 SCENARIOS: dict[str, Callable[[ClusterFactory, Fixture], Answer]] = {
