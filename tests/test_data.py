@@ -419,3 +419,75 @@ def test_a_bucket_whose_lifecycle_could_not_be_read_says_so_and_the_rest_still_a
     assert "could not read lifecycle" in _row(report, "documents")
     assert "could not read" not in _row(report, "backups")
     assert report.status is not None and report.status.name == "DEGRADED"
+
+
+# ------------------------------------------------------------------ restore --to another key
+
+RESTORED = "reports/2026-q3.restored.pdf"
+
+
+def test_restore_to_another_key_copies_the_newest_data_version_and_leaves_the_key_alone(
+    site: World, minio_cluster: SimCluster
+) -> None:
+    s3_client(minio_cluster).remove_object("documents", DOC)  # a delete marker on top of the final version
+    requested = run(site, f"/minio data demo restore documents/{DOC} --to {RESTORED}")
+    assert not requested.failed, report_text(requested)
+    [(_, ts, card, _)] = site.outbox.posts
+    preview = report_text(card)
+    assert f"documents/{RESTORED} does not exist now: the copy creates it." in preview
+    assert f"documents/{DOC} itself is not touched." in preview
+    with pytest.raises(S3Error):
+        read(minio_cluster, RESTORED)  # nothing before the approval
+    approval = site.runtime.store.approvals.recent(1)[0]
+    assert "someone else" in report_text(site.press(ALICE, approval.id).ephemeral or card)
+    site.press(BOB, approval.id)
+    assert site.status(approval.id) == "succeeded"
+    assert read(minio_cluster, RESTORED) == b"%PDF q3 final\n"
+    with pytest.raises(S3Error):
+        read(minio_cluster, DOC)  # the original still reads as deleted: untouched
+    site.press(BOB, approval.id)
+    assert site.actions(approval.id).count("execute") == 1
+    assert f"restored to documents/{RESTORED}" in report_text(site.outbox.card(ts))
+
+
+def test_restore_to_an_existing_key_says_so_and_is_refused_if_that_key_changed_since_the_preview(
+    site: World, minio_cluster: SimCluster
+) -> None:
+    s3 = s3_client(minio_cluster)
+    s3.put_object("documents", RESTORED, io.BytesIO(b"older copy"), 10)
+    old = next(v for v in site.runtime.minio(site.runtime.config.tenants[0]).list_object_versions(
+        "documents", DOC).versions if not v.is_latest)
+    run(site, f"/minio data demo restore documents/{DOC} --version {old.version_id} --to {RESTORED}")
+    preview = report_text(site.outbox.posts[-1][2])
+    assert f"documents/{RESTORED} exists now: the copy becomes its new current version" in preview
+    assert old.version_id in preview
+    s3.put_object("documents", RESTORED, io.BytesIO(b"someone else"), 12)  # written after the preview
+    approval = site.runtime.store.approvals.recent(1)[0]
+    site.press(BOB, approval.id)
+    assert site.status(approval.id) == "refused"
+    assert read(minio_cluster, RESTORED) == b"someone else" and read(minio_cluster, DOC) == b"%PDF q3 final\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (f"/minio data demo restore documents/{DOC} --to {DOC}", "use restore without --to"),
+        (f"/minio data demo restore documents/{DOC} --to reports/", "looks like a prefix"),
+        (f"/minio data demo restore documents/never/was.pdf --to {RESTORED}", "never existed"),
+        ("/minio data demo restore logs/app.log --to logs/app.old", "only a backup can help"),
+    ],
+)
+def test_restore_to_refuses_the_same_key_a_prefix_and_keys_without_history(site: World, command: str,
+                                                                            says: str) -> None:
+    report = run(site, command)
+    assert report.failed and says.lower() in report_text(report).lower(), report_text(report)
+    assert site.outbox.posts == []
+
+
+def test_restore_to_with_a_version_of_another_key_is_refused(site: World) -> None:
+    client = site.runtime.minio(site.runtime.config.tenants[0])
+    other = client.list_object_versions("documents", "contracts/acme.pdf").versions[0].version_id
+    report = run(site, f"/minio data demo restore documents/{DOC} --version {other} --to {RESTORED}")
+    assert report.failed and f"{other} is not a version of {DOC}" in report_text(report)
+    assert site.outbox.posts == []
+    assert isinstance(site.dispatcher.parse(f"/minio data demo versions documents/x --to {RESTORED}"), UsageError)

@@ -8,6 +8,9 @@
 - ``data <tenant> restore <bucket>/<key> [--version ID]`` (approval, rule ``restore``): previews what
   becomes the current version, then removes the delete marker(s) above it or copies the chosen version
   server-side onto the key. History is kept; a bucket without versioning is refused (only backups help).
+  With ``--to <key>`` the chosen version (default: the newest data version, under any delete marker) is
+  copied onto that other key of the same bucket and the original key is left untouched; the preview says
+  whether the destination exists now, and the approval re-checks that it did not change.
   With ``--prefix [--before TIME]`` every key under the prefix is undeleted (or brought back to its
   version at TIME); the preview counts keys and bytes and refuses beyond ``restore_prefix_limit``.
 - ``data <tenant> enable-versioning <bucket>`` and ``data <tenant> quota <bucket> <size|none>``
@@ -63,6 +66,7 @@ class DataArgs(BaseModel):
     target: str | None = Field(None, max_length=1100)  # <bucket>/<key-or-prefix>, or a bucket
     value: str | None = Field(None, max_length=40)  # quota: a size (60Ti, 500Gi) or none
     version: str | None = Field(None, max_length=100)
+    to: str | None = Field(None, max_length=1024)  # S3 keys are at most 1,024 bytes
     page: str | None = Field(None, max_length=3000)
     prefix: bool = False
     before: str | None = Field(None, max_length=40)
@@ -92,6 +96,8 @@ class DataArgs(BaseModel):
             raise ValueError("--prefix goes with restore, without --version")
         if self.before is not None and not self.prefix:
             raise ValueError("--before goes with restore --prefix")
+        if self.to is not None and (self.action != "restore" or self.prefix):
+            raise ValueError("--to goes with restore of one key (not --prefix)")
         return self
 
 
@@ -110,6 +116,8 @@ def _permission(args: DataArgs) -> Permission:
         Arg("target", "<bucket>/<key-or-prefix> for versions and restore; a bucket otherwise", metavar="bucket/key"),
         Arg("value", "quota: the size (60Ti, 500Gi) or none", metavar="size"),
         Arg("version", "restore: the version to make current (default: undelete)", kind="option", metavar="ID"),
+        Arg("to", "restore: copy the version onto this other key of the bucket, leaving the key as it is",
+            kind="option", metavar="KEY"),
         Arg("page", "versions: the next page, as the previous page says", kind="option", metavar="TOKEN"),
         Arg("prefix", "restore: every key under <bucket>/<prefix>", kind="flag"),
         Arg("before", "restore --prefix: bring keys back to how they were at this time (ISO 8601, UTC)",
@@ -125,6 +133,7 @@ def _permission(args: DataArgs) -> Permission:
         "/minio data demo documents",
         "/minio data demo versions documents/reports/",
         "/minio data demo restore documents/reports/2026-q3.pdf",
+        "/minio data demo restore documents/reports/2026-q3.pdf --to reports/2026-q3.restored.pdf",
         "/minio data demo enable-versioning logs",
         "/minio data demo quota logs 60Ti",
     ),
@@ -153,7 +162,7 @@ def data_command(inv: Invocation, args: DataArgs) -> Report:
         if args.prefix:
             plan = plan_prefix_restore(runtime, tenant, bucket, key, _when(args.before), inv.user)
         else:
-            plan = plan_restore(runtime, tenant, bucket, key, args.version, inv.user)
+            plan = plan_restore(runtime, tenant, bucket, key, args.version, inv.user, to=args.to)
     except RestoreRefused as refused:
         hint = f" {refused.hint}" if refused.hint else ""
         raise UserError(f"Nothing to restore: {refused.reason}{hint}") from None

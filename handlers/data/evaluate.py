@@ -118,19 +118,8 @@ def decide_restore(facts: KeyFacts, version_id: str | None) -> RestoreDecision:
     With it: that object version becomes current; by removing only delete markers when nothing but
     markers lies above it, otherwise by a server-side copy onto the key (history is kept either way).
     """
-    if facts.versioning.status == "Off":
-        raise RestoreRefused(
-            f"Versioning is off on bucket {facts.bucket}: MinIO keeps no old versions or delete markers there, "
-            "so a deleted or overwritten object cannot be brought back from MinIO.",
-            "Only a backup can help.")
+    _check_history(facts)
     versions = facts.versions
-    if not versions:
-        hint = ("Keys under that name: " + ", ".join(facts.others) + ".") if facts.others else ""
-        raise RestoreRefused(f"{facts.key} has no version and no delete marker in {facts.bucket}: it never "
-                             "existed there (or every version was deleted for good).", hint)
-    if not facts.complete:
-        raise RestoreRefused(f"{facts.key} has more versions than the bot reads for a restore; restore it with "
-                             "an S3 client.")
     current = versions[0]
     if version_id is None:
         return _undelete(facts, current)
@@ -147,6 +136,54 @@ def decide_restore(facts: KeyFacts, version_id: str | None) -> RestoreDecision:
     if all(v.delete_marker for v in above):
         return RestoreDecision("remove-markers", chosen, current, tuple(above))
     return RestoreDecision("copy", chosen, current)
+
+
+def _check_history(facts: KeyFacts) -> None:
+    """RestoreRefused unless the bucket keeps versions and the key has a (fully read) history."""
+    if facts.versioning.status == "Off":
+        raise RestoreRefused(
+            f"Versioning is off on bucket {facts.bucket}: MinIO keeps no old versions or delete markers there, "
+            "so a deleted or overwritten object cannot be brought back from MinIO.",
+            "Only a backup can help.")
+    if not facts.versions:
+        hint = ("Keys under that name: " + ", ".join(facts.others) + ".") if facts.others else ""
+        raise RestoreRefused(f"{facts.key} has no version and no delete marker in {facts.bucket}: it never "
+                             "existed there (or every version was deleted for good).", hint)
+    if not facts.complete:
+        raise RestoreRefused(f"{facts.key} has more versions than the bot reads for a restore; restore it with "
+                             "an S3 client.")
+
+
+def check_destination(key: str, to: str) -> None:
+    """RestoreRefused when ``to`` is the key itself (plain restore does that) or looks like a prefix."""
+    if to == key:
+        raise RestoreRefused(f"The destination is {key} itself.", "Use restore without --to for that.")
+    if not to.strip() or to.endswith("/"):
+        raise RestoreRefused(f"The destination {to.strip() or '(empty)'} looks like a prefix, not a key.",
+                             "Name the key to write, e.g. reports/2026-q3.restored.pdf.")
+
+
+def decide_copy_to(facts: KeyFacts, version_id: str | None, to: str) -> ObjectVersion:
+    """The version of ``facts.key`` to copy onto another key ``to`` (same bucket), or RestoreRefused.
+
+    Without ``version_id``: the newest data version, under any delete markers on top.
+    """
+    check_destination(facts.key, to)
+    _check_history(facts)
+    if version_id is None:
+        data = next((v for v in facts.versions if not v.delete_marker), None)
+        if data is None:
+            raise RestoreRefused(f"{facts.key} has only delete markers: there is no data version to copy.",
+                                 "Only a backup can help.")
+        return data
+    chosen = next((v for v in facts.versions if v.version_id == version_id), None)
+    if chosen is None:
+        raise RestoreRefused(f"Version {version_id} is not a version of {facts.key}.",
+                             "List its versions with the versions command and pick one of those.")
+    if chosen.delete_marker:
+        raise RestoreRefused(f"Version {version_id} of {facts.key} is a delete marker, not data.",
+                             "Pick an object version, or leave --version out to copy the newest data version.")
+    return chosen
 
 
 def _undelete(facts: KeyFacts, current: ObjectVersion) -> RestoreDecision:
