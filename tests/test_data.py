@@ -333,14 +333,72 @@ class _StopsAfter:
         self.copied.append(key)
 
 
-def test_a_prefix_restore_that_fails_half_way_says_how_far_it_got() -> None:
+def test_a_prefix_restore_whose_request_got_no_answer_stops_and_names_the_unknown_key() -> None:
     from handlers.data.prefix_restore import run_steps
 
     steps = [{"key": f"k{i}", "action": "copy", "version": "v", "markers": []} for i in range(5)]
     outcome = run_steps(_StopsAfter(), "b", steps, lambda _line: None)  # type: ignore[arg-type]
     assert not outcome.ok
-    assert "Restored 2 of 5 key(s); k2 failed" in outcome.summary
-    assert "The 2 key(s) after it were not touched" in outcome.summary
+    assert "Prefix restore stopped. Restored 2 of 5 key(s)." in outcome.summary
+    assert "Not known whether it was restored (the request got no answer): k2" in outcome.summary
+    assert "Not attempted (2): k3, k4." in outcome.summary
+
+
+def _stop_nodes_after(monkeypatch: pytest.MonkeyPatch, cluster: SimCluster, keys: int, nodes: list[int]) -> None:
+    """Stop ``nodes`` (the simulator's fault injection) once ``keys`` delete markers have been removed."""
+    from bot.clients import MinioClient
+
+    real = MinioClient.delete_object_version
+    done: list[str] = []
+
+    def delete_then_fail(self: MinioClient, bucket: str, key: str, version_id: str, node: int | None = None) -> None:
+        if len(done) == keys:
+            for number in nodes:
+                cluster.stop_node(number)
+        real(self, bucket, key, version_id, node)
+        done.append(key)
+
+    monkeypatch.setattr(MinioClient, "delete_object_version", delete_then_fail)
+
+
+def _deleted(cluster: SimCluster, key: str) -> bool:
+    try:
+        read(cluster, key)
+    except S3Error:
+        return True
+    return False
+
+
+def test_a_node_going_down_during_a_prefix_restore_costs_nothing_while_the_others_answer(
+    site: World, minio_cluster: SimCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _deleted_tree(minio_cluster, 12)
+    run(site, "/minio data demo restore documents/team/ --prefix")
+    _stop_nodes_after(monkeypatch, minio_cluster, 4, [1])
+    approval = site.runtime.store.approvals.recent(1)[0]
+    site.press(BOB, approval.id)
+    assert site.status(approval.id) == "succeeded"
+    assert "12 key(s) restored under documents" in report_text(site.outbox.card(site.outbox.posts[-1][1]))
+    minio_cluster.start_node(1)  # the test reads through node 1
+    assert not any(_deleted(minio_cluster, f"team/a/{i:03d}.txt") for i in range(12))
+
+
+def test_a_prefix_restore_stops_when_the_cluster_takes_no_more_writes_and_says_what_was_and_was_not_done(
+    site: World, minio_cluster: SimCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _deleted_tree(minio_cluster, 12)
+    run(site, "/minio data demo restore documents/team/ --prefix")
+    _stop_nodes_after(monkeypatch, minio_cluster, 4, [1, 2])  # 4 of 8 drives left: below write quorum
+    approval = site.runtime.store.approvals.recent(1)[0]
+    site.press(BOB, approval.id)
+    assert site.status(approval.id) != "succeeded"
+    card = report_text(site.outbox.card(site.outbox.posts[-1][1]))
+    assert "Prefix restore stopped. Restored 4 of 12 key(s)." in card
+    assert ("Failed, nothing changed on them (3): team/a/004.txt, team/a/005.txt, team/a/006.txt." in card)
+    assert "Not attempted (5): team/a/007.txt, team/a/008.txt, team/a/009.txt, team/a/010.txt, team/a/011.txt." in card
+    for number in (1, 2):
+        minio_cluster.start_node(number)
+    assert [_deleted(minio_cluster, f"team/a/{i:03d}.txt") for i in range(12)] == [False] * 4 + [True] * 8
 
 
 # ------------------------------------------------------------------ lifecycle and replication in the status

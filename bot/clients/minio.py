@@ -504,7 +504,9 @@ class MinioClient:
         kinds = {e.kind for e in errors}
         kind: ErrorKind = errors[0].kind if len(kinds) == 1 else "unreachable"
         summary = "; ".join(f"node {n}: {e.detail}" for n, e in zip(failed, errors, strict=True))
-        raise MinioError(kind, "MinIO cluster", f"no node answered ({summary})", secrets=self._secrets())
+        # No node acted when none of them took the request (a change is only moved on in that case).
+        raise MinioError(kind, "MinIO cluster", f"no node answered ({summary})", secrets=self._secrets(),
+                         not_sent=all(e.not_sent for e in errors))
 
     # ------------------------------------------------------------ admin: info and usage
 

@@ -4,7 +4,8 @@ Kind ``data-restore-prefix`` (approval rule ``restore``). The preview reads the 
 at a time and stops as soon as it holds more keys than the tenant's ``restore_prefix_limit``: then it
 refuses. Each key is decided by the same rules as a one-key restore. After approval the prefix is read
 again and the plan runs only if no key changed (a fingerprint over every key's current version); keys
-are restored one by one, and a failure stops the run saying how many were restored and which was not.
+are restored one by one (see :func:`run_steps` for what happens when a node goes down) and the outcome
+counts the keys restored, failed, unknown and not attempted.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from handlers.data.restore import ACTION_KIND
 PAGE = 1000
 SAMPLE = 10
 PROGRESS_EVERY = 100
+STOP_AFTER_FAILURES = 3
+"""Keys in a row that no node would take before a prefix restore stops (the cluster is not taking writes)."""
+NAMED = 10
+"""Keys named in an outcome's lists; the rest are counted."""
 
 
 @dataclass(frozen=True)
@@ -152,25 +157,78 @@ class PrefixRestore(ChangeKind):
 
 def run_steps(client: MinioClient, bucket: str, steps: list[dict[str, Any]],
               progress: Callable[[str], None]) -> Outcome:
-    """Restore each key in order; stop at the first failure (the key that failed is named, none is half-done:
-    a copy is one request, and a key whose markers were only partly removed is said to still read as deleted)."""
-    for done, step in enumerate(steps):
+    """Restore each key in order and say exactly what became of every key.
+
+    Where the server still answers, the run carries on: the client moves on to another node when one
+    refuses a request it certainly did not act on (a node went down), so one node down costs nothing.
+    A key whose request certainly did nothing (no node took it) is counted as failed and the run goes
+    on with the next key, until ``STOP_AFTER_FAILURES`` such keys in a row: then the cluster is not taking
+    writes and the run stops. A request that was sent and got no answer may have been carried out: the
+    run stops at once and names that key as unknown. A copy is one request (never half-done); a key
+    whose delete markers were only partly removed is said to still read as deleted.
+    """
+    restored = 0
+    failed: list[str] = []
+    reasons: list[str] = []
+    unknown: str | None = None
+    streak = 0
+    attempted = 0
+    for step in steps:
+        attempted += 1
         key = step["key"]
-        removed = 0
-        try:
-            if step["action"] == "copy":
-                client.copy_object_version(bucket, key, step["version"])
-            else:
-                for marker in step["markers"]:
-                    client.delete_object_version(bucket, key, marker)
-                    removed += 1
-        except ClientError as exc:
-            partial = (f" ({removed} of {len(step['markers'])} of its delete markers removed: it still reads as "
-                       "deleted)") if removed else ""
-            state = (f"Restored {done:,} of {len(steps):,} key(s); {key} failed{partial}: {exc}. "
-                     f"The {len(steps) - done - 1:,} key(s) after it were not touched.")
-            return Outcome(ok=False, summary=f"Prefix restore stopped. {state}", lines=[state])
-        if (done + 1) % PROGRESS_EVERY == 0:
-            progress(f"{done + 1:,} of {len(steps):,} key(s) restored.")
-    return Outcome(ok=True, summary=f"{len(steps):,} key(s) restored under {bucket}.",
-                   lines=[f"{len(steps):,} of {len(steps):,} key(s) restored."])
+        error, removed = _restore_one(client, bucket, step)
+        if error is None:
+            restored += 1
+            streak = 0
+            if restored % PROGRESS_EVERY == 0:
+                progress(f"{restored:,} of {len(steps):,} key(s) restored.")
+            continue
+        if not error.not_sent:
+            unknown = f"{key} ({error})"
+            break
+        partly = (f" ({removed} of {len(step['markers'])} delete markers removed: it still reads as deleted)"
+                  if removed else "")
+        failed.append(f"{key}{partly}")
+        reasons.append(str(error))
+        streak += 1
+        if streak >= STOP_AFTER_FAILURES:
+            break
+    not_attempted = [step["key"] for step in steps[attempted:]]
+    return _outcome(bucket, len(steps), restored, failed, reasons, unknown, not_attempted)
+
+
+def _restore_one(client: MinioClient, bucket: str, step: dict[str, Any]) -> tuple[ClientError | None, int]:
+    """Restore one key; (the error, if any, and how many of its delete markers were removed)."""
+    removed = 0
+    try:
+        if step["action"] == "copy":
+            client.copy_object_version(bucket, step["key"], step["version"])
+        else:
+            for marker in step["markers"]:
+                client.delete_object_version(bucket, step["key"], marker)
+                removed += 1
+    except ClientError as exc:
+        return exc, removed
+    return None, removed
+
+
+def _names(keys: list[str]) -> str:
+    shown = ", ".join(keys[:NAMED])
+    return shown + (f" and {len(keys) - NAMED:,} more" if len(keys) > NAMED else "")
+
+
+def _outcome(bucket: str, total: int, restored: int, failed: list[str], reasons: list[str], unknown: str | None,
+             not_attempted: list[str]) -> Outcome:
+    if restored == total:
+        return Outcome(ok=True, summary=f"{total:,} key(s) restored under {bucket}.",
+                       lines=[f"{total:,} of {total:,} key(s) restored."])
+    lines = [f"Restored {restored:,} of {total:,} key(s)."]
+    if failed:
+        lines.append(f"Failed, nothing changed on them ({len(failed):,}): {_names(failed)}. Last error: {reasons[-1]}.")
+    if unknown is not None:
+        lines.append(f"Not known whether it was restored (the request got no answer): {unknown}. List its "
+                     "versions before trying again.")
+    if not_attempted:
+        lines.append(f"Not attempted ({len(not_attempted):,}): {_names(not_attempted)}.")
+    stopped = "stopped" if not_attempted or unknown is not None else "finished with failures"
+    return Outcome(ok=False, summary=f"Prefix restore {stopped}. " + " ".join(lines), lines=lines)

@@ -509,6 +509,7 @@ class ClusterModel:
         (returned); with one, remove exactly that version (returned, None if there was none)."""
         with self.lock:
             b = self.buckets[bucket]
+            self._check_delete_quorum(b, key)
             if version_id is not None:
                 gone = versions.delete_version(b, key, version_id)
                 if gone is not None:
@@ -523,6 +524,15 @@ class ClusterModel:
             if marker is not None or removed.versions:
                 self.touch()
             return marker
+
+    def _check_delete_quorum(self, bucket: Bucket, key: str) -> None:
+        """A delete (a marker or a version) is a write: MinIO refuses it without write quorum on the key's set
+        (a full drive does not stop it)."""
+        stack = bucket.versions.get(key)
+        pool_index, set_index = (stack[0].pool_index, stack[0].set_index) if stack else self._place(key)
+        health = next(s for s in self.set_health() if s.pool_index == pool_index and s.set_index == set_index)
+        if not health.writable:
+            raise QuorumError("write", pool_index, set_index)
 
     def copy_object(
         self, source: StoredObject, bucket: str, key: str, metadata: Mapping[str, str] | None = None
