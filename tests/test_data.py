@@ -165,6 +165,11 @@ def test_the_plan_is_refused_after_approval_when_the_key_changed_since_the_previ
         ("/minio data demo versions documents", "name a bucket and a key or prefix"),
         ("/minio data demo versions documents/x --page not-a-token", "page token"),
         ("/minio data demo restore nowhere/k", "does not exist"),
+        # restore --to another key: not the key itself (plain restore does that), not a prefix, needs history.
+        (f"/minio data demo restore documents/{DOC} --to {DOC}", "use restore without --to"),
+        (f"/minio data demo restore documents/{DOC} --to reports/", "looks like a prefix"),
+        ("/minio data demo restore documents/never/was.pdf --to reports/x.pdf", "never existed"),
+        ("/minio data demo restore logs/app.log --to logs/app.old", "only a backup can help"),
     ],
 )
 def test_bad_input_is_explained_and_nothing_is_requested(site: World, command: str, says: str) -> None:
@@ -173,11 +178,13 @@ def test_bad_input_is_explained_and_nothing_is_requested(site: World, command: s
     assert site.outbox.posts == []
 
 
-def test_a_version_id_of_another_key_is_refused(site: World) -> None:
+@pytest.mark.parametrize("to", ["", " --to reports/2026-q3.restored.pdf"])
+def test_a_version_id_of_another_key_is_refused(site: World, to: str) -> None:
     client = site.runtime.minio(site.runtime.config.tenants[0])
     other = client.list_object_versions("documents", "contracts/acme.pdf").versions[0].version_id
-    report = run(site, f"/minio data demo restore documents/{DOC} --version {other}")
+    report = run(site, f"/minio data demo restore documents/{DOC} --version {other}{to}")
     assert report.failed and f"{other} is not a version of {DOC}" in report_text(report)
+    assert site.outbox.posts == []
 
 
 def test_only_operators_may_request_a_restore_but_anyone_here_may_look(site: World) -> None:
@@ -526,26 +533,7 @@ def test_restore_to_an_existing_key_says_so_and_is_refused_if_that_key_changed_s
     assert read(minio_cluster, RESTORED) == b"someone else" and read(minio_cluster, DOC) == b"%PDF q3 final\n"
 
 
-@pytest.mark.parametrize(
-    ("command", "says"),
-    [
-        (f"/minio data demo restore documents/{DOC} --to {DOC}", "use restore without --to"),
-        (f"/minio data demo restore documents/{DOC} --to reports/", "looks like a prefix"),
-        (f"/minio data demo restore documents/never/was.pdf --to {RESTORED}", "never existed"),
-        ("/minio data demo restore logs/app.log --to logs/app.old", "only a backup can help"),
-    ],
-)
-def test_restore_to_refuses_the_same_key_a_prefix_and_keys_without_history(site: World, command: str,
-                                                                            says: str) -> None:
-    report = run(site, command)
-    assert report.failed and says.lower() in report_text(report).lower(), report_text(report)
-    assert site.outbox.posts == []
-
-
-def test_restore_to_with_a_version_of_another_key_is_refused(site: World) -> None:
-    client = site.runtime.minio(site.runtime.config.tenants[0])
-    other = client.list_object_versions("documents", "contracts/acme.pdf").versions[0].version_id
-    report = run(site, f"/minio data demo restore documents/{DOC} --version {other} --to {RESTORED}")
-    assert report.failed and f"{other} is not a version of {DOC}" in report_text(report)
-    assert site.outbox.posts == []
+def test_to_goes_only_with_a_one_key_restore(site: World) -> None:
     assert isinstance(site.dispatcher.parse(f"/minio data demo versions documents/x --to {RESTORED}"), UsageError)
+    assert isinstance(site.dispatcher.parse(f"/minio data demo restore documents/x --prefix --to {RESTORED}"),
+                      UsageError)

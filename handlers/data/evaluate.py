@@ -123,13 +123,7 @@ def decide_restore(facts: KeyFacts, version_id: str | None) -> RestoreDecision:
     current = versions[0]
     if version_id is None:
         return _undelete(facts, current)
-    chosen = next((v for v in versions if v.version_id == version_id), None)
-    if chosen is None:
-        raise RestoreRefused(f"Version {version_id} is not a version of {facts.key}.",
-                             "List its versions with the versions command and pick one of those.")
-    if chosen.delete_marker:
-        raise RestoreRefused(f"Version {version_id} of {facts.key} is a delete marker, not data.",
-                             "Pick an object version, or leave --version out to remove the delete markers.")
+    chosen = _data_version(facts, version_id, "remove the delete markers")
     if chosen is current:
         raise RestoreRefused(f"Version {version_id} is already the current version of {facts.key}: nothing to do.")
     above = versions[: versions.index(chosen)]
@@ -176,13 +170,18 @@ def decide_copy_to(facts: KeyFacts, version_id: str | None, to: str) -> ObjectVe
             raise RestoreRefused(f"{facts.key} has only delete markers: there is no data version to copy.",
                                  "Only a backup can help.")
         return data
+    return _data_version(facts, version_id, "copy the newest data version")
+
+
+def _data_version(facts: KeyFacts, version_id: str, default: str) -> ObjectVersion:
+    """The object version ``version_id`` of the key; RestoreRefused when it is another key's or a delete marker."""
     chosen = next((v for v in facts.versions if v.version_id == version_id), None)
     if chosen is None:
         raise RestoreRefused(f"Version {version_id} is not a version of {facts.key}.",
                              "List its versions with the versions command and pick one of those.")
     if chosen.delete_marker:
         raise RestoreRefused(f"Version {version_id} of {facts.key} is a delete marker, not data.",
-                             "Pick an object version, or leave --version out to copy the newest data version.")
+                             f"Pick an object version, or leave --version out to {default}.")
     return chosen
 
 
