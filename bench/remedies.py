@@ -11,10 +11,11 @@ Figures (targets in brackets):
   deleted objects (20,000 versions and delete markers, read a page of 1,000 at a time) [< 5 s];
 - status_1000_buckets_s: median wall time of `/minio data <t>` for a tenant with 1,000 buckets, with
   50 ms injected on every MinIO request [< 3 s]; the report inspects the largest buckets one by one
-  (versioning, object lock, replication, quota, lifecycle, and replication metrics where a bucket
-  replicates: every one of them has lifecycle rules here and half of them replicate);
-- status_requests / status_lifecycle_reads / status_replication_metric_reads: the MinIO requests one
-  status report made, and how many of them were the per-bucket lifecycle and replication-metrics reads;
+  (versioning, object lock, replication, quota, lifecycle, and replication metrics and remote targets
+  where a bucket replicates: every one of them has lifecycle rules here and half of them replicate);
+- status_requests / status_lifecycle_reads / status_replication_metric_reads / status_remote_target_reads:
+  the MinIO requests one status report made, and how many of them were the per-bucket lifecycle,
+  replication-metrics and remote-target reads;
 - max_in_flight: the most requests any one MinIO node served at once during that run [<= 8].
 
 The issue asks for 1 million objects; the default here is 200,000 (the simulator keeps every object in
@@ -47,7 +48,8 @@ from handlers.data.present import status_report, versions_report  # noqa: E402
 from sandbox.minio_sim import SimCluster  # noqa: E402
 
 KEYS = ("versions_one_key_s", "versions_growth_ratio", "prefix_restore_preview_s", "status_1000_buckets_s",
-        "status_requests", "status_lifecycle_reads", "status_replication_metric_reads", "max_in_flight")
+        "status_requests", "status_lifecycle_reads", "status_replication_metric_reads", "status_remote_target_reads",
+        "max_in_flight")
 TARGETS = {
     "versions_one_key_s": "< 1",
     "versions_growth_ratio": "0.67 .. 1.5",
@@ -56,6 +58,7 @@ TARGETS = {
     "status_requests": "-",
     "status_lifecycle_reads": "> 0",
     "status_replication_metric_reads": "> 0",
+    "status_remote_target_reads": "> 0",
     "max_in_flight": "<= 8",
 }
 BUCKET = "archive"
@@ -151,7 +154,7 @@ class Requests:
             with self._lock:
                 self.total += 1
                 for name in self.by:
-                    self.by[name] += name in request.query
+                    self.by[name] += name in request.query or request.path.endswith("/" + name)
             return inner(request)
 
         return handle
@@ -185,7 +188,7 @@ def status(runs: int) -> dict[str, float]:
         cluster = SimCluster(pools=[(4, 2)], scanner_interval=3600).start()
         try:
             counter = InFlight(cluster)
-            requests = Requests(cluster, "lifecycle", "replication-metrics")
+            requests = Requests(cluster, "lifecycle", "replication-metrics", "list-remote-targets")
             cluster.set_usage({f"bucket-{i:04d}": ((i + 1) << 20, i + 1) for i in range(1000)})
             cluster.run_scanner()
             _protect(cluster, [f"bucket-{i:04d}" for i in range(999, 999 - TOP_BUCKETS, -1)])
@@ -209,7 +212,8 @@ def status(runs: int) -> dict[str, float]:
             cluster.stop()
     return {"status_1000_buckets_s": statistics.median(times), "max_in_flight": peak,
             "status_requests": requests.total, "status_lifecycle_reads": requests.by["lifecycle"],
-            "status_replication_metric_reads": requests.by["replication-metrics"]}
+            "status_replication_metric_reads": requests.by["replication-metrics"],
+            "status_remote_target_reads": requests.by["list-remote-targets"]}
 
 
 def main() -> None:

@@ -447,7 +447,8 @@ def test_a_bucket_whose_replication_fails_or_falls_behind_is_flagged(site: World
     minio_cluster.set_bucket_replication("backups", [ReplicationRule("dr", "dr-backups")])
     minio_cluster.set_replication_backlog("documents", failed_hour_count=12, failed_hour_bytes=3 << 20,
                                           queued_count=40, queued_bytes=1 << 20, queued_avg_count=40)
-    minio_cluster.set_replication_backlog("backups", queued_count=500, queued_bytes=2 << 30, queued_avg_count=20)
+    minio_cluster.set_replication_backlog("backups", queued_count=500, queued_bytes=2 << 30, queued_avg_count=20,
+                                          latency_avg_ms=80, latency_max_ms=300)
     report = run(site, "/minio data demo")
     reasons = " ".join(plain(r) for r in report.reasons)
     assert "`documents`: replication failing: 12 operation(s) (3.00 MiB) failed in the last hour" in reasons
@@ -455,6 +456,18 @@ def test_a_bucket_whose_replication_fails_or_falls_behind_is_flagged(site: World
     assert "replicates to `dr-documents`" in _row(report, "documents")
     assert "40 waiting" in _row(report, "documents")
     assert "2 bucket(s) with replication trouble" in plain(report.summary)
+    assert "link latency 80 ms average (max 300 ms)" in _row(report, "backups")
+
+
+def test_a_bucket_whose_replication_target_is_offline_is_flagged(site: World, minio_cluster: SimCluster) -> None:
+    from sandbox.minio_sim.entities import ReplicationRule
+
+    minio_cluster.set_bucket_replication("documents", [ReplicationRule("dr", "dr-documents")])
+    minio_cluster.set_replication_backlog("documents", target_offline=1, offline_seconds=600)
+    report = run(site, "/minio data demo documents")
+    assert report.status is not None and report.status.name == "DEGRADED"
+    reasons = " ".join(plain(r) for r in report.reasons)
+    assert "`documents`: replication failing: target dr-documents is offline since" in reasons
 
 
 def test_an_empty_bucket_is_not_flagged_for_replication(site: World, minio_cluster: SimCluster) -> None:

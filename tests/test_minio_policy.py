@@ -42,6 +42,7 @@ ADMIN_COMMAND_ACTIONS: dict[str, str | None] = {
     "list-users": "admin:ListUsers",
     "list-service-accounts": "admin:ListServiceAccounts",
     "get-bucket-quota": "admin:GetBucketQuota",
+    "list-remote-targets": "admin:GetBucketTarget",
     "set-user-status": "admin:EnableUser",  # the server checks EnableUser for both states
     "set-bucket-quota": "admin:SetBucketQuota",
 }

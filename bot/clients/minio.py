@@ -58,6 +58,7 @@ from bot.clients.minio_models import (
     PoolStatus,
     Probe,
     ReadBack,
+    RemoteTarget,
     ReplicationInfo,
     ReplicationMetrics,
     ReplicationRuleInfo,
@@ -80,6 +81,7 @@ from bot.clients.timeouts import (
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+_REMOTE_TARGETS: TypeAdapter[list[RemoteTarget] | None] = TypeAdapter(list[RemoteTarget] | None)
 
 ADMIN_PREFIX = "/minio/admin/v3/"
 CANARY_PREFIX = ".minio-chatops/canary/"
@@ -115,6 +117,7 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "bucket_replication": ("s3:GetReplicationConfiguration",),
     "bucket_replication_metrics": ("s3:GetReplicationConfiguration",),
     "bucket_lifecycle": ("s3:GetLifecycleConfiguration",),
+    "bucket_remote_targets": ("admin:GetBucketTarget",),
     "canary": ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
     "backup_freshness": ("s3:ListBucket",),
     "newest_object_age": ("s3:ListBucket",),
@@ -1038,6 +1041,22 @@ class MinioClient:
             except (ValueError, ValidationError) as exc:
                 raise self._error("bad_response", target, f"replication metrics of {bucket}: {exc}",
                                   status=answer.status) from None
+
+        return self._on_nodes(call, node)[0]
+
+    def bucket_remote_targets(self, bucket: str, node: int | None = None) -> list[RemoteTarget]:
+        """The bucket's replication targets as the server sees them (admin ``list-remote-targets``): online or
+        not, since when, and the link's latency; empty when the bucket has none."""
+
+        def call(target: _Node) -> list[RemoteTarget]:
+            try:
+                answer = self._admin(target, "GET", "list-remote-targets",
+                                     query={"bucket": bucket, "type": "replication"})
+            except MinioError as exc:
+                if exc.kind == "not_found" and "NoSuchBucket" not in exc.detail:
+                    return []  # no remote target configured
+                raise
+            return self._parse_adapter(target, answer, _REMOTE_TARGETS, "list-remote-targets") or []
 
         return self._on_nodes(call, node)[0]
 

@@ -860,3 +860,33 @@ class ReplicationMetrics(_Wire):
             targets={arn: ReplicationBacklog.from_stats(st) for arn, st in stats.items() if isinstance(st, dict)},
             uptime_s=int(uptime) if isinstance(uptime, int | float) and not isinstance(uptime, bool) else None,
         )
+
+
+class TargetLatency(_Wire):
+    """madmin ``LatencyStat`` of a replication link: Go ``time.Duration`` values (integer nanoseconds)."""
+
+    curr: timedelta | None = None
+    avg: timedelta | None = None
+    max: timedelta | None = None
+
+    _durations = field_validator("curr", "avg", "max", mode="before")(go_duration)
+
+
+class RemoteTarget(_Wire):
+    """One replication target of a bucket (admin ``list-remote-targets``, madmin ``BucketTarget``).
+
+    The answer also carries the target's credentials; the model has no field for them, so they are dropped
+    while parsing and never reach a report or a log.
+    """
+
+    arn: str = ""
+    source_bucket: str = Field(default="", alias="sourcebucket")
+    target_bucket: str = Field(default="", alias="targetbucket")
+    endpoint: str = ""
+    online: bool = Field(default=True, alias="isOnline")
+    last_online: datetime | None = Field(default=None, alias="lastOnline")
+    total_downtime: timedelta | None = Field(default=None, alias="totalDowntime")
+    latency: TargetLatency = Field(default_factory=TargetLatency)
+
+    _downtime = field_validator("total_downtime", mode="before")(go_duration)
+    _last_online = field_validator("last_online", mode="before")(_zero_time_to_none)

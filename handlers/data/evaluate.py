@@ -63,7 +63,8 @@ def judge_bucket(bucket: BucketProtection) -> BucketVerdict:
     unread = [part for part, value in (("versioning", bucket.versioning), ("object lock", bucket.lock),
                                        ("replication", bucket.replication), ("quota", bucket.quota),
                                        ("lifecycle", bucket.lifecycle),
-                                       ("replication metrics", bucket.replication_metrics))
+                                       ("replication metrics", bucket.replication_metrics),
+                                       ("replication targets", bucket.remote_targets))
               if isinstance(value, ClientError)]
     if unread:
         problems.append("could not read " + ", ".join(unread))
@@ -72,8 +73,9 @@ def judge_bucket(bucket: BucketProtection) -> BucketVerdict:
 
 
 def judge_replication(bucket: BucketProtection) -> list[str]:
-    """Replication failing (failures in the last hour) or its backlog growing (more waiting now than the
-    queue's running average), from the bucket's replication metrics. An empty bucket is never flagged."""
+    """Replication failing (failures in the last hour, or a target the server sees offline) or its backlog
+    growing (more waiting now than the queue's running average), from the bucket's replication metrics and
+    remote targets. An empty bucket is never flagged."""
     metrics = bucket.replication_metrics
     if bucket.size <= 0 or metrics is None or isinstance(metrics, ClientError):
         return []
@@ -82,6 +84,13 @@ def judge_replication(bucket: BucketProtection) -> list[str]:
     if total.failed_hour_count > 0:
         problems.append(f"replication failing: {total.failed_hour_count:,.0f} operation(s) "
                         f"({humanize.size(int(total.failed_hour_bytes))}) failed in the last hour")
+    targets = bucket.remote_targets
+    if targets is not None and not isinstance(targets, ClientError):
+        for target in targets:
+            if not target.online:
+                since = f" since {humanize.moment(target.last_online)}" if target.last_online else ""
+                problems.append(f"replication failing: target {target.target_bucket or target.arn} is "
+                                f"offline{since}")
     if total.queued_count > 0 and total.queued_count > total.queued_avg_count:
         problems.append(f"replication backlog growing: {total.queued_count:,.0f} waiting "
                         f"({humanize.size(int(total.queued_bytes))}), above its average of "

@@ -23,6 +23,7 @@ from bot.clients.minio_models import (
     LifecycleInfo,
     ObjectLockInfo,
     ObjectVersion,
+    RemoteTarget,
     ReplicationInfo,
     ReplicationMetrics,
     VersioningInfo,
@@ -53,6 +54,7 @@ class BucketProtection:
     lifecycle: LifecycleInfo | ClientError | None = None
     # Read only when the bucket replicates (the server refuses it otherwise); None: not replicating.
     replication_metrics: ReplicationMetrics | ClientError | None = None
+    remote_targets: list[RemoteTarget] | ClientError | None = None  # online or not, link latency
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def status_facts(runtime: Runtime, tenant: TenantConfig, bucket: str | None,
     for name in names:
         figures = usage.buckets.get(name)
         replication = results[f"replication:{name}"]
-        rules, metrics = (replication, None) if isinstance(replication, ClientError) else replication
+        rules, metrics, targets = (replication, None, None) if isinstance(replication, ClientError) else replication
         buckets.append(BucketProtection(
             name=name,
             size=figures.size if figures else 0,
@@ -99,21 +101,30 @@ def status_facts(runtime: Runtime, tenant: TenantConfig, bucket: str | None,
             quota=results[f"quota:{name}"],
             lifecycle=results[f"lifecycle:{name}"],
             replication_metrics=metrics,
+            remote_targets=targets,
         ))
     return StatusFacts(usage=usage, buckets=buckets, named=bucket)
 
 
-def _replication(client: MinioClient, bucket: str
-                 ) -> tuple[ReplicationInfo | None, ReplicationMetrics | ClientError | None]:
-    """The bucket's replication rules, then (only when it has some) its replication metrics; a failed
-    metrics read is kept as its error so the rules still show."""
+def _replication(client: MinioClient, bucket: str) -> tuple[
+        ReplicationInfo | None, ReplicationMetrics | ClientError | None, list[RemoteTarget] | ClientError | None]:
+    """The bucket's replication rules, then (only when it has some) its replication metrics and its remote
+    targets, one after the other in this worker; a failed read of either is kept as its error so the rules
+    still show."""
     rules = client.bucket_replication(bucket)
     if rules is None or not rules.rules:
-        return rules, None
+        return rules, None, None
+    metrics: ReplicationMetrics | ClientError
+    targets: list[RemoteTarget] | ClientError
     try:
-        return rules, client.bucket_replication_metrics(bucket)
+        metrics = client.bucket_replication_metrics(bucket) or ReplicationMetrics.from_answer(bucket, {})
     except ClientError as exc:
-        return rules, exc
+        metrics = exc
+    try:
+        targets = client.bucket_remote_targets(bucket)
+    except ClientError as exc:
+        targets = exc
+    return rules, metrics, targets
 
 
 @dataclass(frozen=True)

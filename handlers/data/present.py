@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.clients.errors import ClientError
 from bot.clients.minio_models import ObjectVersion
 from bot.report import (
@@ -12,6 +14,7 @@ from bot.report import (
     Status,
     Text,
     code,
+    duration,
     join,
     size,
     spans,
@@ -64,8 +67,16 @@ def _backlog_text(bucket: BucketProtection) -> Text | None:
     if metrics is None or isinstance(metrics, ClientError):
         return None
     total = metrics.total
-    return spans(f"{total.queued_count:,.0f} waiting (", size(int(total.queued_bytes)),
-                 f"), {total.failed_hour_count:,.0f} failed in the last hour")
+    said: list[Text] = [spans(f"{total.queued_count:,.0f} waiting (", size(int(total.queued_bytes)),
+                              f"), {total.failed_hour_count:,.0f} failed in the last hour")]
+    targets = bucket.remote_targets
+    if targets is not None and not isinstance(targets, ClientError):
+        latencies = [t.latency for t in targets if t.online and t.latency.avg is not None]
+        if latencies:
+            slowest = max(latencies, key=lambda lat: lat.avg or timedelta(0))
+            said.append(spans("link latency ", duration(slowest.avg or timedelta(0)), " average",
+                              *((" (max ", duration(slowest.max), ")") if slowest.max else ())))
+    return join(said, ", ")
 
 
 def _quota_text(bucket: BucketProtection) -> Text | None:
@@ -111,7 +122,7 @@ def status_report(tenant: str, facts: StatusFacts) -> Report:
     footer.append("Lifecycle: enabled rules are counted; the next expiry is the shortest Expiration (days or "
                   "date) and NoncurrentVersionExpiration among them. Replication: waiting and failed operations "
                   "from each bucket's replication metrics (failed: last hour; a backlog above its running "
-                  "average is growing).")
+                  "average is growing); target online and link latency from the server's remote-target list.")
     footer.append(spans("Sizes from the scanner, as of ", when(usage.last_update), ".") if usage.last_update
                   else "The scanner has not finished a cycle yet: sizes are not known.")
     title = f"Data protection: {tenant}" + (f" / {facts.named}" if facts.named else "")

@@ -12,6 +12,7 @@ from typing import cast
 import urllib3
 from minio.crypto import decrypt, encrypt
 
+from sandbox.minio_sim.bucket_config import list_remote_targets
 from sandbox.minio_sim.capacity import compute_capacity
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.decommission import Decommission
@@ -691,6 +692,7 @@ ROUTES: dict[str, tuple[frozenset[str], AdminHandler]] = {
     "list-service-accounts": (GET, _list_service_accounts),
     "list-canned-policies": (GET, _list_policies),
     "get-bucket-quota": (GET, _bucket_quota),
+    "list-remote-targets": (GET, list_remote_targets),
     "set-bucket-quota": (frozenset({"PUT"}), _set_bucket_quota),
     "background-heal/status": (frozenset({"GET", "POST"}), _heal_status),
     "pools/list": (GET, _pools_list),

@@ -1,4 +1,4 @@
-"""Bucket lifecycle configuration (PUT/GET/DELETE ``?lifecycle``) and replication metrics (``?replication-metrics``).
+"""Bucket lifecycle (PUT/GET/DELETE ``?lifecycle``), replication metrics (``?replication-metrics``), remote targets.
 
 Lifecycle: the S3 XML (``LifecycleConfiguration`` of ``Rule``s with ``ID``, ``Status``, ``Filter``/``Prefix``
 and at least one action), kept as the server would give it back. PUT needs ``Content-MD5`` (MinIO answers
@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import time
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.entities import Bucket
-from sandbox.minio_sim.errors import request_id, s3_error
+from sandbox.minio_sim.errors import JSON, admin_error, request_id, s3_error
 from sandbox.minio_sim.server import Request, Response
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -165,3 +166,45 @@ def handle_replication_metrics(ctx: NodeContext, request: Request, bucket: Bucke
         doc = {"uptime": uptime, "currStats": current, "queueStats": {"nodes": [], "uptime": uptime},
                "proxyStats": {}}
     return Response(200, json.dumps(doc).encode(), "application/json", [("x-amz-request-id", request_id())])
+
+
+def list_remote_targets(ctx: NodeContext, request: Request) -> Response:
+    """Admin ``GET list-remote-targets?bucket=<b>&type=replication``: madmin's ``BucketTarget`` list, one per
+    enabled replication rule (never a secret key). ``isOnline``/``latency`` come from the control port
+    (``target_offline``, ``latency_*_ms``); durations are Go ``time.Duration`` nanoseconds."""
+    name = request.query.get("bucket", "")
+    with ctx.model.lock:
+        bucket = ctx.model.buckets.get(name)
+        if bucket is None:
+            return admin_error(404, "NoSuchBucket", "The specified bucket does not exist", resource=request.path)
+        if not bucket.replication:
+            return admin_error(404, "XMinioAdminRemoteTargetNotFoundError", "The remote target does not exist",
+                               resource=request.path)
+        figures = dict(bucket.replication_stats)
+        rules = [r for r in bucket.replication if r.enabled]
+    offline = bool(figures.get("target_offline"))
+    now = time.time()
+    last_online = now - figures.get("offline_seconds", 0) if offline else now
+
+    def ns(ms_key: str) -> int:
+        return int(figures.get(ms_key, 0) * 1_000_000)
+
+    doc = [
+        {
+            "sourcebucket": name, "endpoint": "dr-minio.example.net:9000",
+            "credentials": {"accessKey": "replicator"},
+            "targetbucket": r.target_arn.rsplit(":", 1)[-1], "secure": True, "arn": r.target_arn,
+            "type": "replication", "replicationSync": False, "healthCheckDuration": 5_000_000_000,
+            "disableProxy": False, "totalDowntime": int(figures.get("offline_seconds", 0) * 1e9),
+            "lastOnline": rfc3339_of(last_online), "isOnline": not offline,
+            "latency": {"curr": ns("latency_curr_ms"), "avg": ns("latency_avg_ms"), "max": ns("latency_max_ms")},
+            "deploymentID": "5a2e6c1f-0b7d-4c3e-9f8a-1d2e3f4a5b6c",
+        }
+        for r in rules
+    ]
+    return Response(200, json.dumps(doc).encode(), JSON)
+
+
+def rfc3339_of(ts: float) -> str:
+    """Go's time.Time JSON (RFC 3339, UTC)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -232,9 +232,12 @@ class SimCluster:
     def set_replication_backlog(self, bucket: str, **figures: float) -> None:
         """What the bucket's replication metrics report: ``queued_count``/``queued_bytes`` (waiting now),
         ``queued_avg_count`` (the queue's running average), ``failed_hour_count``/``failed_hour_bytes`` and
-        ``failed_count``/``failed_bytes`` (since start). Unnamed figures are 0."""
+        ``failed_count``/``failed_bytes`` (since start); and what the admin remote-target listing says of its
+        targets: ``target_offline`` (1: offline for ``offline_seconds``), ``latency_curr/avg/max_ms``.
+        Unnamed figures are 0."""
         known = {"queued_count", "queued_bytes", "queued_avg_count", "queued_avg_bytes", "queued_peak_count",
-                 "queued_peak_bytes", "failed_hour_count", "failed_hour_bytes", "failed_count", "failed_bytes"}
+                 "queued_peak_bytes", "failed_hour_count", "failed_hour_bytes", "failed_count", "failed_bytes",
+                 "target_offline", "offline_seconds", "latency_curr_ms", "latency_avg_ms", "latency_max_ms"}
         unknown = set(figures) - known
         if unknown:
             raise ValueError(f"unknown replication figures: {sorted(unknown)}")

@@ -247,6 +247,15 @@ def check_s3_replication_metrics_not_configured(mc: MinioClient) -> None:
     assert mc.bucket_replication_metrics("logs", node=1) is None
 
 
+def check_admin_list_remote_targets(mc: MinioClient) -> None:
+    [target] = mc.bucket_remote_targets("documents", node=1)
+    assert not target.online and target.target_bucket == "dr-documents"
+    assert target.total_downtime == timedelta(minutes=10)
+    assert (target.latency.avg, target.latency.max) == (timedelta(milliseconds=80), timedelta(milliseconds=300))
+    assert target.last_online is not None and target.last_online.year == 2025
+    assert "replicator" not in target.model_dump_json()  # credentials are never held
+
+
 CHECKS: dict[str, Callable[[MinioClient], None]] = {
     name.removeprefix("check_"): fn for name, fn in globals().items() if name.startswith("check_") and callable(fn)
 }

@@ -196,6 +196,13 @@ def scenario_s3_replication_metrics_not_configured(make: ClusterFactory, fx: Fix
     return _s3(cluster, fx)
 
 
+def scenario_admin_list_remote_targets(make: ClusterFactory, fx: Fixture) -> Answer:
+    cluster = _replicating_documents(make)
+    cluster.set_replication_backlog("documents", target_offline=1, offline_seconds=600, latency_avg_ms=80,
+                                    latency_max_ms=300)
+    return _admin(cluster, fx)
+
+
 SCENARIOS: dict[str, Callable[[ClusterFactory, Fixture], Answer]] = {
     name.removeprefix("scenario_"): fn for name, fn in globals().items() if name.startswith("scenario_")
 }
