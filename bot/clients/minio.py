@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, BinaryIO, TypeVar, cast
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
@@ -1240,7 +1240,7 @@ class MinioClient:
             def read(c: Minio) -> CopyResult:
                 response = c.get_object(bucket, key)
                 try:
-                    body = _DeadlineReader(response, deadline, f"{bucket}/{key}")
+                    body = cast(BinaryIO, _DeadlineReader(response, deadline, f"{bucket}/{key}"))
                     try:
                         return destination.put_stream(dest_bucket, dest_key, body, size)
                     except MinioError as exc:
@@ -1257,7 +1257,7 @@ class MinioClient:
             # Never retried from another source node: the PUT may have landed.
             raise failed.error from None
 
-    def put_stream(self, bucket: str, key: str, body: io.RawIOBase | Any, size: int) -> CopyResult:
+    def put_stream(self, bucket: str, key: str, body: BinaryIO, size: int) -> CopyResult:
         """PUT ``size`` bytes read from ``body`` as ``bucket/key`` (one part in memory at a time)."""
 
         def call(target: _Node) -> CopyResult:

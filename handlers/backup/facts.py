@@ -72,5 +72,5 @@ def verify_facts(runtime: Runtime, tenant: TenantConfig, target: BackupTarget, s
             second[listed.key] = partial(source.read_back, *where)
     left = max(1.0, READ_DEADLINE_S - (time.monotonic() - started))
     source_reads = fan_out(second, deadline_s=left, max_workers=MAX_IN_FLIGHT_PER_ENDPOINT) if second else {}
-    return VerifyFacts(target=target, listing=listing, reads=reads,  # type: ignore[arg-type]
-                       sources=sources, source_reads=source_reads)  # type: ignore[arg-type]
+    return VerifyFacts(target=target, listing=listing, reads=reads,
+                       sources=sources, source_reads=source_reads)
