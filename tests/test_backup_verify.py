@@ -212,7 +212,7 @@ def test_a_failed_scheduled_verification_alerts_once_and_recovers_once(mirrored:
     put(minio_cluster, "backups", "mirror/documents/b.txt", b"document b")  # fixed
     mirrored.clock.now += timedelta(hours=1)
     scheduled_run(mirrored)
-    first, recovery = alerts_posted(mirrored)
+    _failed, recovery = alerts_posted(mirrored)
     assert recovery.title == "Recovered: demo backups verify again" and recovery.status is Status.HEALTHY
     assert [c for (c, _, _, _) in mirrored.outbox.posts] == [OPS, OPS]
     claimed = mirrored.runtime.store.scheduler.last_claimed("backup-verify:demo")

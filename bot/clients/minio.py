@@ -1232,17 +1232,32 @@ class MinioClient:
 
         Memory stays bounded: the SDK reads the body in parts (one part in flight, at most a few MiB for
         objects under ~48 GiB). The whole transfer has a deadline (``timeouts.stream_deadline``); a body
-        shorter than ``size`` fails the PUT, so a half-read object is never written as whole.
+        shorter than ``size`` fails the PUT, so a half-read object is never written as whole. A body read
+        once cannot be sent again, so each destination node gets its own GET: the next node is tried only
+        when the last one certainly wrote nothing (``not_sent``).
         """
         deadline = time.monotonic() + stream_deadline(size)
+        failed: list[MinioError] = []
+        for number in destination.nodes:
+            try:
+                return self._stream_once(bucket, key, size, destination, number, dest_bucket, dest_key, deadline)
+            except MinioError as exc:
+                if not exc.not_sent:
+                    raise
+                failed.append(exc)
+        summary = "; ".join(str(e) for e in failed)
+        raise MinioError("unreachable", "MinIO cluster", f"no node of the destination answered ({summary})",
+                         not_sent=True, secrets=self._secrets())
 
+    def _stream_once(self, bucket: str, key: str, size: int, destination: MinioClient, node: int, dest_bucket: str,
+                     dest_key: str, deadline: float) -> CopyResult:
         def call(target: _Node) -> CopyResult:
             def read(c: Minio) -> CopyResult:
                 response = c.get_object(bucket, key)
                 try:
                     body = cast(BinaryIO, _DeadlineReader(response, deadline, f"{bucket}/{key}"))
                     try:
-                        return destination.put_stream(dest_bucket, dest_key, body, size)
+                        return destination.put_stream(dest_bucket, dest_key, body, size, node=node)
                     except MinioError as exc:
                         raise _DestinationFailed(exc) from None
                 finally:
@@ -1257,17 +1272,17 @@ class MinioClient:
             # Never retried from another source node: the PUT may have landed.
             raise failed.error from None
 
-    def put_stream(self, bucket: str, key: str, body: BinaryIO, size: int) -> CopyResult:
-        """PUT ``size`` bytes read from ``body`` as ``bucket/key`` (one part in memory at a time)."""
+    def put_stream(self, bucket: str, key: str, body: BinaryIO, size: int, node: int | None = None) -> CopyResult:
+        """PUT ``size`` bytes read from ``body`` as ``bucket/key`` (one part in memory at a time). With no
+        ``node``, another node is tried only when one certainly got nothing; the SDK then refuses a body
+        already read in part ("not enough data"), so a short object is never written as whole."""
 
         def call(target: _Node) -> CopyResult:
             result = self._s3_call(target, f"write {bucket}/{key}",
                                    lambda c: c.put_object(bucket, key, body, size, num_parallel_uploads=1))
             return CopyResult(bucket=bucket, key=key, version_id=result.version_id)
 
-        # Another node is tried only when this one certainly got nothing (the SDK then refuses a body that
-        # was already read in part: "not enough data"), so a short object is never written as whole.
-        return self._on_nodes(call, None, changes_state=True)[0]
+        return self._on_nodes(call, node, changes_state=True)[0]
 
     def newest_object_age(self, bucket: str, prefix: str, max_keys: int = 10_000) -> timedelta | None:
         """Age of the newest object under ``prefix`` (backup freshness); None when there is none."""
