@@ -119,6 +119,14 @@ def test_an_existing_key_in_a_versioned_bucket_becomes_a_new_version(site: World
     assert len(versions) == 3  # final, broken, and the restored copy on top
 
 
+def test_a_key_identical_to_its_backup_is_left_alone(site: World, minio_cluster: SimCluster) -> None:
+    assert "already identical to its backup" in refused(site, f"/minio backup demo restore documents/{DOC}")
+    put(minio_cluster, "documents", "team/0.txt", b"t")  # one of the five is there already, unchanged
+    run(site, "/minio backup demo restore documents/team/ --prefix")
+    text = preview(site)
+    assert "Restore 4 object(s)" in text and "1 object(s) already identical to their backup" in text
+
+
 def test_overwriting_in_a_bucket_without_versioning_is_refused_and_says_why(site: World) -> None:
     says = refused(site, "/minio backup demo restore logs/app.log")
     assert "does not keep versions" in says and "no way back" in says and "--into" in says

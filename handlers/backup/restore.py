@@ -160,10 +160,17 @@ def plan_backup_restore(runtime: Runtime, source: TenantConfig, target: BackupTa
     """The previewed restore from backup; raises BackupRestoreRefused (a plain reason) when it cannot be."""
     facts = restore_facts(runtime, source, target, destination, bucket, key, prefix)
     steps: list[dict[str, Any]] = []
+    identical = 0
     for obj in facts.objects:
         dest_key = destination_key(target, obj, bucket)
-        steps.append({"key": dest_key, "backup_key": obj.key, "size": obj.size,
-                      "overwrites": dest_key in facts.existing})
+        now = facts.existing.get(dest_key)
+        if now is not None and now.size == obj.size and now.etag and now.etag == obj.etag:
+            identical += 1  # the same bytes are there already: a copy would only add a version
+            continue
+        steps.append({"key": dest_key, "backup_key": obj.key, "size": obj.size, "overwrites": now is not None})
+    if not steps:
+        raise BackupRestoreRefused(f"{bucket}/{key} on {destination.name} is already identical to its backup "
+                                   f"({identical:,} object(s) with the same size and ETag).")
     overwrites = [s["key"] for s in steps if s["overwrites"]]
     keeps_versions = facts.versioning.enabled
     if overwrites and not keeps_versions:
@@ -193,6 +200,8 @@ def plan_backup_restore(runtime: Runtime, source: TenantConfig, target: BackupTa
         notes=[*sample, *([f"... and {len(steps) - SAMPLE:,} more."] if len(steps) > SAMPLE else []),
                *([f"{len(overwrites):,} existing object(s) become a new version; the version there now stays in "
                   "the history."] if overwrites else []),
+               *([f"{identical:,} object(s) already identical to their backup (same size and ETag): left alone."]
+                 if identical else []),
                *([f"{len(steps):,} object(s) looked at; limit {destination.restore_prefix_limit:,}."] if prefix
                  else [])],
         preflight=[Finding(check="versioning", ok=True, detail=f"Bucket {bucket} on {destination.name}: versioning "
