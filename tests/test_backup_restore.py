@@ -274,3 +274,13 @@ def test_one_destination_node_down_is_gone_around(two_sites: tuple[World, SimClu
     assert world.status(approve(world)) == "succeeded"
     staging.start_node(1)  # the test reads through node 1
     assert [read(staging, f"team/{i}.txt") for i in range(5)] == [b"t" * (i + 1) for i in range(5)]
+
+
+def test_only_operators_may_request_a_restore_from_backup(site: World, minio_cluster: SimCluster) -> None:
+    from tests.test_approvals import CAROL
+
+    s3_client(minio_cluster).remove_object("documents", DOC)
+    denied = run(site, f"/minio backup demo restore documents/{DOC}", user=CAROL)
+    assert denied.failed and site.outbox.posts == []
+    with pytest.raises(S3Error):
+        read(minio_cluster, DOC)

@@ -1194,15 +1194,15 @@ class MinioClient:
 
     def stat_object(self, bucket: str, key: str, node: int | None = None) -> ListedObject | None:
         """The current version of ``key`` as a HEAD shows it (size, ETag, last modified); None when there is
-        no such key or its current version is a delete marker. A missing bucket raises (``NoSuchBucket``)."""
+        no such key or its current version is a delete marker. A HEAD answer has no body, so a missing bucket
+        reads as None too: ask the bucket (a listing, its versioning) when that matters."""
 
         def call(target: _Node) -> ListedObject | None:
             def head(c: Minio) -> ListedObject | None:
                 try:
                     found = c.stat_object(bucket, key)
                 except S3Error as exc:
-                    # HEAD answers carry no body: the SDK names a 404 on a key NoSuchKey (or
-                    # ResourceNotFound); a missing bucket it names NoSuchBucket.
+                    # HEAD answers carry no body: the SDK names every 404 on an object NoSuchKey.
                     if exc.code in ("NoSuchKey", "ResourceNotFound", "NoSuchVersion"):
                         return None
                     raise
