@@ -284,3 +284,21 @@ def test_only_operators_may_request_a_restore_from_backup(site: World, minio_clu
     assert denied.failed and site.outbox.posts == []
     with pytest.raises(S3Error):
         read(minio_cluster, DOC)
+
+
+def test_a_streamed_object_over_its_deadline_is_stopped_and_named(
+    two_sites: tuple[World, SimCluster, SimCluster], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.clients.minio as minio_client
+
+    world, _, staging = two_sites
+    demo, target = world.runtime.config.tenants
+    assert demo.backup is not None
+    plan = plan_backup_restore(world.runtime, demo, demo.backup, target, "documents", "team/", True, ALICE)
+    monkeypatch.setattr(minio_client, "stream_deadline", lambda size: -1.0)  # every transfer is already late
+    outcome = BackupRestore().execute(world.runtime, plan, lambda _line: None)
+    assert not outcome.ok and "Restored 0 of 5 object(s)" in outcome.summary
+    assert "Failed: documents/team/0.txt" in outcome.summary and "deadline; nothing was written" in outcome.summary
+    assert "may or may not" not in outcome.summary
+    with pytest.raises(S3Error):
+        read(staging, "team/0.txt")

@@ -1236,7 +1236,8 @@ class MinioClient:
         once cannot be sent again, so each destination node gets its own GET: the next node is tried only
         when the last one certainly wrote nothing (``not_sent``).
         """
-        deadline = time.monotonic() + stream_deadline(size)
+        allowed = stream_deadline(size)
+        deadline = time.monotonic() + allowed
         failed: list[MinioError] = []
         for number in destination.nodes:
             try:
@@ -1245,6 +1246,11 @@ class MinioClient:
                 if not exc.not_sent:
                     raise
                 failed.append(exc)
+            except _StreamLate:
+                # The SDK never completed the PUT (a multipart upload it aborts): nothing was written.
+                raise MinioError("timeout", "MinIO cluster", f"streaming {bucket}/{key} ({size} bytes) took longer "
+                                 f"than its {allowed:.0f} s deadline; nothing was written", not_sent=True,
+                                 secrets=self._secrets()) from None
         summary = "; ".join(str(e) for e in failed)
         raise MinioError("unreachable", "MinIO cluster", f"no node of the destination answered ({summary})",
                          not_sent=True, secrets=self._secrets())
@@ -1297,6 +1303,10 @@ class _DestinationFailed(Exception):
         self.error = error
 
 
+class _StreamLate(Exception):
+    """A streamed copy passed its deadline (not an OSError, so no transport handler mistakes it for one)."""
+
+
 class _DeadlineReader(io.RawIOBase):
     """A response body that refuses to go on past a deadline (a trickling transfer is stopped, not awaited)."""
 
@@ -1310,7 +1320,7 @@ class _DeadlineReader(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         if time.monotonic() > self._deadline:
-            raise TimeoutError(f"streaming {self._what} took longer than its deadline")
+            raise _StreamLate(self._what)
         data: bytes = self._response.read(None if size is None or size < 0 else size)
         return data
 
