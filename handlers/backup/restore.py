@@ -184,8 +184,8 @@ def plan_backup_restore(runtime: Runtime, source: TenantConfig, target: BackupTa
     total = sum(s["size"] for s in steps)
     where = f"{bucket}/{key}"
     onto = destination.name if destination.name == source.name else f"{destination.name} (from {source.name}'s backup)"
-    sample = [f"{s['key']} ({humanize.size(s['size'])})" + (": exists now, becomes a new version" if s["overwrites"]
-                                                            else ": new") for s in steps[:SAMPLE]]
+    sample = [f"{bucket}/{s['key']} ({humanize.size(s['size'])}): "
+              + ("exists now, becomes a new version" if s["overwrites"] else "new") for s in steps[:SAMPLE]]
     return seal(ChangePlan(
         kind=BackupRestore.name, action_kind=ACTION_KIND, tenant=destination.name,
         title=f"Restore {len(steps):,} object(s) under {where} on {onto} from backup" if prefix
