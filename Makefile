@@ -10,7 +10,16 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev,postgres]'
 	touch $@
 
-setup: $(VENV)/.installed
+# boto3, an S3 client independent of the bot and the simulator, for tests/test_s3_boto3.py. Its own
+# environment: botocore needs python-dateutil < 3, the pinned kubernetes client needs >= 3.
+BOTO3_VENV ?= .venv-boto3
+$(BOTO3_VENV)/.installed: tests/boto3_client/requirements.txt
+	python3 -m venv $(BOTO3_VENV)
+	$(BOTO3_VENV)/bin/pip install --quiet --upgrade pip
+	$(BOTO3_VENV)/bin/pip install --quiet -r tests/boto3_client/requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed $(BOTO3_VENV)/.installed
 
 # Debian packages the tests use (PostgreSQL, Prometheus), installed only when missing.
 system-deps:
@@ -41,4 +50,4 @@ bench: setup testbin
 	$(PY) bench/ack_latency.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BOTO3_VENV) .pytest_cache .mypy_cache .ruff_cache

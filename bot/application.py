@@ -61,6 +61,9 @@ class Job(StrEnum):
     - EXPIRE: ``(runtime, outbox, now) -> object``
     - EXECUTIONS: ``(runtime, outbox, now, kinds) -> object``, every few seconds on the leader: what stopped
       processes left half-way (``kinds`` is :meth:`Application.change_kind`, to resume them)
+    - BACKUP_VERIFY: ``(runtime, outbox, tenant, now) -> object``, one tenant with a backup location whose
+      verification is due (``backup.verify_every_hours``); the scheduler claims the slot, the job verifies
+      and alerts (de-duplicated in its alert state)
     """
 
     DAILY_REPORT = "daily-report"
@@ -69,6 +72,7 @@ class Job(StrEnum):
     ALERTS = "alerts"
     EXPIRE = "expire"
     EXECUTIONS = "executions"
+    BACKUP_VERIFY = "backup-verify"
 
 
 class Hook(StrEnum):

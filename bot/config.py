@@ -162,6 +162,10 @@ class BackupTarget(_Model):
     endpoint: str | None = None  # another S3/MinIO endpoint; default: the tenant itself
     credentials: Credentials | None = None
     rpo_hours: float = Field(24, gt=0)
+    # Scheduled verification (the leader; 0: on demand only). Daily by default: with the default 24 h RPO a
+    # backup job that stopped is reported within a day of crossing the RPO, and reading back a handful of
+    # objects a day costs little; the weekly runbook check is the least a team should do, not the best.
+    verify_every_hours: float = Field(24, ge=0, le=24 * 31)
 
 
 class TargetVersions(_Model):
@@ -562,6 +566,8 @@ class SchedulerConfig(_Model):
     enabled: bool = True
     alert_check_minutes: float = Field(3, gt=0, le=24 * 60)
     snapshot_minutes: float = Field(60, gt=0, le=24 * 60)
+    # How often the leader looks for tenants whose backup verification is due (backup.verify_every_hours).
+    backup_check_minutes: float = Field(15, gt=0, le=24 * 60)
     approval_sweep_seconds: float = Field(60, ge=1, le=3600)
     catch_up_hours: float = Field(12, ge=0, le=48)  # a report missed during downtime is sent late within this
     store_retry_seconds: float = Field(60, gt=0, le=3600)  # retry a report whose claim hit a store outage

@@ -8,9 +8,8 @@ Page buttons on the tab publish the page asked for at once. A tenant's button
 at once and fills it with the command's report, run as in a channel that sees
 the tenant, for a user the Home shows that tenant to. When the alert
 check finds a tenant's state changed, the tabs of the users who opened theirs
-on this replica and see that tenant are published again (same rate limit);
-with several replicas, users whose Home was served by another see the change
-when they next open it.
+(on any replica: each open is recorded in the shared store) and see that
+tenant are published again (same rate limit, per replica).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from bot.dispatch import Dispatcher
 from bot.render import render_modal
 from bot.report import Report
 from bot.runtime import Runtime
+from bot.store.errors import StoreError
 
 HOME_MIN_INTERVAL_S = 30.0
 PAGE_ACTION = "home:page"  # action id prefix of the tab's paging buttons (the value is the page number)
@@ -69,20 +69,29 @@ class HomeTab:
         return True
 
     def tenants_changed(self, tenants: set[str]) -> int:
-        """Publish again the tabs showing any of ``tenants`` (users seen on this replica); returns how many."""
+        """Publish again the tabs showing any of ``tenants`` (users who opened theirs on any replica); returns
+        how many."""
         if not tenants:
             return 0
         with self._lock:
-            viewers = list(self._last)
+            viewers = set(self._last)
+        try:
+            viewers |= set(self.runtime.store.home_viewers.recent())
+        except StoreError as exc:  # the users this replica served are still refreshed
+            log.warning("home viewers not read", extra={"error_type": type(exc).__name__})
         published = 0
-        for user in viewers:
+        for user in sorted(viewers):
             shown = {t.name for t in self.runtime.access.home_tenants(user, list(self.runtime.config.tenants))}
             if shown & tenants and self.publish(user):
                 published += 1
         return published
 
     def opened(self, user: str) -> None:
-        """``app_home_opened``: publish unless this user's tab was published moments ago."""
+        """``app_home_opened``: record the viewer, and publish unless this user's tab was published moments ago."""
+        try:
+            self.runtime.store.home_viewers.saw(user)
+        except StoreError as exc:  # the tab is still shown; only other replicas will not refresh it
+            log.warning("home viewer not recorded", extra={"error_type": type(exc).__name__})
         self.publish(user)
 
     def turn_page(self, user: str, page: int) -> None:

@@ -6,6 +6,10 @@ Jobs:
   optionally followed by the daily runbook checklist (``report.checklist``).
 * ``snapshots``: a capacity snapshot of every tenant (``scheduler.snapshot_minutes``).
 * ``alerts``: health and capacity alert evaluation (``scheduler.alert_check_minutes``).
+* ``backup-verify``: every ``scheduler.backup_check_minutes``, each tenant whose backup verification is
+  due (``backup.verify_every_hours``, slots aligned to the epoch) is claimed as
+  ``backup-verify:<tenant>`` for that slot (one run per slot across replicas, recorded in the job runs)
+  and verified.
 * ``approvals``: the approval expiry sweep (``scheduler.approval_sweep_seconds``).
 * ``executions``: what a stopped bot process left half-way, i.e. approved or executing
   requests whose lease expired: refused, or taken over and resumed on this process's
@@ -78,6 +82,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("minio_chatops.scheduler")
 
 MIN_GRACE = timedelta(minutes=1)
+BACKUP_VERIFY_DEADLINE_S = 60.0  # one verification reads back a few objects under one minute (handlers/backup)
 
 
 # ----------------------------------------------------------------------------- time
@@ -109,6 +114,7 @@ class Work:
     expire_approvals: Callable[[Runtime, Outbox, datetime], object] | None = None
     executions: Callable[[Runtime, Outbox, datetime], object] | None = None
     checklist: Callable[[Runtime, str, Outbox], object] | None = None
+    backup_verify: Callable[[Runtime, Outbox, TenantConfig, datetime], object] | None = None
 
     @classmethod
     def of(cls, app: Application) -> Work:
@@ -131,6 +137,7 @@ class Work:
             expire_approvals=app.job(Job.EXPIRE),
             executions=executions if recover is not None else None,
             checklist=app.job(Job.DAILY_CHECKLIST),
+            backup_verify=app.job(Job.BACKUP_VERIFY),
         )
 
 
@@ -202,6 +209,7 @@ class Scheduler:
             intervals: list[tuple[str, Callable[[], str], timedelta]] = [
                 ("snapshots", self.run_snapshots, timedelta(minutes=self.settings.snapshot_minutes)),
                 ("alerts", self.run_alerts, timedelta(minutes=self.settings.alert_check_minutes)),
+                ("backup-verify", self.run_backup_verify, timedelta(minutes=self.settings.backup_check_minutes)),
                 ("approvals", self.run_approval_sweep, timedelta(seconds=self.settings.approval_sweep_seconds)),
                 ("executions", self.run_executions,
                  timedelta(seconds=self.runtime.config.executions.check_seconds)),
@@ -386,6 +394,40 @@ class Scheduler:
             if not self.runtime.tenants() or self.work.alerts is None:
                 return self._done("alerts", "not_due")
             return self._call("alerts", partial(self.work.alerts, self.runtime, self.outbox, self.clock()))
+
+    def run_backup_verify(self) -> str:
+        """Verify the backups of every tenant whose verification is due, each once per slot across replicas."""
+        with self._exclusive("backup-verify") as free:
+            if not free or not self.is_leader():
+                return self._done("backup-verify", "skipped")
+            verify = self.work.backup_verify
+            tenants = [t for t in self.runtime.tenants() if t.backup is not None and t.backup.verify_every_hours > 0]
+            if not tenants or verify is None:
+                return self._done("backup-verify", "not_due")
+            now = self.clock()
+            due: list[TenantConfig] = []
+            for tenant in tenants:
+                assert tenant.backup is not None
+                slot = aligned_slot(now, timedelta(hours=tenant.backup.verify_every_hours))
+                try:
+                    if self._claim(f"backup-verify:{tenant.name}", slot, now):
+                        due.append(tenant)
+                except StoreError as exc:
+                    log.warning("backup verification skipped: store unavailable", extra={"error": exc.message})
+                    return self._done("backup-verify", "failed")
+            if not due:
+                return self._done("backup-verify", "skipped")
+            # Reading backups back moves data: a generous deadline per wave of tenants.
+            waves = -(-len(due) // self.settings.parallel)
+            results = fan_out(
+                {t.name: partial(verify, self.runtime, self.outbox, t, now) for t in due},
+                deadline_s=waves * (2 * BACKUP_VERIFY_DEADLINE_S) + 1,
+                max_workers=self.settings.parallel,
+            )
+            failed = [name for name, result in results.items() if isinstance(result, ClientError)]
+            if failed:
+                log.warning("backup verifications failed", extra={"tenants": failed[:20], "count": len(failed)})
+            return self._done("backup-verify", "failed" if len(failed) == len(due) else "sent")
 
     def run_approval_sweep(self) -> str:
         """Expire approvals past their deadline (the transition is atomic, so a repeat is harmless)."""

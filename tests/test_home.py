@@ -205,6 +205,29 @@ def test_tabs_are_rate_limited_per_user_and_refreshed_when_a_tenant_they_show_ch
         runtime.close()
 
 
+def test_the_leaders_alert_check_refreshes_tabs_another_replica_served(tmp_path: Path) -> None:
+    """Two replicas, one store: Bob's Home was served by replica A; the leader (B) refreshes it."""
+    from bot.composition import load_application
+    from bot.home_tab import HomeTab
+
+    runtime_a = stored_runtime(tmp_path)
+    runtime_b = Runtime(runtime_a.config, clock=lambda: NOW)
+    served_by_a, published_by_b = FakeDelivery(), FakeDelivery()
+    replica_a = HomeTab(runtime_a, load_application(), served_by_a)  # type: ignore[arg-type]
+    leader_b = HomeTab(runtime_b, load_application(), published_by_b)  # type: ignore[arg-type]
+    try:
+        replica_a.opened(BOB)
+        assert [u for u, _ in served_by_a.published] == [BOB]
+        assert leader_b.tenants_changed({"hidden"}) == 0, "Bob's Home does not show that tenant"
+        assert leader_b.tenants_changed({"analytics"}) == 1
+        assert [u for u, _ in published_by_b.published] == [BOB]
+        assert runtime_b.store.home_viewers.recent(now=datetime.now(UTC) + timedelta(days=31)) == [], \
+            "a user who has not opened the tab for a month is no longer refreshed"
+    finally:
+        runtime_a.close()
+        runtime_b.close()
+
+
 def test_the_alert_check_refreshes_the_tabs_of_the_tenants_it_found_changed() -> None:
     from types import SimpleNamespace
 

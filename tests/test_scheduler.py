@@ -598,7 +598,7 @@ def test_without_leader_election_the_process_is_always_leader(tmp_path: Path) ->
     try:
         assert background.is_leader() and background.scheduler.running
         assert b"minio_chatops_leader 1.0" in runtime.metrics.exposition()
-        assert set(background.scheduler.jobs()) == {"snapshots", "alerts", "approvals", "executions"}
+        assert set(background.scheduler.jobs()) == {"snapshots", "alerts", "backup-verify", "approvals", "executions"}
     finally:
         background.stop()
     assert not background.scheduler.running

@@ -83,6 +83,18 @@ def test_load_balanced_endpoints_get_no_per_node_verdict_but_the_clusters_answer
     assert "cluster write quorum lost (HTTP 503)" in out.getvalue()
 
 
+def test_a_starting_load_balanced_cluster_is_starting_not_quorum_lost(minio_cluster: SimCluster) -> None:
+    # The balancer sent the cluster probe to a node still starting: MinIO never evaluated quorum there.
+    balanced = {"endpoints": minio_cluster.endpoints[:1], "endpoints_mode": "load-balanced"}
+    tenant = static_tenant(minio_cluster) | balanced
+    minio_cluster.set_starting(1, 30, status="iam-offline")
+    shell, out = shell_for(base(tenants=[tenant]), minio_cluster)
+    assert shell.run_line("/minio tenants") == 1
+    line = next(line for line in out.getvalue().splitlines() if "static" in line)
+    assert "the node that answered is starting (iam-offline): quorum not evaluated yet" in line
+    assert "quorum lost" not in line and "DEGRADED" in out.getvalue()
+
+
 def test_channel_sees_only_its_tenants(minio_cluster: SimCluster) -> None:
     tenants = [static_tenant(minio_cluster, "mine"), static_tenant(minio_cluster, "theirs", [OTHER])]
     shell, out = shell_for(base(tenants=tenants), minio_cluster)

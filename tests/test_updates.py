@@ -158,6 +158,30 @@ def test_after_a_restart_an_upgrade_already_written_is_followed_to_its_end_and_n
     assert site.tenant()["metadata"]["generation"] == generation, "resuming never writes"
 
 
+def test_after_a_restart_a_rollback_already_written_is_followed_again_and_never_written_again(site: Site) -> None:
+    site.run(ALICE, f"update demo tenant {NEW}")
+    roll_out(site, NEW)
+    upgrade = site.approve_latest(BOB)
+    site.operator.join()
+    assert site.bot.status(upgrade) == "succeeded", site.card(upgrade)
+    [snapshot] = site.bot.runtime.store.specs.list("demo")
+    report = site.run(ALICE, f"update demo rollback {snapshot.id}")
+    assert not report.failed, text_of(report)
+    plan = site.latest_plan()
+    not_made, _ = site.resume(plan)  # the bot stopped before restoring the spec
+    assert not not_made.ok and "most likely not made" in not_made.summary and "not run again" in not_made.summary
+    assert site.tenant()["spec"]["image"] == NEW
+
+    site.patch_spec({"image": DEFAULT_IMAGE})  # the bot restored the spec, then its pod was killed
+    generation = site.tenant()["metadata"]["generation"]
+    roll_out(site, DEFAULT_IMAGE)
+    outcome, progress = site.resume(plan)
+    site.operator.join()
+    assert outcome.ok and f"demo runs {OLD_TAG} on every node" in outcome.summary, outcome
+    assert f"the rollback to snapshot #{snapshot.id} was written before the bot stopped" in progress
+    assert site.tenant()["metadata"]["generation"] == generation, "resuming never writes"
+
+
 @pytest.mark.parametrize(("image", "message"), [
     ("quay.io/minio/minio", "has no tag"),
     (f"quay.io/minio/minio@{DIGEST}", "has a digest but no tag"),
@@ -433,6 +457,33 @@ def test_an_operator_rollback_whose_deployment_changed_since_the_preview_is_refu
         assert "changed since the preview" in s.card(approval)
         assert operator_image(kube_api, kube_ns) == "quay.io/minio/operator:v7.1.3"
         assert [x.id for x in s.bot.runtime.store.specs.list("operator:test")] == [saved.id], "no new snapshot"
+    finally:
+        s.bot.runtime.close()
+
+
+def test_after_a_restart_an_operator_upgrade_already_written_is_followed_and_never_written_again(
+    kube: ControlPlane, kube_api: client.ApiClient, tenant_world: TenantWorld, kube_ns: str,
+    minio_cluster: SimCluster, tmp_path: Path,
+) -> None:
+    s = operator_site(kube, kube_api, kube_ns, minio_cluster, tmp_path)
+    apps: Any = client.AppsV1Api(kube_api)
+    try:
+        assert not s.run(ALICE, f"update operator {NEW_OPERATOR}").failed
+        plan = s.latest_plan()
+        not_made, _ = s.resume(plan)  # the bot stopped before patching the Deployment
+        assert not not_made.ok and "most likely not made" in not_made.summary
+        assert operator_image(kube_api, kube_ns) == OPERATOR_IMAGE
+
+        play_operator(s, NEW_OPERATOR, "minio-operator-5d8f7c9b6-r3sum")
+        set_operator_image(kube_api, kube_ns, NEW_OPERATOR)  # the bot wrote the image, then its pod was killed
+        generation = apps.read_namespaced_deployment("minio-operator", kube_ns).metadata.generation
+        outcome, progress = s.resume(plan)
+        s.operator.join()
+        assert outcome.ok and f"The operator runs {NEW_OPERATOR}" in outcome.summary, outcome
+        assert "the change was written before the bot stopped; following its pods again" in progress
+        assert "1/1 operator pod(s) Ready on the new image" in "\n".join(outcome.lines)
+        after = apps.read_namespaced_deployment("minio-operator", kube_ns).metadata.generation
+        assert after == generation, "resuming never writes"
     finally:
         s.bot.runtime.close()
 

@@ -293,24 +293,18 @@ class KubeClient:
         since it was read (KubeError(conflict) otherwise). ``dry_run`` runs
         admission and validation (CEL rules included) without persisting.
         """
-        body = self._guarded_patch(patch, json_patch, resource_version)
-        obj = self._call(
-            "patch",
-            f"tenant {namespace}/{name}",
-            lambda: self._custom.patch_namespaced_custom_object(
-                TENANT_GROUP,
-                TENANT_VERSION,
-                namespace,
-                TENANT_PLURAL,
-                name,
-                body,
-                dry_run="All" if dry_run else None,
-                _content_type=JSON_PATCH if json_patch else MERGE_PATCH,
-                _preload_content=False,
-                _request_timeout=self._rt,
-            ),
-        )
+        send = partial(self._custom.patch_namespaced_custom_object, TENANT_GROUP, TENANT_VERSION, namespace,
+                       TENANT_PLURAL, name)
+        obj = self._patch(f"tenant {namespace}/{name}", send, patch, dry_run, json_patch, resource_version)
         return TenantInfo.from_api(obj)
+
+    def _patch(self, what: str, send: Callable[..., Any], patch: Patch, dry_run: bool, json_patch: bool,
+               resource_version: str | None) -> Any:
+        """One PATCH: ``send(body, **options)`` with the content type, dry run and timeout every patch takes."""
+        body = self._guarded_patch(patch, json_patch, resource_version)
+        return self._call("patch", what, lambda: send(
+            body, dry_run="All" if dry_run else None, _content_type=JSON_PATCH if json_patch else MERGE_PATCH,
+            _preload_content=False, _request_timeout=self._rt))
 
     def _guarded_patch(self, patch: Patch, json_patch: bool, resource_version: str | None) -> Patch:
         if json_patch != isinstance(patch, list):
@@ -383,20 +377,8 @@ class KubeClient:
         resource_version: str | None = None,
     ) -> DeploymentInfo:
         """Patch a Deployment (merge patch, or JSON patch with ``json_patch``); see :meth:`patch_tenant`."""
-        body = self._guarded_patch(patch, json_patch, resource_version)
-        obj = self._call(
-            "patch",
-            f"deployment {namespace}/{name}",
-            lambda: self._apps.patch_namespaced_deployment(
-                name,
-                namespace,
-                body,
-                dry_run="All" if dry_run else None,
-                _content_type=JSON_PATCH if json_patch else MERGE_PATCH,
-                _preload_content=False,
-                _request_timeout=self._rt,
-            ),
-        )
+        send = partial(self._apps.patch_namespaced_deployment, name, namespace)
+        obj = self._patch(f"deployment {namespace}/{name}", send, patch, dry_run, json_patch, resource_version)
         return DeploymentInfo.from_api(obj)
 
     def patch_pvc(
@@ -409,20 +391,9 @@ class KubeClient:
         resource_version: str | None = None,
     ) -> PvcInfo:
         """Patch a PVC (e.g. grow ``spec.resources.requests.storage``); see :meth:`patch_tenant`."""
-        body = self._guarded_patch(patch, json_patch, resource_version)
-        obj = self._call(
-            "patch",
-            f"persistentvolumeclaim {namespace}/{name}",
-            lambda: self._core.patch_namespaced_persistent_volume_claim(
-                name,
-                namespace,
-                body,
-                dry_run="All" if dry_run else None,
-                _content_type=JSON_PATCH if json_patch else MERGE_PATCH,
-                _preload_content=False,
-                _request_timeout=self._rt,
-            ),
-        )
+        send = partial(self._core.patch_namespaced_persistent_volume_claim, name, namespace)
+        obj = self._patch(f"persistentvolumeclaim {namespace}/{name}", send, patch, dry_run, json_patch,
+                          resource_version)
         return PvcInfo.from_api(obj)
 
     def delete_pod(self, namespace: str, name: str, dry_run: bool = False) -> None:

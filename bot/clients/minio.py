@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, BinaryIO, TypeVar, cast
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
@@ -77,6 +77,7 @@ from bot.clients.timeouts import (
     Timeouts,
     endpoint_slot,
     make_pool_manager,
+    stream_deadline,
 )
 
 T = TypeVar("T")
@@ -1274,9 +1275,137 @@ class MinioClient:
 
         return self._on_nodes(call, node)[0]
 
+    def stat_object(self, bucket: str, key: str, node: int | None = None) -> ListedObject | None:
+        """The current version of ``key`` as a HEAD shows it (size, ETag, last modified); None when there is
+        no such key or its current version is a delete marker. A HEAD answer has no body, so a missing bucket
+        reads as None too: ask the bucket (a listing, its versioning) when that matters."""
+
+        def call(target: _Node) -> ListedObject | None:
+            def head(c: Minio) -> ListedObject | None:
+                try:
+                    found = c.stat_object(bucket, key)
+                except S3Error as exc:
+                    # HEAD answers carry no body: the SDK names every 404 on an object NoSuchKey.
+                    if exc.code in ("NoSuchKey", "ResourceNotFound", "NoSuchVersion"):
+                        return None
+                    raise
+                return ListedObject(key=key, size=found.size or 0, etag=(found.etag or "").strip('"'),
+                                    last_modified=found.last_modified)
+
+            return self._s3_call(target, f"stat {bucket}/{key}", head)
+
+        return self._on_nodes(call, node)[0]
+
+    def copy_object(self, source_bucket: str, source_key: str, bucket: str, key: str,
+                    node: int | None = None) -> CopyResult:
+        """Server-side copy of the current version of ``source_bucket/source_key`` onto ``bucket/key``
+        (one request; on a versioned destination it becomes a new version, nothing is deleted)."""
+
+        def call(target: _Node) -> CopyResult:
+            source = CopySource(source_bucket, source_key)
+            result = self._s3_call(target, f"copy {source_bucket}/{source_key} to {bucket}/{key}",
+                                   lambda c: c.copy_object(bucket, key, source))
+            return CopyResult(bucket=bucket, key=key, version_id=result.version_id)
+
+        return self._on_nodes(call, node, changes_state=True)[0]
+
+    def stream_to(self, bucket: str, key: str, size: int, destination: MinioClient, dest_bucket: str,
+                  dest_key: str) -> CopyResult:
+        """Copy one object to another endpoint through this process: GET here, PUT there, streamed.
+
+        Memory stays bounded: the SDK reads the body in parts (one part in flight, at most a few MiB for
+        objects under ~48 GiB). The whole transfer has a deadline (``timeouts.stream_deadline``); a body
+        shorter than ``size`` fails the PUT, so a half-read object is never written as whole. A body read
+        once cannot be sent again, so each destination node gets its own GET: the next node is tried only
+        when the last one certainly wrote nothing (``not_sent``).
+        """
+        allowed = stream_deadline(size)
+        deadline = time.monotonic() + allowed
+        failed: list[MinioError] = []
+        for number in destination.nodes:
+            try:
+                return self._stream_once(bucket, key, size, destination, number, dest_bucket, dest_key, deadline)
+            except MinioError as exc:
+                if not exc.not_sent:
+                    raise
+                failed.append(exc)
+            except _StreamLate:
+                # The SDK never completed the PUT (a multipart upload it aborts): nothing was written.
+                raise MinioError("timeout", "MinIO cluster", f"streaming {bucket}/{key} ({size} bytes) took longer "
+                                 f"than its {allowed:.0f} s deadline; nothing was written", not_sent=True,
+                                 secrets=self._secrets()) from None
+        summary = "; ".join(str(e) for e in failed)
+        raise MinioError("unreachable", "MinIO cluster", f"no node of the destination answered ({summary})",
+                         not_sent=True, secrets=self._secrets())
+
+    def _stream_once(self, bucket: str, key: str, size: int, destination: MinioClient, node: int, dest_bucket: str,
+                     dest_key: str, deadline: float) -> CopyResult:
+        def call(target: _Node) -> CopyResult:
+            def read(c: Minio) -> CopyResult:
+                response = c.get_object(bucket, key)
+                try:
+                    body = cast(BinaryIO, _DeadlineReader(response, deadline, f"{bucket}/{key}"))
+                    try:
+                        return destination.put_stream(dest_bucket, dest_key, body, size, node=node)
+                    except MinioError as exc:
+                        raise _DestinationFailed(exc) from None
+                finally:
+                    response.close()
+                    response.release_conn()
+
+            return self._s3_call(target, f"read {bucket}/{key}", read)
+
+        try:
+            return self._on_nodes(call, None)[0]
+        except _DestinationFailed as failed:
+            # Never retried from another source node: the PUT may have landed.
+            raise failed.error from None
+
+    def put_stream(self, bucket: str, key: str, body: BinaryIO, size: int, node: int | None = None) -> CopyResult:
+        """PUT ``size`` bytes read from ``body`` as ``bucket/key`` (one part in memory at a time). With no
+        ``node``, another node is tried only when one certainly got nothing; the SDK then refuses a body
+        already read in part ("not enough data"), so a short object is never written as whole."""
+
+        def call(target: _Node) -> CopyResult:
+            result = self._s3_call(target, f"write {bucket}/{key}",
+                                   lambda c: c.put_object(bucket, key, body, size, num_parallel_uploads=1))
+            return CopyResult(bucket=bucket, key=key, version_id=result.version_id)
+
+        return self._on_nodes(call, node, changes_state=True)[0]
+
     def newest_object_age(self, bucket: str, prefix: str, max_keys: int = 10_000) -> timedelta | None:
         """Age of the newest object under ``prefix`` (backup freshness); None when there is none."""
         return self.backup_freshness(bucket, prefix, max_keys).age
+
+
+class _DestinationFailed(Exception):
+    """The PUT side of a streamed copy failed: carried past the GET side's node failover unchanged."""
+
+    def __init__(self, error: MinioError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _StreamLate(Exception):
+    """A streamed copy passed its deadline (not an OSError, so no transport handler mistakes it for one)."""
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A response body that refuses to go on past a deadline (a trickling transfer is stopped, not awaited)."""
+
+    def __init__(self, response: Any, deadline: float, what: str) -> None:
+        self._response = response
+        self._deadline = deadline
+        self._what = what
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if time.monotonic() > self._deadline:
+            raise _StreamLate(self._what)
+        data: bytes = self._response.read(None if size is None or size < 0 else size)
+        return data
 
 
 # ---------------------------------------------------------------- pure helpers

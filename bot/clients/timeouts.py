@@ -42,6 +42,19 @@ SERVER_DEADLINE_MARGIN_S = 2.0
 # connection at once, and only a node that accepted the request can be waiting on a peer.
 ADMIN_READ_S = max(SERVER_PEER_WAIT_S, SERVER_CLUSTER_DEADLINE_S) + SERVER_DEADLINE_MARGIN_S
 
+# Streaming one object from one endpoint to another (a restore from a backup on another endpoint).
+# Every socket read is still bounded by the read timeout; the server itself sets no deadline on a
+# whole transfer (S3 has none), so ours is a floor rate: a fixed allowance for the two requests plus
+# the time the object takes at 1 MiB/s, far below any link between data centres. Slower than that,
+# the transfer is stopped and named rather than left to hold the restore.
+STREAM_BASE_S = 60.0
+STREAM_FLOOR_BYTES_PER_S = 1 << 20
+
+
+def stream_deadline(size: int) -> float:
+    """Seconds one object of ``size`` bytes may take to stream from one endpoint to another."""
+    return STREAM_BASE_S + max(0, size) / STREAM_FLOOR_BYTES_PER_S
+
 
 class Timeouts(BaseModel):
     """Connect and read timeouts, in seconds, for one kind of call."""

@@ -7,7 +7,8 @@ it. Whoever tells a channel writes the row; whoever is about to tell reads it
 first, and says nothing new when the level is the same. The levels:
 
 * ``health:<tenant>``: HEALTHY, DEGRADED or UNHEALTHY (:func:`health_level` of a verdict);
-* ``capacity:<tenant>``: OK, PLAN, ALERT or CRITICAL against the tenant's thresholds.
+* ``capacity:<tenant>``: OK, PLAN, ALERT or CRITICAL against the tenant's thresholds;
+* ``backup:<tenant>``: OK or FAILED, the scheduled backup verification (``handlers.backup.schedule``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.store.db import Database, upsert
 from bot.store.models import AlertState
 from bot.store.schema import alert_state
 
-BASELINES = {"health": "HEALTHY", "capacity": "OK"}
+BASELINES = {"health": "HEALTHY", "capacity": "OK", "backup": "OK"}
 """The level nobody needs telling about, per kind: a tenant first seen starts here."""
 
 

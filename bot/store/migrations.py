@@ -97,6 +97,10 @@ def _incident_members(conn: Connection) -> None:
     schema.incident_members.create(conn, checkfirst=True)
 
 
+def _home_viewers(conn: Connection) -> None:
+    schema.home_viewers.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: every table as in schema.py", _baseline),
     Migration(2, "slack_replay_keys: Slack request replay protection shared by replicas", _slack_replay_keys),
@@ -107,6 +111,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _approval_leases),
     Migration(6, "incident_members and incidents.is_private: who the bot let into an incident channel",
               _incident_members),
+    Migration(7, "home_viewers: who opened the App Home tab, so any replica's alert check refreshes it",
+              _home_viewers),
 )
 """Every migration, oldest first. Append; never edit or renumber one that has shipped."""
 

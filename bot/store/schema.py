@@ -323,6 +323,16 @@ report_deliveries = Table(
     Index(None, "status", "scheduled_for"),
 )
 
+home_viewers = Table(
+    "home_viewers",
+    metadata,
+    # Who opened the App Home tab, and when last: the leader's alert check refreshes their tabs whichever
+    # replica served them (views.publish needs no open tab; the user sees the new view on their next visit).
+    Column("user_id", String(32), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Index(None, "seen_at"),
+)
+
 slack_replay_keys = Table(
     "slack_replay_keys",
     metadata,

@@ -12,6 +12,7 @@ from bot.store.approval_requests import ApprovalRequests
 from bot.store.audit import AuditLog
 from bot.store.capacity import CapacityHistory
 from bot.store.db import Database
+from bot.store.home_viewers import HomeViewers
 from bot.store.incidents import Incidents
 from bot.store.job_runs import JobRuns
 from bot.store.maintenance import MaintenanceWindows
@@ -43,6 +44,7 @@ class Store:
         self.scheduler = JobRuns(self._db)
         self.deliveries = ReportDeliveries(self._db)
         self.replays = ReplayKeys(self._db)
+        self.home_viewers = HomeViewers(self._db)
 
     @property
     def backend(self) -> str:

@@ -12,12 +12,15 @@ _HEALTH_STATUS = {"green": Status.HEALTHY, "yellow": Status.DEGRADED, "red": Sta
 
 def minio_status(minio: NodesLive | LoadBalanced | ClientError) -> Status:
     """All nodes live: HEALTHY; some: DEGRADED; none: UNHEALTHY. Behind a load balancer the cluster's answer
-    decides (a lost quorum or no answer: UNHEALTHY). Not asked at all: UNKNOWN."""
+    decides (a lost quorum or no answer: UNHEALTHY; the answering node still starting: DEGRADED, since quorum
+    was not evaluated). Not asked at all: UNKNOWN."""
     if isinstance(minio, ClientError):
         return Status.UNKNOWN
     if isinstance(minio, LoadBalanced):
         cluster = minio.cluster
-        return Status.HEALTHY if not isinstance(cluster, ClientError) and cluster.ok else Status.UNHEALTHY
+        if isinstance(cluster, ClientError):
+            return Status.UNHEALTHY
+        return Status.HEALTHY if cluster.ok else Status.DEGRADED if cluster.starting else Status.UNHEALTHY
     if minio.live == minio.total:
         return Status.HEALTHY
     return Status.UNHEALTHY if minio.live == 0 else Status.DEGRADED

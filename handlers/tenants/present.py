@@ -18,7 +18,10 @@ def minio_text(minio: NodesLive | LoadBalanced | ClientError) -> Text:
         if isinstance(cluster, ClientError):
             answer = f"MinIO: {cluster}"
         else:
-            answer = "cluster write quorum met" if cluster.ok else f"cluster write quorum lost (HTTP {cluster.status})"
+            answer = ("cluster write quorum met" if cluster.ok
+                      else f"the node that answered is starting ({cluster.server_status or 'offline'}): quorum not "
+                      "evaluated yet" if cluster.starting
+                      else f"cluster write quorum lost (HTTP {cluster.status})")
         return f"{minio.why}; {answer}"
     text = f"{minio.live}/{minio.total} nodes live"
     if minio.down:

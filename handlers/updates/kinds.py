@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from bot import humanize
 from bot.changes import ChangeKind, ChangePlan, Finding, Outcome, outcome_by_recheck
 from bot.changes.follow import FollowResult, Phase, follow, follow_limits
+from bot.changes.plan import NOT_RUN_AGAIN
 from bot.changes.tenant import (
     JsonPatch,
     TargetChanged,
@@ -45,7 +46,7 @@ from handlers.updates.evaluate import image_source_finding, upgrade_findings
 from handlers.updates.facts import node_versions_now, operator_handle, upgrade_facts
 from handlers.updates.images import image_tag
 from handlers.updates.observers import operator_observer, rollout_observer
-from handlers.updates.snapshots import images_fingerprint, store_operator_snapshot, store_tenant_snapshot
+from handlers.updates.snapshots import images_fingerprint, snapshot_key, store_operator_snapshot, store_tenant_snapshot
 
 UPDATE_ACTION_KIND = "update"
 ROLLBACK_ACTION_KIND = "rollback"
@@ -216,6 +217,20 @@ class Rollback(ChangeKind):
         result = _follow_rollout(runtime, handle, tag, before, progress)
         return _rollout_outcome(result, plan.tenant, tag, saved, first)
 
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        """A rollback that changes the image and was written before the bot stopped is followed again."""
+        handle = handle_by_name(runtime, plan.tenant)
+        image = plan.params.get("image")
+        if not image or handle.kube.get_tenant(handle.namespace, handle.name).image != image:
+            return outcome_by_recheck(self, runtime, plan, progress)  # nothing to follow, or never written
+        snapshot_id = int(plan.params["snapshot"])
+        saved = _snapshot_before(runtime, plan, f"before rollback to #{snapshot_id}")
+        first = [f"spec.image is {image} again: the rollback to snapshot #{snapshot_id} was written before the "
+                 "bot stopped; following the rollout again."]
+        progress(first[-1])
+        tag = image_tag(str(image)) or str(image)
+        return _rollout_outcome(_follow_rollout(runtime, handle, tag, {}, progress), plan.tenant, tag, saved, first)
+
 
 # ----------------------------------------------------------------------------- the operator
 
@@ -328,12 +343,13 @@ class OperatorUpdate(ChangeKind):
         progress(first)
         undo = f"Snapshot #{saved} keeps the previous images: /minio update operator rollback {saved}."
         result, took = _follow_operator(operator, image, previous, progress)
-        if result.phase == Phase.DONE:
-            return Outcome(ok=True, summary=f"The operator runs {image} ({took}).", lines=[first, result.line, undo])
-        verb = "failed" if result.phase == Phase.FAILED else f"did not finish within {took}"
-        return Outcome(ok=False, summary=f"The operator rollout {verb}: {result.line}.",
-                       lines=[first, f"Nothing else was touched. To go back, request /minio update operator rollback "
-                              f"{saved} (needs approval)."])
+        return _operator_outcome(result, took, f"The operator runs {image}", [first], undo, saved)
+
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        """An upgrade written before the bot stopped is followed again; otherwise re-checked (never rewritten)."""
+        image = str(plan.params["image"])
+        return _resume_operator(self, runtime, plan, progress, [image], f"before operator upgrade to {image}",
+                                f"The operator runs {image}")
 
 
 class OperatorRollback(ChangeKind):
@@ -359,12 +375,49 @@ class OperatorRollback(ChangeKind):
         undo = f"Undo with /minio update operator rollback {saved} (needs approval)."
         image, old = restored[0], previous[0]
         result, took = _follow_operator(operator, image, old if old != image else None, progress)
-        if result.phase == Phase.DONE:
-            return Outcome(ok=True, summary=f"The operator runs {image} again, restored from snapshot "
-                           f"#{snapshot_id} ({took}).", lines=[*first, result.line, undo])
-        verb = "failed" if result.phase == Phase.FAILED else f"did not finish within {took}"
-        return Outcome(ok=False, summary=f"The operator rollout {verb}: {result.line}.",
-                       lines=[*first, "Nothing else was touched.", undo])
+        return _operator_outcome(result, took, f"The operator runs {image} again, restored from snapshot "
+                                 f"#{snapshot_id}", first, undo, saved)
+
+    def resume(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
+        """A rollback written before the bot stopped is followed again; otherwise re-checked (never rewritten)."""
+        snapshot_id = int(plan.params["snapshot"])
+        restored = [str(i) for i in plan.params["images"]]
+        return _resume_operator(self, runtime, plan, progress, restored, f"before operator rollback to #{snapshot_id}",
+                                f"The operator runs {restored[0]} again, restored from snapshot #{snapshot_id}")
+
+
+def _operator_outcome(result: FollowResult, took: str, done: str, first: list[str], undo: str,
+                      saved: int | None) -> Outcome:
+    """The outcome of a followed operator rollout: ``done`` on success, else what failed and how to go back."""
+    if result.phase == Phase.DONE:
+        return Outcome(ok=True, summary=f"{done} ({took}).", lines=[*first, result.line, undo])
+    verb = "failed" if result.phase == Phase.FAILED else f"did not finish within {took}"
+    back = (f"To go back, request /minio update operator rollback {saved} (needs approval)." if saved is not None
+            else "List the snapshots with /minio update operator rollback.")
+    return Outcome(ok=False, summary=f"The operator rollout {verb}: {result.line}.",
+                   lines=[*first, f"Nothing else was touched. {back}"])
+
+
+def _resume_operator(kind: ChangeKind, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None],
+                     images: list[str], reason: str, done: str) -> Outcome:
+    """Follow an operator change the stopped process wrote (the Deployment runs ``images`` now, which the
+    preview did not); anything else is reported by re-checking. Never writes."""
+    operator = _operator_of(runtime, plan)
+    if isinstance(operator, str):
+        return Outcome(ok=False, summary=f"{operator}. {NOT_RUN_AGAIN}")
+    now = operator.images()
+    if now[: len(images)] != images or _as_previewed(now, plan):
+        return outcome_by_recheck(kind, runtime, plan, progress)
+    saved = next((s.id for s in runtime.store.specs.list(snapshot_key(operator.cluster.name))
+                  if s.reason == reason and s.taken_at >= plan.planned_at), None)
+    first = [f"Deployment {operator.namespace}/{operator.name} runs {images[0]}: the change was written before the "
+             "bot stopped; following its pods again."]
+    progress(first[-1])
+    previous = _previous(plan)[0]
+    result, took = _follow_operator(operator, images[0], previous if previous != images[0] else None, progress)
+    undo = (f"Undo with /minio update operator rollback {saved} (needs approval)." if saved is not None
+            else "The snapshot taken before the change is listed by /minio update operator rollback.")
+    return _operator_outcome(result, took, done, first, undo, saved)
 
 
 CHANGE_KINDS = (TenantUpdate(), Rollback(), OperatorUpdate(), OperatorRollback())

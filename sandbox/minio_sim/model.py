@@ -7,6 +7,7 @@ injected here shows up consistently everywhere. All mutation happens under
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import threading
@@ -35,6 +36,7 @@ from sandbox.minio_sim.entities import (
     UnknownTargetError,
 )
 from sandbox.minio_sim.iam import Identities
+from sandbox.minio_sim.uploads import Uploads
 
 DEFAULT_VERSION = "RELEASE.2025-09-07T16-13-09Z"
 # The real server waits this long for each unresponsive peer in `admin info` (in parallel).
@@ -115,6 +117,7 @@ class ClusterModel:
         self._build_layout()
         # Mutable state below is what reset() restores.
         self.buckets: dict[str, Bucket] = {}
+        self.uploads = Uploads()
         self.set_bytes: dict[tuple[int, int], int] = {}
         self.set_objects: dict[tuple[int, int], int] = {}
         self.synthetic_bytes = 0
@@ -455,14 +458,24 @@ class ClusterModel:
             self.touch()
 
     def put_object(
-        self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
+        self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str],
+        etag: str | None = None,
     ) -> StoredObject:
-        """Store a new current version; raises QuorumError/StorageFullError when its set cannot take it."""
+        """Store a new current version (``etag``: a multipart upload's); raises QuorumError/StorageFullError
+        when its set cannot take it."""
         with self.lock:
             b = self.buckets[bucket]
             obj = self._new_version(b, key, data, content_type, metadata)
+            if etag is not None:
+                obj = dataclasses.replace(obj, etag=etag)
             self._write_version(b, obj)
             return obj
+
+    def check_writable(self, key: str) -> None:
+        """Raise QuorumError/StorageFullError when the set ``key`` belongs to cannot take a write now."""
+        with self.lock:
+            pool_index, set_index = self._place(key)
+            self._check_set(pool_index, set_index, for_read=False)
 
     def _new_version(
         self, b: Bucket, key: str, data: bytes, content_type: str, metadata: Mapping[str, str], *, marker: bool = False

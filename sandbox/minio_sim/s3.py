@@ -1,4 +1,5 @@
-"""The S3 subset: buckets, single-part objects, listing, policy/versioning/object-lock/replication reads."""
+"""The S3 subset: buckets, objects (single-part, multipart, byte ranges), listing, and bucket
+configuration reads (policy, versioning, object lock, replication)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sandbox.minio_sim.bucket_config import handle_lifecycle, handle_replication
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.entities import Bucket, QuorumError, ReplicationRule, StorageFullError, StoredObject
 from sandbox.minio_sim.errors import SLOW_DOWN_READ, SLOW_DOWN_WRITE, STORAGE_FULL, XML, request_id, s3_error
+from sandbox.minio_sim.multipart import handle_multipart, ranged
 from sandbox.minio_sim.server import Request, Response
 from sandbox.minio_sim.sigv4 import verify_request
 
@@ -37,7 +39,7 @@ _NOT_CONFIGURED = {
     "replication": ("ReplicationConfigurationNotFoundError", "The replication configuration was not found"),
     "cors": ("NoSuchCORSConfiguration", "The CORS configuration does not exist"),
 }
-_UNSUPPORTED_OBJECT_QUERIES = ("uploads", "uploadId", "tagging", "retention", "legal-hold", "acl", "select")
+_UNSUPPORTED_OBJECT_QUERIES = ("tagging", "retention", "legal-hold", "acl", "select")
 
 
 def _parse_xml(body: bytes) -> ET.Element:
@@ -607,6 +609,9 @@ def _object_op(ctx: NodeContext, request: Request, bucket_name: str, key: str) -
             400, "InvalidArgument", "Invalid version id specified", resource=request.path, bucket=bucket_name,
             key=key, head=head,
         )
+    multipart = handle_multipart(ctx, request, bucket_name, key, _user_metadata(request))
+    if multipart is not None:
+        return multipart
     if method == "PUT" and "x-amz-copy-source" in request.headers:
         return _copy_object(ctx, request, bucket_name, key)
     if method == "PUT":
@@ -647,9 +652,7 @@ def _get_object(ctx: NodeContext, request: Request, bucket: str, key: str, versi
         refused = s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.",
                            resource=request.path, bucket=bucket, key=key, head=head)
         return _with_marker_headers(refused, found)
-    return Response(
-        200, b"" if head else found.data, found.content_type, _object_headers(found), content_length=len(found.data)
-    )
+    return ranged(request, found, _object_headers(found))
 
 
 def _delete_object(ctx: NodeContext, bucket: str, key: str, version_id: str | None) -> Response:
