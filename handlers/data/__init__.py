@@ -1,8 +1,11 @@
 """Data protection and recovery: how well each bucket is protected, find lost objects, restore them.
 
 - ``data <tenant> [bucket]``: per bucket (the largest from the scanner's usage, a count of the rest)
-  versioning, object lock and its default retention, replication targets and quota; buckets that hold
-  data without versioning are flagged (a delete there cannot be undone from MinIO).
+  versioning, object lock and its default retention, replication targets with their backlog, failures,
+  online state and link latency, lifecycle rules (how many are on, the next expiry) and quota; buckets
+  that hold data without versioning are flagged (a delete there cannot be undone from MinIO), and so is
+  replication that fails or falls behind (never on an empty bucket). A part that could not be read is
+  said in its bucket's row; the rest of the report still arrives.
 - ``data <tenant> versions <bucket>/<key-or-prefix> [--page TOKEN]``: versions and delete markers under
   one prefix, newest first per key, one page at a time (never a whole-bucket listing).
 - ``data <tenant> restore <bucket>/<key> [--version ID]`` (approval, rule ``restore``): previews what
@@ -125,7 +128,8 @@ def _permission(args: DataArgs) -> Permission:
     ),
     permission=Permission.VIEW,
     permission_for=_permission,
-    details="Status reads the scanner's usage (never lists objects) and inspects the largest buckets. versions "
+    details="Status reads the scanner's usage (never lists objects) and inspects the largest buckets (lifecycle, "
+    "replication backlog and targets included). versions "
     "lists one prefix a page at a time. restore removes delete markers or copies a version onto the key, "
     "keeping every version; without versioning only a backup can help.",
     examples=(
