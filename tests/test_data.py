@@ -550,3 +550,18 @@ def test_to_goes_only_with_a_one_key_restore(site: World) -> None:
     assert isinstance(site.dispatcher.parse(f"/minio data demo versions documents/x --to {RESTORED}"), UsageError)
     assert isinstance(site.dispatcher.parse(f"/minio data demo restore documents/x --prefix --to {RESTORED}"),
                       UsageError)
+
+
+def test_a_lifecycle_rule_with_a_date_shows_that_date_as_the_next_expiry(site: World,
+                                                                         minio_cluster: SimCluster) -> None:
+    from datetime import UTC, datetime
+
+    from minio.commonconfig import ENABLED, Filter
+    from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
+
+    s3_client(minio_cluster).set_bucket_lifecycle("backups", LifecycleConfig([
+        Rule(ENABLED, rule_filter=Filter(prefix="2025/"), rule_id="old-year",
+             expiration=Expiration(date=datetime(2027, 1, 1, tzinfo=UTC))),
+    ]))
+    row = _row(run(site, "/minio data demo backups"), "backups")
+    assert "lifecycle 1 rule(s) on, next expiry: objects on 2027-01-01" in row
