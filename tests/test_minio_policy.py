@@ -59,6 +59,7 @@ SDK_ACTIONS: dict[str, str | tuple[str, ...]] = {
     "remove_object": "s3:DeleteObject",
     "list_objects": "s3:ListBucket",
     "copy_object": ("s3:GetObject", "s3:PutObject"),  # reads the source, writes the destination
+    "stat_object": "s3:GetObject",  # HEAD Object: the server checks GetObject
     "set_bucket_versioning": "s3:PutBucketVersioning",
 }
 # S3 calls the client signs itself (no SDK method): a query that names the API -> its action.

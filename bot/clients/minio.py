@@ -133,6 +133,10 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "set_bucket_quota": ("admin:SetBucketQuota",),
     "newest_objects": ("s3:ListBucket",),
     "read_back": ("s3:GetObject",),
+    "stat_object": ("s3:GetObject",),
+    "copy_object": ("s3:GetObject", "s3:PutObject"),
+    "stream_to": ("s3:GetObject",),  # the PUT goes through the destination's client (put_stream)
+    "put_stream": ("s3:PutObject",),
 }
 
 # Methods that change a tenant's data or identities (restores, user enable/disable). Their actions are
@@ -140,8 +144,9 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
 # should carry out approved remedies; the base policy stays read-mostly.
 REMEDY_METHODS = frozenset({
     "copy_object_version", "delete_object_version", "set_user_status", "enable_bucket_versioning", "set_bucket_quota",
-    # Not a change, but it reads objects outside the canary prefix (backup verification): same policy.
-    "read_back",
+    "copy_object", "put_stream",  # restores from the backup location
+    # Not changes, but they read objects outside the canary prefix (backup verification and restore): same policy.
+    "read_back", "stat_object", "stream_to",
 })
 
 # S3/admin error codes that mean "these credentials are wrong", as opposed to
