@@ -42,6 +42,22 @@ SERVER_DEADLINE_MARGIN_S = 2.0
 # connection at once, and only a node that accepted the request can be waiting on a peer.
 ADMIN_READ_S = max(SERVER_PEER_WAIT_S, SERVER_CLUSTER_DEADLINE_S) + SERVER_DEADLINE_MARGIN_S
 
+# The object speed test (admin `speedtest`, one round, no autotune): every node uploads for `duration`,
+# then downloads for `duration`, so the measuring takes 2 x duration. Around it the server checks the
+# free capacity (a storage-info round over every node, bounded by the 10 s peer wait), creates its
+# bucket and afterwards deletes what it wrote (a quorum write and a prefix delete, each again bounded
+# by a peer wait). SPEEDTEST_OVERHEAD_S allows three peer waits for those steps: the whole answer must
+# arrive within speedtest_deadline_s(duration). While measuring, the server writes a keep-alive value
+# every 500 ms, so between two reads it is never silent for long: the admin read timeout (longer than
+# any peer wait) still applies to each read, and a silence beyond it means the node is stuck.
+SPEEDTEST_KEEPALIVE_S = 0.5
+SPEEDTEST_OVERHEAD_S = 3 * SERVER_PEER_WAIT_S
+
+
+def speedtest_deadline_s(duration_s: float) -> float:
+    """How long a speed test of ``duration_s`` may take from request to the end of its answer."""
+    return 2 * duration_s + SPEEDTEST_OVERHEAD_S
+
 
 class Timeouts(BaseModel):
     """Connect and read timeouts, in seconds, for one kind of call."""

@@ -30,10 +30,14 @@ class Fixture:
     body: Any  # parsed JSON, or None for an empty body
     text: str | None  # non-JSON body (metrics exposition)
     contract: dict[str, Any] = field(default_factory=dict)
+    # A streamed answer (Go's json.Encoder: one JSON value per line), e.g. the speed test's progress and result.
+    stream: list[Any] | None = None
 
     @property
     def raw_body(self) -> bytes:
         """The body bytes as the server sends them."""
+        if self.stream is not None:
+            return "".join(json.dumps(value) + "\n" for value in self.stream).encode()
         if self.text is not None:
             return self.text.encode()
         return b"" if self.body is None else json.dumps(self.body).encode()
@@ -54,6 +58,7 @@ def load(name: str) -> Fixture:
         body=response.get("body"),
         text=response.get("text"),
         contract=dict(doc.get("contract") or {}),
+        stream=response.get("stream"),
     )
 
 
@@ -216,7 +221,9 @@ def answer_problems(fixture: Fixture, status: int, headers: Mapping[str, str], b
         value = header(headers, name)
         if value is not None and value not in allowed:
             problems.append(f"header {name}: {value!r} not one of {allowed}")
-    if fixture.text is not None:
+    if fixture.stream is not None:
+        problems += _stream_problems(fixture, body)
+    elif fixture.text is not None:
         problems += _metrics_problems(fixture, body.decode())
     elif fixture.body is None:
         if body.strip():
@@ -243,4 +250,36 @@ def _metrics_problems(fixture: Fixture, text: str) -> list[str]:
         if not values:
             problems.append(f"metric {metric} with label {label} missing")
         problems += [f"{spec}: {v!r} is not {fmt}" for v in values if not _format_ok(fmt, v)]
+    return problems
+
+
+def stream_values(body: bytes) -> list[Any]:
+    """The JSON values of a streamed body (whitespace between them, as Go's json.Encoder writes them)."""
+    decoder, text, at, values = json.JSONDecoder(), body.decode(), 0, []
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            return values
+        value, at = decoder.raw_decode(text, at)
+        values.append(value)
+
+
+def _stream_problems(fixture: Fixture, body: bytes) -> list[str]:
+    """Every value has the shape of the stream's first (keep-alive) value; the last has the shape of the last."""
+    assert fixture.stream
+    try:
+        values = stream_values(body)
+    except ValueError:
+        return ["body is not a stream of JSON values"]
+    if not values:
+        return ["the stream holds no value"]
+    problems = []
+    for index, value in enumerate(values):
+        problems += [f"value {index}: {p}" for p in shape_problems(fixture.stream[0], value)]
+    contract = fixture.contract
+    last = shape_problems(fixture.stream[-1], values[-1], maps=contract.get("maps", ()),
+                          list_keys=contract.get("list_keys"))
+    problems += [f"last value: {p}" for p in last]
+    problems += format_problems(values[-1], contract.get("formats", {}))
     return problems
