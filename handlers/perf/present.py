@@ -8,6 +8,7 @@ when the server's endpoint is one of its endpoints, else the endpoint's host as 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -21,6 +22,11 @@ log = logging.getLogger("minio_chatops.perf")
 
 NodeLabel = Callable[[str], str]  # endpoint host:port -> "node 2 (pod demo-pool-0-1)"
 ChartRenderer = Callable[[str, list[NodeBars]], bytes]
+
+
+def natural(text: str) -> list[int | str]:
+    """A sort key that puts ``node 2`` before ``node 10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def rate(value: int) -> str:
@@ -54,7 +60,7 @@ def node_lines(result: SpeedTestResult, label: NodeLabel) -> list[str]:
     """One plain line per node (the outcome's lines, kept with the request)."""
     gets = {s.endpoint: s for s in result.get.servers}
     lines = []
-    for put in result.put.servers:
+    for put in sorted(result.put.servers, key=lambda s: natural(label(s.host))):
         get = gets.get(put.endpoint)
         line = f"{label(put.host)}: PUT {rate(put.throughput_per_s)}, GET {rate(get.throughput_per_s if get else 0)}"
         error = put.error or (get.error if get else "")
@@ -65,7 +71,7 @@ def node_lines(result: SpeedTestResult, label: NodeLabel) -> list[str]:
 def _chart(tenant: str, result: SpeedTestResult, label: NodeLabel, draw: ChartRenderer) -> Chart | None:
     gets = {s.endpoint: s.throughput_per_s for s in result.get.servers}
     bars = [NodeBars(label(s.host), s.throughput_per_s, gets.get(s.endpoint, 0), bool(s.error))
-            for s in result.put.servers]
+            for s in sorted(result.put.servers, key=lambda s: natural(label(s.host)))]
     try:
         png = draw(tenant, bars)
     except Exception as exc:  # noqa: BLE001 - a chart is a bonus; the text report stands alone
@@ -85,7 +91,8 @@ def speedtest_report(
     medians = (median_throughput([s.throughput_per_s for s in result.put.servers]),
                median_throughput([s.throughput_per_s for s in result.get.servers]))
     gets = {s.endpoint: s for s in result.get.servers}
-    rows = [_node_row(label(p.host), p, gets.get(p.endpoint), medians) for p in result.put.servers]
+    puts = sorted(result.put.servers, key=lambda s: natural(label(s.host)))  # node 1, node 2, ..., node 10
+    rows = [_node_row(label(p.host), p, gets.get(p.endpoint), medians) for p in puts]
     failed = [r.text for r in rows if r.status is Status.UNHEALTHY]
     slow = [r.text for r in rows if r.status is Status.DEGRADED]
     latencies: list[Text] = [

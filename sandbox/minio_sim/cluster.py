@@ -276,6 +276,11 @@ class SimCluster:
         with self.model.lock:
             return self.model.speedtest.running
 
+    def speedtests_started(self) -> int:
+        """How many speed tests began since the cluster started (or was reset)."""
+        with self.model.lock:
+            return self.model.speedtest.started
+
     def set_root_credentials(self, access_key: str, secret_key: str) -> None:
         """Rotate the root credentials, as a restart with a new MINIO_ROOT_USER/PASSWORD does: old keys are refused."""
         with self.model.lock:

@@ -124,6 +124,7 @@ def _run(ctx: NodeContext, size: int, concurrent: int, duration: float) -> Itera
     model = ctx.model
     with model.lock:
         model.speedtest.running += 1
+        model.speedtest.started += 1
         scale = model.speedtest.time_scale
     try:
         total = 2 * duration * scale  # uploads for `duration`, then downloads for `duration`
