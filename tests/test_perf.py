@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.interactions import Click, ClickResult
 from bot.report import Action, Report
 from handlers import incidents, perf
 from handlers.perf import plan as perf_plan
+from handlers.perf.evaluate import OtherRequest, first_of
 from sandbox.minio_sim import SimCluster
 from tests.fixtures.minio import ClusterFactory
 from tests.reading import plain, report_text
@@ -286,3 +288,22 @@ def test_the_performance_diagnostic_offers_a_speed_test_that_runs_after_approval
 def test_a_forged_button_naming_another_tenant_changes_nothing(site: World) -> None:
     result = press(site, ALICE, perf.speedtest_action("nosuch"))
     assert result.ephemeral is not None and result.ephemeral.failed and site.outbox.posts == []
+
+
+# ----------------------------------------------------------------------------- who goes first (pure)
+
+
+def _req(ident: str, status: str, second: int) -> OtherRequest:
+    return OtherRequest(id=ident, status=status, created_at=datetime(2026, 1, 1, 9, 0, second, tzinfo=UTC),
+                        requester=ALICE)
+
+
+def test_of_two_requests_approved_together_the_earlier_goes_first_and_only_it() -> None:
+    early, late = _req("a", "approved", 1), _req("b", "approved", 2)
+    assert first_of(early, [late]) is None and first_of(late, [early]) == early
+    # Both already moved to executing (the instant between re-check and execution): still only the earlier.
+    early_x, late_x = _req("a", "executing", 1), _req("b", "executing", 2)
+    assert first_of(early_x, [late_x]) is None and first_of(late_x, [early_x]) == early_x
+    # A running test blocks everyone, whenever they asked; at preview time (no request yet) any active one does.
+    assert first_of(_req("c", "approved", 0), [late_x]) == late_x
+    assert first_of(None, [late]) == late and first_of(None, []) is None

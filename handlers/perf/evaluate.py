@@ -130,18 +130,26 @@ class OtherRequest:
 
 
 def first_of(mine: OtherRequest | None, others: list[OtherRequest]) -> OtherRequest | None:
-    """The request that goes before ``mine``: one executing, else an approved one requested earlier.
+    """The request that goes before ``mine``, or None when ``mine`` may run.
 
-    Two requests approved at the same moment both see each other; the earlier request (then the smaller id)
-    goes first and the other is refused, so exactly one runs.
+    Before ``mine`` runs, any running request goes first, and so does an approved one requested earlier:
+    of two requests approved at the same moment (each sees the other) the earlier (then the smaller id)
+    runs and the other is refused. Once ``mine`` is executing only an earlier request still counts, so of
+    two that reached "executing" together exactly one goes on. At preview time (``mine`` None) any
+    active request goes first.
     """
-    running = [o for o in others if o.status == "executing"]
-    if running:
-        return min(running, key=lambda o: (o.created_at, o.id))
+
+    def order(request: OtherRequest) -> tuple[datetime, str]:
+        return request.created_at, request.id
+
     if mine is None:
-        return min(others, key=lambda o: (o.created_at, o.id)) if others else None
-    earlier = [o for o in others if (o.created_at, o.id) < (mine.created_at, mine.id)]
-    return min(earlier, key=lambda o: (o.created_at, o.id)) if earlier else None
+        return min(others, key=order) if others else None
+    if mine.status != "executing":
+        running = [o for o in others if o.status == "executing"]
+        if running:
+            return min(running, key=order)
+    earlier = [o for o in others if order(o) < order(mine)]
+    return min(earlier, key=order) if earlier else None
 
 
 def one_at_a_time_finding(first: OtherRequest | None) -> Finding:

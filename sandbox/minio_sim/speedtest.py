@@ -137,6 +137,8 @@ def _run(ctx: NodeContext, size: int, concurrent: int, duration: float) -> Itera
             if left <= 0:
                 break
             time.sleep(min(KEEPALIVE_S, left))
+            if not model.await_serving(ctx.node):  # a hung node writes nothing until resumed; a stopped one dies
+                return
             if time.monotonic() - start < total:
                 yield (json.dumps(ZERO) + "\n").encode()
         result = _result(ctx, size, concurrent, duration, down)
