@@ -168,7 +168,8 @@ def check_admin_speedtest_stream(mc: MinioClient) -> None:
     assert result.put.response.avg == timedelta(milliseconds=83)
     assert result.get.response.p99 == timedelta(milliseconds=70) and result.get.ttfb.avg == timedelta(milliseconds=6)
     assert not result.put.ttfb.measured
-    assert [s.host for s in result.get.servers][0] == "minio-0.minio-hl.tenant.svc.cluster.local:9000"
+    hosts = [f"minio-{i}.minio-hl.tenant.svc.cluster.local:9000" for i in range(4)]
+    assert [s.host for s in result.get.servers] == hosts
     failed = result.failed_servers()
     assert list(failed) == ["http://minio-2.minio-hl.tenant.svc.cluster.local:9000"]
     assert "no results for uploads upon first attempt" in failed["http://minio-2.minio-hl.tenant.svc.cluster.local:9000"]
