@@ -44,7 +44,7 @@ ADMIN_COMMAND_ACTIONS: dict[str, str | None] = {
     "get-bucket-quota": "admin:GetBucketQuota",
     "set-user-status": "admin:EnableUser",  # the server checks EnableUser for both states
     "set-bucket-quota": "admin:SetBucketQuota",
-    "speedtest": "admin:HealthInfo",  # ObjectSpeedTestHandler: validateAdminReq(..., HealthInfoAdminAction)
+    "speedtest": "admin:OBDInfo",  # ObjectSpeedTestHandler checks HealthInfoAdminAction, whose name is admin:OBDInfo
 }
 # minio SDK method -> the S3 actions the server checks.
 SDK_ACTIONS: dict[str, str | tuple[str, ...]] = {

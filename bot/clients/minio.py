@@ -127,7 +127,7 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "set_bucket_quota": ("admin:SetBucketQuota",),
     "newest_objects": ("s3:ListBucket",),
     "read_back": ("s3:GetObject",),
-    "speedtest": ("admin:HealthInfo",),
+    "speedtest": ("admin:OBDInfo",),
 }
 
 # Methods that change a tenant's data or identities (restores, user enable/disable). Their actions are
