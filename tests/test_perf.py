@@ -307,3 +307,13 @@ def test_of_two_requests_approved_together_the_earlier_goes_first_and_only_it() 
     # A running test blocks everyone, whenever they asked; at preview time (no request yet) any active one does.
     assert first_of(_req("c", "approved", 0), [late_x]) == late_x
     assert first_of(None, [late]) == late and first_of(None, []) is None
+
+
+def test_a_bot_stopped_mid_test_does_not_run_it_again(site: World) -> None:
+    run(site, "/minio perf demo --duration 30s")
+    approval = site.runtime.store.approvals.recent(1)[0]
+    plan = perf_plan.ChangePlan.model_validate(approval.plan)
+    lines: list[str] = []
+    outcome = perf_plan.SpeedTest().resume(site.runtime, plan, lines.append)
+    assert not outcome.ok and "It was not run again." in outcome.summary and "at most 2 min of load" in outcome.summary
+    assert "MinIO stops a speed test when its caller disconnects" in lines[0]
