@@ -22,7 +22,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.triggers import crontab_trigger
 
-TENANT_ACTION_KINDS = ("scale", "maintenance", "update", "rollback", "pod-delete", "restore", "protection", "security")
+TENANT_ACTION_KINDS = (
+    "scale", "maintenance", "update", "rollback", "pod-delete", "restore", "protection", "security", "perf",
+)
 """Destructive action kinds on one tenant; each may have its own approver group and approval count."""
 CLUSTER_ACTION_KINDS = ("operator-update",)
 """Destructive action kinds on a whole cluster (the operator): governed by `clusters[].approvals`, never by a tenant."""

@@ -21,6 +21,7 @@ CAPABILITIES = (
     "handlers.data",
     "handlers.backup",
     "handlers.security",
+    "handlers.perf",
     "handlers.doctor",
     "handlers.home",
 )

@@ -45,6 +45,7 @@ ADMIN_COMMAND_ACTIONS: dict[str, str | None] = {
     "list-remote-targets": "admin:GetBucketTarget",
     "set-user-status": "admin:EnableUser",  # the server checks EnableUser for both states
     "set-bucket-quota": "admin:SetBucketQuota",
+    "speedtest": "admin:OBDInfo",  # ObjectSpeedTestHandler checks HealthInfoAdminAction, whose name is admin:OBDInfo
 }
 # minio SDK method -> the S3 actions the server checks.
 SDK_ACTIONS: dict[str, str | tuple[str, ...]] = {
@@ -68,7 +69,8 @@ RAW_S3_ACTIONS = {'"versions": ""': "s3:ListBucketVersions",
                   '"replication-metrics": "2"': "s3:GetReplicationConfiguration"}
 OBJECT_ACTIONS = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
 
-_ADMIN_CALL = re.compile(r"self\._admin\(\s*\w+,\s*\"[A-Z]+\",\s*\"([^\"]+)\"")
+# self._admin(node, "GET", "<command>") and the streamed POST self._open_stream(node, "<command>", ...).
+_ADMIN_CALL = re.compile(r"self\._(?:admin\(\s*\w+,\s*\"[A-Z]+\"|open_stream\(\s*\w+),\s*\"([^\"]+)\"")
 _SDK_CALL = re.compile(r"\bc\.([a-z_]+)\(")
 _SELF_CALL = re.compile(r"self\.([a-z_][a-z0-9_]*)\(")
 

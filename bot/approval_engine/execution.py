@@ -11,6 +11,7 @@ from bot.changes import ChangeKind, ChangePlan, Finding, Outcome
 from bot.clients.errors import ClientError
 from bot.outbox import Outbox
 from bot.redact import redact
+from bot.report import Report
 from bot.store import Approval
 
 from .card import BOT_ACTOR
@@ -114,7 +115,20 @@ def finish(
         return runtime.store.approvals.get(approval.id)
     record(runtime, outbox, "result", BOT_ACTOR, approval=approval, kind=plan.kind, ok=outcome.ok,
            summary=outcome.summary, lines=outcome.lines[:20])
+    if outcome.report is not None:
+        post_outcome_report(outbox, approval, outcome.report)
     return refresh_card(runtime, outbox, approval.id)
+
+
+def post_outcome_report(outbox: Outbox, approval: Approval, report: Report) -> None:
+    """Post an outcome's report (figures, a chart) in the card's thread; a failed post never fails the change."""
+    if not approval.channel or not approval.message_ts:
+        return
+    try:
+        outbox.post(approval.channel, report, thread_ts=approval.message_ts)
+    except Exception as exc:  # noqa: BLE001 - the outcome is recorded and on the card already
+        log.warning("outcome report not posted", extra={"approval_id": approval.id,
+                                                         "error_type": type(exc).__name__})
 
 
 def recheck(runtime: Runtime, kind: ChangeKind, plan: ChangePlan, approval_id: str) -> list[Finding]:

@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import Field, model_validator
 
 from bot.models import Frozen
+from bot.report import Report
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -204,11 +205,17 @@ def seal(plan: ChangePlan) -> ChangePlan:
 
 
 class Outcome(Frozen):
-    """What execution did."""
+    """What execution did.
+
+    ``report`` (optional) is a full report the engine posts in the card's thread once the outcome is
+    recorded: figures, tables, a chart (``Report.charts``), for changes whose result is more than a
+    sentence (a speed test). It is not stored with the request (only summary and lines are).
+    """
 
     ok: bool
     summary: str  # one line for the card
     lines: list[str] = Field(default_factory=list)  # details, step by step
+    report: Report | None = Field(default=None, exclude=True)
 
 
 class ChangeKind(Protocol):

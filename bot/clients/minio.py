@@ -66,6 +66,7 @@ from bot.clients.minio_models import (
     ServerInfo,
     ServiceAccountInfo,
     ServiceActionResult,
+    SpeedTestResult,
     TopLocks,
     UserInfo,
     VersioningInfo,
@@ -77,6 +78,7 @@ from bot.clients.timeouts import (
     Timeouts,
     endpoint_slot,
     make_pool_manager,
+    speedtest_deadline_s,
     stream_deadline,
 )
 
@@ -137,6 +139,7 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "copy_object": ("s3:GetObject", "s3:PutObject"),
     "stream_to": ("s3:GetObject",),  # the PUT goes through the destination's client (put_stream)
     "put_stream": ("s3:PutObject",),
+    "speedtest": ("admin:OBDInfo",),
 }
 
 # Methods that change a tenant's data or identities (restores, user enable/disable). Their actions are
@@ -147,6 +150,8 @@ REMEDY_METHODS = frozenset({
     "copy_object", "put_stream",  # restores from the backup location
     # Not changes, but they read objects outside the canary prefix (backup verification and restore): same policy.
     "read_back", "stat_object", "stream_to",
+    # Not a change either, but it loads the whole cluster and freezes its S3 traffic while it runs.
+    "speedtest",
 })
 
 # S3/admin error codes that mean "these credentials are wrong", as opposed to
@@ -710,6 +715,124 @@ class MinioClient:
             return TopLocks(supported=True, locks=locks)
 
         return self._on_nodes(call, node)[0]
+
+    # ------------------------------------------------------------ admin: object speed test
+
+    def speedtest(
+        self,
+        *,
+        size: int,
+        concurrent: int,
+        duration_s: float,
+        on_value: Callable[[SpeedTestResult], None] | None = None,
+        node: int | None = None,
+    ) -> SpeedTestResult:
+        """Run the server's object speed test (admin ``speedtest``) once, at fixed concurrency (no autotune).
+
+        The answer is a stream of values: ``on_value`` gets each as it arrives (a keep-alive zero value
+        every 500 ms while the nodes measure, then the result), and the last result is returned. The
+        whole answer must arrive within ``timeouts.speedtest_deadline_s(duration_s)`` (2 x duration for
+        the upload and download phases, plus the server's own set-up and clean-up); each read waits at
+        most the admin read timeout. The test loads the whole cluster, so it goes to one node (node 1
+        unless ``node``) and to the next only when the first certainly never received it. A refusal
+        (507 not enough free space, 403, 503 starting) raises MinioError with the server's message.
+        """
+        query = {"size": str(size), "duration": f"{duration_s:g}s", "concurrent": str(concurrent)}
+
+        def call(target: _Node) -> SpeedTestResult:
+            return self._speedtest_on(target, query, speedtest_deadline_s(duration_s), on_value)
+
+        return self._on_nodes(call, node, changes_state=True)[0]
+
+    def _speedtest_on(
+        self,
+        node: _Node,
+        query: Mapping[str, str],
+        deadline_s: float,
+        on_value: Callable[[SpeedTestResult], None] | None,
+    ) -> SpeedTestResult:
+        policy = self.timeouts.for_admin()
+        try:
+            with endpoint_slot(node.netloc, wait_s=policy.total):
+                response = self._with_fresh_keys(lambda: self._open_stream(node, "speedtest", query, policy))
+                try:
+                    return self._read_speedtest(node, response, time.monotonic() + deadline_s, deadline_s, on_value)
+                finally:
+                    response.release_conn()
+        except EndpointBusyError:
+            raise self._error("timeout", node, f"{MAX_IN_FLIGHT_PER_ENDPOINT} calls already in flight for "
+                              f"{policy.total:g} s", not_sent=True) from None
+
+    def _open_stream(
+        self, node: _Node, command: str, query: Mapping[str, str], policy: Timeouts
+    ) -> urllib3.BaseHTTPResponse:
+        """A signed admin POST whose body is read as it arrives; a non-2xx answer raises MinioError."""
+        url = node.base._replace(path=ADMIN_PREFIX + command, query=canonical_query(query))
+        access_key, secret_key = self._keys()
+        headers = signed_headers(method="POST", url=url, access_key=access_key, secret_key=secret_key,
+                                 region=self.region, body=None)
+        start = time.monotonic()
+        try:
+            response = self._pool.request("POST", urlunsplit(url), headers=headers, timeout=policy.urllib3(),
+                                          retries=False, redirect=False, preload_content=False)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            failure = classify_transport_error(exc, policy.connect, policy.read)
+            raise self._error(failure.kind, node, failure.detail, not_sent=failure.not_sent) from None
+        if not 200 <= response.status < 300:
+            try:
+                data = response.read()
+            except (urllib3.exceptions.HTTPError, OSError):
+                data = b""
+            response.release_conn()
+            raise self._http_error(node, _Answer(response.status, dict(response.headers), data, _ms_since(start)),
+                                   command)
+        return response
+
+    def _read_speedtest(
+        self,
+        node: _Node,
+        response: urllib3.BaseHTTPResponse,
+        deadline: float,
+        deadline_s: float,
+        on_value: Callable[[SpeedTestResult], None] | None,
+    ) -> SpeedTestResult:
+        """Decode the stream value by value (Go's json.Encoder: whitespace between values) until it ends."""
+        decoder = json.JSONDecoder()
+        pending = ""
+        last: SpeedTestResult | None = None
+        while True:
+            if time.monotonic() > deadline:
+                raise self._error("timeout", node, f"speedtest: the answer did not end within {deadline_s:g} s")
+            try:
+                chunk = response.read1(65536)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                failure = classify_transport_error(exc, None, self.timeouts.for_admin().read)
+                raise self._error(failure.kind, node, f"speedtest stopped mid-answer: {failure.detail}") from None
+            pending += chunk.decode("utf-8", "replace")
+            while True:
+                pending = pending.lstrip()
+                if not pending:
+                    break
+                try:
+                    doc, end = decoder.raw_decode(pending)
+                except ValueError:
+                    break  # an incomplete value: wait for the rest
+                pending = pending[end:]
+                try:
+                    value = SpeedTestResult.model_validate(doc)
+                except ValidationError as exc:
+                    raise self._error("bad_response", node, f"speedtest: {_validation_summary(exc)}") from None
+                if value.is_result:
+                    last = value
+                if on_value is not None:
+                    on_value(value)
+            if not chunk:
+                break
+        if pending.strip():
+            raise self._error("bad_response", node, "speedtest: the answer ended in the middle of a value")
+        if last is None:
+            raise self._error("bad_response", node, "speedtest: the answer ended without a result")
+        return last
 
     def _parse_adapter(self, node: _Node, answer: _Answer, adapter: TypeAdapter[T], what: str) -> T:
         try:

@@ -890,3 +890,91 @@ class RemoteTarget(_Wire):
 
     _downtime = field_validator("total_downtime", mode="before")(go_duration)
     _last_online = field_validator("last_online", mode="before")(_zero_time_to_none)
+# ----------------------------------------------------------------------------- object speed test
+
+
+class SpeedTestTimings(_Wire):
+    """Latencies of one kind of request over every node's samples (madmin ``Timings``), as timedeltas.
+
+    On the wire each is a Go ``time.Duration``: integer nanoseconds. None when the server sent none.
+    """
+
+    avg: timedelta | None = None
+    p50: timedelta | None = None
+    p75: timedelta | None = None
+    p95: timedelta | None = None
+    p99: timedelta | None = None
+    p999: timedelta | None = None
+    max: timedelta | None = None
+    min: timedelta | None = None
+
+    @field_validator("avg", "p50", "p75", "p95", "p99", "p999", "max", "min", mode="before")
+    @classmethod
+    def _go_duration(cls, value: Any) -> Any:
+        return go_duration(value)
+
+    @property
+    def measured(self) -> bool:
+        """False for the all-zero value a server sends when it has no sample."""
+        return bool(self.avg or self.max)
+
+
+class SpeedTestServer(_Wire):
+    """One server's figures in a speed test (madmin ``SpeedTestStatServer``)."""
+
+    endpoint: str = ""  # scheme://host:port of the server
+    throughput_per_s: int = Field(default=0, validation_alias=AliasChoices("throughputPerSec", "throughput_per_s"))
+    objects_per_s: int = Field(default=0, validation_alias=AliasChoices("objectsPerSec", "objects_per_s"))
+    error: str = Field(default="", validation_alias=AliasChoices("err", "error"))
+
+    @property
+    def host(self) -> str:
+        """``host:port`` of the endpoint (the URL's scheme dropped)."""
+        return self.endpoint.split("://", 1)[-1].rstrip("/")
+
+
+class SpeedTestStats(_Wire):
+    """PUT or GET figures of a speed test (madmin ``SpeedTestStats``): the cluster's and each server's."""
+
+    throughput_per_s: int = Field(default=0, validation_alias=AliasChoices("throughputPerSec", "throughput_per_s"))
+    objects_per_s: int = Field(default=0, validation_alias=AliasChoices("objectsPerSec", "objects_per_s"))
+    response: SpeedTestTimings = Field(default_factory=SpeedTestTimings,
+                                       validation_alias=AliasChoices("responseTime", "response"))
+    ttfb: SpeedTestTimings = Field(default_factory=SpeedTestTimings)
+    servers: list[SpeedTestServer] = Field(default_factory=list)
+
+    @field_validator("servers", "response", "ttfb", mode="before")
+    @classmethod
+    def _null(cls, value: Any, info: Any) -> Any:
+        if value is None:
+            return [] if info.field_name == "servers" else {}
+        return value
+
+
+class SpeedTestResult(_Wire):
+    """One value of the speed test's answer stream (madmin ``SpeedTestResult``).
+
+    The server writes a zero value (empty ``version``) every 500 ms until it has a result: such a
+    value is a keep-alive, not a result (:attr:`is_result`).
+    """
+
+    version: str = ""
+    servers: int = 0  # how many servers took part
+    disks: int = 0
+    size: int = 0  # object size, bytes
+    concurrent: int = 0
+    put: SpeedTestStats = Field(default_factory=SpeedTestStats, validation_alias=AliasChoices("PUTStats", "put"))
+    get: SpeedTestStats = Field(default_factory=SpeedTestStats, validation_alias=AliasChoices("GETStats", "get"))
+
+    @property
+    def is_result(self) -> bool:
+        """True for a measured result; False for the keep-alive zero value."""
+        return bool(self.version)
+
+    def failed_servers(self) -> dict[str, str]:
+        """Endpoint -> error, for every server that reported one (PUT or GET)."""
+        failed: dict[str, str] = {}
+        for server in [*self.put.servers, *self.get.servers]:
+            if server.error and server.endpoint not in failed:
+                failed[server.endpoint] = server.error
+        return failed

@@ -54,6 +54,21 @@ STREAM_FLOOR_BYTES_PER_S = 1 << 20
 def stream_deadline(size: int) -> float:
     """Seconds one object of ``size`` bytes may take to stream from one endpoint to another."""
     return STREAM_BASE_S + max(0, size) / STREAM_FLOOR_BYTES_PER_S
+# The object speed test (admin `speedtest`, one round, no autotune): every node uploads for `duration`,
+# then downloads for `duration`, so the measuring takes 2 x duration. Around it the server checks the
+# free capacity (a storage-info round over every node, bounded by the 10 s peer wait), creates its
+# bucket and afterwards deletes what it wrote (a quorum write and a prefix delete, each again bounded
+# by a peer wait). SPEEDTEST_OVERHEAD_S allows three peer waits for those steps: the whole answer must
+# arrive within speedtest_deadline_s(duration). While measuring, the server writes a keep-alive value
+# every 500 ms, so between two reads it is never silent for long: the admin read timeout (longer than
+# any peer wait) still applies to each read, and a silence beyond it means the node is stuck.
+SPEEDTEST_KEEPALIVE_S = 0.5
+SPEEDTEST_OVERHEAD_S = 3 * SERVER_PEER_WAIT_S
+
+
+def speedtest_deadline_s(duration_s: float) -> float:
+    """How long a speed test of ``duration_s`` may take from request to the end of its answer."""
+    return 2 * duration_s + SPEEDTEST_OVERHEAD_S
 
 
 class Timeouts(BaseModel):

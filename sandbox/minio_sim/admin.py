@@ -23,6 +23,7 @@ from sandbox.minio_sim.model import ClusterModel, reported_version
 from sandbox.minio_sim.scanner import rfc3339
 from sandbox.minio_sim.server import Request, Response
 from sandbox.minio_sim.sigv4 import verify_request
+from sandbox.minio_sim.speedtest import handle_speedtest
 
 PREFIX = "/minio/admin/v3/"
 GO_RUNTIME = "go1.24.6"
@@ -701,4 +702,6 @@ ROUTES: dict[str, tuple[frozenset[str], AdminHandler]] = {
     "pools/cancel": (POST, _pools_cancel),
     "service": (POST, _service),
     "top/locks": (GET, _top_locks),
+    "speedtest": (POST, handle_speedtest),
+    "speedtest/object": (POST, handle_speedtest),
 }

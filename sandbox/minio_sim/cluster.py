@@ -265,6 +265,40 @@ class SimCluster:
         """Register a namespace lock held for `age_seconds` (shows in top/locks)."""
         self.model.add_lock(resource, age_seconds, lock_type)
 
+    def speedtest_fail(self, n: int, error: str = "drive write failed") -> None:
+        """Make node `n` hit a write error in every speed test (it uploads half, downloads nothing)."""
+        self.model.node(n)
+        with self.model.lock:
+            self.model.speedtest.failing[n] = error
+
+    def speedtest_slow(self, n: int, factor: float) -> None:
+        """Make node `n` reach only `factor` (0..1] of its normal speed-test throughput."""
+        self.model.node(n)
+        if not 0 < factor <= 1:
+            raise ValueError("factor must be in (0, 1]")
+        with self.model.lock:
+            self.model.speedtest.slow[n] = factor
+
+    def speedtest_clear(self, time_scale: float | None = None) -> None:
+        """Clear speed-test faults; optionally run its clock faster (``time_scale`` real s per simulated s)."""
+        with self.model.lock:
+            self.model.speedtest.failing.clear()
+            self.model.speedtest.slow.clear()
+            if time_scale is not None:
+                if not 0 < time_scale <= 1:
+                    raise ValueError("time_scale must be in (0, 1]")
+                self.model.speedtest.time_scale = time_scale
+
+    def speedtests_running(self) -> int:
+        """How many speed tests are streaming their answer now."""
+        with self.model.lock:
+            return self.model.speedtest.running
+
+    def speedtests_started(self) -> int:
+        """How many speed tests began since the cluster started (or was reset)."""
+        with self.model.lock:
+            return self.model.speedtest.started
+
     def set_root_credentials(self, access_key: str, secret_key: str) -> None:
         """Rotate the root credentials, as a restart with a new MINIO_ROOT_USER/PASSWORD does: old keys are refused."""
         with self.model.lock:

@@ -106,6 +106,21 @@ ROUTES: list[tuple[str, re.Pattern[str], Action]] = [
         lambda c, r, m: c.add_lock(r.query["resource"], age_seconds=float(r.query.get("age", "60"))),
     ),
     ("POST", re.compile(r"^/demo-data$"), lambda c, r, m: c.load_demo_data()),
+    (
+        "POST",
+        re.compile(r"^/speedtest/node/(\d+)/fail$"),
+        lambda c, r, m: c.speedtest_fail(int(m[1]), r.query.get("error", "drive write failed")),
+    ),
+    (
+        "POST",
+        re.compile(r"^/speedtest/node/(\d+)/slow$"),
+        lambda c, r, m: c.speedtest_slow(int(m[1]), float(r.query.get("factor", "0.25"))),
+    ),
+    (
+        "POST",
+        re.compile(r"^/speedtest/clear$"),
+        lambda c, r, m: c.speedtest_clear(float(r.query["time_scale"]) if "time_scale" in r.query else None),
+    ),
     ("GET", re.compile(r"^/state$"), lambda c, r, m: c.state()),
 ]
 

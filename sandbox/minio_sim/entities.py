@@ -256,3 +256,19 @@ class LockEntry:
     since: float
     owner: str
     uid: str
+
+
+@dataclass
+class SpeedtestFaults:
+    """Faults the object speed test meets (control port `/speedtest/...`), and how fast its clock runs.
+
+    ``failing``: node -> a write error that node hits while uploading; ``slow``: node -> the share of the
+    normal throughput it reaches; ``time_scale``: simulated seconds per real second is 1/time_scale (tests
+    run a 2 s test in 2 x 2 x time_scale s); ``running``: speed tests in progress; ``started``: how many began.
+    """
+
+    failing: dict[int, str] = field(default_factory=dict)
+    slow: dict[int, float] = field(default_factory=dict)
+    time_scale: float = 1.0
+    running: int = 0
+    started: int = 0

@@ -31,6 +31,7 @@ from sandbox.minio_sim.entities import (
     Pool,
     QuorumError,
     SetHealth,
+    SpeedtestFaults,
     StorageFullError,
     StoredObject,
     UnknownTargetError,
@@ -131,6 +132,7 @@ class ClusterModel:
         self.iam = Identities(access_key)
         # The signing account's effective policy as accountinfo reports it (None: root's, consoleAdmin).
         self.account_policy: dict[str, object] | None = None
+        self.speedtest = SpeedtestFaults()  # faults and clock of the object speed test (see speedtest.py)
         # Per node: requests refused before running, counted from the node's process start.
         self.rejections: dict[int, dict[str, int]] = {n: dict.fromkeys(REJECTION_KINDS, 0) for n in self.nodes}
 
@@ -645,6 +647,7 @@ class ClusterModel:
             self.locks.clear()
             self.heal_errors = 0
             self.iam = Identities(self.access_key)
+            self.speedtest = SpeedtestFaults()
             self.touch()
 
     def add_lock(self, resource: str, age_seconds: float, lock_type: str = "WRITE") -> None:

@@ -12,7 +12,7 @@ import contextlib
 import random
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler
@@ -52,6 +52,9 @@ class Response:
     content_type: str | None = None
     headers: list[tuple[str, str]] = field(default_factory=list)
     content_length: int | None = None
+    # A body produced while it is sent (the speed test's progress values): written with chunked transfer
+    # encoding and flushed chunk by chunk, as Go's server does when a handler flushes before it returns.
+    stream: Iterator[bytes] | None = None
 
 
 # A handler returns None to drop the connection without answering (stopped node).
@@ -115,11 +118,30 @@ class _ConnectionHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", response.content_type)
         for name, value in response.headers:
             self.send_header(name, value)
+        if response.stream is not None:
+            self._send_stream(response.stream)
+            return
         length = response.content_length if response.content_length is not None else len(response.body)
         self.send_header("Content-Length", str(length))
         self.end_headers()
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
+
+    def _send_stream(self, stream: Iterator[bytes]) -> None:
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for chunk in stream:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True  # the client went away (or the node was stopped) mid-answer
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve
 

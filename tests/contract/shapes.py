@@ -32,12 +32,16 @@ class Fixture:
     text: str | None  # non-JSON body (metrics exposition)
     xml: str | None = None  # an S3 XML body
     contract: dict[str, Any] = field(default_factory=dict)
+    # A streamed answer (Go's json.Encoder: one JSON value per line), e.g. the speed test's progress and result.
+    stream: list[Any] | None = None
 
     @property
     def raw_body(self) -> bytes:
         """The body bytes as the server sends them."""
         if self.xml is not None:
             return self.xml.encode()
+        if self.stream is not None:
+            return "".join(json.dumps(value) + "\n" for value in self.stream).encode()
         if self.text is not None:
             return self.text.encode()
         return b"" if self.body is None else json.dumps(self.body).encode()
@@ -59,6 +63,7 @@ def load(name: str) -> Fixture:
         text=response.get("text"),
         xml=response.get("xml"),
         contract=dict(doc.get("contract") or {}),
+        stream=response.get("stream"),
     )
 
 
@@ -223,6 +228,8 @@ def answer_problems(fixture: Fixture, status: int, headers: Mapping[str, str], b
             problems.append(f"header {name}: {value!r} not one of {allowed}")
     if fixture.xml is not None:
         problems += xml_problems(fixture, body)
+    elif fixture.stream is not None:
+        problems += _stream_problems(fixture, body)
     elif fixture.text is not None:
         problems += _metrics_problems(fixture, body.decode())
     elif fixture.body is None:
@@ -283,3 +290,33 @@ def _xml_find(root: ElementTree.Element, path: str) -> list[ElementTree.Element]
     for name in path.split("/"):
         current = [child for element in current for child in element if _local(child.tag) == name]
     return current
+def stream_values(body: bytes) -> list[Any]:
+    """The JSON values of a streamed body (whitespace between them, as Go's json.Encoder writes them)."""
+    decoder, text, at, values = json.JSONDecoder(), body.decode(), 0, []
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            return values
+        value, at = decoder.raw_decode(text, at)
+        values.append(value)
+
+
+def _stream_problems(fixture: Fixture, body: bytes) -> list[str]:
+    """Every value has the shape of the stream's first (keep-alive) value; the last has the shape of the last."""
+    assert fixture.stream
+    try:
+        values = stream_values(body)
+    except ValueError:
+        return ["body is not a stream of JSON values"]
+    if not values:
+        return ["the stream holds no value"]
+    problems = []
+    for index, value in enumerate(values):
+        problems += [f"value {index}: {p}" for p in shape_problems(fixture.stream[0], value)]
+    contract = fixture.contract
+    last = shape_problems(fixture.stream[-1], values[-1], maps=contract.get("maps", ()),
+                          list_keys=contract.get("list_keys"))
+    problems += [f"last value: {p}" for p in last]
+    problems += format_problems(values[-1], contract.get("formats", {}))
+    return problems

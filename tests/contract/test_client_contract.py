@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.clients import MinioClient, MinioError, NotSupported, Timeouts
+from bot.clients.minio_models import SpeedTestResult
 from tests.contract.shapes import Fixture, all_names, load
 
 ACCESS, SECRET = "contract-admin", "contract-secret-key-0123"
@@ -154,6 +155,32 @@ def check_admin_pools_status_draining(mc: MinioClient) -> None:
     assert status.id == 1 and status.decommission is not None
     assert status.decommission.start_time == datetime(2025, 10, 1, 8, 0, tzinfo=UTC)
     assert not status.decommission.complete and status.decommission.current_size == 644245094400
+
+
+def check_admin_speedtest_stream(mc: MinioClient) -> None:
+    seen: list[SpeedTestResult] = []
+    result = mc.speedtest(size=4 << 20, concurrent=8, duration_s=10, on_value=seen.append, node=1)
+    # Two keep-alive zero values, then the result: only the last one counts.
+    assert [v.is_result for v in seen] == [False, False, True]
+    assert (result.servers, result.disks, result.size, result.concurrent) == (4, 8, 4 << 20, 8)
+    assert result.put.throughput_per_s == 1207959552 and result.get.objects_per_s == 576
+    # Latencies are integer nanoseconds, cluster-wide.
+    assert result.put.response.avg == timedelta(milliseconds=83)
+    assert result.get.response.p99 == timedelta(milliseconds=70) and result.get.ttfb.avg == timedelta(milliseconds=6)
+    assert not result.put.ttfb.measured
+    hosts = [f"minio-{i}.minio-hl.tenant.svc.cluster.local:9000" for i in range(4)]
+    assert [s.host for s in result.get.servers] == hosts
+    failed = result.failed_servers()
+    assert list(failed) == ["http://minio-2.minio-hl.tenant.svc.cluster.local:9000"]
+    assert "no results for uploads upon first attempt" in failed["http://minio-2.minio-hl.tenant.svc.cluster.local:9000"]
+
+
+def check_admin_speedtest_insufficient_capacity(mc: MinioClient) -> None:
+    with pytest.raises(MinioError) as err:
+        mc.speedtest(size=64 << 20, concurrent=32, duration_s=10, node=1)
+    assert err.value.status == 507 and err.value.kind == "unavailable"
+    assert "XMinioSpeedtestInsufficientCapacity" in str(err.value)
+    assert "not enough usable space available to perform speedtest" in str(err.value)
 
 
 # ---------------------------------------------------------------- health probes

@@ -92,6 +92,18 @@ def scenario_admin_pools_status_draining(make: ClusterFactory, fx: Fixture) -> A
     return _admin(cluster, fx, query={"pool": second})
 
 
+def scenario_admin_speedtest_stream(make: ClusterFactory, fx: Fixture) -> Answer:
+    cluster = make([(4, 2)])
+    cluster.speedtest_clear(time_scale=0.05)  # the 10 s test (2 x 10 s of measuring) streams for 1 s
+    cluster.speedtest_fail(3)
+    return _admin(cluster, fx)
+
+
+def scenario_admin_speedtest_insufficient_capacity(make: ClusterFactory, fx: Fixture) -> Answer:
+    # 4 data drives of 256 MiB: 1 GiB usable, less than 32 x 64 MiB.
+    return _admin(make([(4, 2)], drive_size=256 << 20), fx)
+
+
 def scenario_health_cluster_ok(make: ClusterFactory, fx: Fixture) -> Answer:
     return _http(make([(4, 2)]), fx)
 

@@ -12,6 +12,7 @@ from bot.config import ProbeSettings
 from bot.report import Row, Section, Status, Text, code, duration, size, spans
 from handlers.incidents.diagnose.sections import failed_section, ms, not_on_kubernetes, rows_status, untrusted
 from handlers.incidents.model import Diagnosis, Fact, Gathered
+from handlers.perf import speedtest_action
 
 NEEDS = ("probes", "write_quorum", "canary", "locks", "pod_metrics", "tenant", "pods")
 LOCKS_TITLE = "Locks held (top/locks)"
@@ -194,6 +195,8 @@ def performance_actions(tenant: str, slow: bool, old_locks: bool, pressured: boo
 def evaluate_performance(facts: PerformanceFacts, tenant: str, probe: ProbeSettings) -> Diagnosis:
     """Latencies against the tenant's probe thresholds, locks held too long, pods near their limits."""
     latency, slow = latency_section(facts, probe)
+    # Measure what the cluster can do now: MinIO's speed test, requested (with approval) from the button.
+    latency = latency.model_copy(update={"actions": [*latency.actions, speedtest_action(tenant)]})
     locks, old_locks = locks_section(facts.locks)
     pressure, pressured = pressure_section(facts)
     return Diagnosis([latency, locks, pressure], performance_actions(tenant, slow, old_locks, pressured))
