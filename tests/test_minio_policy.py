@@ -41,6 +41,8 @@ ADMIN_COMMAND_ACTIONS: dict[str, str | None] = {
     "accountinfo": None,
     "list-users": "admin:ListUsers",
     "list-service-accounts": "admin:ListServiceAccounts",
+    "info-service-account": "admin:ListServiceAccounts",  # InfoServiceAccount checks ListServiceAccounts
+    "update-service-account": "admin:UpdateServiceAccount",
     "get-bucket-quota": "admin:GetBucketQuota",
     "set-user-status": "admin:EnableUser",  # the server checks EnableUser for both states
     "set-bucket-quota": "admin:SetBucketQuota",
