@@ -146,7 +146,7 @@ def plan_key_status(runtime: Runtime, tenant: TenantConfig, key: str, enable: bo
         + (f" Undo with /minio security {tenant.name} enable-key {key}." if not enable else ""),
     ]
     if account.description:
-        notes.insert(0, f"Description: {account.description[:200]}.")
+        notes.insert(1, f"Description: {account.description[:200]}.")
     after = "on: it can sign requests again" if enable else "off: MinIO refuses every request signed with it"
     return seal(ChangePlan(
         kind=KeyStatus.name,
