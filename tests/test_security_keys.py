@@ -26,6 +26,7 @@ from handlers.security.buttons import RESPOND
 from sandbox.minio_sim import SimCluster
 from sandbox.minio_sim.iam import ServiceAccount
 from sandbox.slack_sim import SlackSim
+from sandbox.slack_sim.state import Ephemeral, Message
 from tests.fixtures.bot import ALICE, BOB, OPS, BotFactory, base_config
 from tests.reading import plain, report_text
 from tests.test_approvals import World, world_from
@@ -113,11 +114,13 @@ def test_a_key_with_its_own_policy_and_an_expiry_says_so(site: World, minio_clus
 
 
 def test_revoking_the_bots_own_key_is_refused(minio_cluster: SimCluster, tmp_path: Path) -> None:
-    world = make_site(minio_cluster, tmp_path, NIGHTLY, NIGHTLY_SECRET)  # the bot signs with a service account
+    # The bot signs with a service account of its own (a unique name: the bot's keys are redacted process-wide).
+    add_key(minio_cluster, "svc-bot-own-7f3a", "backup-agent", "sim-svc-bot-own-7f3a-secret")
+    world = make_site(minio_cluster, tmp_path, "svc-bot-own-7f3a", "sim-svc-bot-own-7f3a-secret")
     try:
-        report = run(world, f"/minio security demo revoke-key {NIGHTLY}")
+        report = run(world, "/minio security demo revoke-key svc-bot-own-7f3a")
         assert report.failed and "the access key the bot signs with" in report_text(report)
-        assert world.outbox.posts == [] and signs(minio_cluster, NIGHTLY, NIGHTLY_SECRET)
+        assert world.outbox.posts == [] and signs(minio_cluster, "svc-bot-own-7f3a", "sim-svc-bot-own-7f3a-secret")
     finally:
         world.runtime.close()
 
@@ -242,17 +245,17 @@ def test_the_diagnostic_offers_disable_and_revoke_for_admin_grade_users_and_a_pr
 def test_the_bots_own_user_gets_no_button_and_a_stale_button_is_refused_without_a_request(
     minio_cluster: SimCluster, tmp_path: Path
 ) -> None:
-    add_admin(minio_cluster, "chatops")
+    add_admin(minio_cluster, "bot-7f3a")
     keys = tmp_path / "keys"
     keys.mkdir()
     raw = site_config(minio_cluster, keys, f"sqlite:///{tmp_path / 'state.db'}")
-    (keys / "ak").write_text("chatops")
-    (keys / "sk").write_text("sim-chatops-secret")
+    (keys / "ak").write_text("bot-7f3a")
+    (keys / "sk").write_text("sim-bot-7f3a-secret")
     world = world_from(raw, capabilities=(security.capability, incidents.capability))
     try:
         assert security_buttons(run(world, "/minio incident security demo")) == []
         forged = Action(label="x", action_id=f"{RESPOND}:disable-user:0",
-                        value=json.dumps({"tenant": "demo", "action": "disable-user", "name": "chatops"}))
+                        value=json.dumps({"tenant": "demo", "action": "disable-user", "name": "bot-7f3a"}))
         refused = press(world, ALICE, forged)
         assert refused.failed and "the bot's own MinIO user" in report_text(refused)
         assert world.outbox.posts == []
@@ -271,7 +274,8 @@ def test_slack_click_on_revoke_then_a_second_person_approves_and_minio_refuses_t
     assert running.slash(ALICE, OPS, "incident security demo").ok
 
     def offered() -> tuple[str, str, str] | None:
-        for message in [*slack_sim.messages(OPS), *slack_sim.ephemerals(OPS, ALICE)]:
+        messages: list[Message | Ephemeral] = [*slack_sim.messages(OPS), *slack_sim.ephemerals(OPS, ALICE)]
+        for message in messages:
             for block in message.blocks:
                 for element in block.get("elements", []) if block.get("type") == "actions" else []:
                     if str(element.get("text", {}).get("text", "")) == "Revoke key svc-ops-admin":

@@ -207,7 +207,10 @@ def security_actions(
                        f"{failures:,.1f} per minute): find their source in MinIO's audit log or the ingress logs, "
                        "and block it there if nobody owns it.")
     if not isinstance(facts.users, ClientError):
-        actions.append("Review the users above: disable accounts nobody owns and keys older than your rotation policy.")
+        actions.append(spans("Review the users above: disable accounts nobody owns (",
+                             code(f"/minio security {tenant} disable-user <name>"), ") and revoke keys nobody "
+                             "uses or older than your rotation policy (", code(f"/minio security {tenant} users"),
+                             " lists them; ", code(f"/minio security {tenant} revoke-key <access key>"), ")."))
     if not actions:
         actions.append(spans("Fix what kept the checks above from running, then ",
                              code(f"/minio incident security {tenant}"), " again."))
