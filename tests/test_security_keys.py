@@ -27,7 +27,7 @@ from sandbox.minio_sim import SimCluster
 from sandbox.minio_sim.iam import ServiceAccount
 from sandbox.slack_sim import SlackSim
 from sandbox.slack_sim.state import Ephemeral, Message
-from tests.fixtures.bot import ALICE, BOB, OPS, BotFactory, base_config
+from tests.fixtures.bot import ALICE, BOB, CAROL, OPS, BotFactory, base_config
 from tests.reading import plain, report_text
 from tests.test_approvals import World, world_from
 from tests.test_approvals_slack import button, driver, wait_card, wait_state
@@ -231,6 +231,9 @@ def test_the_diagnostic_offers_disable_and_revoke_for_admin_grade_users_and_a_pr
     assert "Admin-grade users (consoleAdmin)" in report_text(report)
     assert signs(minio_cluster, "svc-ops-admin", "sim-svc-ops-admin-secret")
 
+    looker = press(responders, CAROL, buttons["Revoke key svc-ops-admin"])  # may look, may not request
+    assert looker.failed and responders.outbox.posts == []
+
     requested = press(responders, ALICE, buttons["Revoke key svc-ops-admin"])
     assert not requested.failed, report_text(requested)
     assert "Revoke access key svc-ops-admin (automation) on demo" in card(responders)
@@ -240,6 +243,13 @@ def test_the_diagnostic_offers_disable_and_revoke_for_admin_grade_users_and_a_pr
     assert responders.status(approval.id) == "succeeded"
     assert not signs(minio_cluster, "svc-ops-admin", "sim-svc-ops-admin-secret")
     assert signs(minio_cluster, "ops-admin", "sim-ops-admin-secret"), "the user itself is a separate decision"
+
+    responders.outbox.posts.clear()
+    assert not press(responders, BOB, buttons["Disable user ops-admin"]).failed
+    assert "Disable MinIO user ops-admin on demo" in card(responders)
+    [approval] = responders.runtime.store.approvals.pending()
+    responders.press(ALICE, approval.id)
+    assert not signs(minio_cluster, "ops-admin", "sim-ops-admin-secret")
 
 
 def test_the_bots_own_user_gets_no_button_and_a_stale_button_is_refused_without_a_request(
