@@ -305,3 +305,10 @@ def test_slack_click_on_revoke_then_a_second_person_approves_and_minio_refuses_t
     assert driver(running).click(BOB, OPS, approval_card.ts, approve_id).ok
     wait_state(slack_sim, approval_card.ts, "revoked")
     assert not signs(minio_cluster, "svc-ops-admin", "sim-svc-ops-admin-secret")
+
+
+def test_the_sandbox_demo_shows_the_buttons_and_the_expiring_key(responders: World, minio_cluster: SimCluster) -> None:
+    minio_cluster.load_demo_data()
+    labels = {a.label for a in security_buttons(run(responders, "/minio incident security demo"))}
+    assert labels == {"Disable user ops-admin", "Revoke key svc-ops-automation"}
+    assert "`svc-ops-automation` on, expires" in report_text(run(responders, "/minio security demo users"))
