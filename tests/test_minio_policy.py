@@ -41,6 +41,8 @@ ADMIN_COMMAND_ACTIONS: dict[str, str | None] = {
     "accountinfo": None,
     "list-users": "admin:ListUsers",
     "list-service-accounts": "admin:ListServiceAccounts",
+    "info-service-account": "admin:ListServiceAccounts",  # InfoServiceAccount checks ListServiceAccounts
+    "update-service-account": "admin:UpdateServiceAccount",
     "get-bucket-quota": "admin:GetBucketQuota",
     "list-remote-targets": "admin:GetBucketTarget",
     "set-user-status": "admin:EnableUser",  # the server checks EnableUser for both states
@@ -180,7 +182,7 @@ def test_the_bot_never_gets_iam_config_or_bucket_write_actions() -> None:
     assert sorted(a for a in granted_actions(POLICY) if writes.match(a)) == []
     # The remedies policy may enable/disable users, set quotas, enable versioning and restore objects.
     assert sorted(a for a in granted_actions(REMEDIES) if writes.match(a)) == [
-        "admin:EnableUser", "admin:SetBucketQuota", "s3:PutBucketVersioning"]
+        "admin:EnableUser", "admin:SetBucketQuota", "admin:UpdateServiceAccount", "s3:PutBucketVersioning"]
 
 
 def test_no_minio_api_is_used_outside_the_client() -> None:

@@ -79,3 +79,28 @@ def test_bucket_quota_is_set_read_back_and_cleared(minio_cluster: SimCluster) ->
     admin.bucket_quota_clear("quota-test")
     cleared = admin_call(minio_cluster, "GET", "get-bucket-quota", {"bucket": "quota-test"})
     assert cleared.status == 404 and json.loads(cleared.data)["Code"] == "XMinioAdminNoSuchQuotaConfiguration"
+
+
+def test_a_service_account_turned_off_through_madmin_is_refused_and_on_again_signs(minio_cluster: SimCluster) -> None:
+    admin = admin_client(minio_cluster)
+    info = json.loads(admin.get_service_account("svc-backup-nightly"))
+    assert (info["parentUser"], info["accountStatus"], info["impliedPolicy"]) == ("backup-agent", "on", True)
+    assert "expiration" not in info and "secretKey" not in info  # no expiry: omitted, as the real server does
+    assert json.loads(info["policy"])["Statement"], "the parent's policy, as a JSON string"
+    listed = json.loads(admin.list_service_account("backup-agent"))["accounts"]
+    assert listed[0]["expiration"] == "1970-01-01T00:00:00Z"  # newer servers list "never" as the Unix epoch
+    service = s3_client(minio_cluster, access_key="svc-backup-nightly", secret_key="sim-svc-backup-nightly-secret")
+    admin.update_service_account(access_key="svc-backup-nightly", status="off")
+    with pytest.raises(S3Error) as refused:
+        service.list_buckets()
+    assert refused.value.code == "InvalidAccessKeyId" and "disabled" in (refused.value.message or "")
+    admin.update_service_account(access_key="svc-backup-nightly", status="enabled")  # a synonym newer servers take
+    service.list_buckets()
+
+
+def test_info_and_update_of_something_that_is_no_service_account_are_404(minio_cluster: SimCluster) -> None:
+    for key in ("backup-agent", minio_cluster.access_key, "nothing-at-all"):
+        info = admin_call(minio_cluster, "GET", "info-service-account", {"accessKey": key})
+        assert info.status == 404 and json.loads(info.data)["Code"] == "XMinioInvalidIAMCredentials", key
+        update = admin_call(minio_cluster, "POST", "update-service-account", {"accessKey": key})
+        assert update.status == 404, key

@@ -31,7 +31,7 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import ENABLED, CopySource
 from minio.credentials import Credentials, Provider
-from minio.crypto import decrypt
+from minio.crypto import decrypt, encrypt
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from minio.versioningconfig import VersioningConfig
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
@@ -64,6 +64,7 @@ from bot.clients.minio_models import (
     ReplicationRuleInfo,
     RequestRejections,
     ServerInfo,
+    ServiceAccountDetail,
     ServiceAccountInfo,
     ServiceActionResult,
     SpeedTestResult,
@@ -129,7 +130,9 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     "copy_object_version": ("s3:GetObject", "s3:PutObject"),
     "delete_object_version": ("s3:DeleteObject",),
     "list_service_accounts": ("admin:ListServiceAccounts",),
+    "service_account_info": ("admin:ListServiceAccounts",),
     "set_user_status": ("admin:EnableUser",),
+    "set_service_account_status": ("admin:UpdateServiceAccount",),
     "signing_user": (),
     "enable_bucket_versioning": ("s3:PutBucketVersioning",),
     "set_bucket_quota": ("admin:SetBucketQuota",),
@@ -152,6 +155,7 @@ REMEDY_METHODS = frozenset({
     "read_back", "stat_object", "stream_to",
     # Not a change either, but it loads the whole cluster and freezes its S3 traffic while it runs.
     "speedtest",
+    "set_service_account_status",
 })
 
 # S3/admin error codes that mean "these credentials are wrong", as opposed to
@@ -900,6 +904,41 @@ class MinioClient:
 
         def call(target: _Node) -> None:
             self._admin(target, "PUT", "set-user-status", query=query)
+
+        self._on_nodes(call, node, changes_state=True)
+
+    def service_account_info(self, access_key: str, node: int | None = None) -> ServiceAccountDetail | None:
+        """One access key (admin ``info-service-account``, encrypted like ``list-users``); None when MinIO has
+        no service account by that name (404 ``XMinioInvalidIAMCredentials``: unknown keys, IAM users and the
+        root user alike)."""
+
+        def call(target: _Node) -> ServiceAccountDetail | None:
+            try:
+                answer = self._admin(target, "GET", "info-service-account", query={"accessKey": access_key})
+            except MinioError as exc:
+                if exc.kind == "not_found":
+                    return None
+                raise
+            plain = self._decrypted(target, answer, "info-service-account")
+            try:
+                detail = ServiceAccountDetail.model_validate_json(plain)
+            except ValidationError as exc:
+                raise self._error("bad_response", target, f"info-service-account: {_validation_summary(exc)}") from None
+            detail.access_key = access_key
+            return detail
+
+        return self._on_nodes(call, node)[0]
+
+    def set_service_account_status(self, access_key: str, enabled: bool, node: int | None = None) -> None:
+        """Turn a service account on or off (admin ``update-service-account``, body encrypted with the bot's
+        secret, ``newStatus`` "on"/"off": the values every server release accepts). An off key is refused
+        on every request; its secret and policy stay, so turning it on again restores it."""
+        doc = json.dumps({"newStatus": "on" if enabled else "off"}).encode()
+
+        def call(target: _Node) -> None:
+            # Encrypted with the secret the request is signed with, as madmin does.
+            body = encrypt(doc, self._keys()[1])
+            self._admin(target, "POST", "update-service-account", query={"accessKey": access_key}, body=body)
 
         self._on_nodes(call, node, changes_state=True)
 

@@ -8,6 +8,7 @@ report or a log.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -709,20 +710,65 @@ class BucketQuota(_Wire):
         return self.size or self.quota
 
 
+def _no_expiry_to_none(value: Any) -> Any:
+    # MinIO stores "never expires" as the Unix epoch (its timeSentinel) or Go's zero time; newer servers
+    # send it in list-service-accounts as "1970-01-01T00:00:00Z", info-service-account omits it.
+    if isinstance(value, str) and value.startswith("1970-01-01T00:00:00"):
+        return None
+    return _zero_time_to_none(value)
+
+
 class ServiceAccountInfo(_Wire):
     """A service account of a user (admin ``list-service-accounts``); never carries its secret."""
 
     access_key: str = Field(alias="accessKey")
     parent_user: str = Field(default="", alias="parentUser")
     status: str = Field(default="", alias="accountStatus")
+    implied_policy: bool = Field(default=True, alias="impliedPolicy")
     name: str = ""
     description: str = ""
-    expiration: datetime | None = None
+    expiration: datetime | None = None  # None: never expires
+
+    _expiry = field_validator("expiration", mode="before")(_no_expiry_to_none)
 
     @property
     def enabled(self) -> bool:
         """madmin reports service accounts as "on"/"off"."""
         return self.status in ("on", "enabled")
+
+
+class ServiceAccountDetail(_Wire):
+    """One access key as admin ``info-service-account`` describes it (madmin ``InfoServiceAccountResp``).
+
+    ``policy`` is a policy document (JSON text): the key's own inline policy, or, when ``implied_policy``,
+    the parent user's combined policy. Neither MinIO answer carries a secret or a time of last use.
+    """
+
+    access_key: str = ""  # not in the answer: the key that was asked about
+    parent_user: str = Field(default="", alias="parentUser")
+    parent_user_status: str = Field(default="", alias="parentUserStatus")  # newer servers only
+    status: str = Field(default="", alias="accountStatus")
+    implied_policy: bool = Field(default=True, alias="impliedPolicy")
+    policy: str = ""
+    name: str = ""
+    description: str = ""
+    expiration: datetime | None = None  # None: never expires
+
+    _expiry = field_validator("expiration", mode="before")(_no_expiry_to_none)
+
+    @property
+    def enabled(self) -> bool:
+        """"on" (or "enabled", which newer servers accept as a synonym)."""
+        return self.status in ("on", "enabled")
+
+    def policy_statements(self) -> int | None:
+        """How many statements the policy document holds; None when it cannot be read."""
+        try:
+            doc = json.loads(self.policy) if self.policy else {}
+        except ValueError:
+            return None
+        statements = doc.get("Statement") if isinstance(doc, dict) else None
+        return len(statements) if isinstance(statements, list) else 0
 
 
 class CopyResult(_Wire):

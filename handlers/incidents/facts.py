@@ -4,7 +4,8 @@ A diagnostic names the facts it needs (``NEEDS`` in its module); :func:`gather`
 calls each needed fact once, also when several diagnostics need it (the
 evidence of a declared incident). Facts that depend on another fact (pod logs
 on the pods, per-bucket settings on the bucket list, certificates and the root
-credentials on the Tenant) form a second stage under the same deadline: one
+credentials on the Tenant, the access keys of the users a security finding names
+on the user list) form a second stage under the same deadline: one
 fan-out per stage, never one inside another. A fact that could not be gathered
 is its ClientError; a Kubernetes fact of a static tenant is absent.
 
@@ -29,7 +30,7 @@ from bot.clients.errors import ClientError, CredentialsUnavailable, PerNodeUnava
 from bot.clients.fanout import fan_out
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import TenantInfo
-from bot.clients.minio_models import REJECTION_METRICS, BackupFreshness, BucketInfo
+from bot.clients.minio_models import REJECTION_METRICS, BackupFreshness, BucketInfo, UserInfo
 from bot.clients.prometheus import PrometheusClient
 from bot.config import TenantConfig
 from bot.redact import register_secret
@@ -38,6 +39,8 @@ from handlers.capacity.history import prometheus_token
 from handlers.health import backup_tenant
 from handlers.incidents.model import AuthRejectionRate, Gathered, RejectionSample
 from handlers.incidents.pods import log_targets
+from handlers.security.buttons import MAX_RESPONSE_USERS
+from handlers.security.evaluate import response_candidates
 
 EVENTS_WINDOW = timedelta(hours=1)
 LOG_TAIL_LINES = 20
@@ -59,6 +62,7 @@ _DEPENDS_ON = {
     "root_default": "tenant",
     "certificates": "tenant",
     "auth_rate": "auth_first",
+    "user_keys": "users",
 }
 
 
@@ -174,7 +178,23 @@ def _second_stage(
             calls.update({f"cert:{s}": partial(kube.tls_certificate, info.namespace, s) for s in tls_secrets(info)})
     if isinstance(buckets, list):
         calls.update(_bucket_calls(runtime, tenant, needs, _names(buckets)))
+    users = got.get("users")
+    if "user_keys" in needs and isinstance(users, list):
+        calls.update(_user_key_calls(runtime, tenant, users, got))
     return calls
+
+
+def _user_key_calls(runtime: Runtime, tenant: TenantConfig, users: list[UserInfo], got: dict[str, Any]) -> Calls:
+    """``keys:<user>``: the service accounts of the users a security finding offers responses for (bounded);
+    ``got`` gets ``bot_user``, the access key the bot signs with."""
+    try:
+        client = runtime.minio(tenant)
+    except ClientError as exc:
+        got["bot_user"] = exc
+        return {}
+    got["bot_user"] = client.signing_user()
+    picked = response_candidates(users, client.signing_user(), MAX_RESPONSE_USERS)
+    return {f"keys:{u.access_key}": partial(client.list_service_accounts, u.access_key) for u in picked}
 
 
 def _names(buckets: Iterable[BucketInfo]) -> list[str]:

@@ -1,4 +1,5 @@
-"""What `/minio security` asks MinIO: the IAM users, each user's service accounts, and who the bot signs as.
+"""What `/minio security` asks MinIO: the IAM users, each user's service accounts, one access key, and who the bot
+signs as.
 
 One fan-out: the user list first (it names the users), then every user's service accounts in parallel,
 at most ``MAX_IN_FLIGHT_PER_ENDPOINT`` at once, under the report deadline. Secrets are never asked for:
@@ -14,7 +15,7 @@ from typing import Any
 
 from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
-from bot.clients.minio_models import ServiceAccountInfo, UserInfo
+from bot.clients.minio_models import ServiceAccountDetail, ServiceAccountInfo, UserInfo
 from bot.clients.timeouts import MAX_IN_FLIGHT_PER_ENDPOINT
 from bot.config import TenantConfig
 from bot.runtime import Runtime
@@ -38,3 +39,28 @@ def identity_facts(runtime: Runtime, tenant: TenantConfig, only: str | None = No
     accounts = fan_out(calls, deadline_s=runtime.config.timeouts.report_deadline,
                        max_workers=MAX_IN_FLIGHT_PER_ENDPOINT)
     return IdentityFacts(users=users, accounts=accounts, bot_user=client.signing_user())
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    """One access key: its service account (None: MinIO has none by that name), the IAM users (to tell a user's
+    name from an unknown key) and the bot's own access key."""
+
+    key: str
+    account: ServiceAccountDetail | None
+    users: list[UserInfo]
+    bot_user: str
+
+
+def key_facts(runtime: Runtime, tenant: TenantConfig, key: str) -> KeyFacts:
+    """The service account ``key`` and the user list, in parallel under the report deadline (a failure raises)."""
+    client = runtime.minio(tenant)
+    calls: dict[str, Callable[[], Any]] = {"account": partial(client.service_account_info, key),
+                                           "users": client.list_users}
+    got = fan_out(calls, deadline_s=runtime.config.timeouts.report_deadline, max_workers=2)
+    account, users = got["account"], got["users"]
+    if isinstance(account, ClientError):
+        raise account
+    if isinstance(users, ClientError):
+        raise users
+    return KeyFacts(key=key, account=account, users=users, bot_user=client.signing_user())

@@ -18,7 +18,7 @@ from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.decommission import Decommission
 from sandbox.minio_sim.entities import DriveView, Pool
 from sandbox.minio_sim.errors import JSON, admin_error, json_response
-from sandbox.minio_sim.iam import DISABLED, ENABLED
+from sandbox.minio_sim.iam import ACCOUNT_OFF, ACCOUNT_ON, DISABLED, ENABLED
 from sandbox.minio_sim.model import ClusterModel, reported_version
 from sandbox.minio_sim.scanner import rfc3339
 from sandbox.minio_sim.server import Request, Response
@@ -397,6 +397,56 @@ def _list_service_accounts(ctx: NodeContext, request: Request) -> Response:
     return _encrypted(ctx, request, {"accounts": accounts})
 
 
+def _no_such_service_account(request: Request) -> Response:
+    # Real: ErrAdminServiceAccountNotFound, for unknown keys, IAM users and the root user alike.
+    return admin_error(404, "XMinioInvalidIAMCredentials", "The specified service account is not found",
+                       resource=request.path)
+
+
+def _info_service_account(ctx: NodeContext, request: Request) -> Response:
+    access_key = request.query.get("accessKey", "")
+    if not access_key:
+        return admin_error(400, "InvalidRequest", "Invalid Request", resource=request.path)
+    with ctx.model.lock:
+        account = ctx.model.iam.service_accounts.get(access_key)
+        if account is None:
+            return _no_such_service_account(request)
+        parent = ctx.model.iam.users.get(account.parent)
+        parent_policy = BUILTIN_POLICIES.get(parent.policy if parent else "consoleAdmin", _policy([]))
+        doc = account.info(parent_policy)
+    return _encrypted(ctx, request, doc)
+
+
+# update-service-account's newStatus: "on"/"off", and (newer servers) "enabled"/"disabled" as synonyms.
+_ACCOUNT_STATUS = {"on": ACCOUNT_ON, "off": ACCOUNT_OFF, "enabled": ACCOUNT_ON, "disabled": ACCOUNT_OFF}
+
+
+def _update_service_account(ctx: NodeContext, request: Request) -> Response:
+    access_key = request.query.get("accessKey", "")
+    if not access_key:
+        return admin_error(400, "InvalidRequest", "Invalid Request", resource=request.path)
+    with ctx.model.lock:
+        if access_key not in ctx.model.iam.service_accounts:
+            return _no_such_service_account(request)
+    try:
+        body = cast(urllib3.BaseHTTPResponse, _Body(request.body))
+        doc = json.loads(decrypt(body, _caller_secret(ctx, request)))
+        status = str(doc.get("newStatus") or "")
+    except Exception:  # noqa: BLE001 - any unreadable body is the same refusal
+        return admin_error(400, "XMinioAdminConfigBadJSON", "JSON configuration provided is of incorrect format",
+                           resource=request.path)
+    if status and status not in _ACCOUNT_STATUS:
+        return admin_error(500, "InternalError", "unknown account status value", resource=request.path)
+    with ctx.model.lock:
+        account = ctx.model.iam.service_accounts.get(access_key)
+        if account is None:
+            return _no_such_service_account(request)
+        if status:
+            account.status = _ACCOUNT_STATUS[status]
+        ctx.model.touch()
+    return Response(204)
+
+
 def _caller(request: Request) -> str:
     """The access key that signed the request (already verified)."""
     authorization = str(request.headers.get("Authorization") or "")
@@ -691,6 +741,8 @@ ROUTES: dict[str, tuple[frozenset[str], AdminHandler]] = {
     "add-user": (frozenset({"PUT"}), _add_user),
     "set-user-status": (frozenset({"PUT"}), _set_user_status),
     "list-service-accounts": (GET, _list_service_accounts),
+    "info-service-account": (GET, _info_service_account),
+    "update-service-account": (POST, _update_service_account),
     "list-canned-policies": (GET, _list_policies),
     "get-bucket-quota": (GET, _bucket_quota),
     "list-remote-targets": (GET, list_remote_targets),

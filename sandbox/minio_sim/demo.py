@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sandbox.minio_sim.iam import ServiceAccount
+
 if TYPE_CHECKING:
     from sandbox.minio_sim.cluster import SimCluster
 
@@ -23,11 +25,14 @@ DOCUMENT_VERSIONS = {
     "contracts/acme.pdf": (b"%PDF acme v1\n", b"%PDF acme v2\n"),
 }
 LOGS_QUOTA = 50 << 40
+# An admin-grade user with an automation key: what the security diagnostic offers Disable / Revoke buttons for.
+DEMO_ADMIN, DEMO_ADMIN_KEY, DEMO_ADMIN_KEY_EXPIRY = "ops-admin", "svc-ops-automation", "2027-06-30T00:00:00Z"
 
 
 def load_demo_data(cluster: SimCluster) -> None:
     """Create backups, logs (with a quota), ml-datasets, web-assets (public), probe and documents
-(versioned, with a few objects and their history), with synthetic usage."""
+(versioned, with a few objects and their history), with synthetic usage; and an admin-grade IAM user
+(``ops-admin``, consoleAdmin) with one expiring access key."""
     model = cluster.model
     usable = sum(model.pool_raw_capacity(p.index) * (p.set_size - p.parity) // p.set_size for p in model.pools)
     usage: dict[str, tuple[int, int]] = {}
@@ -44,6 +49,9 @@ def load_demo_data(cluster: SimCluster) -> None:
     with model.lock:
         model.buckets[DOCUMENTS].versioning = "Enabled"
         model.buckets["logs"].quota = LOGS_QUOTA
+        model.iam.add_user(DEMO_ADMIN, f"sim-{DEMO_ADMIN}-secret", policy="consoleAdmin")
+        model.iam.add_service_account(DEMO_ADMIN_KEY, ServiceAccount(
+            DEMO_ADMIN, f"sim-{DEMO_ADMIN_KEY}-secret", name="automation", expiration=DEMO_ADMIN_KEY_EXPIRY))
     for key, contents in DOCUMENT_VERSIONS.items():
         for data in contents:
             model.put_object(DOCUMENTS, key, data, "application/pdf", {})

@@ -8,6 +8,7 @@ is disabled; please contact your administrator.". Policies are not evaluated (se
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 ENABLED = "enabled"
@@ -29,28 +30,57 @@ class User:
         return {"policyName": self.policy, "status": self.status} if self.policy else {"status": self.status}
 
 
+# MinIO keeps "never expires" as the Unix epoch (its timeSentinel); newer servers list it as such.
+NO_EXPIRY = "1970-01-01T00:00:00Z"
+ACCOUNT_ON, ACCOUNT_OFF = "on", "off"
+
+
 @dataclass
 class ServiceAccount:
-    """A service account (access key) of a parent user; ``status`` is "on" or "off" as madmin reports it."""
+    """A service account (access key) of a parent user; ``status`` is "on" or "off" as madmin reports it.
+
+    ``policy`` is its own inline policy document (None: it inherits the parent's); ``expiration`` is an
+    RFC 3339 time or None (never expires).
+    """
 
     parent: str
     secret_key: str
     name: str = ""
     description: str = ""
-    status: str = "on"
+    status: str = ACCOUNT_ON
+    expiration: str | None = None
+    policy: dict[str, object] | None = None
 
     def public(self, access_key: str) -> dict[str, object]:
-        """madmin's ServiceAccountInfo (no secret)."""
+        """madmin's ServiceAccountInfo (no secret), as newer servers list it: ``expiration`` always set."""
         doc: dict[str, object] = {
             "parentUser": self.parent,
             "accountStatus": self.status,
-            "impliedPolicy": True,
+            "impliedPolicy": self.policy is None,
             "accessKey": access_key,
+            "expiration": self.expiration or NO_EXPIRY,
         }
         if self.name:
             doc["name"] = self.name
         if self.description:
             doc["description"] = self.description
+        return doc
+
+    def info(self, parent_policy: dict[str, object]) -> dict[str, object]:
+        """madmin's InfoServiceAccountResp: the key's own policy or its parent's (``impliedPolicy``), as JSON
+        text; ``expiration`` only when the key expires."""
+        doc: dict[str, object] = {
+            "parentUser": self.parent,
+            "accountStatus": self.status,
+            "impliedPolicy": self.policy is None,
+            "policy": json.dumps(self.policy if self.policy is not None else parent_policy, indent=1),
+        }
+        if self.name:
+            doc["name"] = self.name
+        if self.description:
+            doc["description"] = self.description
+        if self.expiration:
+            doc["expiration"] = self.expiration
         return doc
 
 
@@ -101,10 +131,14 @@ class Identities:
         if account is not None:
             parent = self.users.get(account.parent)
             parent_off = parent is not None and parent.status != ENABLED
-            return Signer(account.secret_key, disabled=account.status != "on" or parent_off)
+            return Signer(account.secret_key, disabled=account.status != ACCOUNT_ON or parent_off)
         return Signer(None)
 
     def add_user(self, access_key: str, secret_key: str, status: str = ENABLED, policy: str = "") -> None:
         """Create or update a user (admin add-user keeps an existing user's policy)."""
         existing = self.users.get(access_key)
         self.users[access_key] = User(secret_key, policy or (existing.policy if existing else ""), status)
+
+    def add_service_account(self, access_key: str, account: ServiceAccount) -> None:
+        """Create a service account (tests and demos; the admin ``add-service-account`` call is not served)."""
+        self.service_accounts[access_key] = account

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from xml.etree import ElementTree
 
+from minio.crypto import decrypt, encrypt
 from prometheus_client.parser import text_string_to_metric_families
+from urllib3 import BaseHTTPResponse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _FRACTION = re.compile(r"\.(\d+)")
@@ -34,6 +37,8 @@ class Fixture:
     contract: dict[str, Any] = field(default_factory=dict)
     # A streamed answer (Go's json.Encoder: one JSON value per line), e.g. the speed test's progress and result.
     stream: list[Any] | None = None
+    # The server encrypts a 2xx body with the caller's secret key (madmin EncryptData); the fixture shows it plain.
+    encrypted: bool = False
 
     @property
     def raw_body(self) -> bytes:
@@ -64,7 +69,25 @@ def load(name: str) -> Fixture:
         xml=response.get("xml"),
         contract=dict(doc.get("contract") or {}),
         stream=response.get("stream"),
+        encrypted=bool(doc.get("encrypted")),
     )
+
+
+class _Buffered(io.BytesIO):
+    """Bytes shaped like the urllib3 response ``minio.crypto.decrypt`` reads from."""
+
+    def release_conn(self) -> None:
+        """Nothing to release."""
+
+
+def sealed(body: bytes, secret_key: str) -> bytes:
+    """``body`` encrypted as MinIO encrypts admin answers for the caller (sio/DARE)."""
+    return encrypt(body, secret_key)
+
+
+def unsealed(body: bytes, secret_key: str) -> bytes:
+    """An encrypted admin answer, decrypted with the caller's secret key."""
+    return decrypt(cast(BaseHTTPResponse, _Buffered(body)), secret_key)
 
 
 def all_names() -> list[str]:

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from bot.clients import MinioClient, MinioError, NotSupported, Timeouts
 from bot.clients.minio_models import SpeedTestResult
-from tests.contract.shapes import Fixture, all_names, load
+from tests.contract.shapes import Fixture, all_names, load, sealed
 
 ACCESS, SECRET = "contract-admin", "contract-secret-key-0123"
 
@@ -43,6 +43,8 @@ class FixtureServer:
                     and all(query.get(k) == v for k, v in wanted.query.items())
                 )
                 body = wanted.raw_body if matches else b"request does not match the fixture"
+                if matches and wanted.encrypted and 200 <= wanted.status < 300:
+                    body = sealed(body, SECRET)
                 self.send_response(wanted.status if matches else 599)
                 for name, value in (wanted.headers if matches else {}).items():
                     self.send_header(name, value)
@@ -181,6 +183,30 @@ def check_admin_speedtest_insufficient_capacity(mc: MinioClient) -> None:
     assert err.value.status == 507 and err.value.kind == "unavailable"
     assert "XMinioSpeedtestInsufficientCapacity" in str(err.value)
     assert "not enough usable space available to perform speedtest" in str(err.value)
+
+
+def check_admin_info_service_account(mc: MinioClient) -> None:
+    key = mc.service_account_info("svc-ci-deploy", node=1)
+    assert key is not None and key.access_key == "svc-ci-deploy"
+    assert (key.parent_user, key.status, key.enabled, key.implied_policy) == ("ci-bot", "on", True, False)
+    assert key.expiration == datetime(2027, 3, 31, tzinfo=UTC)
+    assert key.policy_statements() == 1 and key.name == "deploy"
+
+
+def check_admin_info_service_account_not_found(mc: MinioClient) -> None:
+    # An IAM user's name, the root user, or nothing at all: "no such service account" is an answer, not a failure.
+    assert mc.service_account_info("backup-agent", node=1) is None
+
+
+def check_admin_update_service_account_off(mc: MinioClient) -> None:
+    mc.set_service_account_status("svc-backup-nightly", enabled=False, node=1)  # 204: accepted
+
+
+def check_admin_list_service_accounts(mc: MinioClient) -> None:
+    [key] = mc.list_service_accounts("backup-agent", node=1)
+    assert (key.access_key, key.parent_user, key.enabled, key.implied_policy) == (
+        "svc-backup-nightly", "backup-agent", True, True)
+    assert key.expiration is None  # the Unix epoch is MinIO's "never expires"
 
 
 # ---------------------------------------------------------------- health probes

@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from sandbox.minio_sim import SimCluster
-from tests.contract.shapes import Fixture, all_names, answer_problems, load
+from sandbox.minio_sim.iam import ServiceAccount
+from tests.contract.shapes import Fixture, all_names, answer_problems, load, sealed, unsealed
 from tests.fixtures.minio import ClusterFactory, admin_call, s3_client, sim_http
 
 Answer = tuple[int, dict[str, str], bytes]
@@ -102,6 +103,37 @@ def scenario_admin_speedtest_stream(make: ClusterFactory, fx: Fixture) -> Answer
 def scenario_admin_speedtest_insufficient_capacity(make: ClusterFactory, fx: Fixture) -> Answer:
     # 4 data drives of 256 MiB: 1 GiB usable, less than 32 x 64 MiB.
     return _admin(make([(4, 2)], drive_size=256 << 20), fx)
+
+
+def scenario_admin_info_service_account(make: ClusterFactory, fx: Fixture) -> Answer:
+    cluster = make([(4, 2)])
+    cluster.model.iam.add_user("ci-bot", "sim-ci-bot-secret", policy="readwrite")
+    own = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": ["arn:aws:s3:::releases/*"]}]}
+    cluster.model.iam.add_service_account("svc-ci-deploy", ServiceAccount(
+        "ci-bot", "sim-ci-deploy-secret", name="deploy", description="CI deploy key",
+        expiration="2027-03-31T00:00:00Z", policy=own))
+    return _decrypted(cluster, _admin(cluster, fx))
+
+
+def scenario_admin_info_service_account_not_found(make: ClusterFactory, fx: Fixture) -> Answer:
+    return _admin(make([(4, 2)]), fx)
+
+
+def scenario_admin_update_service_account_off(make: ClusterFactory, fx: Fixture) -> Answer:
+    cluster = make([(4, 2)])
+    body = sealed(json.dumps({"newStatus": "off"}).encode(), cluster.secret_key)
+    return _admin(cluster, fx, body=body)
+
+
+def scenario_admin_list_service_accounts(make: ClusterFactory, fx: Fixture) -> Answer:
+    cluster = make([(4, 2)])
+    return _decrypted(cluster, _admin(cluster, fx))
+
+
+def _decrypted(cluster: SimCluster, answer: Answer) -> Answer:
+    status, headers, body = answer
+    return status, headers, unsealed(body, cluster.secret_key) if 200 <= status < 300 else body
 
 
 def scenario_health_cluster_ok(make: ClusterFactory, fx: Fixture) -> Answer:

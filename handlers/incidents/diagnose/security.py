@@ -1,5 +1,12 @@
 """`/minio incident security`: default credentials, requests refused for their authorization scheme (a rate, now),
-users, public buckets, certificate expiry."""
+users, public buckets, certificate expiry.
+
+One finding offers responses as buttons (built by handlers.security): enabled users with an admin-grade policy
+(MinIO's consoleAdmin), not the bot's own user, at most three by name, each get "Disable user X", and their
+access keys that are on get "Revoke key K" (two per user, five in all). These are the identities whose misuse
+costs most and whose keys a responder wants off first; any other user or key is one command away (the users
+report names the commands). A press requests the same approved plan as the command.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,14 @@ from dataclasses import dataclass
 
 from bot.clients.errors import ClientError, CredentialsUnavailable
 from bot.clients.kube_models import CertInfo
-from bot.clients.minio_models import UserInfo
+from bot.clients.minio_models import ServiceAccountInfo, UserInfo
 from bot.report import Row, Section, Status, Text, code, duration, join, spans, when
 from handlers.incidents.diagnose.sections import failed_section, not_on_kubernetes, rows_status
 from handlers.incidents.model import AuthRejectionRate, Diagnosis, Fact, Gathered, Sensitive
+from handlers.security.buttons import MAX_RESPONSE_USERS, response_actions
+from handlers.security.evaluate import response_candidates
 
-NEEDS = ("default_credentials", "root_default", "auth_rate", "users", "public", "certificates")
+NEEDS = ("default_credentials", "root_default", "auth_rate", "users", "user_keys", "public", "certificates")
 MAX_USERS = 25
 MAX_UNKNOWN_BUCKETS = 10
 CERT_CRITICAL_DAYS = 7.0
@@ -36,6 +45,8 @@ class SecurityFacts:
     users: Fact[list[UserInfo]]
     public: Fact[dict[str, Fact[bool]]]
     certificates: Fact[dict[str, Fact[CertInfo]]] | None  # None: not on Kubernetes
+    bot_user: Fact[str] | None = None  # the access key the bot signs with (None: not gathered)
+    user_keys: dict[str, Fact[list[ServiceAccountInfo]]] | None = None  # access keys of the users findings name
 
     @classmethod
     def of(cls, got: Gathered) -> SecurityFacts:
@@ -49,6 +60,8 @@ class SecurityFacts:
             public=public if isinstance(public, ClientError) else got.items("public"),
             certificates=certificates if isinstance(certificates, ClientError)
             else got.items("cert") if on_kubernetes else None,
+            bot_user=got.get("bot_user"),
+            user_keys=got.items("keys"),
         )
 
 
@@ -100,8 +113,8 @@ def auth_section(rate: Fact[AuthRejectionRate]) -> tuple[Section, float]:
     return Section(title=AUTH_TITLE, status=status, lines=lines), rate.per_minute
 
 
-def users_section(users: Fact[list[UserInfo]]) -> Section:
-    """The users, their status and policy."""
+def users_section(users: Fact[list[UserInfo]], tenant: str = "", facts: SecurityFacts | None = None) -> Section:
+    """The users, their status and policy; with the response buttons for admin-grade users (see the module)."""
     if isinstance(users, ClientError):
         return failed_section("Users", users)
     rows = [
@@ -112,10 +125,17 @@ def users_section(users: Fact[list[UserInfo]]) -> Section:
         )
         for u in users[:MAX_USERS]
     ]
-    lines = [f"{len(users)} user(s), {sum(1 for u in users if u.status != 'enabled')} disabled."]
+    lines: list[Text] = [f"{len(users)} user(s), {sum(1 for u in users if u.status != 'enabled')} disabled."]
     if len(users) > MAX_USERS:
         lines.append(f"… {len(users) - MAX_USERS} more not shown.")
-    return Section(title="Users", status=Status.INFO, lines=lines, rows=rows)
+    actions = []
+    if tenant and facts is not None and isinstance(facts.bot_user, str):
+        named = response_candidates(users, facts.bot_user, MAX_RESPONSE_USERS)
+        if named:
+            lines.append(spans("Admin-grade users (consoleAdmin): ", join([spans(code(u.access_key)) for u in named]),
+                               ". If one may be compromised, disable it or revoke its keys below (needs approval)."))
+            actions = response_actions(tenant, named, facts.user_keys or {})
+    return Section(title="Users", status=Status.INFO, lines=lines, rows=rows, actions=actions)
 
 
 def public_section(public: Fact[dict[str, Fact[bool]]]) -> tuple[Section, list[str]]:
@@ -187,7 +207,10 @@ def security_actions(
                        f"{failures:,.1f} per minute): find their source in MinIO's audit log or the ingress logs, "
                        "and block it there if nobody owns it.")
     if not isinstance(facts.users, ClientError):
-        actions.append("Review the users above: disable accounts nobody owns and keys older than your rotation policy.")
+        actions.append(spans("Review the users above: disable accounts nobody owns (",
+                             code(f"/minio security {tenant} disable-user <name>"), ") and revoke keys nobody "
+                             "uses or older than your rotation policy (", code(f"/minio security {tenant} users"),
+                             " lists them; ", code(f"/minio security {tenant} revoke-key <access key>"), ")."))
     if not actions:
         actions.append(spans("Fix what kept the checks above from running, then ",
                              code(f"/minio incident security {tenant}"), " again."))
@@ -200,7 +223,7 @@ def evaluate_security(facts: SecurityFacts, tenant: str) -> Diagnosis:
     auth, failures = auth_section(facts.auth)
     public, open_buckets = public_section(facts.public)
     certificates, expiring = certificates_section(facts.certificates)
-    users = users_section(facts.users)
+    users = users_section(facts.users, tenant, facts)
     sections = [credentials, auth, users, public, certificates]
     actions = security_actions(tenant, facts, defaults, expiring, open_buckets, failures)
     return Diagnosis(sections, actions, sensitive={users.title: Sensitive.IAM})
