@@ -159,7 +159,7 @@ def test_the_plan_is_refused_after_approval_when_the_key_changed_since_the_previ
     ("command", "says"),
     [
         ("/minio data demo restore documents/never/was.pdf", "never existed"),
-        ("/minio data demo restore logs/app.log", "only a backup can help"),
+        ("/minio data demo restore logs/app.log", "only a backup can help: /minio backup <tenant> restore logs/"),
         ("/minio data demo restore documents/reports/2026-q3.pdf", "is not deleted"),
         ("/minio data demo restore documents/reports", "Keys under that name: reports/2026-q3.pdf"),
         ("/minio data demo versions documents", "name a bucket and a key or prefix"),

@@ -141,13 +141,18 @@ def decide_restore(facts: KeyFacts, version_id: str | None) -> RestoreDecision:
     return RestoreDecision("copy", chosen, current)
 
 
+def _backup_hint(facts: KeyFacts) -> str:
+    return (f"Only a backup can help: /minio backup <tenant> restore {facts.bucket}/{facts.key} brings it back from "
+            "the tenant's backup location, if one is configured.")
+
+
 def _check_history(facts: KeyFacts) -> None:
     """RestoreRefused unless the bucket keeps versions and the key has a (fully read) history."""
     if facts.versioning.status == "Off":
         raise RestoreRefused(
             f"Versioning is off on bucket {facts.bucket}: MinIO keeps no old versions or delete markers there, "
             "so a deleted or overwritten object cannot be brought back from MinIO.",
-            "Only a backup can help.")
+            _backup_hint(facts))
     if not facts.versions:
         hint = ("Keys under that name: " + ", ".join(facts.others) + ".") if facts.others else ""
         raise RestoreRefused(f"{facts.key} has no version and no delete marker in {facts.bucket}: it never "
@@ -177,7 +182,7 @@ def decide_copy_to(facts: KeyFacts, version_id: str | None, to: str) -> ObjectVe
         data = next((v for v in facts.versions if not v.delete_marker), None)
         if data is None:
             raise RestoreRefused(f"{facts.key} has only delete markers: there is no data version to copy.",
-                                 "Only a backup can help.")
+                                 _backup_hint(facts))
         return data
     return _data_version(facts, version_id, "copy the newest data version")
 
@@ -204,7 +209,7 @@ def _undelete(facts: KeyFacts, current: ObjectVersion) -> RestoreDecision:
             return RestoreDecision("remove-markers", version, current, tuple(markers))
         markers.append(version)
     raise RestoreRefused(f"{facts.key} has only delete markers: there is no data version to bring back.",
-                         "Only a backup can help.")
+                         _backup_hint(facts))
 
 
 # ------------------------------------------------------------------------- paging
