@@ -35,9 +35,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import Bot  # noqa: E402
 from bot.config import Secrets, parse_config  # noqa: E402
 from bot.http import HttpServer  # noqa: E402
+from bot.slack.app import Bot  # noqa: E402
 from sandbox.alerting import SandboxAlerting  # noqa: E402
 from sandbox.minio_sim import SimCluster  # noqa: E402
 from sandbox.slack_sim import SlackSim  # noqa: E402

@@ -86,7 +86,6 @@ def serve(config_path: str, leader: bool = False) -> int:
     its scheduler, which resumes what a killed bot left)."""
     from pydantic import BaseModel, ConfigDict
 
-    from bot.app import Bot
     from bot.application import Capability
     from bot.approval_engine import request_change
     from bot.changes import Change, ChangeKind, ChangePlan, Finding, Outcome, Target, seal
@@ -98,6 +97,7 @@ def serve(config_path: str, leader: bool = False) -> int:
     from bot.report import Report
     from bot.runtime import Runtime
     from bot.scheduler import start_background
+    from bot.slack.app import Bot
 
     log_path = Path(os.environ[EXEC_LOG_ENV])
     log_lock = threading.Lock()

@@ -47,9 +47,9 @@ def run(outage_s: float, retry_s: float, workdir: Path) -> dict[str, Any]:
     """One outage at report time; returns the figures."""
     from bot.composition import load_application
     from bot.config import parse_config
-    from bot.delivery import Delivery, SlackOutbox, make_web_client
     from bot.runtime import Runtime
     from bot.scheduler import Scheduler, report_job_id
+    from bot.slack.delivery import Delivery, SlackOutbox, make_web_client
     from bot.slot_delivery import idempotency_key
     from sandbox.slack_sim import SlackSim
 

@@ -53,9 +53,9 @@ def _wait_for_signal() -> threading.Event:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import Bot
     from bot.logs import setup_logging
     from bot.serve import serve_forever
+    from bot.slack.app import Bot
 
     setup_logging(os.environ.get("LOG_LEVEL", "INFO"))
     config = _load(_config_path(args.config))
@@ -133,10 +133,10 @@ def cmd_shell(args: argparse.Namespace) -> int:
 
 def _demo_foreground(state_file: Path | None, tour: bool) -> int:
     """Start the sandbox and the bot against the Slack simulator; serve until stopped."""
-    from bot.app import Bot
     from bot.http import HttpServer
     from bot.logs import setup_logging
     from bot.scheduler import start_background
+    from bot.slack.app import Bot
     from sandbox.launcher import DEMO_USERS, Sandbox, write_state
 
     setup_logging(os.environ.get("LOG_LEVEL", "WARNING"))
@@ -330,7 +330,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """Check the installation as the bot would run it (same config and environment); exit 0, 1 or 2."""
     from bot.commands import NoArgs
     from bot.composition import load_application
-    from bot.delivery import make_web_client
     from bot.invocation import Invocation
     from bot.logs import setup_logging
     from bot.metrics import BotMetrics
@@ -338,7 +337,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from bot.render import render_text
     from bot.render.inline import to_plain
     from bot.runtime import Runtime
-    from bot.slack_probe import WebClientProbe
+    from bot.slack.delivery import make_web_client
+    from bot.slack.probe import WebClientProbe
 
     setup_logging(os.environ.get("LOG_LEVEL", "ERROR"))  # redacted JSON on stderr; stdout stays the report
     config = _load(_config_path(args.config))

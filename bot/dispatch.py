@@ -1,6 +1,6 @@
 """Transport-free command execution: access check, handler call, error containment.
 
-Slack (bot/app.py), the terminal shell and the scheduler all run commands and
+Slack (bot/slack/app.py), the terminal shell and the scheduler all run commands and
 clicks through the `Dispatcher`, so the same rules hold everywhere.
 """
 

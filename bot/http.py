@@ -18,7 +18,7 @@ process before (401). Bolt then verifies the signature again and dispatches.
 
 Replays are keyed on exactly what the signature covers, timestamp and raw body.
 A copy sent to another replica is stopped before its work runs: the listeners
-queue the work with a :class:`~bot.app.ReplayClaim`, and the worker claims the
+queue the work with a :class:`~bot.slack.app.ReplayClaim`, and the worker claims the
 key in the store every replica shares (one INSERT; the one that finds the key
 taken is the replay). The claim is made on the worker, not here, so an ack
 never waits for the store.
@@ -44,7 +44,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.app import REPLAY_CLAIM, Bot, ReplayClaim
+from bot.slack.app import REPLAY_CLAIM, Bot, ReplayClaim
 from bot.webhooks import alertmanager_route
 
 log = logging.getLogger("minio_chatops.http")
@@ -140,7 +140,7 @@ def workspace_mismatch(payload: dict[str, Any], team_id: str | None, app_id: str
 class SeenRequests:
     """Replay keys this process has let through, for the 5-minute window: a replay to the same replica is
     refused at once (401) without touching the store. Copies sent to other replicas are stopped by the
-    shared claim the work makes before it runs (:meth:`bot.app.Bot.first_time`)."""
+    shared claim the work makes before it runs (:meth:`bot.slack.app.Bot.first_time`)."""
 
     def __init__(self, limit: int = 20_000) -> None:
         self._seen: dict[str, float] = {}

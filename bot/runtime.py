@@ -5,7 +5,7 @@ resolved in one place (environment, files or a Kubernetes Secret) and
 registered with the redactor the moment they are read. Credentials are read
 again after a short TTL and at once after the server rejects them, so a key
 rotation needs no restart. A Kubernetes Tenant's MinIO is reached pod by pod
-(see ``bot.minio_addresses``); its pod list is re-read with discovery's TTL.
+(see ``bot.clients.minio_addresses``); its pod list is re-read with discovery's TTL.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from bot.access import NOT_LINKED, Access, ChannelLink, ChannelMembers, GroupMembers, no_groups
 from bot.clients.errors import ClientError, CredentialsUnavailable, KubeError, MinioError
+from bot.clients.minio_addresses import MinioAddresses, pod_addresses, service_addresses, static_addresses
 from bot.clients.minio_credentials import CREDENTIALS_TTL_S, RefreshingCredentials
 from bot.clients.timeouts import Timeouts
 from bot.config import (
@@ -34,7 +35,6 @@ from bot.config import (
     TenantConfig,
 )
 from bot.metrics import BotMetrics
-from bot.minio_addresses import MinioAddresses, pod_addresses, service_addresses, static_addresses
 from bot.redact import register_secret
 from bot.report import code, join, mention, spans
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from bot.clients.kube_models import TenantInfo
     from bot.clients.lease import KubeLeaseStore
     from bot.clients.minio import MinioClient
-    from bot.slack_probe import SlackProbe
+    from bot.slack.probe import SlackProbe
     from bot.store import Store
 
 log = logging.getLogger("minio_chatops.runtime")

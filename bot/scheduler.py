@@ -75,9 +75,9 @@ from bot.store.errors import StoreError
 from bot.triggers import EPOCH, WallClockCron, aligned_slot, latest_fire_time
 
 if TYPE_CHECKING:
-    from bot.app import Bot
     from bot.leader import LeaderElector, LeaseStore
     from bot.runtime import Runtime
+    from bot.slack.app import Bot
 
 log = logging.getLogger("minio_chatops.scheduler")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from bot.app import Bot
 from bot.http import serve_http
 from bot.runtime import Runtime
 from bot.scheduler import start_background
+from bot.slack.app import Bot
 
 log = logging.getLogger("minio_chatops.serve")
 

@@ -39,7 +39,7 @@ from bot.redact import register_secret
 from bot.store.errors import StoreError
 
 if TYPE_CHECKING:
-    from bot.app import Bot
+    from bot.slack.app import Bot
 
 log = logging.getLogger("minio_chatops.webhooks")
 

@@ -279,7 +279,7 @@ def pod_resolve_map(world: Any, minio: Any, pod_url: str = SANDBOX_POD_URL) -> d
     """
     from urllib.parse import urlsplit
 
-    from bot.minio_addresses import MINIO_POD_PORT
+    from bot.clients.minio_addresses import MINIO_POD_PORT
 
     resolve: dict[str, str] = {}
     pods = [(pool.name, pod) for pool in world.pools for pod in world.pod_names(pool)]

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.app import Bot
 from bot.config import Secrets
 from bot.http import HttpServer
+from bot.slack.app import Bot
 from sandbox.launcher import DEMO_USERS, Sandbox
 from tests.alerting import buttons, shown, top_level
 

@@ -30,8 +30,8 @@ from bot.config import parse_config
 from bot.report import Report, Status
 from bot.runtime import Runtime
 from bot.shell import Shell
-from bot.slack_probe import WebClientProbe
-from bot.slack_scopes import REQUIRED_SCOPES
+from bot.slack.probe import WebClientProbe
+from bot.slack.scopes import REQUIRED_SCOPES
 from handlers.doctor.evaluate import policy_allows, required_access, required_actions
 from handlers.doctor.facts import DoctorFacts, LeaseState, gather
 from handlers.doctor.present import doctor_report, lease_section

@@ -183,7 +183,7 @@ class FakeDelivery:
 
 def test_tabs_are_rate_limited_per_user_and_refreshed_when_a_tenant_they_show_changes(tmp_path: Path) -> None:
     from bot.composition import load_application
-    from bot.home_tab import HomeTab
+    from bot.slack.home_tab import HomeTab
 
     runtime = stored_runtime(tmp_path)
     clock = [0.0]
@@ -208,7 +208,7 @@ def test_tabs_are_rate_limited_per_user_and_refreshed_when_a_tenant_they_show_ch
 def test_the_leaders_alert_check_refreshes_tabs_another_replica_served(tmp_path: Path) -> None:
     """Two replicas, one store: Bob's Home was served by replica A; the leader (B) refreshes it."""
     from bot.composition import load_application
-    from bot.home_tab import HomeTab
+    from bot.slack.home_tab import HomeTab
 
     runtime_a = stored_runtime(tmp_path)
     runtime_b = Runtime(runtime_a.config, clock=lambda: NOW)

@@ -20,9 +20,9 @@ from kubernetes import client
 from bot.clients import MinioClient, MinioError, Timeouts
 from bot.clients.errors import CredentialsUnavailable, PerNodeUnavailable
 from bot.clients.kube_models import TenantInfo
+from bot.clients.minio_addresses import pod_addresses
 from bot.clients.minio_credentials import RefreshingCredentials
 from bot.config import DEFAULT_POD_URL, ConfigError, parse_config
-from bot.minio_addresses import pod_addresses
 from bot.runtime import Runtime
 from bot.shell import Shell
 from sandbox.kube.controlplane import ControlPlane

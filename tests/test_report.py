@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from bot.config import TenantConfig, parse_config
-from bot.delivery import Delivery, SlackOutbox, make_web_client
 from bot.metrics import BotMetrics
 from bot.outbox import TerminalOutbox
 from bot.report import Report, Row, Section, Status
 from bot.runtime import Runtime
+from bot.slack.delivery import Delivery, SlackOutbox, make_web_client
 from bot.store import StoreUnavailable
 from handlers.capacity import CapacitySummary
 from handlers.capacity.forecast import threshold_state

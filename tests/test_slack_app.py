@@ -218,8 +218,8 @@ def test_acks_stay_fast_while_every_handler_is_slow(bot_factory: BotFactory) -> 
 def test_socket_mode_serves_the_same_commands(slack_sim: SlackSim) -> None:
     import yaml
 
-    from bot.app import Bot
     from bot.config import Secrets, parse_config
+    from bot.slack.app import Bot
 
     raw = base_config(slack_sim)
     raw["slack"]["mode"] = "socket"

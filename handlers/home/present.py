@@ -7,8 +7,8 @@ from handlers.home.evaluate import days_to, pct_used, trend
 from handlers.home.facts import HomeFacts, TenantState
 
 PAGE_SIZE = 40  # tenants per page: one line each keeps a page far below the Home's 100 blocks
-PAGE_ACTION = "home:page"  # bot.home_tab routes these buttons back to the Home
-RUN_ACTION = "home:run"  # bot.home_tab answers these with the command's report in a modal
+PAGE_ACTION = "home:page"  # bot.slack.home_tab routes these buttons back to the Home
+RUN_ACTION = "home:run"  # bot.slack.home_tab answers these with the command's report in a modal
 ARROWS = {"up": "↗", "down": "↘", "flat": "→"}  # plain characters: the same in Slack and in a terminal
 VERDICTS = {"HEALTHY": Status.HEALTHY, "DEGRADED": Status.DEGRADED, "UNHEALTHY": Status.UNHEALTHY}
 NOBODY = ("You see no tenants here. The Home tab lists the tenants you operate or approve, and those of "

@@ -22,16 +22,16 @@ from bot.application import Application
 from bot.commands import Command, UsageError
 from bot.composition import load_application
 from bot.config import Config, Secrets
-from bot.delivery import PROMPT_BLOCK, Delivery, SlackOutbox, make_web_client, prompt_submission
 from bot.dispatch import Dispatcher, new_request_id
-from bot.home_tab import PAGE_ACTION, RUN_ACTION, HomeTab
 from bot.interactions import Click
 from bot.metrics import BotMetrics
 from bot.redact import register_secret
 from bot.render.inline import to_mrkdwn
 from bot.report import Report, code, emoji, mention, notice, spans
 from bot.runtime import Runtime
-from bot.slack_probe import WebClientProbe
+from bot.slack.delivery import PROMPT_BLOCK, Delivery, SlackOutbox, make_web_client, prompt_submission
+from bot.slack.home_tab import PAGE_ACTION, RUN_ACTION, HomeTab
+from bot.slack.probe import WebClientProbe
 from bot.store.errors import StoreError
 from bot.worker import WorkQueue
 

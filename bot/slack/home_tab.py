@@ -21,11 +21,11 @@ from collections.abc import Callable
 
 from bot.application import Application
 from bot.commands import Command
-from bot.delivery import Delivery
 from bot.dispatch import Dispatcher
 from bot.render import render_modal
 from bot.report import Report
 from bot.runtime import Runtime
+from bot.slack.delivery import Delivery
 from bot.store.errors import StoreError
 
 HOME_MIN_INTERVAL_S = 30.0
