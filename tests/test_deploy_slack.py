@@ -181,7 +181,7 @@ def test_both_manifests_describe_the_same_app() -> None:
 
 
 def test_the_bot_listens_only_for_what_the_manifest_enables() -> None:
-    source = (ROOT / "bot" / "app.py").read_text(encoding="utf-8")
+    source = (ROOT / "bot" / "slack" / "app.py").read_text(encoding="utf-8")
     listeners = set(re.findall(r"\bapp\.(\w+)\(", source))
     # Commands need the slash command; actions and views need interactivity; events need subscriptions.
     assert listeners <= {"command", "action", "view", "event", "error"}, listeners
