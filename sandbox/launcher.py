@@ -39,6 +39,7 @@ import yaml
 
 from bot.config import Config, parse_config
 from sandbox.history import seed_sandbox_history
+from sandbox.minio_sim.demo import BACKUP_BUCKET, BACKUP_PREFIX
 
 log = logging.getLogger("minio_chatops.sandbox")
 
@@ -186,9 +187,11 @@ class Sandbox:
             "approvals": {
                 kind: {"approvers": [DEMO_USERS["alice"], DEMO_USERS["bob"]]}
                 for kind in ("scale", "maintenance", "update", "rollback", "pod-delete", "restore", "protection",
-                             "security")
+                             "security", "perf")
             },
             "probe": {"bucket": "probe"},
+            # A mirror of the tenant's buckets under backups/mirror/ (seeded by the demo data).
+            "backup": {"bucket": BACKUP_BUCKET, "prefix": BACKUP_PREFIX, "rpo_hours": 24},
             # The sandbox's changes finish in seconds (operator stand-in); stop following them soon.
             "rollout": {"timeout_minutes": 2},
         }

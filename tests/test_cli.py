@@ -36,6 +36,14 @@ def test_shell_in_the_sandbox_lists_the_verbs() -> None:
     assert "/minio tenants" in result.stdout and "/minio help" in result.stdout
 
 
+def test_the_sandbox_tenant_has_a_backup_a_new_user_can_verify() -> None:
+    """The sandbox mirrors `documents` under backups/mirror/: verification reads it back and finds it whole."""
+    result = run("shell", "--sandbox", "-c", "/minio backup demo verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 of 3 sampled object(s) read back whole from `backups/mirror/`" in result.stdout
+    assert "matches its source" in result.stdout
+
+
 def test_shell_bad_input_exits_64() -> None:
     result = run("shell", "--sandbox", "-c", "/minio frobnicate")
     assert result.returncode == 64

@@ -25,13 +25,16 @@ DOCUMENT_VERSIONS = {
     "contracts/acme.pdf": (b"%PDF acme v1\n", b"%PDF acme v2\n"),
 }
 LOGS_QUOTA = 50 << 40
+# The demo tenant's backup location: a mirror of `documents` (current versions) under backups/mirror/.
+BACKUP_BUCKET, BACKUP_PREFIX = "backups", "mirror/"
 # An admin-grade user with an automation key: what the security diagnostic offers Disable / Revoke buttons for.
 DEMO_ADMIN, DEMO_ADMIN_KEY, DEMO_ADMIN_KEY_EXPIRY = "ops-admin", "svc-ops-automation", "2027-06-30T00:00:00Z"
 
 
 def load_demo_data(cluster: SimCluster) -> None:
     """Create backups, logs (with a quota), ml-datasets, web-assets (public), probe and documents
-(versioned, with a few objects and their history), with synthetic usage; and an admin-grade IAM user
+(versioned, with a few objects and their history, mirrored under backups/mirror/ as the tenant's backup),
+with synthetic usage; and an admin-grade IAM user
 (``ops-admin``, consoleAdmin) with one expiring access key."""
     model = cluster.model
     usable = sum(model.pool_raw_capacity(p.index) * (p.set_size - p.parity) // p.set_size for p in model.pools)
@@ -55,3 +58,5 @@ def load_demo_data(cluster: SimCluster) -> None:
     for key, contents in DOCUMENT_VERSIONS.items():
         for data in contents:
             model.put_object(DOCUMENTS, key, data, "application/pdf", {})
+        # What a nightly mirror of the tenant wrote: the current version of each document.
+        model.put_object(BACKUP_BUCKET, f"{BACKUP_PREFIX}{DOCUMENTS}/{key}", contents[-1], "application/pdf", {})
