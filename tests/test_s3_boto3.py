@@ -8,11 +8,13 @@ backups and their ETags, and pages that add up.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,19 @@ def test_boto3_multipart_uploads_ranges_and_the_multipart_rules(minio_cluster: S
     assert seen["wrong_order"] == {"code": "InvalidPartOrder", "status": 400}
     assert seen["wrong_etag"] == {"code": "InvalidPart", "status": 400}
     assert seen["after_abort"] == {"code": "NoSuchUpload", "status": 404}
+
+
+def test_boto3_checksums_are_checked_echoed_and_returned_on_request(minio_cluster: SimCluster) -> None:
+    seen = run(minio_cluster, "checksums", "sums")
+    assert seen["default_crc32"] == base64.b64encode(zlib.crc32(b"restore me").to_bytes(4, "big")).decode()
+    assert seen["sha256"] == base64.b64encode(hashlib.sha256(b"restore me").digest()).decode()
+    assert seen["sha256_back"] == seen["sha256"] and seen["body_back"] == "restore me"
+    # boto3 asks for it (x-amz-checksum-mode: ENABLED); a client that does not ask is not sent it.
+    plain = s3_client(minio_cluster).get_object("sums", "sha")
+    assert "x-amz-checksum-sha256" not in {k.lower() for k in plain.headers} and plain.read() == b"restore me"
+    assert seen["wrong"] == {"code": "XAmzContentChecksumMismatch", "status": 400}
+    assert seen["wrong_stored"] == {"code": "404", "status": 404}, "a refused body is not stored"
+    assert seen["wrong_part"] == {"code": "XAmzContentChecksumMismatch", "status": 400}
 
 
 def test_boto3_paginators_add_up_to_every_key_and_version(minio_cluster: SimCluster) -> None:

@@ -137,6 +137,7 @@ class StoredObject:
     set_index: int
     version_id: str = "null"
     delete_marker: bool = False
+    checksum: tuple[str, str] | None = None  # (algorithm, base64) sent with a single-part PUT
 
 
 @dataclass(frozen=True)

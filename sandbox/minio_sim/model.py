@@ -461,15 +461,15 @@ class ClusterModel:
 
     def put_object(
         self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str],
-        etag: str | None = None,
+        etag: str | None = None, checksum: tuple[str, str] | None = None,
     ) -> StoredObject:
-        """Store a new current version (``etag``: a multipart upload's); raises QuorumError/StorageFullError
-        when its set cannot take it."""
+        """Store a new current version (``etag``: a multipart upload's; ``checksum``: the additional checksum
+        the client sent); raises QuorumError/StorageFullError when its set cannot take it."""
         with self.lock:
             b = self.buckets[bucket]
             obj = self._new_version(b, key, data, content_type, metadata)
-            if etag is not None:
-                obj = dataclasses.replace(obj, etag=etag)
+            if etag is not None or checksum is not None:
+                obj = dataclasses.replace(obj, etag=etag or obj.etag, checksum=checksum)
             self._write_version(b, obj)
             return obj
 

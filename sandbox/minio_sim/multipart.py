@@ -21,6 +21,7 @@ import time
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
+from sandbox.minio_sim import checksums
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.entities import StoredObject
 from sandbox.minio_sim.errors import request_id, s3_error
@@ -89,10 +90,14 @@ def _upload_part(ctx: NodeContext, request: Request, upload: Upload, bucket: str
     if not 1 <= number <= MAX_PART_NUMBER:
         return _error(request, bucket, key, 400, "InvalidArgument",
                       "Part number must be an integer between 1 and 10000, inclusive")
+    sent = checksums.sent_checksum(request.headers)
+    if sent is not None and not checksums.matches(sent, request.body):
+        return _error(request, bucket, key, 400, *checksums.MISMATCH)
     ctx.model.check_writable(key)
     etag = hashlib.md5(request.body, usedforsecurity=False).hexdigest()
     upload.parts[number] = Part(number, request.body, etag, time.time())
-    return Response(200, headers=[("ETag", f'"{etag}"'), ("x-amz-request-id", request_id())])
+    headers = [("ETag", f'"{etag}"'), ("x-amz-request-id", request_id())]
+    return Response(200, headers=headers if sent is None else [*headers, checksums.header(sent)])
 
 
 def _list_parts(request: Request, upload: Upload, upload_id: str) -> Response:

@@ -12,7 +12,7 @@ from email.utils import formatdate
 from urllib.parse import quote_plus, unquote
 from xml.sax.saxutils import escape
 
-from sandbox.minio_sim import versions
+from sandbox.minio_sim import checksums, versions
 from sandbox.minio_sim.bucket_config import handle_lifecycle, handle_replication_metrics
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.entities import Bucket, QuorumError, ReplicationRule, StorageFullError, StoredObject
@@ -615,10 +615,15 @@ def _object_op(ctx: NodeContext, request: Request, bucket_name: str, key: str) -
     if method == "PUT" and "x-amz-copy-source" in request.headers:
         return _copy_object(ctx, request, bucket_name, key)
     if method == "PUT":
+        sent = checksums.sent_checksum(request.headers)
+        if sent is not None and not checksums.matches(sent, request.body):
+            return s3_error(400, *checksums.MISMATCH, resource=request.path, bucket=bucket_name, key=key)
         metadata = _user_metadata(request)
         content_type = str(request.headers.get("Content-Type") or "application/octet-stream")
-        obj = model.put_object(bucket_name, key, request.body, content_type, metadata)
+        obj = model.put_object(bucket_name, key, request.body, content_type, metadata, checksum=sent)
         headers = [("ETag", f'"{obj.etag}"'), ("x-amz-request-id", request_id())]
+        if sent is not None:
+            headers.append(checksums.header(sent))
         if obj.version_id != "null":
             headers.append(("x-amz-version-id", obj.version_id))
         return Response(200, headers=headers)
@@ -652,7 +657,11 @@ def _get_object(ctx: NodeContext, request: Request, bucket: str, key: str, versi
         refused = s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.",
                            resource=request.path, bucket=bucket, key=key, head=head)
         return _with_marker_headers(refused, found)
-    return ranged(request, found, _object_headers(found))
+    headers = _object_headers(found)
+    wants = str(request.headers.get(checksums.CHECKSUM_MODE) or "").upper() == "ENABLED"
+    if wants and found.checksum is not None and request.headers.get("Range") is None:
+        headers.append(checksums.header(found.checksum))  # of the whole object: never with a range
+    return ranged(request, found, headers)
 
 
 def _delete_object(ctx: NodeContext, bucket: str, key: str, version_id: str | None) -> Response:

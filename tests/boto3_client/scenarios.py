@@ -119,6 +119,26 @@ def multipart(s3: Any, bucket: str) -> dict[str, Any]:
     }
 
 
+def checksums(s3: Any, bucket: str) -> dict[str, Any]:
+    """boto3's default CRC32, an explicit SHA-256, and a checksum that does not match the body."""
+    s3.create_bucket(Bucket=bucket)
+    default = s3.put_object(Bucket=bucket, Key="default", Body=b"restore me")
+    sha = s3.put_object(Bucket=bucket, Key="sha", Body=b"restore me", ChecksumAlgorithm="SHA256")
+    back = s3.get_object(Bucket=bucket, Key="sha", ChecksumMode="ENABLED")
+    wrong = error_of(lambda: s3.put_object(Bucket=bucket, Key="wrong", Body=b"restore me",
+                                           ChecksumSHA256="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="parts")["UploadId"]
+    wrong_part = error_of(lambda: s3.upload_part(Bucket=bucket, Key="parts", UploadId=upload, PartNumber=1,
+                                                 Body=b"part", ChecksumCRC32="AAAAAA=="))
+    s3.abort_multipart_upload(Bucket=bucket, Key="parts", UploadId=upload)
+    return {
+        "default_crc32": default.get("ChecksumCRC32"), "sha256": sha.get("ChecksumSHA256"),
+        "sha256_back": back.get("ChecksumSHA256"), "body_back": back["Body"].read().decode(),
+        "wrong": wrong, "wrong_stored": error_of(lambda: s3.head_object(Bucket=bucket, Key="wrong")),
+        "wrong_part": wrong_part,
+    }
+
+
 def paging(s3: Any, bucket: str) -> dict[str, Any]:
     """ListObjectsV2 and ListObjectVersions pages, followed with boto3's paginators."""
     s3.create_bucket(Bucket=bucket)
@@ -150,7 +170,8 @@ def main() -> None:
     if scenario == "errors":
         result = errors(s3, bucket, client(spec["secret_key"] + "-wrong"))
     else:
-        result = {"versions": versions, "multipart": multipart, "paging": paging}[scenario](s3, bucket)
+        result = {"versions": versions, "multipart": multipart, "paging": paging,
+                  "checksums": checksums}[scenario](s3, bucket)
     json.dump(result, sys.stdout)
 
 
