@@ -219,6 +219,22 @@ def test_a_failed_scheduled_verification_alerts_once_and_recovers_once(mirrored:
     assert claimed is not None and claimed <= mirrored.clock.now
 
 
+def test_a_failure_during_a_maintenance_window_is_told_after_it(mirrored: World, minio_cluster: SimCluster) -> None:
+    scheduled_run(mirrored)
+    now = mirrored.clock.now
+    mirrored.runtime.store.maintenance.open("demo", started_by="U0ALICE", until=now + timedelta(hours=2),
+                                            changes={}, at=now)
+    s3_client(minio_cluster).remove_object("backups", "mirror/documents/c.txt")
+    put(minio_cluster, "backups", "mirror/documents/b.txt", b"document X")  # corrupted during the window
+    mirrored.clock.now += timedelta(hours=1)
+    scheduled_run(mirrored)
+    assert alerts_posted(mirrored) == [], "quiet during maintenance"
+    mirrored.clock.now += timedelta(hours=2)  # the window is over; the backup is still bad
+    scheduled_run(mirrored)
+    [alert] = alerts_posted(mirrored)
+    assert alert.title == "MinIO alert: backup verification failed for demo"
+
+
 def test_a_missing_backup_location_alerts_as_unreachable(minio_cluster: SimCluster, tmp_path: Path) -> None:
     world = make_site(minio_cluster, tmp_path, endpoint="http://127.0.0.1:9", verify_every_hours=1)
     try:

@@ -7,7 +7,8 @@ backup does not read back, differs from its source, or the location cannot be re
 backup, or older than the RPO); UNKNOWN (a source could not be checked) changes nothing. Like the health
 and capacity alerts (``handlers.alerts.notify``): a post only when the level changes; the state is
 written after the post went out, so a restart or the next leader never repeats it; when no channel took
-it, the next run posts it again.
+it, the next run posts it again. During a maintenance window nothing is posted and the state is left
+alone, so the first run after it compares with what people heard before it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class BackupAlert:
     current: str
     posted_to: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+    muted: bool = False  # a maintenance window is open: nothing posted, the state left as people last heard it
 
 
 def verification(runtime: Runtime, tenant: TenantConfig) -> Report:
@@ -78,6 +80,11 @@ def verify_backups(runtime: Runtime, outbox: Outbox, tenant: TenantConfig, now: 
             runtime.store.alerts.put(key, level, since=now)
         return None
     event = BackupAlert(tenant=tenant.name, previous=before, current=level)
+    if runtime.store.maintenance.active(tenant.name, now) is not None:
+        # As the health and capacity alerts: after the window, the next run compares with what people heard.
+        log.info("backup alert muted: maintenance window", extra={"tenant": tenant.name, "to": level})
+        event.muted = True
+        return event
     since: Text = "" if previous is None else spans(" after ", duration(now - previous.since, clock=True))
     message = failed_message(tenant.name, report) if level == FAILED else recovered_message(tenant.name, since)
     first: str | None = None
