@@ -236,6 +236,21 @@ def test_a_restore_into_another_tenant_streams_each_object_through_the_bot(
     assert [read(staging, f"team/{i}.txt") for i in range(5)] == [b"t" * (i + 1) for i in range(5)]
 
 
+def test_a_large_backup_streams_into_another_tenant_as_a_multipart_upload(
+    two_sites: tuple[World, SimCluster, SimCluster],
+) -> None:
+    """Real backups are often bigger than one part: the streamed PUT goes multipart, and the copy is whole."""
+    world, backups, staging = two_sites
+    data = bytes(range(256)) * (12 * 1024 * 1024 // 256 + 11)  # a little over 12 MiB
+    put(backups, "backups", "mirror/documents/archive/2026-11.tar", data)
+    run(world, "/minio backup demo restore documents/archive/2026-11.tar --into staging")
+    assert "streamed through the bot" in preview(world)
+    assert world.status(approve(world)) == "succeeded"
+    assert read(staging, "archive/2026-11.tar") == data
+    etag = s3_client(staging).stat_object("documents", "archive/2026-11.tar").etag
+    assert etag is not None and "-" in etag, "written in parts, as a real server would take it"
+
+
 def test_the_destination_going_down_mid_restore_stops_and_names_what_was_and_was_not_restored(
     two_sites: tuple[World, SimCluster, SimCluster],
 ) -> None:
