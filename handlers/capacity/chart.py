@@ -1,35 +1,25 @@
 """The capacity chart: usable used over time, thresholds, and the forecast with its interval.
 
-matplotlib's Agg backend renders to PNG bytes in memory (no display, no
-files). The figure has a transparent background with mid-grey text and axes,
-so the same PNG reads on Slack's light and dark themes; colours are chosen to
-keep contrast on both (no black or white ink).
+Drawn on the shared canvas of :mod:`bot.charts` (transparent, grey text: it reads on Slack's light and
+dark themes); the colours here are chosen to keep contrast on both (no black or white ink).
 """
 
 from __future__ import annotations
 
-import io
-import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.charts import GREY, chart_canvas, png_bytes, style_axes
 from bot.config import Thresholds
 from handlers.capacity.forecast import TIB, Forecast, ForecastStatus, HistoryPoint
 
-WIDTH_PX, HEIGHT_PX, DPI = 900, 400, 100
-GREY = "#8a8f98"  # mid-grey: legible on white and on Slack's #1a1d21
-GRID = "#8a8f9840"
 LINE = "#3d8fe0"  # usage
 FORECAST = "#e0913d"
 THRESHOLD_COLOURS = {"plan": "#c9a227", "alert": "#e0703d", "critical": "#d64545"}
 FULL = "#d64545"
 MAX_FORECAST = timedelta(days=180)
 MIN_FORECAST = timedelta(days=14)
-
-# pyplot keeps global state; one render at a time keeps concurrent reports from mixing figures.
-_render_lock = threading.Lock()
-
 
 def _num(when: datetime) -> float:
     """A datetime as a matplotlib date number (days since the epoch, UTC)."""
@@ -99,24 +89,13 @@ def _limits(ax: Any, thresholds: Thresholds, usable_total: int) -> None:
 
 
 def _style(ax: Any, title: str) -> None:
-    """Grey text, axes and grid (legible on light and dark themes), date ticks, the legend above the plot."""
+    """The shared grey style, with date ticks."""
     from matplotlib import dates as mdates
 
-    ax.set_ylabel("TiB (usable)", color=GREY)
-    ax.set_title(title, color=GREY, fontsize=11, loc="left")
-    ax.tick_params(colors=GREY, labelsize=8)
-    for spine in ax.spines.values():
-        spine.set_color(GREY)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.grid(True, color=GRID, lw=0.6)
+    style_axes(ax, title, "TiB (usable)")
     locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    # Above the plot area, right-aligned: inside it the legend would hide data or gap ticks somewhere.
-    legend = ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=4, fontsize=8, frameon=False)
-    for text in legend.get_texts():
-        text.set_color(GREY)
 
 
 def render_capacity_chart(
@@ -127,18 +106,8 @@ def render_capacity_chart(
     usable_total: int,
 ) -> bytes:
     """A ~900x400 PNG of usable used (TiB) over time with thresholds and the forecast."""
-    # Imported here: matplotlib costs ~0.3 s to import and only this verb needs it.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     ordered = sorted(points, key=lambda p: p.taken_at)
-    with _render_lock:
-        # A bare Figure on the Agg canvas: no pyplot, so no global figure registry and no GUI backend.
-        fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
-        canvas = FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        fig.patch.set_alpha(0.0)
-        ax.set_facecolor("none")
+    with chart_canvas() as (fig, ax):
         _usage(ax, ordered)
         start = ordered[0].taken_at if ordered else (fc.anchor_at if fc else None)
         end = ordered[-1].taken_at if ordered else start
@@ -159,6 +128,4 @@ def render_capacity_chart(
         # Fixed margins instead of tight_layout (which costs a full extra layout pass): room on the
         # left for the axis label, on the right for the threshold names, on top for title and legend.
         fig.subplots_adjust(left=0.07, right=0.885, top=0.87, bottom=0.12)
-        buffer = io.BytesIO()
-        canvas.print_png(buffer)  # one draw; the transparent figure and axes backgrounds were set above
-        return buffer.getvalue()
+        return png_bytes(fig)
