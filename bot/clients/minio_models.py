@@ -718,10 +718,9 @@ def _no_expiry_to_none(value: Any) -> Any:
     return _zero_time_to_none(value)
 
 
-class ServiceAccountInfo(_Wire):
-    """A service account of a user (admin ``list-service-accounts``); never carries its secret."""
+class _ServiceAccount(_Wire):
+    """What both admin answers about a service account say; never its secret or a time of last use."""
 
-    access_key: str = Field(alias="accessKey")
     parent_user: str = Field(default="", alias="parentUser")
     status: str = Field(default="", alias="accountStatus")
     implied_policy: bool = Field(default=True, alias="impliedPolicy")
@@ -733,33 +732,26 @@ class ServiceAccountInfo(_Wire):
 
     @property
     def enabled(self) -> bool:
-        """madmin reports service accounts as "on"/"off"."""
+        """madmin reports "on"/"off" (newer servers accept "enabled"/"disabled" as synonyms)."""
         return self.status in ("on", "enabled")
 
 
-class ServiceAccountDetail(_Wire):
+class ServiceAccountInfo(_ServiceAccount):
+    """A service account of a user (admin ``list-service-accounts``)."""
+
+    access_key: str = Field(alias="accessKey")
+
+
+class ServiceAccountDetail(_ServiceAccount):
     """One access key as admin ``info-service-account`` describes it (madmin ``InfoServiceAccountResp``).
 
     ``policy`` is a policy document (JSON text): the key's own inline policy, or, when ``implied_policy``,
-    the parent user's combined policy. Neither MinIO answer carries a secret or a time of last use.
+    the parent user's combined policy.
     """
 
     access_key: str = ""  # not in the answer: the key that was asked about
-    parent_user: str = Field(default="", alias="parentUser")
     parent_user_status: str = Field(default="", alias="parentUserStatus")  # newer servers only
-    status: str = Field(default="", alias="accountStatus")
-    implied_policy: bool = Field(default=True, alias="impliedPolicy")
     policy: str = ""
-    name: str = ""
-    description: str = ""
-    expiration: datetime | None = None  # None: never expires
-
-    _expiry = field_validator("expiration", mode="before")(_no_expiry_to_none)
-
-    @property
-    def enabled(self) -> bool:
-        """"on" (or "enabled", which newer servers accept as a synonym)."""
-        return self.status in ("on", "enabled")
 
     def policy_statements(self) -> int | None:
         """How many statements the policy document holds; None when it cannot be read."""
