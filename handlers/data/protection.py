@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from bot import humanize
 from bot.changes import Change, ChangeKind, ChangePlan, Finding, Outcome, Target, seal
-from bot.clients.errors import ClientError
+from bot.changes.tenant import configured
 from bot.config import TenantConfig
 from bot.runtime import Runtime
 from handlers.data.evaluate import RestoreRefused
@@ -67,13 +67,6 @@ def plan_quota(runtime: Runtime, tenant: TenantConfig, bucket: str, size: int, r
     ))
 
 
-def _tenant(runtime: Runtime, plan: ChangePlan) -> TenantConfig:
-    tenant = runtime.find_tenant(plan.tenant)
-    if tenant is None:
-        raise ClientError("invalid", plan.tenant, "the tenant is no longer configured")
-    return tenant
-
-
 def _unchanged(same: bool) -> Finding:
     return Finding(check="target unchanged", ok=same, detail="As previewed." if same else
                    "The bucket changed since the preview. Nothing was changed; request it again.")
@@ -86,11 +79,11 @@ class EnableVersioning(ChangeKind):
     action_kind = ACTION_KIND
 
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
-        state = runtime.minio(_tenant(runtime, plan)).bucket_versioning(plan.params["bucket"]).status
+        state = runtime.minio(configured(runtime, plan.tenant)).bucket_versioning(plan.params["bucket"]).status
         return [_unchanged(state == plan.targets[0].fingerprint)]
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
-        client = runtime.minio(_tenant(runtime, plan))
+        client = runtime.minio(configured(runtime, plan.tenant))
         bucket = plan.params["bucket"]
         client.enable_bucket_versioning(bucket)
         state = client.bucket_versioning(bucket).status
@@ -104,11 +97,11 @@ class SetQuota(ChangeKind):
     action_kind = ACTION_KIND
 
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
-        quota = runtime.minio(_tenant(runtime, plan)).bucket_quota(plan.params["bucket"])
+        quota = runtime.minio(configured(runtime, plan.tenant)).bucket_quota(plan.params["bucket"])
         return [_unchanged(str(quota.limit if quota else 0) == plan.targets[0].fingerprint)]
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
-        client = runtime.minio(_tenant(runtime, plan))
+        client = runtime.minio(configured(runtime, plan.tenant))
         bucket, size = plan.params["bucket"], int(plan.params["size"])
         client.set_bucket_quota(bucket, size)
         quota = client.bucket_quota(bucket)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from bot import humanize
 from bot.changes import Change, ChangeKind, ChangePlan, Finding, Outcome, Target, seal
+from bot.changes.tenant import configured
 from bot.clients import MinioClient
 from bot.clients.errors import ClientError
 from bot.clients.minio_models import ObjectVersion
@@ -110,9 +111,7 @@ def plan_copy_to(runtime: Runtime, tenant: TenantConfig, bucket: str, key: str, 
 
 
 def _current_facts(runtime: Runtime, plan: ChangePlan) -> KeyFacts:
-    tenant = runtime.find_tenant(plan.tenant)
-    if tenant is None:
-        raise ClientError("invalid", plan.tenant, "the tenant is no longer configured")
+    tenant = configured(runtime, plan.tenant)
     params = plan.params
     return key_facts(runtime.minio(tenant), params["bucket"], params["key"], runtime.config.timeouts.report_deadline)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.approval_engine import request_change
 from bot.changes import Change, ChangeKind, ChangePlan, DryRun, Finding, Outcome, Target, seal
+from bot.changes.tenant import configured
 from bot.clients.errors import ClientError
 from bot.clients.kube import KubeClient
 from bot.clients.kube_models import PodInfo
@@ -144,7 +145,7 @@ class PodDelete(ChangeKind):
     action_kind = ACTION_KIND
 
     def recheck(self, runtime: Runtime, plan: ChangePlan) -> list[Finding]:
-        tenant = _tenant(runtime, plan.tenant)
+        tenant = configured(runtime, plan.tenant)
         kube, namespace = _kube(runtime, tenant)
         name = str(plan.params["pod"])
         pod = _find(kube, namespace, tenant, name)
@@ -162,7 +163,7 @@ class PodDelete(ChangeKind):
         ]
 
     def execute(self, runtime: Runtime, plan: ChangePlan, progress: Callable[[str], None]) -> Outcome:
-        tenant = _tenant(runtime, plan.tenant)
+        tenant = configured(runtime, plan.tenant)
         kube, namespace = _kube(runtime, tenant)
         name = str(plan.params["pod"])
         kube.delete_pod(namespace, name)
@@ -197,13 +198,6 @@ def _follow(kube: KubeClient, namespace: str, tenant: TenantConfig, name: str, p
     lines.append(f"Stopped following after {timeout:.0f} s: the pod is not Ready yet.")
     return Outcome(ok=True, summary=f"Pod {name} deleted, but not Ready again within {timeout:.0f} s: check "
                    f"/minio health {tenant.name}.", lines=lines)
-
-
-def _tenant(runtime: Runtime, name: str) -> TenantConfig:
-    tenant = runtime.find_tenant(name)
-    if tenant is None:
-        raise ClientError("invalid", f"tenant {name}", "is no longer configured")
-    return tenant
 
 
 # ----------------------------------------------------------------------------- the button
