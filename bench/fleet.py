@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.health import DelayProxy, start_cluster  # noqa: E402
+from bot.clients.slack import WebClientProbe  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.render.text import render_text  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.slack.probe import WebClientProbe  # noqa: E402
 from handlers.doctor.facts import gather  # noqa: E402
 from handlers.doctor.present import doctor_report  # noqa: E402
 from sandbox.minio_sim import SimCluster  # noqa: E402

@@ -328,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check the installation as the bot would run it (same config and environment); exit 0, 1 or 2."""
+    from bot.clients.slack import WebClientProbe
     from bot.commands import NoArgs
     from bot.composition import load_application
     from bot.invocation import Invocation
@@ -338,7 +339,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from bot.render.inline import to_plain
     from bot.runtime import Runtime
     from bot.slack.delivery import make_web_client
-    from bot.slack.probe import WebClientProbe
 
     setup_logging(os.environ.get("LOG_LEVEL", "ERROR"))  # redacted JSON on stderr; stdout stays the report
     config = _load(_config_path(args.config))

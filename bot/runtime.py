@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from bot.clients.kube_models import TenantInfo
     from bot.clients.lease import KubeLeaseStore
     from bot.clients.minio import MinioClient
-    from bot.slack.probe import SlackProbe
+    from bot.clients.slack import SlackProbe
     from bot.store import Store
 
 log = logging.getLogger("minio_chatops.runtime")

@@ -148,7 +148,7 @@ _SLACK_KNOWLEDGE = {
         r"MAX_BLOCKS|SECTION_TEXT|msg_blocks_too_long|Retry-After|ratelimited"
     ),
 }
-_FORBIDDEN_IMPORTS = ("slack_sdk", "slack_bolt", "bot.render", "bot.slack.delivery", "bot.commands.escape")
+_FORBIDDEN_IMPORTS = ("slack_sdk", "slack_bolt", "bot.render", "bot.slack", "bot.commands.escape")
 
 
 def _docstring_ids(tree: ast.AST) -> set[int]:

@@ -4,7 +4,7 @@ The Web API methods are found in the code itself (bot/ and handlers/):
 ``api_call("m")``, the bot's ``_call("m")`` / ``_api("m")`` / ``Delivery.call("m")`` wrappers, and
 ``client.<method>(`` for WebClient methods, which are expanded to the API
 methods slack_sdk sends (``files_upload_v2`` is two). Each method maps to its
-scope in ``bot/slack/scopes.py``; a method without a row, or a scope the
+scope in ``bot/clients/slack_scopes.py``; a method without a row, or a scope the
 manifest or ``REQUIRED_SCOPES`` (what the doctor checks) lacks or has in excess, fails.
 """
 
@@ -20,7 +20,7 @@ import pytest
 import yaml
 from slack_sdk import WebClient
 
-from bot.slack.scopes import FEATURE_SCOPES, METHOD_SCOPES, PRIVATE_CHANNEL_SCOPES, REQUIRED_SCOPES
+from bot.clients.slack_scopes import FEATURE_SCOPES, METHOD_SCOPES, PRIVATE_CHANNEL_SCOPES, REQUIRED_SCOPES
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = {

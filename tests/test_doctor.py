@@ -26,12 +26,12 @@ import yaml
 from slack_sdk import WebClient
 
 from bot.clients.lease import LeaseRecord
+from bot.clients.slack import WebClientProbe
+from bot.clients.slack_scopes import REQUIRED_SCOPES
 from bot.config import parse_config
 from bot.report import Report, Status
 from bot.runtime import Runtime
 from bot.shell import Shell
-from bot.slack.probe import WebClientProbe
-from bot.slack.scopes import REQUIRED_SCOPES
 from handlers.doctor.evaluate import policy_allows, required_access, required_actions
 from handlers.doctor.facts import DoctorFacts, LeaseState, gather
 from handlers.doctor.present import doctor_report, lease_section

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 
 from bot.access import CachedGroups
 from bot.application import Application
+from bot.clients.slack import WebClientProbe
 from bot.commands import Command, UsageError
 from bot.composition import load_application
 from bot.config import Config, Secrets
@@ -31,7 +32,6 @@ from bot.report import Report, code, emoji, mention, notice, spans
 from bot.runtime import Runtime
 from bot.slack.delivery import PROMPT_BLOCK, Delivery, SlackOutbox, make_web_client, prompt_submission
 from bot.slack.home_tab import PAGE_ACTION, RUN_ACTION, HomeTab
-from bot.slack.probe import WebClientProbe
 from bot.store.errors import StoreError
 from bot.worker import WorkQueue
 

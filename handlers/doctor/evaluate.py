@@ -19,8 +19,8 @@ from functools import cache
 from bot.clients.kube import API_CALLS, TENANT_GROUP, TENANT_PLURAL, ApiCall
 from bot.clients.lease import LEASE_API_CALLS
 from bot.clients.minio import CANARY_PREFIX, POLICY_ACTIONS, REMEDY_METHODS
+from bot.clients.slack_scopes import REQUIRED_SCOPES
 from bot.config import ClusterConfig, Config, SecretCredentials, TenantConfig
-from bot.slack.scopes import REQUIRED_SCOPES
 
 CLUSTER_WIDE = {("storage.k8s.io", "storageclasses")}
 SELF_REVIEW = ("authorization.k8s.io", "selfsubjectaccessreviews")  # how the doctor asks; not checked by itself

@@ -20,9 +20,9 @@ from bot.clients.errors import ClientError
 from bot.clients.fanout import fan_out
 from bot.clients.lease import LeaseRecord, LeaseUnavailable, lease_namespace
 from bot.clients.minio_models import AccountInfo
+from bot.clients.slack import ChannelMembership, SlackIdentity
 from bot.config import TenantConfig
 from bot.runtime import Runtime
-from bot.slack.probe import ChannelMembership, SlackIdentity
 from bot.store.errors import StoreError
 from handlers.doctor.evaluate import Access, channels_to_check, groups_to_check, required_access
 

@@ -8,8 +8,8 @@ fixed. The summary counts them for scripts.
 from __future__ import annotations
 
 from bot.clients.errors import ClientError
+from bot.clients.slack_scopes import REQUIRED_SCOPES
 from bot.report import Report, Row, Section, Status, Text, code, duration, join, mention, spans, worst
-from bot.slack.scopes import REQUIRED_SCOPES
 from handlers.doctor.evaluate import (
     Access,
     lease_age_s,
