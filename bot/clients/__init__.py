@@ -1,7 +1,8 @@
-"""Every line of the bot that speaks to MinIO or Kubernetes.
+"""Every line of the bot that speaks to MinIO, Kubernetes, Prometheus or Alertmanager, and the
+doctor's questions to Slack's Web API (``slack``).
 
-Clients return pydantic models and raise :class:`ClientError` subclasses;
-they know nothing of Slack, reports or approvals.
+Clients return pydantic models and raise :class:`ClientError` subclasses; they know nothing of
+reports or approvals, and none but ``slack`` knows of Slack.
 """
 
 from bot.clients.errors import ClientError, ClientErrorInfo, KubeError, MinioError, NotSupported, scrub
