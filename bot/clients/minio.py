@@ -1347,16 +1347,7 @@ class MinioClient:
                             to: str | None = None) -> CopyResult:
         """Server-side copy of one version of ``key`` onto ``key`` itself (or onto ``to`` in the same bucket):
         it becomes the destination's current version (nothing is deleted; older versions stay in the history)."""
-        destination = to or key
-
-        def call(target: _Node) -> CopyResult:
-            source = CopySource(bucket, key, version_id=version_id)
-            result = self._s3_call(target, f"copy {bucket}/{key}",
-                                   lambda c: c.copy_object(bucket, destination, source))
-            return CopyResult(bucket=bucket, key=destination, version_id=result.version_id,
-                              source_version_id=version_id)
-
-        return self._on_nodes(call, node, changes_state=True)[0]
+        return self.copy_object(bucket, key, bucket, to or key, node=node, version_id=version_id)
 
     def delete_object_version(self, bucket: str, key: str, version_id: str, node: int | None = None) -> None:
         """Delete exactly one version (or delete marker) of ``key``; the version below becomes current."""
@@ -1464,15 +1455,15 @@ class MinioClient:
         return self._on_nodes(call, node)[0]
 
     def copy_object(self, source_bucket: str, source_key: str, bucket: str, key: str,
-                    node: int | None = None) -> CopyResult:
-        """Server-side copy of the current version of ``source_bucket/source_key`` onto ``bucket/key``
-        (one request; on a versioned destination it becomes a new version, nothing is deleted)."""
+                    node: int | None = None, version_id: str | None = None) -> CopyResult:
+        """Server-side copy of ``source_bucket/source_key`` (its current version, or ``version_id``) onto
+        ``bucket/key`` in one request; on a versioned destination it becomes a new version, nothing is deleted."""
 
         def call(target: _Node) -> CopyResult:
-            source = CopySource(source_bucket, source_key)
+            source = CopySource(source_bucket, source_key, version_id=version_id)
             result = self._s3_call(target, f"copy {source_bucket}/{source_key} to {bucket}/{key}",
                                    lambda c: c.copy_object(bucket, key, source))
-            return CopyResult(bucket=bucket, key=key, version_id=result.version_id)
+            return CopyResult(bucket=bucket, key=key, version_id=result.version_id, source_version_id=version_id)
 
         return self._on_nodes(call, node, changes_state=True)[0]
 
