@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot.changes import Finding
 from bot.clients.errors import ClientError
-from bot.clients.minio_models import HealStatus, ServerInfo, SpeedTestResult
+from bot.clients.minio_models import ServerInfo, SpeedTestResult
 from bot.invocation import UserError
 from bot.report import Status, code, spans
 from handlers.scaling.quantities import SizeError, parse_size
@@ -105,18 +105,6 @@ def nodes_finding(info: ServerInfo | ClientError) -> Finding:
                        "a speed test now would measure the fault and slow the recovery.")
     total = sum(len(s.drives) for s in info.servers)
     return Finding(check=check, ok=True, detail=f"All {len(info.servers)} nodes and {total} drives are online.")
-
-
-def healing_finding(heal: HealStatus | ClientError) -> Finding:
-    """Blocking: no drive healing (the test would compete with the heal for the same disks)."""
-    check = "not healing"
-    if isinstance(heal, ClientError):
-        return Finding(check=check, ok=False, detail=f"Cannot tell whether drives are healing: {heal}")
-    healing = list(heal.healing_drives) or [s.id for s in heal.sets if s.heal_status == "healing"]
-    if healing:
-        return Finding(check=check, ok=False, detail=f"{len(healing)} drive(s) or set(s) are healing: wait until "
-                       "healing ends (/minio health).")
-    return Finding(check=check, ok=True, detail="No drive is healing.")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from datetime import timedelta
 from bot import humanize
 from bot.changes import Change, ChangeKind, ChangePlan, Finding, Outcome, Target, seal
 from bot.changes.plan import NOT_RUN_AGAIN
+from bot.changes.preflight import healing_finding
 from bot.clients.errors import ClientError
 from bot.clients.minio import MinioClient
 from bot.clients.minio_models import SpeedTestResult
@@ -28,7 +29,6 @@ from bot.runtime import Runtime
 from handlers.perf.evaluate import (
     SpeedTestSettings,
     first_of,
-    healing_finding,
     nodes_finding,
     one_at_a_time_finding,
 )
@@ -49,7 +49,8 @@ def settings_of(plan: ChangePlan) -> SpeedTestSettings:
 def _preflight(runtime: Runtime, tenant: TenantConfig, plan_hash: str) -> list[Finding]:
     facts = cluster_facts(runtime, tenant)
     mine, others = speedtest_requests(runtime, tenant.name, plan_hash)
-    return [nodes_finding(facts.info), healing_finding(facts.heal), one_at_a_time_finding(first_of(mine, others))]
+    return [nodes_finding(facts.info), healing_finding(facts.heal, facts.info),
+            one_at_a_time_finding(first_of(mine, others))]
 
 
 def plan_speedtest(runtime: Runtime, tenant: TenantConfig, settings: SpeedTestSettings, requester: str) -> ChangePlan:
