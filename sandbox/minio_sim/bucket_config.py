@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.entities import Bucket
-from sandbox.minio_sim.errors import JSON, admin_error, request_id, s3_error
+from sandbox.minio_sim.errors import JSON, admin_error, request_id, s3_error, xml_response
 from sandbox.minio_sim.server import Request, Response
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -90,8 +90,7 @@ def handle_lifecycle(ctx: NodeContext, request: Request, bucket: Bucket) -> Resp
     if request.method == "GET":
         if bucket.lifecycle is None:
             return refuse(404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")
-        return Response(200, ('<?xml version="1.0" encoding="UTF-8"?>\n' + bucket.lifecycle).encode(),
-                        "application/xml", [("x-amz-request-id", request_id())])
+        return xml_response(bucket.lifecycle)
     if request.method == "PUT":
         if not request.headers.get("Content-MD5"):
             return refuse(400, "MissingContentMD5", "Missing required header for this request: Content-Md5.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from sandbox.minio_sim.server import Response
@@ -49,6 +50,17 @@ def admin_error(status: int, code: str, message: str, *, resource: str = "") -> 
 def json_response(doc: object, status: int = 200) -> Response:
     """A JSON 200 (or `status`) response."""
     return Response(status, json.dumps(doc).encode(), JSON)
+
+
+def xml_response(body: str, status: int = 200) -> Response:
+    """An S3 XML answer: the declaration, the body, and a request id."""
+    return Response(status, ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode(), XML,
+                    [("x-amz-request-id", request_id())])
+
+
+def iso8601(ts: float) -> str:
+    """S3's XML timestamp format (millisecond precision, Z)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
 
 
 # S3 codes the simulator raises, with MinIO's messages.

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 from sandbox.minio_sim import checksums
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.entities import StoredObject
-from sandbox.minio_sim.errors import request_id, s3_error
+from sandbox.minio_sim.errors import iso8601, request_id, s3_error, xml_response
 from sandbox.minio_sim.server import Request, Response
 from sandbox.minio_sim.uploads import Part, Upload, multipart_etag
 
@@ -33,11 +33,6 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_NUMBER = 10_000
 MAX_PARTS_LISTED = 1000
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def _xml(body: str, status: int = 200) -> Response:
-    return Response(status, b'<?xml version="1.0" encoding="UTF-8"?>\n' + body.encode(), "application/xml",
-                    [("x-amz-request-id", request_id())])
 
 
 def _error(request: Request, bucket: str, key: str, status: int, code: str, message: str) -> Response:
@@ -77,7 +72,7 @@ def _create(ctx: NodeContext, request: Request, bucket: str, key: str, metadata:
     content_type = str(request.headers.get("Content-Type") or "application/octet-stream")
     ctx.model.check_writable(key)
     upload_id = ctx.model.uploads.start(Upload(bucket, key, content_type, metadata, time.time()))
-    return _xml(f'<InitiateMultipartUploadResult xmlns="{NS}"><Bucket>{escape(bucket)}</Bucket>'
+    return xml_response(f'<InitiateMultipartUploadResult xmlns="{NS}"><Bucket>{escape(bucket)}</Bucket>'
                 f"<Key>{escape(key)}</Key><UploadId>{upload_id}</UploadId></InitiateMultipartUploadResult>")
 
 
@@ -106,11 +101,11 @@ def _list_parts(request: Request, upload: Upload, upload_id: str) -> Response:
     numbers = sorted(n for n in upload.parts if n > marker)
     page, truncated = numbers[:MAX_PARTS_LISTED], len(numbers) > MAX_PARTS_LISTED
     parts = "".join(
-        f"<Part><PartNumber>{n}</PartNumber><LastModified>{_iso(upload.parts[n].last_modified)}</LastModified>"
+        f"<Part><PartNumber>{n}</PartNumber><LastModified>{iso8601(upload.parts[n].last_modified)}</LastModified>"
         f"<ETag>&quot;{upload.parts[n].etag}&quot;</ETag><Size>{len(upload.parts[n].data)}</Size></Part>"
         for n in page)
     next_marker = page[-1] if page else marker
-    return _xml(f'<ListPartsResult xmlns="{NS}"><Bucket>{escape(upload.bucket)}</Bucket>'
+    return xml_response(f'<ListPartsResult xmlns="{NS}"><Bucket>{escape(upload.bucket)}</Bucket>'
                 f"<Key>{escape(upload.key)}</Key><UploadId>{upload_id}</UploadId>"
                 f"<StorageClass>STANDARD</StorageClass><PartNumberMarker>{marker}</PartNumberMarker>"
                 f"<NextPartNumberMarker>{next_marker}</NextPartNumberMarker><MaxParts>{MAX_PARTS_LISTED}</MaxParts>"
@@ -159,16 +154,12 @@ def _complete(ctx: NodeContext, request: Request, upload: Upload, upload_id: str
     obj = ctx.model.put_object(bucket, key, b"".join(p.data for p in parts), upload.content_type, upload.metadata,
                                etag=multipart_etag([p.etag for p in parts]))
     ctx.model.uploads.finish(upload_id)
-    response = _xml(f'<CompleteMultipartUploadResult xmlns="{NS}"><Location>{escape(request.path)}</Location>'
+    response = xml_response(f'<CompleteMultipartUploadResult xmlns="{NS}"><Location>{escape(request.path)}</Location>'
                     f"<Bucket>{escape(bucket)}</Bucket><Key>{escape(key)}</Key>"
                     f"<ETag>&quot;{obj.etag}&quot;</ETag></CompleteMultipartUploadResult>")
     if obj.version_id != "null":
         response.headers.append(("x-amz-version-id", obj.version_id))
     return response
-
-
-def _iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(ts))
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:

@@ -7,7 +7,6 @@ import base64
 import json
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 from email.utils import formatdate
 from urllib.parse import quote_plus, unquote
 from xml.sax.saxutils import escape
@@ -16,7 +15,15 @@ from sandbox.minio_sim import checksums, versions
 from sandbox.minio_sim.bucket_config import handle_lifecycle, handle_replication_metrics
 from sandbox.minio_sim.context import NodeContext
 from sandbox.minio_sim.entities import Bucket, QuorumError, ReplicationRule, StorageFullError, StoredObject
-from sandbox.minio_sim.errors import SLOW_DOWN_READ, SLOW_DOWN_WRITE, STORAGE_FULL, XML, request_id, s3_error
+from sandbox.minio_sim.errors import (
+    SLOW_DOWN_READ,
+    SLOW_DOWN_WRITE,
+    STORAGE_FULL,
+    iso8601,
+    request_id,
+    s3_error,
+    xml_response,
+)
 from sandbox.minio_sim.multipart import handle_multipart, ranged
 from sandbox.minio_sim.server import Request, Response
 from sandbox.minio_sim.sigv4 import verify_request
@@ -46,17 +53,6 @@ def _parse_xml(body: bytes) -> ET.Element:
     # Bodies come from local test clients over loopback, and expat does not fetch external
     # entities, so the stdlib parser is acceptable here (defusedxml is not a dependency).
     return ET.fromstring(body)  # noqa: S314
-
-
-def iso8601(ts: float) -> str:
-    """S3's XML timestamp format (millisecond precision, Z)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
-
-
-def _xml(body: str, status: int = 200) -> Response:
-    return Response(
-        status, ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode(), XML, [("x-amz-request-id", request_id())]
-    )
 
 
 def handle_s3(ctx: NodeContext, request: Request) -> Response:
@@ -184,7 +180,7 @@ def _list_buckets(ctx: NodeContext) -> Response:
         f"<Bucket><Name>{escape(name)}</Name><CreationDate>{iso8601(created)}</CreationDate></Bucket>"
         for name, created in sorted(rows)
     )
-    return _xml(
+    return xml_response(
         f'<ListAllMyBucketsResult xmlns="{NS}"><Owner><ID>{OWNER_ID}</ID><DisplayName>minio</DisplayName></Owner>'
         f"<Buckets>{items}</Buckets></ListAllMyBucketsResult>"
     )
@@ -223,7 +219,7 @@ def _bucket_op(ctx: NodeContext, request: Request, name: str) -> Response:
         return _delete_many(ctx, request, bucket)
     if "location" in query and method == "GET":
         region = "" if model.region in ("", "us-east-1") else escape(model.region)
-        return _xml(f'<LocationConstraint xmlns="{NS}">{region}</LocationConstraint>')
+        return xml_response(f'<LocationConstraint xmlns="{NS}">{region}</LocationConstraint>')
     if "policy" in query:
         return _bucket_policy(ctx, request, bucket)
     if "versioning" in query:
@@ -239,7 +235,7 @@ def _bucket_op(ctx: NodeContext, request: Request, name: str) -> Response:
                 resource=request.path,
                 bucket=name,
             )
-        return _xml(
+        return xml_response(
             f'<ObjectLockConfiguration xmlns="{NS}"><ObjectLockEnabled>Enabled</ObjectLockEnabled>'
             "</ObjectLockConfiguration>"
         )
@@ -248,7 +244,7 @@ def _bucket_op(ctx: NodeContext, request: Request, name: str) -> Response:
     if "replication-metrics" in query:
         return handle_replication_metrics(ctx, request, bucket)
     if "replication" in query and method == "GET" and bucket.replication:
-        return _xml(replication_xml(bucket.replication))
+        return xml_response(replication_xml(bucket.replication))
     for sub, (code, message) in _NOT_CONFIGURED.items():
         if sub in query and method == "GET":
             return s3_error(404, code, message, resource=request.path, bucket=name)
@@ -377,7 +373,7 @@ def replication_xml(rules: list[ReplicationRule]) -> str:
 def _bucket_versioning(ctx: NodeContext, request: Request, bucket: Bucket) -> Response:
     if request.method == "GET":
         status = f"<Status>{bucket.versioning}</Status>" if bucket.versioning else ""
-        return _xml(f'<VersioningConfiguration xmlns="{NS}">{status}</VersioningConfiguration>')
+        return xml_response(f'<VersioningConfiguration xmlns="{NS}">{status}</VersioningConfiguration>')
     if request.method == "PUT":
         try:
             root = _parse_xml(request.body)
@@ -429,7 +425,7 @@ def _delete_many(ctx: NodeContext, request: Request, bucket: Bucket) -> Response
             if version is None:
                 row += f"<DeleteMarkerVersionId>{gone.version_id}</DeleteMarkerVersionId>"
         results.append(f"<Deleted>{row}</Deleted>")
-    return _xml(f'<DeleteResult xmlns="{NS}">{"".join(results)}</DeleteResult>')
+    return xml_response(f'<DeleteResult xmlns="{NS}">{"".join(results)}</DeleteResult>')
 
 
 def _list_versions(ctx: NodeContext, request: Request, bucket: Bucket) -> Response:
@@ -473,7 +469,7 @@ def _list_versions(ctx: NodeContext, request: Request, bucket: Bucket) -> Respon
             body.append(f"<Version>{common}<ETag>&quot;{version.etag}&quot;</ETag><Size>{len(version.data)}</Size>"
                         f"{owner}<StorageClass>STANDARD</StorageClass></Version>")
     body += [f"<CommonPrefixes><Prefix>{enc(p)}</Prefix></CommonPrefixes>" for p in page.prefixes]
-    return _xml(f'<ListVersionsResult xmlns="{NS}">' + "".join(body) + "</ListVersionsResult>")
+    return xml_response(f'<ListVersionsResult xmlns="{NS}">' + "".join(body) + "</ListVersionsResult>")
 
 
 # ---------------------------------------------------------------- listing
@@ -563,7 +559,7 @@ def _list_objects(request: Request, bucket: Bucket) -> Response:
         )
     body += [f"<CommonPrefixes><Prefix>{enc(p)}</Prefix></CommonPrefixes>" for p in prefixes]
     root = "ListBucketResult"
-    return _xml(f'<{root} xmlns="{NS}">' + "".join(body) + f"</{root}>")
+    return xml_response(f'<{root} xmlns="{NS}">' + "".join(body) + f"</{root}>")
 
 
 # ---------------------------------------------------------------- objects
@@ -722,6 +718,6 @@ def _copy_object(ctx: NodeContext, request: Request, bucket: str, key: str) -> R
         headers.append(("x-amz-version-id", obj.version_id))
     body = (f'<CopyObjectResult xmlns="{NS}"><LastModified>{iso8601(obj.last_modified)}</LastModified>'
             f"<ETag>&quot;{obj.etag}&quot;</ETag></CopyObjectResult>")
-    response = _xml(body)
+    response = xml_response(body)
     response.headers += headers
     return response
